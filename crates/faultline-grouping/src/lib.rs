@@ -1,0 +1,1 @@
+//! Turns an error event into a fingerprint, a title and a culprit.

@@ -1,0 +1,96 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::UnixNanos;
+
+/// Free-form OTel attributes by name. Values keep their OTLP type: strings,
+/// integers, doubles, booleans, arrays and key-value lists map to the JSON
+/// equivalents; bytes are base64 strings.
+pub type Attributes = BTreeMap<String, serde_json::Value>;
+
+/// Which OTLP signal an error event was extracted from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventSource {
+    /// A span event named `exception`.
+    SpanException,
+    /// A span with status ERROR and no exception event.
+    SpanStatus,
+    /// A SERVER span that answered HTTP 5xx without either of the above.
+    HttpServerError,
+    /// A log record at ERROR severity or carrying `exception.*` attributes.
+    Log,
+}
+
+impl EventSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSource::SpanException => "span_exception",
+            EventSource::SpanStatus => "span_status",
+            EventSource::HttpServerError => "http_server_error",
+            EventSource::Log => "log",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<EventSource> {
+        Some(match text {
+            "span_exception" => EventSource::SpanException,
+            "span_status" => EventSource::SpanStatus,
+            "http_server_error" => EventSource::HttpServerError,
+            "log" => EventSource::Log,
+            _ => return None,
+        })
+    }
+}
+
+/// One error occurrence, as extracted from a span or a log record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorEvent {
+    /// Position in the event log; assigned by the store, 0 before that.
+    #[serde(default)]
+    pub seq: u64,
+    /// The group this event joined; assigned at commit, 0 before that.
+    #[serde(default)]
+    pub group_id: u64,
+    #[serde(with = "crate::rfc3339")]
+    pub timestamp: UnixNanos,
+    #[serde(with = "crate::rfc3339")]
+    pub received_at: UnixNanos,
+    pub source: EventSource,
+    pub service: String,
+    pub service_version: Option<String>,
+    pub environment: Option<String>,
+    pub host: Option<String>,
+    /// `telemetry.sdk.language` of the resource, which picks the stack parser.
+    pub sdk_language: Option<String>,
+    /// Lowercase hex, empty when the record carried none.
+    pub trace_id: String,
+    pub span_id: String,
+    pub span_name: Option<String>,
+    /// `ERROR`, `FATAL`, … for logs; `error` for span-derived events.
+    pub level: String,
+    pub exception_type: Option<String>,
+    pub message: Option<String>,
+    pub stacktrace: Option<String>,
+    pub escaped: Option<bool>,
+    pub http_route: Option<String>,
+    pub http_method: Option<String>,
+    pub http_status: Option<u16>,
+    /// Span, span-event or log-record attributes (the item's own).
+    pub attributes: Attributes,
+    /// Resource attributes of the service that sent it.
+    pub resource: Attributes,
+}
+
+impl ErrorEvent {
+    /// Looks an attribute up by its OTel name: the item's own first, then the resource's.
+    pub fn attribute(&self, name: &str) -> Option<&serde_json::Value> {
+        self.attributes.get(name).or_else(|| self.resource.get(name))
+    }
+
+    /// An attribute as a string when it is one.
+    pub fn attribute_str(&self, name: &str) -> Option<&str> {
+        self.attribute(name).and_then(|v| v.as_str())
+    }
+}

@@ -1,0 +1,81 @@
+use serde::{Deserialize, Serialize};
+
+use crate::UnixNanos;
+
+/// What grouping decided for one event: which issue it belongs to and how
+/// that issue should be named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grouping {
+    /// Stable hex digest; events with equal fingerprints share a group.
+    pub fingerprint: String,
+    /// Issue title, e.g. `ValueError: invalid literal for int() with base 10`.
+    pub title: String,
+    /// Where it happened, e.g. `app.orders in parse_quantity`.
+    pub culprit: String,
+    /// Which variant of the algorithm produced the fingerprint:
+    /// `stacktrace`, `message`, `route`, `custom`.
+    pub method: String,
+    /// Grouping algorithm version, stored on the group so a later algorithm
+    /// does not silently split existing issues.
+    pub version: u32,
+}
+
+/// Triage state of an issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupStatus {
+    #[default]
+    Unresolved,
+    Resolved,
+    Ignored,
+}
+
+impl GroupStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupStatus::Unresolved => "unresolved",
+            GroupStatus::Resolved => "resolved",
+            GroupStatus::Ignored => "ignored",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<GroupStatus> {
+        Some(match text {
+            "unresolved" => GroupStatus::Unresolved,
+            "resolved" => GroupStatus::Resolved,
+            "ignored" => GroupStatus::Ignored,
+            _ => return None,
+        })
+    }
+}
+
+/// An issue: every event sharing one fingerprint within one service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: u64,
+    pub fingerprint: String,
+    pub grouping_version: u32,
+    pub service: String,
+    pub title: String,
+    pub culprit: String,
+    pub exception_type: Option<String>,
+    #[serde(with = "crate::rfc3339")]
+    pub first_seen: UnixNanos,
+    #[serde(with = "crate::rfc3339")]
+    pub last_seen: UnixNanos,
+    pub count: u64,
+    pub status: GroupStatus,
+    /// Set when an event arrived while the group was resolved.
+    pub regressed: bool,
+    #[serde(with = "crate::rfc3339::option", default)]
+    pub regressed_at: Option<UnixNanos>,
+    #[serde(with = "crate::rfc3339::option", default)]
+    pub resolved_at: Option<UnixNanos>,
+    /// Environments the group was seen in, sorted, deduplicated.
+    pub environments: Vec<String>,
+    /// First and latest `service.version` seen.
+    pub first_release: Option<String>,
+    pub last_release: Option<String>,
+    /// Sequence number of the latest event, to find it without a search.
+    pub last_event_seq: u64,
+}

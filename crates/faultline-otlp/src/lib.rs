@@ -1,0 +1,1 @@
+//! OTLP requests in, Faultline error events out.
