@@ -22,7 +22,8 @@ pub fn format_rfc3339(nanos: UnixNanos) -> String {
 
 /// Parses an RFC 3339 timestamp into nanoseconds since the epoch.
 pub fn parse_rfc3339(text: &str) -> Option<UnixNanos> {
-    let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    let t =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
     i64::try_from(t.unix_timestamp_nanos()).ok()
 }
 
@@ -37,7 +38,8 @@ pub mod rfc3339 {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<UnixNanos, D::Error> {
         let text = String::deserialize(d)?;
-        super::parse_rfc3339(&text).ok_or_else(|| serde::de::Error::custom("not an RFC 3339 timestamp"))
+        super::parse_rfc3339(&text)
+            .ok_or_else(|| serde::de::Error::custom("not an RFC 3339 timestamp"))
     }
 
     /// The same for optional timestamps.
@@ -45,7 +47,10 @@ pub mod rfc3339 {
         use super::UnixNanos;
         use serde::{Deserialize, Deserializer, Serializer};
 
-        pub fn serialize<S: Serializer>(nanos: &Option<UnixNanos>, s: S) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(
+            nanos: &Option<UnixNanos>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
             match nanos {
                 Some(n) => s.serialize_str(&crate::format_rfc3339(*n)),
                 None => s.serialize_none(),

@@ -1,1 +1,27 @@
-//! Storage.
+//! Faultline's storage: the durable event log, groups and counters (in a
+//! sorted key-value backend, sled by default) and the derived tantivy
+//! search index.
+//!
+//! Writes go through one committer thread that batches concurrent exports
+//! into one atomic write and one flush (group commit): when
+//! [`Storage::submit`]'s receiver answers, the events are on disk.
+//! The index tails the event log and can always be rebuilt from it.
+
+mod backend;
+mod committer;
+mod error;
+mod groups;
+pub mod index;
+mod keys;
+mod records;
+mod storage;
+mod watermark;
+
+pub use backend::{Backend, Op, SledBackend};
+pub use committer::{Committed, EventBatch};
+pub use error::Error;
+pub use groups::{GroupFilter, GroupSort};
+pub use index::{SearchHit, SearchPage, SearchRequest};
+pub use storage::{Storage, StorageOptions, StorageStats};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,77 @@
+//! Listing groups: filters and sort orders of `GET /api/v1/groups`.
+
+use std::collections::HashSet;
+
+use faultline_model::{Group, GroupStatus};
+
+/// Sort orders, all descending (newest or largest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GroupSort {
+    #[default]
+    LastSeen,
+    FirstSeen,
+    Count,
+}
+
+impl GroupSort {
+    pub fn parse(text: &str) -> Option<GroupSort> {
+        Some(match text {
+            "last_seen" => GroupSort::LastSeen,
+            "first_seen" => GroupSort::FirstSeen,
+            "count" => GroupSort::Count,
+            _ => return None,
+        })
+    }
+
+    fn key(self, g: &Group) -> i128 {
+        match self {
+            GroupSort::LastSeen => i128::from(g.last_seen),
+            GroupSort::FirstSeen => i128::from(g.first_seen),
+            GroupSort::Count => i128::from(g.count),
+        }
+    }
+}
+
+/// Which groups to list. Absent fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct GroupFilter {
+    pub service: Option<String>,
+    pub environment: Option<String>,
+    pub status: Option<GroupStatus>,
+    /// Only these ids (the groups of events matching a search query).
+    pub ids: Option<HashSet<u64>>,
+    pub sort: GroupSort,
+    pub limit: usize,
+    /// Opaque position from a previous page (see [`cursor_of`]).
+    pub cursor: Option<(i128, u64)>,
+}
+
+impl GroupFilter {
+    pub fn matches(&self, g: &Group) -> bool {
+        self.service.as_ref().is_none_or(|s| &g.service == s)
+            && self
+                .environment
+                .as_ref()
+                .is_none_or(|e| g.environments.contains(e))
+            && self.status.is_none_or(|s| g.status == s)
+            && self.ids.as_ref().is_none_or(|ids| ids.contains(&g.id))
+    }
+}
+
+/// Sorts and pages the matching groups; returns the page and the cursor
+/// for the next one (sort key and id of its last group) when there is more.
+pub fn page(mut groups: Vec<Group>, filter: &GroupFilter) -> (Vec<Group>, Option<(i128, u64)>) {
+    let sort = filter.sort;
+    groups.sort_by(|a, b| sort.key(b).cmp(&sort.key(a)).then(b.id.cmp(&a.id)));
+    if let Some(cursor) = filter.cursor {
+        groups.retain(|g| (sort.key(g), g.id) < cursor);
+    }
+    let more = groups.len() > filter.limit;
+    groups.truncate(filter.limit);
+    let next = if more {
+        groups.last().map(|g| (sort.key(g), g.id))
+    } else {
+        None
+    };
+    (groups, next)
+}

@@ -1,0 +1,106 @@
+//! The background indexer: tails the event log by sequence number, commits
+//! at most once per interval, and records the last indexed sequence in each
+//! commit so a restart resumes exactly where the index stopped.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tantivy::IndexWriter;
+
+use super::{schema, SearchIndex};
+use crate::backend::Backend;
+use crate::watermark::Watermark;
+use crate::{keys, records, Result};
+
+/// Events read from the log per step, to bound memory while catching up.
+const CHUNK: usize = 10_000;
+
+pub(crate) struct Indexer {
+    pub backend: Arc<dyn Backend>,
+    pub index: Arc<SearchIndex>,
+    pub writer: IndexWriter,
+    pub committed: Arc<Watermark>,
+    pub indexed: Arc<AtomicU64>,
+    pub stop: Arc<AtomicBool>,
+    pub interval: Duration,
+}
+
+impl Indexer {
+    pub fn run(mut self) {
+        let mut last_commit = Instant::now();
+        loop {
+            let stopping = self.stop.load(Ordering::SeqCst);
+            let indexed = self.indexed.load(Ordering::SeqCst);
+            let committed = self.committed.wait_beyond(indexed, self.interval);
+            if committed > indexed {
+                // Let more events arrive so a busy stream costs one commit per interval.
+                let since = last_commit.elapsed();
+                if !stopping && since < self.interval {
+                    std::thread::sleep(self.interval - since);
+                }
+                if let Err(e) = self.catch_up() {
+                    tracing::error!(error = %e, "indexing failed; retrying");
+                    std::thread::sleep(self.interval);
+                }
+                last_commit = Instant::now();
+            }
+            if stopping && self.indexed.load(Ordering::SeqCst) >= self.committed.get() {
+                break;
+            }
+        }
+        tracing::debug!("indexer stopped");
+    }
+
+    /// Indexes every committed event not yet in the index, then commits.
+    fn catch_up(&mut self) -> Result<()> {
+        let target = self.committed.get();
+        let mut next = self.indexed.load(Ordering::SeqCst) + 1;
+        while next <= target {
+            let last = self.index_chunk(next, target)?;
+            self.commit(last)?;
+            next = last + 1;
+        }
+        Ok(())
+    }
+
+    /// Adds events `from..=to` (at most CHUNK); returns the last sequence read.
+    fn index_chunk(&mut self, from: u64, to: u64) -> Result<u64> {
+        let fields = self.index.fields().clone();
+        let end = keys::event(to.saturating_add(1));
+        let mut last = from.saturating_sub(1);
+        let mut read = 0;
+        for entry in self
+            .backend
+            .scan(&keys::event(from), &end, false)
+            .take(CHUNK)
+        {
+            read += 1;
+            let (key, value) = entry?;
+            last = keys::u64_at(&key, 1).unwrap_or(last);
+            match records::decode_event(&value) {
+                Ok(event) => {
+                    self.writer
+                        .add_document(schema::document(&fields, &event))?;
+                }
+                // One damaged record must not stop the index; it stays readable by id.
+                Err(e) => tracing::error!(seq = last, error = %e, "skipping unreadable event"),
+            }
+        }
+        // Sequence numbers can have gaps (after a failed commit); a range
+        // read to its end covers everything up to `to`.
+        if read < CHUNK {
+            last = to;
+        }
+        Ok(last)
+    }
+
+    fn commit(&mut self, last: u64) -> Result<()> {
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(&last.to_string());
+        prepared.commit()?;
+        self.index.reload()?;
+        self.indexed.store(last, Ordering::SeqCst);
+        Ok(())
+    }
+}

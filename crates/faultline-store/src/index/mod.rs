@@ -1,0 +1,244 @@
+//! The tantivy search index over error events: derived data, rebuilt from
+//! the event log whenever it is missing, damaged or of an older schema.
+
+mod indexer;
+pub mod query;
+mod schema;
+
+use std::collections::HashSet;
+use std::ops::Bound;
+use std::path::Path;
+
+use faultline_model::UnixNanos;
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::AggregationCollector;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery};
+use tantivy::schema::Value;
+use tantivy::{
+    DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
+
+pub(crate) use indexer::Indexer;
+pub use schema::Fields;
+
+use crate::{Error, Result};
+
+/// A search: a query in the query language, an optional time range and a
+/// page position.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub query: String,
+    pub from: Option<UnixNanos>,
+    pub to: Option<UnixNanos>,
+    pub limit: usize,
+    /// Only events older (lower sequence) than this: the cursor of the
+    /// previous page.
+    pub before_seq: Option<u64>,
+}
+
+/// One page of hits, newest first.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    /// Events matching the query and time range, over all pages.
+    pub total: usize,
+    pub hits: Vec<SearchHit>,
+    /// Pass as `before_seq` for the next page; `None` on the last page.
+    pub next_cursor: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub seq: u64,
+}
+
+/// Writer memory: tantivy splits it between indexing threads; one thread
+/// is enough for error volumes and leaves the other core to ingest.
+const WRITER_MEMORY: usize = 50_000_000;
+
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, rebuilding it (empty, to be refilled from
+    /// the event log) when it cannot be used. Returns the writer and the
+    /// last event sequence number the index holds.
+    pub(crate) fn open(dir: &Path) -> Result<(SearchIndex, IndexWriter, u64)> {
+        let (schema, fields) = schema::build();
+        let index = match open_existing(dir, &schema) {
+            Ok(Some(index)) => index,
+            Ok(None) => create(dir, schema)?,
+            Err(e) => {
+                tracing::warn!(error = %e, "search index unusable; rebuilding it from the event log");
+                std::fs::remove_dir_all(dir)?;
+                create(dir, schema)?
+            }
+        };
+        let indexed = index
+            .load_metas()?
+            .payload
+            .and_then(|p| p.parse::<u64>().ok())
+            .unwrap_or(0);
+        let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok((
+            SearchIndex {
+                index,
+                reader,
+                fields,
+            },
+            writer,
+            indexed,
+        ))
+    }
+
+    pub(crate) fn reload(&self) -> Result<()> {
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// Parses a query-language string into a tantivy query.
+    pub fn parse(&self, text: &str) -> Result<Box<dyn Query>> {
+        if text.trim().is_empty() {
+            return Ok(Box::new(AllQuery));
+        }
+        let mut parser = QueryParser::for_index(
+            &self.index,
+            vec![self.fields.message, self.fields.stacktrace],
+        );
+        // Every word must match, as in Sentry and Kibana search boxes.
+        parser.set_conjunction_by_default();
+        parser
+            .parse_query(&query::rewrite(text))
+            .map_err(|e| Error::InvalidQuery(describe(&e)))
+    }
+
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchPage> {
+        let searcher = self.reader.searcher();
+        let mut clauses = vec![(Occur::Must, self.parse(&req.query)?)];
+        if req.from.is_some() || req.to.is_some() {
+            clauses.push((Occur::Must, self.time_range(req.from, req.to)));
+        }
+        let matching =
+            BooleanQuery::new(clauses.iter().map(|(o, q)| (*o, q.box_clone())).collect());
+        let total = searcher.search(&matching, &Count)?;
+        if let Some(before) = req.before_seq {
+            let below = RangeQuery::new(
+                Bound::Unbounded,
+                Bound::Excluded(Term::from_field_u64(self.fields.seq, before)),
+            );
+            clauses.push((Occur::Must, Box::new(below)));
+        }
+        let page = BooleanQuery::new(clauses);
+        let limit = req.limit.max(1);
+        let top = TopDocs::with_limit(limit + 1).order_by_fast_field::<u64>("seq", Order::Desc);
+        let docs = searcher.search(&page, &top)?;
+        let mut hits: Vec<SearchHit> = docs
+            .into_iter()
+            .filter_map(|(seq, _)| seq)
+            .map(|seq| SearchHit { seq })
+            .collect();
+        let next_cursor = if hits.len() > limit {
+            hits.truncate(limit);
+            hits.last().map(|h| h.seq)
+        } else {
+            None
+        };
+        Ok(SearchPage {
+            total,
+            hits,
+            next_cursor,
+        })
+    }
+
+    /// The distinct groups of the events matching a query (at most `max`).
+    pub fn group_ids(&self, text: &str, max: usize) -> Result<HashSet<u64>> {
+        let query = self.parse(text)?;
+        let request = serde_json::json!({"groups": {"terms": {"field": "group_id", "size": max}}});
+        let aggs: Aggregations =
+            serde_json::from_value(request).map_err(|e| Error::InvalidQuery(e.to_string()))?;
+        let collector = AggregationCollector::from_aggs(aggs, Default::default());
+        let result = self.reader.searcher().search(&query, &collector)?;
+        let json = serde_json::to_value(result).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let buckets = json["groups"]["buckets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        Ok(buckets
+            .iter()
+            .filter_map(|b| {
+                b["key"]
+                    .as_u64()
+                    .or_else(|| b["key"].as_f64().map(|f| f as u64))
+            })
+            .collect())
+    }
+
+    /// How many events the index can search now.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    fn time_range(&self, from: Option<UnixNanos>, to: Option<UnixNanos>) -> Box<dyn Query> {
+        let bound = |t: Option<UnixNanos>, inclusive: bool| match t {
+            None => Bound::Unbounded,
+            Some(n) => {
+                let term =
+                    Term::from_field_date(self.fields.timestamp, DateTime::from_timestamp_nanos(n));
+                if inclusive {
+                    Bound::Included(term)
+                } else {
+                    Bound::Excluded(term)
+                }
+            }
+        };
+        Box::new(RangeQuery::new(bound(from, true), bound(to, false)))
+    }
+
+    /// The stored sequence number of a document, for tests and tools.
+    pub fn seq_of(&self, doc: &TantivyDocument) -> Option<u64> {
+        doc.get_first(self.fields.seq).and_then(|v| v.as_u64())
+    }
+}
+
+fn open_existing(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<Index>> {
+    if !dir.join("meta.json").exists() {
+        return Ok(None);
+    }
+    let index = Index::open_in_dir(dir)?;
+    if index.schema() != *schema {
+        return Err(Error::Corrupt(
+            "the index was built with another schema".into(),
+        ));
+    }
+    Ok(Some(index))
+}
+
+fn create(dir: &Path, schema: tantivy::schema::Schema) -> Result<Index> {
+    std::fs::create_dir_all(dir)?;
+    Ok(Index::create_in_dir(dir, schema)?)
+}
+
+/// Says what is wrong with a query in words a user can act on.
+fn describe(e: &tantivy::query::QueryParserError) -> String {
+    use tantivy::query::QueryParserError as E;
+    match e {
+        E::SyntaxError(detail) => format!("syntax error: {detail}"),
+        E::FieldDoesNotExist(field) => format!("unknown field `{field}`"),
+        E::ExpectedInt(_) | E::ExpectedFloat(_) | E::ExpectedBool(_) => {
+            format!("wrong value type: {e}")
+        }
+        E::DateFormatError(_) => format!("dates must be RFC 3339, like 2024-05-01T12:00:00Z: {e}"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,122 @@
+//! The search index schema, built once. The index only finds events: it
+//! stores nothing but the sequence number, and hits are read from the event
+//! log, the single source of truth.
+
+use faultline_model::ErrorEvent;
+use tantivy::schema::{
+    Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, FAST, INDEXED, STORED,
+    STRING, TEXT,
+};
+use tantivy::{DateTime, TantivyDocument};
+
+/// Handles to every field, resolved once.
+#[derive(Clone)]
+pub struct Fields {
+    pub seq: Field,
+    pub group_id: Field,
+    pub timestamp: Field,
+    pub message: Field,
+    pub stacktrace: Field,
+    pub service: Field,
+    pub environment: Field,
+    pub release: Field,
+    pub exception_type: Field,
+    pub route: Field,
+    pub method: Field,
+    pub status: Field,
+    pub trace_id: Field,
+    pub span_id: Field,
+    pub span_name: Field,
+    pub level: Field,
+    pub source: Field,
+    pub host: Field,
+    pub attributes: Field,
+}
+
+pub fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    // Attribute values are matched exactly (ids, enum-like values); dots in
+    // OTel names are path separators so `attr.user.id` finds `user.id`.
+    let attributes = JsonObjectOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::Basic),
+        )
+        .set_expand_dots_enabled();
+    let fields = Fields {
+        seq: b.add_u64_field("seq", FAST | STORED | INDEXED),
+        group_id: b.add_u64_field("group_id", FAST | INDEXED),
+        timestamp: b.add_date_field("timestamp", FAST | INDEXED),
+        message: b.add_text_field("message", TEXT),
+        stacktrace: b.add_text_field("stacktrace", TEXT),
+        service: b.add_text_field("service", STRING),
+        environment: b.add_text_field("environment", STRING),
+        release: b.add_text_field("release", STRING),
+        exception_type: b.add_text_field("type", STRING),
+        route: b.add_text_field("route", STRING),
+        method: b.add_text_field("method", STRING),
+        status: b.add_u64_field("status", INDEXED),
+        trace_id: b.add_text_field("trace_id", STRING),
+        span_id: b.add_text_field("span_id", STRING),
+        span_name: b.add_text_field("span_name", STRING),
+        level: b.add_text_field("level", STRING),
+        source: b.add_text_field("source", STRING),
+        host: b.add_text_field("host", STRING),
+        attributes: b.add_json_field("attr", attributes),
+    };
+    (b.build(), fields)
+}
+
+/// The index document of one event.
+pub fn document(f: &Fields, e: &ErrorEvent) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    doc.add_u64(f.seq, e.seq);
+    doc.add_u64(f.group_id, e.group_id);
+    doc.add_date(f.timestamp, DateTime::from_timestamp_nanos(e.timestamp));
+    let texts = [
+        (f.message, e.message.as_deref()),
+        (f.stacktrace, e.stacktrace.as_deref()),
+        (f.service, Some(e.service.as_str())),
+        (f.environment, e.environment.as_deref()),
+        (f.release, e.service_version.as_deref()),
+        (f.exception_type, e.exception_type.as_deref()),
+        (f.route, e.http_route.as_deref()),
+        (f.method, e.http_method.as_deref()),
+        (
+            f.trace_id,
+            Some(e.trace_id.as_str()).filter(|t| !t.is_empty()),
+        ),
+        (
+            f.span_id,
+            Some(e.span_id.as_str()).filter(|s| !s.is_empty()),
+        ),
+        (f.span_name, e.span_name.as_deref()),
+        (f.level, Some(e.level.as_str())),
+        (f.source, Some(e.source.as_str())),
+        (f.host, e.host.as_deref()),
+    ];
+    for (field, value) in texts {
+        if let Some(v) = value {
+            doc.add_text(field, v);
+        }
+    }
+    if let Some(status) = e.http_status {
+        doc.add_u64(f.status, u64::from(status));
+    }
+    // Resource attributes first so the item's own win on a name clash.
+    let mut attrs = serde_json::Map::new();
+    for (k, v) in e.resource.iter().chain(e.attributes.iter()) {
+        attrs.insert(k.clone(), v.clone());
+    }
+    doc.add_object(f.attributes, json_to_owned(attrs));
+    doc
+}
+
+fn json_to_owned(
+    map: serde_json::Map<String, serde_json::Value>,
+) -> std::collections::BTreeMap<String, tantivy::schema::OwnedValue> {
+    map.into_iter()
+        .map(|(k, v)| (k, tantivy::schema::OwnedValue::from(v)))
+        .collect()
+}

@@ -1,0 +1,279 @@
+//! Conversion between domain types and the stored protobuf records of
+//! `proto/faultline/store/v1/records.proto`.
+
+use faultline_model::{Attributes, ErrorEvent, EventSource, Group, GroupStatus};
+use prost::Message;
+
+use crate::{Error, Result};
+
+/// The generated record types.
+pub mod proto {
+    include!(concat!(env!("OUT_DIR"), "/faultline.store.v1.rs"));
+}
+
+/// The record format this build writes. Readers accept this and older ones.
+pub const FORMAT_VERSION: u32 = 1;
+
+fn check_version(found: u32) -> Result<()> {
+    if found == 0 || found > FORMAT_VERSION {
+        return Err(Error::UnsupportedFormat {
+            found,
+            supported: FORMAT_VERSION,
+        });
+    }
+    Ok(())
+}
+
+pub fn encode_event(e: &ErrorEvent) -> Vec<u8> {
+    proto::EventRecord {
+        format_version: FORMAT_VERSION,
+        seq: e.seq,
+        group_id: e.group_id,
+        timestamp_unix_nano: e.timestamp,
+        received_unix_nano: e.received_at,
+        source: e.source.as_str().to_string(),
+        service: e.service.clone(),
+        service_version: e.service_version.clone(),
+        environment: e.environment.clone(),
+        host: e.host.clone(),
+        sdk_language: e.sdk_language.clone(),
+        trace_id: e.trace_id.clone(),
+        span_id: e.span_id.clone(),
+        span_name: e.span_name.clone(),
+        level: e.level.clone(),
+        exception_type: e.exception_type.clone(),
+        message: e.message.clone(),
+        stacktrace: e.stacktrace.clone(),
+        escaped: e.escaped,
+        http_route: e.http_route.clone(),
+        http_method: e.http_method.clone(),
+        http_status: e.http_status.map(u32::from),
+        attributes: attributes_to_proto(&e.attributes),
+        resource: attributes_to_proto(&e.resource),
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_event(bytes: &[u8]) -> Result<ErrorEvent> {
+    let r = proto::EventRecord::decode(bytes)?;
+    check_version(r.format_version)?;
+    let source = EventSource::parse(&r.source)
+        .ok_or_else(|| Error::Corrupt(format!("unknown event source {:?}", r.source)))?;
+    Ok(ErrorEvent {
+        seq: r.seq,
+        group_id: r.group_id,
+        timestamp: r.timestamp_unix_nano,
+        received_at: r.received_unix_nano,
+        source,
+        service: r.service,
+        service_version: r.service_version,
+        environment: r.environment,
+        host: r.host,
+        sdk_language: r.sdk_language,
+        trace_id: r.trace_id,
+        span_id: r.span_id,
+        span_name: r.span_name,
+        level: r.level,
+        exception_type: r.exception_type,
+        message: r.message,
+        stacktrace: r.stacktrace,
+        escaped: r.escaped,
+        http_route: r.http_route,
+        http_method: r.http_method,
+        http_status: r.http_status.and_then(|s| u16::try_from(s).ok()),
+        attributes: attributes_from_proto(r.attributes),
+        resource: attributes_from_proto(r.resource),
+    })
+}
+
+pub fn encode_group(g: &Group) -> Vec<u8> {
+    proto::GroupRecord {
+        format_version: FORMAT_VERSION,
+        id: g.id,
+        fingerprint: g.fingerprint.clone(),
+        grouping_version: g.grouping_version,
+        service: g.service.clone(),
+        title: g.title.clone(),
+        culprit: g.culprit.clone(),
+        exception_type: g.exception_type.clone(),
+        first_seen_unix_nano: g.first_seen,
+        last_seen_unix_nano: g.last_seen,
+        count: g.count,
+        status: g.status.as_str().to_string(),
+        regressed: g.regressed,
+        regressed_at_unix_nano: g.regressed_at,
+        resolved_at_unix_nano: g.resolved_at,
+        environments: g.environments.clone(),
+        first_release: g.first_release.clone(),
+        last_release: g.last_release.clone(),
+        last_event_seq: g.last_event_seq,
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_group(bytes: &[u8]) -> Result<Group> {
+    let r = proto::GroupRecord::decode(bytes)?;
+    check_version(r.format_version)?;
+    let status = GroupStatus::parse(&r.status)
+        .ok_or_else(|| Error::Corrupt(format!("unknown group status {:?}", r.status)))?;
+    Ok(Group {
+        id: r.id,
+        fingerprint: r.fingerprint,
+        grouping_version: r.grouping_version,
+        service: r.service,
+        title: r.title,
+        culprit: r.culprit,
+        exception_type: r.exception_type,
+        first_seen: r.first_seen_unix_nano,
+        last_seen: r.last_seen_unix_nano,
+        count: r.count,
+        status,
+        regressed: r.regressed,
+        regressed_at: r.regressed_at_unix_nano,
+        resolved_at: r.resolved_at_unix_nano,
+        environments: r.environments,
+        first_release: r.first_release,
+        last_release: r.last_release,
+        last_event_seq: r.last_event_seq,
+    })
+}
+
+fn attributes_to_proto(attrs: &Attributes) -> Vec<proto::Attribute> {
+    attrs
+        .iter()
+        .map(|(k, v)| proto::Attribute {
+            key: k.clone(),
+            value: Some(value_to_proto(v)),
+        })
+        .collect()
+}
+
+fn attributes_from_proto(attrs: Vec<proto::Attribute>) -> Attributes {
+    attrs
+        .into_iter()
+        .map(|a| {
+            (
+                a.key,
+                a.value
+                    .map(value_from_proto)
+                    .unwrap_or(serde_json::Value::Null),
+            )
+        })
+        .collect()
+}
+
+fn value_to_proto(v: &serde_json::Value) -> proto::Value {
+    use proto::value::Kind;
+    use serde_json::Value as J;
+    let kind = match v {
+        J::Null => None,
+        J::Bool(b) => Some(Kind::BoolValue(*b)),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Some(Kind::IntValue(i)),
+            None => Some(Kind::DoubleValue(n.as_f64().unwrap_or(f64::NAN))),
+        },
+        J::String(s) => Some(Kind::StringValue(s.clone())),
+        J::Array(items) => Some(Kind::ArrayValue(proto::ValueList {
+            values: items.iter().map(value_to_proto).collect(),
+        })),
+        J::Object(map) => Some(Kind::KvlistValue(proto::AttributeList {
+            attributes: map
+                .iter()
+                .map(|(k, v)| proto::Attribute {
+                    key: k.clone(),
+                    value: Some(value_to_proto(v)),
+                })
+                .collect(),
+        })),
+    };
+    proto::Value { kind }
+}
+
+fn value_from_proto(v: proto::Value) -> serde_json::Value {
+    use proto::value::Kind;
+    use serde_json::Value as J;
+    match v.kind {
+        None => J::Null,
+        Some(Kind::StringValue(s)) => J::String(s),
+        Some(Kind::BoolValue(b)) => J::Bool(b),
+        Some(Kind::IntValue(i)) => J::from(i),
+        Some(Kind::DoubleValue(d)) => serde_json::Number::from_f64(d)
+            .map(J::Number)
+            .unwrap_or(J::Null),
+        Some(Kind::ArrayValue(list)) => {
+            J::Array(list.values.into_iter().map(value_from_proto).collect())
+        }
+        Some(Kind::KvlistValue(list)) => J::Object(
+            list.attributes
+                .into_iter()
+                .map(|a| (a.key, a.value.map(value_from_proto).unwrap_or(J::Null)))
+                .collect(),
+        ),
+        Some(Kind::BytesValue(b)) => J::String(String::from_utf8_lossy(&b).into_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample_event() -> ErrorEvent {
+        let mut attributes = Attributes::new();
+        attributes.insert("user.id".into(), serde_json::json!("u-1"));
+        attributes.insert("retries".into(), serde_json::json!(3));
+        attributes.insert("ratio".into(), serde_json::json!(0.5));
+        attributes.insert("tags".into(), serde_json::json!(["a", true]));
+        attributes.insert("nested".into(), serde_json::json!({"k": "v"}));
+        ErrorEvent {
+            seq: 7,
+            group_id: 3,
+            timestamp: 1_700_000_000_000_000_000,
+            received_at: 1_700_000_000_100_000_000,
+            source: EventSource::SpanException,
+            service: "checkout".into(),
+            service_version: Some("1.2.3".into()),
+            environment: Some("prod".into()),
+            host: None,
+            sdk_language: Some("python".into()),
+            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+            span_id: "b7ad6b7169203331".into(),
+            span_name: Some("GET /orders".into()),
+            level: "error".into(),
+            exception_type: Some("ValueError".into()),
+            message: Some("bad".into()),
+            stacktrace: Some("Traceback...".into()),
+            escaped: Some(true),
+            http_route: Some("/orders".into()),
+            http_method: Some("GET".into()),
+            http_status: Some(500),
+            attributes,
+            resource: Attributes::new(),
+        }
+    }
+
+    #[test]
+    fn event_round_trips() {
+        let e = sample_event();
+        let decoded = decode_event(&encode_event(&e)).expect("decodes");
+        assert_eq!(decoded, e);
+    }
+
+    #[test]
+    fn newer_format_is_refused_not_misread() {
+        let mut bytes = Vec::new();
+        proto::EventRecord {
+            format_version: FORMAT_VERSION + 1,
+            ..Default::default()
+        }
+        .encode(&mut bytes)
+        .expect("encodes");
+        assert!(matches!(
+            decode_event(&bytes),
+            Err(Error::UnsupportedFormat { .. })
+        ));
+        assert!(matches!(
+            decode_event(b"\xff\xff\xff"),
+            Err(Error::Corrupt(_))
+        ));
+    }
+}

@@ -1,0 +1,283 @@
+//! `Storage`: the one handle the server holds. It owns the backend, the
+//! committer thread (writes) and the indexer thread (search).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use faultline_model::{ErrorEvent, Group, GroupStatus, UnixNanos};
+use tokio::sync::oneshot;
+
+use crate::backend::{Backend, SledBackend};
+use crate::committer::{last_id, Committed, Committer, EventBatch, Request};
+use crate::groups::{self, GroupFilter};
+use crate::index::{Indexer, SearchIndex, SearchPage, SearchRequest};
+use crate::watermark::Watermark;
+use crate::{keys, records, Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct StorageOptions {
+    /// Exports waiting for the committer before new ones are refused.
+    pub queue_depth: usize,
+    /// Longest time between an event's commit and it being searchable.
+    pub index_commit_interval: Duration,
+}
+
+impl Default for StorageOptions {
+    fn default() -> Self {
+        StorageOptions {
+            queue_depth: 1024,
+            index_commit_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Figures for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct StorageStats {
+    pub last_seq: u64,
+    pub indexed_seq: u64,
+    pub groups: u64,
+}
+
+pub struct Storage {
+    backend: Arc<dyn Backend>,
+    requests: Mutex<Option<SyncSender<Request>>>,
+    committer: Mutex<Option<JoinHandle<()>>>,
+    indexer: Mutex<Option<JoinHandle<()>>>,
+    index: Arc<SearchIndex>,
+    committed: Arc<Watermark>,
+    indexed: Arc<AtomicU64>,
+    stop_indexer: Arc<AtomicBool>,
+    dir: PathBuf,
+}
+
+impl Storage {
+    /// Opens (or creates) storage under `dir`: the event store in
+    /// `dir/store`, the index in `dir/index`.
+    pub fn open(dir: &Path, options: StorageOptions) -> Result<Storage> {
+        std::fs::create_dir_all(dir)?;
+        let backend: Arc<dyn Backend> = Arc::new(SledBackend::open(&dir.join("store"))?);
+        let committed = Arc::new(Watermark::default());
+        let committer = Committer::new(backend.clone(), committed.clone())?;
+        let (tx, rx) = sync_channel(options.queue_depth.max(1));
+        let committer_thread = std::thread::Builder::new()
+            .name("faultline-commit".into())
+            .spawn(move || committer.run(rx))?;
+
+        let (index, writer, indexed_seq) = SearchIndex::open(&dir.join("index"))?;
+        let index = Arc::new(index);
+        // An index ahead of the log (log restored from a backup) is rebuilt.
+        let indexed_seq = if indexed_seq > committed.get() {
+            0
+        } else {
+            indexed_seq
+        };
+        let indexed = Arc::new(AtomicU64::new(indexed_seq));
+        let stop_indexer = Arc::new(AtomicBool::new(false));
+        let indexer = Indexer {
+            backend: backend.clone(),
+            index: index.clone(),
+            writer,
+            committed: committed.clone(),
+            indexed: indexed.clone(),
+            stop: stop_indexer.clone(),
+            interval: options.index_commit_interval,
+        };
+        let indexer_thread = std::thread::Builder::new()
+            .name("faultline-index".into())
+            .spawn(move || indexer.run())?;
+        tracing::info!(last_seq = committed.get(), indexed_seq, dir = %dir.display(), "storage open");
+        Ok(Storage {
+            backend,
+            requests: Mutex::new(Some(tx)),
+            committer: Mutex::new(Some(committer_thread)),
+            indexer: Mutex::new(Some(indexer_thread)),
+            index,
+            committed,
+            indexed,
+            stop_indexer,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Queues events for commit. Fails at once with [`Error::QueueFull`]
+    /// when the committer is too far behind; otherwise the receiver answers
+    /// once the events are durable.
+    pub fn submit(&self, events: EventBatch) -> Result<oneshot::Receiver<Result<Vec<Committed>>>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Events { events, reply })?;
+        Ok(answer)
+    }
+
+    /// Changes a group's status (through the committer, so it is durable
+    /// and ordered with incoming events).
+    pub fn set_group_status(
+        &self,
+        id: u64,
+        status: GroupStatus,
+        now: UnixNanos,
+    ) -> Result<oneshot::Receiver<Result<Group>>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::SetStatus {
+            id,
+            status,
+            now,
+            reply,
+        })?;
+        Ok(answer)
+    }
+
+    fn send(&self, request: Request) -> Result<()> {
+        let guard = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        let sender = guard.as_ref().ok_or(Error::ShuttingDown)?;
+        sender.try_send(request).map_err(|e| match e {
+            TrySendError::Full(_) => Error::QueueFull,
+            TrySendError::Disconnected(_) => Error::ShuttingDown,
+        })
+    }
+
+    pub fn event(&self, seq: u64) -> Result<Option<ErrorEvent>> {
+        self.backend
+            .get(&keys::event(seq))?
+            .map(|b| records::decode_event(&b))
+            .transpose()
+    }
+
+    pub fn group(&self, id: u64) -> Result<Option<Group>> {
+        self.backend
+            .get(&keys::group(id))?
+            .map(|b| records::decode_group(&b))
+            .transpose()
+    }
+
+    /// Groups matching the filter, one page, and the next page's cursor.
+    pub fn groups(&self, filter: &GroupFilter) -> Result<(Vec<Group>, Option<(i128, u64)>)> {
+        let mut matching = Vec::new();
+        for entry in self.backend.scan(&[keys::GROUP], &[keys::GROUP + 1], false) {
+            let group = records::decode_group(&entry?.1)?;
+            if filter.matches(&group) {
+                matching.push(group);
+            }
+        }
+        Ok(groups::page(matching, filter))
+    }
+
+    /// A group's events, newest first, starting below `before_seq`.
+    pub fn group_events(
+        &self,
+        id: u64,
+        before_seq: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<ErrorEvent>, Option<u64>)> {
+        let from = keys::group_event(id, 0);
+        let to = match before_seq {
+            Some(seq) => keys::group_event(id, seq),
+            None => keys::group_event_end(id),
+        };
+        let mut events = Vec::new();
+        for entry in self.backend.scan(&from, &to, true).take(limit + 1) {
+            let seq = keys::u64_at(&entry?.0, 9)
+                .ok_or_else(|| Error::Corrupt("short group-event key".into()))?;
+            if let Some(event) = self.event(seq)? {
+                events.push(event);
+            }
+        }
+        let next = if events.len() > limit {
+            events.truncate(limit);
+            events.last().map(|e| e.seq)
+        } else {
+            None
+        };
+        Ok((events, next))
+    }
+
+    /// Searches events; hits come back as full events from the log.
+    pub fn search(&self, request: &SearchRequest) -> Result<(SearchPage, Vec<ErrorEvent>)> {
+        let page = self.index.search(request)?;
+        let mut events = Vec::with_capacity(page.hits.len());
+        for hit in &page.hits {
+            if let Some(event) = self.event(hit.seq)? {
+                events.push(event);
+            }
+        }
+        Ok((page, events))
+    }
+
+    /// Checks a query without running it, for a clear 400 before any work.
+    pub fn validate_query(&self, query: &str) -> Result<()> {
+        self.index.parse(query).map(|_| ())
+    }
+
+    /// Groups with at least one event matching the query.
+    pub fn groups_matching(&self, query: &str, max: usize) -> Result<HashSet<u64>> {
+        self.index.group_ids(query, max)
+    }
+
+    pub fn stats(&self) -> Result<StorageStats> {
+        Ok(StorageStats {
+            last_seq: self.committed.get(),
+            indexed_seq: self.indexed.load(Ordering::SeqCst),
+            groups: last_id(&*self.backend, keys::GROUP)?.unwrap_or(0),
+        })
+    }
+
+    /// Waits (bounded) until everything committed so far is searchable.
+    pub fn wait_indexed(&self, timeout: Duration) -> bool {
+        let target = self.committed.get();
+        let deadline = std::time::Instant::now() + timeout;
+        while self.indexed.load(Ordering::SeqCst) < target {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+
+    /// Stops accepting writes, finishes queued commits, indexes everything
+    /// committed and flushes. Safe to call more than once.
+    pub fn shutdown(&self) -> Result<()> {
+        drop(
+            self.requests
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
+        if let Some(handle) = self
+            .committer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = handle.join();
+        }
+        self.stop_indexer.store(true, Ordering::SeqCst);
+        self.committed.wake();
+        if let Some(handle) = self
+            .indexer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = handle.join();
+        }
+        self.backend.flush()
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            tracing::error!(error = %e, "storage shutdown failed");
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Storage against a real sled database and tantivy index on disk.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use faultline_model::{Attributes, ErrorEvent, EventSource, GroupStatus, Grouping};
+use faultline_store::{GroupFilter, SearchRequest, Storage, StorageOptions};
+
+fn event(service: &str, ty: &str, message: &str, ts: i64) -> ErrorEvent {
+    let mut attributes = Attributes::new();
+    attributes.insert("user.id".into(), serde_json::json!("u-42"));
+    ErrorEvent {
+        seq: 0,
+        group_id: 0,
+        timestamp: ts,
+        received_at: ts,
+        source: EventSource::SpanException,
+        service: service.into(),
+        service_version: Some("1.0.0".into()),
+        environment: Some("prod".into()),
+        host: None,
+        sdk_language: None,
+        trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+        span_id: "b7ad6b7169203331".into(),
+        span_name: Some("GET /orders".into()),
+        level: "error".into(),
+        exception_type: Some(ty.into()),
+        message: Some(message.into()),
+        stacktrace: None,
+        escaped: None,
+        http_route: Some("/orders/{id}".into()),
+        http_method: Some("GET".into()),
+        http_status: Some(500),
+        attributes,
+        resource: Attributes::new(),
+    }
+}
+
+fn grouping(fp: &str) -> Grouping {
+    Grouping {
+        fingerprint: fp.into(),
+        title: format!("title {fp}"),
+        culprit: "culprit".into(),
+        method: "message".into(),
+        version: 1,
+    }
+}
+
+fn options() -> StorageOptions {
+    StorageOptions {
+        queue_depth: 16,
+        index_commit_interval: Duration::from_millis(50),
+    }
+}
+
+#[test]
+fn commits_groups_searches_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = 1_700_000_000_000_000_000;
+    {
+        let storage = Storage::open(dir.path(), options()).unwrap();
+        let batch = vec![
+            (
+                event("api", "KeyError", "missing key 'a'", now),
+                grouping("fa"),
+            ),
+            (
+                event("api", "KeyError", "missing key 'b'", now + 1),
+                grouping("fa"),
+            ),
+            (
+                event("api", "ValueError", "bad value", now + 2),
+                grouping("fb"),
+            ),
+        ];
+        let committed = storage
+            .submit(batch)
+            .unwrap()
+            .blocking_recv()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            committed.iter().map(|c| c.seq).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        assert!(committed[0].new_group && !committed[1].new_group && committed[2].new_group);
+        assert_eq!(committed[0].group_id, committed[1].group_id);
+
+        let g = storage.group(committed[0].group_id).unwrap().unwrap();
+        assert_eq!((g.count, g.first_seen, g.last_seen), (2, now, now + 1));
+        assert_eq!(g.environments, vec!["prod".to_string()]);
+        assert!(storage.wait_indexed(Duration::from_secs(10)));
+        let req = |q: &str| SearchRequest {
+            query: q.into(),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(storage.search(&req("missing")).unwrap().0.total, 2);
+        assert_eq!(storage.search(&req("type:ValueError")).unwrap().0.total, 1);
+        assert_eq!(
+            storage
+                .search(&req("user.id:u-42 AND service.name:api"))
+                .unwrap()
+                .0
+                .total,
+            3
+        );
+        assert_eq!(
+            storage
+                .search(&req("http.status_code:500"))
+                .unwrap()
+                .0
+                .total,
+            3
+        );
+        assert!(storage.search(&req("type:(")).is_err());
+        // Kill-like drop: no shutdown beyond Drop.
+    }
+    let storage = Storage::open(dir.path(), options()).unwrap();
+    let more = storage
+        .submit(vec![(
+            event("api", "KeyError", "x", now + 5),
+            grouping("fa"),
+        )])
+        .unwrap();
+    let c = more.blocking_recv().unwrap().unwrap();
+    assert_eq!((c[0].seq, c[0].group_id, c[0].new_group), (4, 1, false));
+    assert!(storage.wait_indexed(Duration::from_secs(10)));
+    let page = storage
+        .search(&SearchRequest {
+            query: String::new(),
+            limit: 2,
+            ..Default::default()
+        })
+        .unwrap()
+        .0;
+    assert_eq!(page.total, 4);
+    assert_eq!(
+        page.hits.iter().map(|h| h.seq).collect::<Vec<_>>(),
+        vec![4, 3]
+    );
+    let next = storage
+        .search(&SearchRequest {
+            query: String::new(),
+            limit: 2,
+            before_seq: page.next_cursor,
+            ..Default::default()
+        })
+        .unwrap()
+        .0;
+    assert_eq!(
+        next.hits.iter().map(|h| h.seq).collect::<Vec<_>>(),
+        vec![2, 1]
+    );
+    assert_eq!(next.next_cursor, None);
+}
+
+#[test]
+fn resolved_group_regresses_on_a_later_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path(), options()).unwrap();
+    let now = 1_700_000_000_000_000_000;
+    let c = storage
+        .submit(vec![(event("api", "E", "m", now), grouping("f"))])
+        .unwrap()
+        .blocking_recv()
+        .unwrap()
+        .unwrap();
+    let id = c[0].group_id;
+    let g = storage
+        .set_group_status(id, GroupStatus::Resolved, now + 10)
+        .unwrap()
+        .blocking_recv()
+        .unwrap()
+        .unwrap();
+    assert_eq!(g.status, GroupStatus::Resolved);
+    // An old event delivered late does not reopen it.
+    let late = storage
+        .submit(vec![(event("api", "E", "m", now + 5), grouping("f"))])
+        .unwrap()
+        .blocking_recv()
+        .unwrap()
+        .unwrap();
+    assert!(!late[0].regression);
+    let new = storage
+        .submit(vec![(event("api", "E", "m", now + 20), grouping("f"))])
+        .unwrap()
+        .blocking_recv()
+        .unwrap()
+        .unwrap();
+    assert!(new[0].regression);
+    let g = storage.group(id).unwrap().unwrap();
+    assert_eq!(
+        (g.status, g.regressed, g.regressed_at, g.count),
+        (GroupStatus::Unresolved, true, Some(now + 20), 3)
+    );
+    let (groups, _) = storage
+        .groups(&GroupFilter {
+            status: Some(GroupStatus::Unresolved),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(groups.len(), 1);
+    let (events, next) = storage.group_events(id, None, 2).unwrap();
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 2]);
+    let (rest, _) = storage.group_events(id, next, 2).unwrap();
+    assert_eq!(rest.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1]);
+}
