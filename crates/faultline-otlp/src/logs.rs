@@ -1,0 +1,147 @@
+//! Error events from log records: ERROR severity or `exception.*` attributes.
+
+use faultline_model::{EventSource, UnixNanos};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value::Value as Otlp, AnyValue};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, SeverityNumber};
+
+use crate::attributes::{any_to_json, to_attributes};
+use crate::event::{first_time, hex_id, non_empty, Draft};
+use crate::limits::Limits;
+use crate::rejection::Rejections;
+use crate::resource::ResourceInfo;
+use crate::semconv::{self, Exception, Http};
+use crate::Extraction;
+
+/// Severity texts that mean "error" when a bridge sends no severity number.
+const ERROR_TEXTS: &[&str] = &[
+    "error",
+    "err",
+    "fatal",
+    "critical",
+    "crit",
+    "alert",
+    "emerg",
+    "emergency",
+    "severe",
+    "panic",
+];
+
+/// Extracts the error events of every log record in an export. Records over
+/// the attribute limit are rejected whole and reported.
+pub fn extract_logs(
+    req: &ExportLogsServiceRequest,
+    limits: &Limits,
+    received_at: UnixNanos,
+) -> Extraction {
+    let mut extraction = Extraction::default();
+    let mut rejections = Rejections::new("log record", "log records");
+    for (r, resource_logs) in req.resource_logs.iter().enumerate() {
+        // Read lazily: most records are not errors.
+        let mut resource: Option<ResourceInfo> = None;
+        for (s, scope_logs) in resource_logs.scope_logs.iter().enumerate() {
+            for (l, record) in scope_logs.log_records.iter().enumerate() {
+                extraction.items += 1;
+                if record.attributes.len() > limits.max_attributes {
+                    rejections.reject(format!(
+                        "log record resourceLogs[{r}].scopeLogs[{s}].logRecords[{l}] has {} attributes, the limit is {}",
+                        record.attributes.len(),
+                        limits.max_attributes
+                    ));
+                    continue;
+                }
+                if !is_error(record) {
+                    continue;
+                }
+                let resource = resource.get_or_insert_with(|| {
+                    ResourceInfo::new(resource_logs.resource.as_ref(), limits)
+                });
+                extraction
+                    .events
+                    .push(log_draft(record, limits, received_at).into_event(resource, received_at));
+            }
+        }
+    }
+    extraction.rejected = rejections.count();
+    extraction.error_message = rejections.message();
+    extraction
+}
+
+/// ERROR or worse, or carrying an exception whatever its severity (a caught
+/// exception logged at WARN is still worth grouping).
+fn is_error(record: &LogRecord) -> bool {
+    record.severity_number >= SeverityNumber::Error as i32
+        || (record.severity_number == SeverityNumber::Unspecified as i32
+            && is_error_text(&record.severity_text))
+        || record
+            .attributes
+            .iter()
+            .any(|kv| kv.key.starts_with(semconv::EXCEPTION_PREFIX))
+}
+
+fn is_error_text(text: &str) -> bool {
+    let text = text.trim();
+    ERROR_TEXTS.iter().any(|e| text.eq_ignore_ascii_case(e))
+}
+
+fn log_draft(record: &LogRecord, limits: &Limits, received_at: UnixNanos) -> Draft {
+    let attributes = to_attributes(&record.attributes, limits.max_string_len);
+    let mut exception = Exception::from_attributes(&attributes);
+    if exception.message.is_none() {
+        exception.message = body_text(record.body.as_ref(), limits);
+    }
+    Draft {
+        source: EventSource::Log,
+        timestamp: first_time(
+            &[record.time_unix_nano, record.observed_time_unix_nano],
+            received_at,
+        ),
+        level: level(record, limits),
+        trace_id: hex_id(&record.trace_id),
+        span_id: hex_id(&record.span_id),
+        span_name: None,
+        exception,
+        http: Http::from_attributes(&attributes),
+        attributes,
+    }
+}
+
+/// The severity text as the SDK sent it (`ERROR`, `SEVERE`, `critical`, …),
+/// else the short name of the severity number.
+fn level(record: &LogRecord, limits: &Limits) -> String {
+    let text = record.severity_text.trim();
+    if !text.is_empty() {
+        return limits.truncate(text);
+    }
+    level_name(record.severity_number).to_owned()
+}
+
+/// Short names of the OTel severity ranges. An unset number on a record that
+/// is extracted at all (for its `exception.*` attributes) reads as ERROR.
+fn level_name(severity_number: i32) -> &'static str {
+    match severity_number {
+        1..=4 => "TRACE",
+        5..=8 => "DEBUG",
+        9..=12 => "INFO",
+        13..=16 => "WARN",
+        21.. => "FATAL",
+        _ => "ERROR",
+    }
+}
+
+/// A string body as is; a structured body (a map from a structured logger)
+/// as compact JSON, cut to the string limit.
+fn body_text(body: Option<&AnyValue>, limits: &Limits) -> Option<String> {
+    match body.and_then(|b| b.value.as_ref()) {
+        None => None,
+        Some(Otlp::StringValue(text)) => non_empty(limits.truncate(text)),
+        Some(_) => {
+            let json = any_to_json(body, limits.max_string_len);
+            let text = serde_json::to_string(&json).ok()?;
+            non_empty(limits.truncate(&text))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
