@@ -1,1 +1,203 @@
-//! Test harness.
+//! The end-to-end harness: starts the real `faultline` binary on free
+//! ports with its own data directory, waits until it is ready, and talks
+//! to it over real sockets.
+#![allow(clippy::unwrap_used)]
+
+pub mod otlp;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The `faultline` binary of this workspace, built on demand when a test
+/// runs alone.
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test> -> target/<profile>/faultline
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = profile_dir.join("faultline");
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "faultline-server", "--bin", "faultline"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building faultline failed");
+    }
+    bin
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running faultline server.
+pub struct Server {
+    child: Option<Child>,
+    pub data_dir: PathBuf,
+    pub grpc_port: u16,
+    pub http_port: u16,
+    pub api_port: u16,
+    extra_args: Vec<String>,
+    _tmp: TempDir,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// Starts with extra `faultline serve` flags.
+    pub fn start_with(extra: &[&str]) -> Server {
+        let tmp = TempDir::new("faultline-e2e");
+        let mut server = Server {
+            child: None,
+            data_dir: tmp.path().join("data"),
+            grpc_port: free_port(),
+            http_port: free_port(),
+            api_port: free_port(),
+            extra_args: extra.iter().map(|s| s.to_string()).collect(),
+            _tmp: tmp,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new(binary())
+            .arg("serve")
+            .args(["--otlp-grpc-addr", &format!("127.0.0.1:{}", self.grpc_port)])
+            .args(["--otlp-http-addr", &format!("127.0.0.1:{}", self.http_port)])
+            .args(["--api-addr", &format!("127.0.0.1:{}", self.api_port)])
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(&self.extra_args)
+            .env("FAULTLINE_LOG", std::env::var("FAULTLINE_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = reqwest::blocking::get(self.api_url("/readyz")) {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!("faultline exited before it was ready: {status}");
+            }
+            assert!(Instant::now() < deadline, "faultline did not become ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn api_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.api_port)
+    }
+
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.http_port)
+    }
+
+    /// GET a JSON API path; panics on a non-2xx answer.
+    pub fn get(&self, path: &str) -> Value {
+        let response = reqwest::blocking::get(self.api_url(path)).unwrap();
+        let status = response.status();
+        let body: Value = response.json().unwrap();
+        assert!(status.is_success(), "GET {path} -> {status}: {body}");
+        body
+    }
+
+    /// GET returning status and body, for error cases.
+    pub fn get_raw(&self, path: &str) -> (u16, Value) {
+        let response = reqwest::blocking::get(self.api_url(path)).unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(Value::Null))
+    }
+
+    /// Polls `path` until `check` accepts the body (events become
+    /// searchable within the index commit interval).
+    pub fn wait_for(&self, path: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let body = self.get(path);
+            if check(&body) {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting on {path}; last answer: {body}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// All groups, newest first.
+    pub fn groups(&self) -> Vec<Value> {
+        self.get("/api/v1/groups?limit=1000")["groups"].as_array().unwrap().clone()
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// SIGTERM, then waits for a clean exit and returns its status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        assert!(sent.success(), "kill -TERM failed");
+        child.wait().unwrap()
+    }
+
+    /// Starts again on the same ports and data directory.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -86,9 +86,7 @@ pub struct ErrorEvent {
 impl ErrorEvent {
     /// Looks an attribute up by its OTel name: the item's own first, then the resource's.
     pub fn attribute(&self, name: &str) -> Option<&serde_json::Value> {
-        self.attributes
-            .get(name)
-            .or_else(|| self.resource.get(name))
+        self.attributes.get(name).or_else(|| self.resource.get(name))
     }
 
     /// An attribute as a string when it is one.

@@ -16,14 +16,12 @@ pub type UnixNanos = i64;
 pub fn format_rfc3339(nanos: UnixNanos) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// Parses an RFC 3339 timestamp into nanoseconds since the epoch.
 pub fn parse_rfc3339(text: &str) -> Option<UnixNanos> {
-    let t =
-        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
     i64::try_from(t.unix_timestamp_nanos()).ok()
 }
 
@@ -38,8 +36,7 @@ pub mod rfc3339 {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<UnixNanos, D::Error> {
         let text = String::deserialize(d)?;
-        super::parse_rfc3339(&text)
-            .ok_or_else(|| serde::de::Error::custom("not an RFC 3339 timestamp"))
+        super::parse_rfc3339(&text).ok_or_else(|| serde::de::Error::custom("not an RFC 3339 timestamp"))
     }
 
     /// The same for optional timestamps.
@@ -47,10 +44,7 @@ pub mod rfc3339 {
         use super::UnixNanos;
         use serde::{Deserialize, Deserializer, Serializer};
 
-        pub fn serialize<S: Serializer>(
-            nanos: &Option<UnixNanos>,
-            s: S,
-        ) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(nanos: &Option<UnixNanos>, s: S) -> Result<S::Ok, S::Error> {
             match nanos {
                 Some(n) => s.serialize_str(&crate::format_rfc3339(*n)),
                 None => s.serialize_none(),

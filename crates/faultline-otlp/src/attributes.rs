@@ -12,14 +12,7 @@ use crate::limits::truncate;
 /// Keys are kept whole: they are names looked up by semantic conventions.
 /// A key sent twice keeps its last value, as most OTel backends do.
 pub(crate) fn to_attributes(list: &[KeyValue], max_string_len: usize) -> Attributes {
-    list.iter()
-        .map(|kv| {
-            (
-                kv.key.clone(),
-                any_to_json(kv.value.as_ref(), max_string_len),
-            )
-        })
-        .collect()
+    list.iter().map(|kv| (kv.key.clone(), any_to_json(kv.value.as_ref(), max_string_len))).collect()
 }
 
 /// Converts one `AnyValue`: int as i64, kvlist as an object, bytes as base64.
@@ -37,16 +30,10 @@ fn otlp_to_json(value: &Otlp, max: usize) -> Value {
         Otlp::BoolValue(b) => Value::Bool(*b),
         Otlp::IntValue(i) => Value::from(*i),
         Otlp::DoubleValue(d) => double_to_json(*d),
-        Otlp::ArrayValue(array) => Value::Array(
-            array
-                .values
-                .iter()
-                .map(|v| any_to_json(Some(v), max))
-                .collect(),
-        ),
-        Otlp::KvlistValue(list) => {
-            Value::Object(to_attributes(&list.values, max).into_iter().collect())
+        Otlp::ArrayValue(array) => {
+            Value::Array(array.values.iter().map(|v| any_to_json(Some(v), max)).collect())
         }
+        Otlp::KvlistValue(list) => Value::Object(to_attributes(&list.values, max).into_iter().collect()),
         Otlp::BytesValue(bytes) => {
             let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
             Value::String(truncate(&encoded, max))
@@ -70,17 +57,13 @@ fn double_to_json(d: f64) -> Value {
 /// Finds a key in a raw attribute list without converting the whole list:
 /// used to decide whether a span or record is an error at all, which most are not.
 pub(crate) fn find_raw(list: &[KeyValue], key: &str, max_string_len: usize) -> Option<Value> {
-    list.iter()
-        .rev()
-        .find(|kv| kv.key == key)
-        .map(|kv| any_to_json(kv.value.as_ref(), max_string_len))
+    list.iter().rev().find(|kv| kv.key == key).map(|kv| any_to_json(kv.value.as_ref(), max_string_len))
 }
 
 /// The first of `keys` that holds a non-empty scalar, as text. Numbers and
 /// booleans are accepted too: SDKs disagree on types more than on names.
 pub(crate) fn first_text(attrs: &Attributes, keys: &[&str]) -> Option<String> {
-    keys.iter()
-        .find_map(|key| attrs.get(*key).and_then(value_text))
+    keys.iter().find_map(|key| attrs.get(*key).and_then(value_text))
 }
 
 /// A scalar as text; `None` for null, empty strings, arrays and objects.
@@ -108,15 +91,11 @@ pub(crate) fn lenient_bool(value: &Value) -> Option<bool> {
 /// `None` when it is not a valid status (100..=999).
 pub(crate) fn http_status(value: &Value) -> Option<u16> {
     let number = match value {
-        Value::Number(n) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as u64)),
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as u64)),
         Value::String(s) => s.trim().parse::<u64>().ok(),
         _ => None,
     }?;
-    u16::try_from(number)
-        .ok()
-        .filter(|code| (100..=999).contains(code))
+    u16::try_from(number).ok().filter(|code| (100..=999).contains(code))
 }
 
 #[cfg(test)]
@@ -130,11 +109,7 @@ mod tests {
     }
 
     fn kv(key: &str, value: Otlp) -> KeyValue {
-        KeyValue {
-            key: key.into(),
-            value: Some(any(value)),
-            ..Default::default()
-        }
+        KeyValue { key: key.into(), value: Some(any(value)), ..Default::default() }
     }
 
     #[test]
@@ -151,22 +126,9 @@ mod tests {
                     values: vec![any(Otlp::IntValue(1)), any(Otlp::StringValue("x".into()))],
                 }),
             ),
-            kv(
-                "kv",
-                Otlp::KvlistValue(KeyValueList {
-                    values: vec![kv("inner", Otlp::BoolValue(false))],
-                }),
-            ),
-            KeyValue {
-                key: "none".into(),
-                value: None,
-                ..Default::default()
-            },
-            KeyValue {
-                key: "empty".into(),
-                value: Some(AnyValue { value: None }),
-                ..Default::default()
-            },
+            kv("kv", Otlp::KvlistValue(KeyValueList { values: vec![kv("inner", Otlp::BoolValue(false))] })),
+            KeyValue { key: "none".into(), value: None, ..Default::default() },
+            KeyValue { key: "empty".into(), value: Some(AnyValue { value: None }), ..Default::default() },
         ];
         let attrs = to_attributes(&list, 100);
         assert_eq!(
@@ -189,15 +151,10 @@ mod tests {
     fn long_strings_are_truncated_even_when_nested() {
         let list = vec![kv(
             "arr",
-            Otlp::ArrayValue(ArrayValue {
-                values: vec![any(Otlp::StringValue("abcdef".into()))],
-            }),
+            Otlp::ArrayValue(ArrayValue { values: vec![any(Otlp::StringValue("abcdef".into()))] }),
         )];
         let attrs = to_attributes(&list, 3);
-        assert_eq!(
-            attrs["arr"],
-            json!([format!("abc{}", crate::TRUNCATION_MARKER)])
-        );
+        assert_eq!(attrs["arr"], json!([format!("abc{}", crate::TRUNCATION_MARKER)]));
     }
 
     #[test]
@@ -223,13 +180,10 @@ mod tests {
 
     #[test]
     fn first_text_skips_empty_and_structured_values() {
-        let attrs: Attributes = [
-            ("a".to_string(), json!("")),
-            ("b".to_string(), json!([1])),
-            ("c".to_string(), json!(7)),
-        ]
-        .into_iter()
-        .collect();
+        let attrs: Attributes =
+            [("a".to_string(), json!("")), ("b".to_string(), json!([1])), ("c".to_string(), json!(7))]
+                .into_iter()
+                .collect();
         assert_eq!(first_text(&attrs, &["a", "b", "c"]), Some("7".into()));
         assert_eq!(first_text(&attrs, &["missing"]), None);
     }

@@ -92,18 +92,12 @@ fn decode_json<T: Default + DeserializeOwned>(body: &[u8]) -> Result<T, DecodeEr
     }
     let mut value: Value = serde_json::from_slice(body).map_err(DecodeError::Json)?;
     if !value.is_object() {
-        return Err(DecodeError::NotAnObject {
-            found: json_kind(&value),
-        });
+        return Err(DecodeError::NotAnObject { found: json_kind(&value) });
     }
-    normalize::normalize(&mut value).map_err(|e| DecodeError::InvalidField {
-        path: e.path(),
-        reason: e.reason,
-    })?;
-    serde_path_to_error::deserialize(value).map_err(|e| DecodeError::InvalidField {
-        path: e.path().to_string(),
-        reason: e.inner().to_string(),
-    })
+    normalize::normalize(&mut value)
+        .map_err(|e| DecodeError::InvalidField { path: e.path(), reason: e.reason })?;
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| DecodeError::InvalidField { path: e.path().to_string(), reason: e.inner().to_string() })
 }
 
 fn encode_json<T: Serialize>(msg: &T) -> Vec<u8> {

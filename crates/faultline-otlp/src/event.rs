@@ -63,11 +63,7 @@ pub(crate) fn hex_id(bytes: &[u8]) -> String {
 /// The first candidate time that is set (OTLP uses 0 for "unknown") and fits
 /// in `UnixNanos`, else `fallback` (the receive time).
 pub(crate) fn first_time(candidates: &[u64], fallback: UnixNanos) -> UnixNanos {
-    candidates
-        .iter()
-        .filter(|t| **t != 0)
-        .find_map(|t| UnixNanos::try_from(*t).ok())
-        .unwrap_or(fallback)
+    candidates.iter().filter(|t| **t != 0).find_map(|t| UnixNanos::try_from(*t).ok()).unwrap_or(fallback)
 }
 
 /// Empty text means "not given" in protobuf; the model says so with `None`.

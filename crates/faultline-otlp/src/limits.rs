@@ -24,11 +24,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_attributes: 128,
-            max_string_len: 32 * 1024,
-            max_span_events: 128,
-        }
+        Limits { max_attributes: 128, max_string_len: 32 * 1024, max_span_events: 128 }
     }
 }
 
@@ -84,10 +80,7 @@ mod tests {
 
     #[test]
     fn long_strings_get_the_marker() {
-        assert_eq!(
-            truncate("hello world", 5),
-            format!("hello{TRUNCATION_MARKER}")
-        );
+        assert_eq!(truncate("hello world", 5), format!("hello{TRUNCATION_MARKER}"));
         assert_eq!(truncate("abc", 0), TRUNCATION_MARKER);
     }
 

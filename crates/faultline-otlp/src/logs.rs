@@ -14,26 +14,12 @@ use crate::semconv::{self, Exception, Http};
 use crate::Extraction;
 
 /// Severity texts that mean "error" when a bridge sends no severity number.
-const ERROR_TEXTS: &[&str] = &[
-    "error",
-    "err",
-    "fatal",
-    "critical",
-    "crit",
-    "alert",
-    "emerg",
-    "emergency",
-    "severe",
-    "panic",
-];
+const ERROR_TEXTS: &[&str] =
+    &["error", "err", "fatal", "critical", "crit", "alert", "emerg", "emergency", "severe", "panic"];
 
 /// Extracts the error events of every log record in an export. Records over
 /// the attribute limit are rejected whole and reported.
-pub fn extract_logs(
-    req: &ExportLogsServiceRequest,
-    limits: &Limits,
-    received_at: UnixNanos,
-) -> Extraction {
+pub fn extract_logs(req: &ExportLogsServiceRequest, limits: &Limits, received_at: UnixNanos) -> Extraction {
     let mut extraction = Extraction::default();
     let mut rejections = Rejections::new("log record", "log records");
     for (r, resource_logs) in req.resource_logs.iter().enumerate() {
@@ -53,9 +39,8 @@ pub fn extract_logs(
                 if !is_error(record) {
                     continue;
                 }
-                let resource = resource.get_or_insert_with(|| {
-                    ResourceInfo::new(resource_logs.resource.as_ref(), limits)
-                });
+                let resource = resource
+                    .get_or_insert_with(|| ResourceInfo::new(resource_logs.resource.as_ref(), limits));
                 extraction
                     .events
                     .push(log_draft(record, limits, received_at).into_event(resource, received_at));
@@ -73,10 +58,7 @@ fn is_error(record: &LogRecord) -> bool {
     record.severity_number >= SeverityNumber::Error as i32
         || (record.severity_number == SeverityNumber::Unspecified as i32
             && is_error_text(&record.severity_text))
-        || record
-            .attributes
-            .iter()
-            .any(|kv| kv.key.starts_with(semconv::EXCEPTION_PREFIX))
+        || record.attributes.iter().any(|kv| kv.key.starts_with(semconv::EXCEPTION_PREFIX))
 }
 
 fn is_error_text(text: &str) -> bool {
@@ -92,10 +74,7 @@ fn log_draft(record: &LogRecord, limits: &Limits, received_at: UnixNanos) -> Dra
     }
     Draft {
         source: EventSource::Log,
-        timestamp: first_time(
-            &[record.time_unix_nano, record.observed_time_unix_nano],
-            received_at,
-        ),
+        timestamp: first_time(&[record.time_unix_nano, record.observed_time_unix_nano], received_at),
         level: level(record, limits),
         trace_id: hex_id(&record.trace_id),
         span_id: hex_id(&record.span_id),

@@ -19,12 +19,7 @@ pub(crate) struct Rejections {
 impl Rejections {
     /// `singular` / `plural` name the item, e.g. `span` / `spans`.
     pub(crate) fn new(singular: &'static str, plural: &'static str) -> Rejections {
-        Rejections {
-            singular,
-            plural,
-            count: 0,
-            reasons: Vec::new(),
-        }
+        Rejections { singular, plural, count: 0, reasons: Vec::new() }
     }
 
     pub(crate) fn reject(&mut self, reason: String) {
@@ -44,16 +39,8 @@ impl Rejections {
         if self.count == 0 {
             return String::new();
         }
-        let noun = if self.count == 1 {
-            self.singular
-        } else {
-            self.plural
-        };
-        let mut message = format!(
-            "{} {noun} rejected: {}",
-            self.count,
-            self.reasons.join("; ")
-        );
+        let noun = if self.count == 1 { self.singular } else { self.plural };
+        let mut message = format!("{} {noun} rejected: {}", self.count, self.reasons.join("; "));
         if self.count > self.reasons.len() as i64 {
             message.push_str("; …");
         }
@@ -81,10 +68,7 @@ mod tests {
     fn message_uses_singular_and_plural() {
         let mut rejections = Rejections::new("span", "spans");
         rejections.reject("span 'a' has 3 events, the limit is 2".into());
-        assert_eq!(
-            rejections.message(),
-            "1 span rejected: span 'a' has 3 events, the limit is 2"
-        );
+        assert_eq!(rejections.message(), "1 span rejected: span 'a' has 3 events, the limit is 2");
         rejections.reject("span 'b' too".into());
         assert_eq!(
             rejections.message(),
@@ -99,9 +83,6 @@ mod tests {
             rejections.reject(format!("r{i}"));
         }
         assert_eq!(rejections.count(), 5);
-        assert_eq!(
-            rejections.message(),
-            "5 log records rejected: r0; r1; r2; …"
-        );
+        assert_eq!(rejections.message(), "5 log records rejected: r0; r1; r2; …");
     }
 }

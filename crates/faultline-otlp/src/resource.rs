@@ -24,9 +24,7 @@ pub(crate) struct ResourceInfo {
 
 impl ResourceInfo {
     pub(crate) fn new(resource: Option<&Resource>, limits: &Limits) -> ResourceInfo {
-        let list = resource
-            .map(|r| r.attributes.as_slice())
-            .unwrap_or_default();
+        let list = resource.map(|r| r.attributes.as_slice()).unwrap_or_default();
         let attributes = to_attributes(list, limits.max_string_len);
         ResourceInfo {
             service: first_text(&attributes, &[semconv::SERVICE_NAME])
@@ -48,9 +46,7 @@ mod tests {
     fn kv(key: &str, value: &str) -> KeyValue {
         KeyValue {
             key: key.into(),
-            value: Some(AnyValue {
-                value: Some(Value::StringValue(value.into())),
-            }),
+            value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }),
             ..Default::default()
         }
     }
@@ -78,10 +74,8 @@ mod tests {
 
     #[test]
     fn falls_back_to_the_old_environment_name() {
-        let resource = Resource {
-            attributes: vec![kv("deployment.environment", "staging")],
-            ..Default::default()
-        };
+        let resource =
+            Resource { attributes: vec![kv("deployment.environment", "staging")], ..Default::default() };
         let info = ResourceInfo::new(Some(&resource), &Limits::default());
         assert_eq!(info.environment.as_deref(), Some("staging"));
     }
@@ -91,13 +85,7 @@ mod tests {
         let info = ResourceInfo::new(None, &Limits::default());
         assert_eq!(info.service, UNKNOWN_SERVICE);
         assert!(info.attributes.is_empty());
-        let empty_name = Resource {
-            attributes: vec![kv("service.name", "")],
-            ..Default::default()
-        };
-        assert_eq!(
-            ResourceInfo::new(Some(&empty_name), &Limits::default()).service,
-            UNKNOWN_SERVICE
-        );
+        let empty_name = Resource { attributes: vec![kv("service.name", "")], ..Default::default() };
+        assert_eq!(ResourceInfo::new(Some(&empty_name), &Limits::default()).service, UNKNOWN_SERVICE);
     }
 }

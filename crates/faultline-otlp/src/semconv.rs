@@ -63,9 +63,7 @@ impl Http {
         Http {
             route: first_text(attrs, HTTP_ROUTE),
             method: first_text(attrs, HTTP_METHOD),
-            status: HTTP_STATUS
-                .iter()
-                .find_map(|key| attrs.get(*key).and_then(http_status)),
+            status: HTTP_STATUS.iter().find_map(|key| attrs.get(*key).and_then(http_status)),
         }
     }
 }
@@ -76,10 +74,7 @@ mod tests {
     use serde_json::json;
 
     fn attrs(pairs: &[(&str, serde_json::Value)]) -> Attributes {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
     }
 
     #[test]

@@ -46,11 +46,7 @@ pub struct Status {
 
 impl Status {
     pub fn new(code: Code, message: impl Into<String>) -> Status {
-        Status {
-            code: code as i32,
-            message: message.into(),
-            details: Vec::new(),
-        }
+        Status { code: code as i32, message: message.into(), details: Vec::new() }
     }
 }
 
@@ -86,10 +82,7 @@ mod tests {
     fn protobuf_uses_the_google_rpc_field_numbers() {
         let status = Status::new(Code::InvalidArgument, "bad");
         // field 1 varint 3, field 2 length-delimited "bad"
-        assert_eq!(
-            status.encode_to_vec(),
-            vec![0x08, 3, 0x12, 3, b'b', b'a', b'd']
-        );
+        assert_eq!(status.encode_to_vec(), vec![0x08, 3, 0x12, 3, b'b', b'a', b'd']);
         let back = decode::<Status>(&encode(&status, Format::Protobuf), Format::Protobuf);
         assert_eq!(back.ok(), Some(status));
     }
@@ -98,10 +91,7 @@ mod tests {
     fn json_is_camel_case_without_empty_details() {
         let status = Status::new(Code::Unavailable, "queue full");
         let json = encode(&status, Format::Json);
-        assert_eq!(
-            String::from_utf8_lossy(&json),
-            r#"{"code":14,"message":"queue full"}"#
-        );
+        assert_eq!(String::from_utf8_lossy(&json), r#"{"code":14,"message":"queue full"}"#);
     }
 
     #[test]

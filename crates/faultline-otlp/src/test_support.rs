@@ -8,17 +8,12 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
 
 pub(crate) const RECEIVED_AT: i64 = 1_700_000_009_000_000_000;
-pub(crate) const TRACE_ID: [u8; 16] = [
-    0x5B, 0x8E, 0xFF, 0xF7, 0x98, 0x03, 0x81, 0x03, 0xD2, 0x69, 0xB6, 0x33, 0x81, 0x3F, 0xC6, 0x0C,
-];
+pub(crate) const TRACE_ID: [u8; 16] =
+    [0x5B, 0x8E, 0xFF, 0xF7, 0x98, 0x03, 0x81, 0x03, 0xD2, 0x69, 0xB6, 0x33, 0x81, 0x3F, 0xC6, 0x0C];
 pub(crate) const SPAN_ID: [u8; 8] = [0xEE, 0xE1, 0x9B, 0x7E, 0xC3, 0xC1, 0xB1, 0x74];
 
 pub(crate) fn kv(key: &str, value: Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..Default::default()
-    }
+    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
 }
 
 pub(crate) fn s(key: &str, value: &str) -> KeyValue {
@@ -59,29 +54,18 @@ pub(crate) fn span(name: &str) -> Span {
 }
 
 pub(crate) fn exception_event(time: u64, attributes: Vec<KeyValue>) -> span::Event {
-    span::Event {
-        time_unix_nano: time,
-        name: "exception".into(),
-        attributes,
-        ..Default::default()
-    }
+    span::Event { time_unix_nano: time, name: "exception".into(), attributes, ..Default::default() }
 }
 
 pub(crate) fn error_status(message: &str) -> Option<Status> {
-    Some(Status {
-        message: message.into(),
-        code: 2,
-    })
+    Some(Status { message: message.into(), code: 2 })
 }
 
 pub(crate) fn traces(spans: Vec<Span>) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(resource()),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
+            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
             ..Default::default()
         }],
     }
@@ -104,10 +88,7 @@ pub(crate) fn logs(log_records: Vec<LogRecord>) -> ExportLogsServiceRequest {
     ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
             resource: Some(resource()),
-            scope_logs: vec![ScopeLogs {
-                log_records,
-                ..Default::default()
-            }],
+            scope_logs: vec![ScopeLogs { log_records, ..Default::default() }],
             ..Default::default()
         }],
     }

@@ -31,11 +31,7 @@ pub fn extract_traces(
     for resource_spans in &req.resource_spans {
         // Read lazily: most exports hold no error at all.
         let mut resource: Option<ResourceInfo> = None;
-        for span in resource_spans
-            .scope_spans
-            .iter()
-            .flat_map(|scope| &scope.spans)
-        {
+        for span in resource_spans.scope_spans.iter().flat_map(|scope| &scope.spans) {
             extraction.items += 1;
             if let Err(reason) = check_limits(span, limits) {
                 rejections.reject(reason);
@@ -45,13 +41,9 @@ pub fn extract_traces(
             if drafts.is_empty() {
                 continue;
             }
-            let resource = resource
-                .get_or_insert_with(|| ResourceInfo::new(resource_spans.resource.as_ref(), limits));
-            extraction.events.extend(
-                drafts
-                    .into_iter()
-                    .map(|draft| draft.into_event(resource, received_at)),
-            );
+            let resource =
+                resource.get_or_insert_with(|| ResourceInfo::new(resource_spans.resource.as_ref(), limits));
+            extraction.events.extend(drafts.into_iter().map(|draft| draft.into_event(resource, received_at)));
         }
     }
     extraction.rejected = rejections.count();
@@ -73,9 +65,7 @@ fn check_limits(span: &Span, limits: &Limits) -> Result<(), String> {
     let attributes = span
         .events
         .iter()
-        .fold(span.attributes.len(), |sum, event| {
-            sum.saturating_add(event.attributes.len())
-        });
+        .fold(span.attributes.len(), |sum, event| sum.saturating_add(event.attributes.len()));
     if attributes > limits.max_attributes {
         return Err(format!(
             "span {} has {attributes} attributes, the limit is {}",
@@ -90,15 +80,8 @@ fn check_limits(span: &Span, limits: &Limits) -> Result<(), String> {
 /// exception event, else one for an ERROR status, else one for a SERVER span
 /// that answered 5xx, else none.
 fn span_errors(span: &Span, limits: &Limits, received_at: UnixNanos) -> Vec<Draft> {
-    let exceptions: Vec<&Event> = span
-        .events
-        .iter()
-        .filter(|e| e.name == semconv::EXCEPTION_EVENT)
-        .collect();
-    let status_error = span
-        .status
-        .as_ref()
-        .is_some_and(|s| s.code == StatusCode::Error as i32);
+    let exceptions: Vec<&Event> = span.events.iter().filter(|e| e.name == semconv::EXCEPTION_EVENT).collect();
+    let status_error = span.status.as_ref().is_some_and(|s| s.code == StatusCode::Error as i32);
     let server_error = server_error_status(span, limits);
     if exceptions.is_empty() && !status_error && server_error.is_none() {
         return Vec::new();
@@ -110,13 +93,7 @@ fn span_errors(span: &Span, limits: &Limits, received_at: UnixNanos) -> Vec<Draf
             .map(|event| exception_draft(span, event, &span_attrs, limits, received_at))
             .collect();
     }
-    let mut draft = span_draft(
-        span,
-        EventSource::SpanStatus,
-        span_attrs,
-        limits,
-        received_at,
-    );
+    let mut draft = span_draft(span, EventSource::SpanStatus, span_attrs, limits, received_at);
     match server_error {
         Some(status) if !status_error => mark_http_error(&mut draft, span, status, limits),
         _ => mark_status_error(&mut draft, span, limits),
@@ -132,11 +109,7 @@ fn server_error_status(span: &Span, limits: &Limits) -> Option<u16> {
     }
     semconv::HTTP_STATUS
         .iter()
-        .find_map(|key| {
-            find_raw(&span.attributes, key, limits.max_string_len)
-                .as_ref()
-                .and_then(http_status)
-        })
+        .find_map(|key| find_raw(&span.attributes, key, limits.max_string_len).as_ref().and_then(http_status))
         .filter(|status| *status >= 500)
 }
 
@@ -150,10 +123,7 @@ fn span_draft(
 ) -> Draft {
     Draft {
         source,
-        timestamp: first_time(
-            &[span.end_time_unix_nano, span.start_time_unix_nano],
-            received_at,
-        ),
+        timestamp: first_time(&[span.end_time_unix_nano, span.start_time_unix_nano], received_at),
         level: SPAN_LEVEL.to_owned(),
         trace_id: hex_id(&span.trace_id),
         span_id: hex_id(&span.span_id),
@@ -175,21 +145,9 @@ fn exception_draft(
 ) -> Draft {
     let mut attributes = span_attrs.clone();
     attributes.extend(to_attributes(&event.attributes, limits.max_string_len));
-    let mut draft = span_draft(
-        span,
-        EventSource::SpanException,
-        attributes,
-        limits,
-        received_at,
-    );
-    draft.timestamp = first_time(
-        &[
-            event.time_unix_nano,
-            span.end_time_unix_nano,
-            span.start_time_unix_nano,
-        ],
-        received_at,
-    );
+    let mut draft = span_draft(span, EventSource::SpanException, attributes, limits, received_at);
+    draft.timestamp =
+        first_time(&[event.time_unix_nano, span.end_time_unix_nano, span.start_time_unix_nano], received_at);
     draft
 }
 
@@ -197,15 +155,9 @@ fn exception_draft(
 /// best description; `error.type` (newer instrumentations) stands in for a type.
 fn mark_status_error(draft: &mut Draft, span: &Span, limits: &Limits) {
     draft.source = EventSource::SpanStatus;
-    draft.exception.exception_type = first_text(
-        &draft.attributes,
-        &[semconv::EXCEPTION_TYPE, semconv::ERROR_TYPE],
-    );
-    let status_message = span
-        .status
-        .as_ref()
-        .map(|s| limits.truncate(&s.message))
-        .and_then(non_empty);
+    draft.exception.exception_type =
+        first_text(&draft.attributes, &[semconv::EXCEPTION_TYPE, semconv::ERROR_TYPE]);
+    let status_message = span.status.as_ref().map(|s| limits.truncate(&s.message)).and_then(non_empty);
     if status_message.is_some() {
         draft.exception.message = status_message;
     }
@@ -223,10 +175,7 @@ fn mark_http_error(draft: &mut Draft, span: &Span, status: u16, limits: &Limits)
 /// route, without repeating the method it often starts with.
 fn http_message(http: &Http, span_name: &str, status: u16) -> String {
     let target = http.route.as_deref().unwrap_or(span_name);
-    let method = http
-        .method
-        .as_deref()
-        .filter(|m| !target.starts_with(&format!("{m} ")));
+    let method = http.method.as_deref().filter(|m| !target.starts_with(&format!("{m} ")));
     match (method, target.is_empty()) {
         (Some(method), false) => format!("{method} {target} returned {status}"),
         (Some(method), true) => format!("{method} request returned {status}"),

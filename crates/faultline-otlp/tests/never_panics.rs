@@ -3,27 +3,17 @@
 #![allow(clippy::unwrap_used)]
 
 use faultline_otlp::decode::{decode, encode, Format};
-use faultline_otlp::opentelemetry_proto::tonic::common::v1::{
-    any_value::Value, AnyValue, KeyValue,
-};
+use faultline_otlp::opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
 use faultline_otlp::opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use faultline_otlp::opentelemetry_proto::tonic::trace::v1::{
-    span, ResourceSpans, ScopeSpans, Span, Status,
-};
+use faultline_otlp::opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
 use faultline_otlp::{
-    extract_logs, extract_traces, truncate, ExportLogsServiceRequest, ExportTraceServiceRequest,
-    Limits, TRUNCATION_MARKER,
+    extract_logs, extract_traces, truncate, ExportLogsServiceRequest, ExportTraceServiceRequest, Limits,
+    TRUNCATION_MARKER,
 };
 use proptest::prelude::*;
 
 fn kv(key: String, value: String) -> KeyValue {
-    KeyValue {
-        key,
-        value: Some(AnyValue {
-            value: Some(Value::StringValue(value)),
-        }),
-        ..Default::default()
-    }
+    KeyValue { key, value: Some(AnyValue { value: Some(Value::StringValue(value)) }), ..Default::default() }
 }
 
 fn arb_attrs() -> impl Strategy<Value = Vec<KeyValue>> {
@@ -39,12 +29,8 @@ fn arb_attrs() -> impl Strategy<Value = Vec<KeyValue>> {
         "error.type",
         "other",
     ]);
-    prop::collection::vec((keys, ".{0,12}"), 0..6).prop_map(|pairs| {
-        pairs
-            .into_iter()
-            .map(|(k, v)| kv(k.to_owned(), v))
-            .collect()
-    })
+    prop::collection::vec((keys, ".{0,12}"), 0..6)
+        .prop_map(|pairs| pairs.into_iter().map(|(k, v)| kv(k.to_owned(), v)).collect())
 }
 
 /// Trace and span ids, absent or of their valid length: OTLP/JSON cannot
@@ -52,10 +38,7 @@ fn arb_attrs() -> impl Strategy<Value = Vec<KeyValue>> {
 fn arb_ids() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
     prop_oneof![
         Just((Vec::new(), Vec::new())),
-        (
-            prop::collection::vec(any::<u8>(), 16),
-            prop::collection::vec(any::<u8>(), 8)
-        ),
+        (prop::collection::vec(any::<u8>(), 16), prop::collection::vec(any::<u8>(), 8)),
     ]
 }
 
@@ -68,39 +51,32 @@ fn arb_span() -> impl Strategy<Value = Span> {
         arb_attrs(),
         prop::collection::vec(("exception|other", any::<u64>(), arb_attrs()), 0..4),
     )
-        .prop_map(
-            |((trace_id, span_id), kind, code, end, attributes, events)| Span {
-                trace_id,
-                span_id,
-                kind,
-                end_time_unix_nano: end,
-                attributes,
-                events: events
-                    .into_iter()
-                    .map(|(name, time_unix_nano, attributes)| span::Event {
-                        name,
-                        time_unix_nano,
-                        attributes,
-                        ..Default::default()
-                    })
-                    .collect(),
-                status: Some(Status {
-                    code,
-                    message: "m".into(),
-                }),
-                ..Default::default()
-            },
-        )
+        .prop_map(|((trace_id, span_id), kind, code, end, attributes, events)| Span {
+            trace_id,
+            span_id,
+            kind,
+            end_time_unix_nano: end,
+            attributes,
+            events: events
+                .into_iter()
+                .map(|(name, time_unix_nano, attributes)| span::Event {
+                    name,
+                    time_unix_nano,
+                    attributes,
+                    ..Default::default()
+                })
+                .collect(),
+            status: Some(Status { code, message: "m".into() }),
+            ..Default::default()
+        })
 }
 
 fn arb_limits() -> impl Strategy<Value = Limits> {
-    (0..8usize, 0..16usize, 0..4usize).prop_map(
-        |(max_attributes, max_string_len, max_span_events)| Limits {
-            max_attributes,
-            max_string_len,
-            max_span_events,
-        },
-    )
+    (0..8usize, 0..16usize, 0..4usize).prop_map(|(max_attributes, max_string_len, max_span_events)| Limits {
+        max_attributes,
+        max_string_len,
+        max_span_events,
+    })
 }
 
 proptest! {

@@ -1,1 +1,46 @@
-fn main() {}
+//! `faultline`: the server (`faultline serve`) and its command-line client
+//! (`faultline search`, `faultline groups`).
+
+mod api;
+mod cli;
+mod config;
+mod metrics;
+mod otlp_grpc;
+mod otlp_http;
+mod pipeline;
+mod server;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "faultline", version, about = "Self-hosted error tracking and API health for OpenTelemetry")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: OTLP receivers, query API and storage (the default).
+    Serve(config::ServeArgs),
+    /// Search error events on a running server.
+    Search(cli::SearchArgs),
+    /// List groups (issues) on a running server.
+    Groups(cli::GroupsArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve(config::ServeArgs::default())) {
+        Command::Serve(args) => server::run(args),
+        Command::Search(args) => cli::search(args),
+        Command::Groups(args) => cli::groups(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

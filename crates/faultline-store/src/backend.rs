@@ -33,11 +33,8 @@ impl SledBackend {
     pub fn open(dir: &std::path::Path) -> Result<SledBackend> {
         // No background flusher: durability comes from the committer's
         // explicit flush after every batch, which is what acks wait for.
-        let db = sled::Config::new()
-            .path(dir)
-            .flush_every_ms(None)
-            .mode(sled::Mode::HighThroughput)
-            .open()?;
+        let db =
+            sled::Config::new().path(dir).flush_every_ms(None).mode(sled::Mode::HighThroughput).open()?;
         Ok(SledBackend { db })
     }
 }
@@ -50,8 +47,7 @@ impl Backend for SledBackend {
     fn scan(&self, from: &[u8], to: &[u8], reverse: bool) -> Entries<'_> {
         let range = self.db.range(from.to_vec()..to.to_vec());
         let convert = |r: sled::Result<(sled::IVec, sled::IVec)>| {
-            r.map(|(k, v)| (k.to_vec(), v.to_vec()))
-                .map_err(crate::Error::from)
+            r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(crate::Error::from)
         };
         if reverse {
             Box::new(range.rev().map(convert))

@@ -29,16 +29,8 @@ pub struct Committed {
 }
 
 pub(crate) enum Request {
-    Events {
-        events: EventBatch,
-        reply: oneshot::Sender<Result<Vec<Committed>>>,
-    },
-    SetStatus {
-        id: u64,
-        status: GroupStatus,
-        now: UnixNanos,
-        reply: oneshot::Sender<Result<Group>>,
-    },
+    Events { events: EventBatch, reply: oneshot::Sender<Result<Vec<Committed>>> },
+    SetStatus { id: u64, status: GroupStatus, now: UnixNanos, reply: oneshot::Sender<Result<Group>> },
 }
 
 /// The most requests folded into one write; bounds the batch's memory.
@@ -53,12 +45,7 @@ pub(crate) struct Committer {
 
 impl Committer {
     pub fn new(backend: Arc<dyn Backend>, committed: Arc<Watermark>) -> Result<Committer> {
-        let mut c = Committer {
-            backend,
-            next_seq: 1,
-            next_group_id: 1,
-            committed,
-        };
+        let mut c = Committer { backend, next_seq: 1, next_group_id: 1, committed };
         c.reload_counters()?;
         Ok(c)
     }
@@ -100,12 +87,9 @@ impl Committer {
                         .collect::<Result<Vec<_>>>();
                     Answer::Events(reply, result)
                 }
-                Request::SetStatus {
-                    id,
-                    status,
-                    now,
-                    reply,
-                } => Answer::Status(reply, set_status(&mut txn, id, status, now)),
+                Request::SetStatus { id, status, now, reply } => {
+                    Answer::Status(reply, set_status(&mut txn, id, status, now))
+                }
             });
         }
         let written = txn.finish().and_then(|ops| {
@@ -128,12 +112,7 @@ impl Committer {
         }
     }
 
-    fn add_event(
-        &mut self,
-        txn: &mut Txn,
-        mut event: ErrorEvent,
-        grouping: &Grouping,
-    ) -> Result<Committed> {
+    fn add_event(&mut self, txn: &mut Txn, mut event: ErrorEvent, grouping: &Grouping) -> Result<Committed> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let (group_id, new_group) = match txn.group_id_for(&grouping.fingerprint)? {
@@ -149,16 +128,9 @@ impl Committer {
         event.group_id = group_id;
         let group = txn.group_mut(group_id)?;
         let regression = record_occurrence(group, &event);
-        txn.ops
-            .push(Op::Put(keys::event(seq), records::encode_event(&event)));
-        txn.ops
-            .push(Op::Put(keys::group_event(group_id, seq), Vec::new()));
-        Ok(Committed {
-            seq,
-            group_id,
-            new_group,
-            regression,
-        })
+        txn.ops.push(Op::Put(keys::event(seq), records::encode_event(&event)));
+        txn.ops.push(Op::Put(keys::group_event(group_id, seq), Vec::new()));
+        Ok(Committed { seq, group_id, new_group, regression })
     }
 }
 
@@ -205,8 +177,8 @@ fn record_occurrence(group: &mut Group, event: &ErrorEvent) -> bool {
             group.first_release = event.service_version.clone();
         }
     }
-    let reopens = group.status == GroupStatus::Resolved
-        && group.resolved_at.is_none_or(|at| event.timestamp > at);
+    let reopens =
+        group.status == GroupStatus::Resolved && group.resolved_at.is_none_or(|at| event.timestamp > at);
     if reopens {
         group.status = GroupStatus::Unresolved;
         group.regressed = true;
@@ -232,10 +204,7 @@ fn set_status(txn: &mut Txn, id: u64, status: GroupStatus, now: UnixNanos) -> Re
 }
 
 enum Answer {
-    Events(
-        oneshot::Sender<Result<Vec<Committed>>>,
-        Result<Vec<Committed>>,
-    ),
+    Events(oneshot::Sender<Result<Vec<Committed>>>, Result<Vec<Committed>>),
     Status(oneshot::Sender<Result<Group>>, Result<Group>),
 }
 
@@ -291,18 +260,14 @@ impl<'a> Txn<'a> {
     }
 
     fn insert_group(&mut self, group: Group) {
-        self.fingerprints
-            .insert(group.fingerprint.clone(), group.id);
+        self.fingerprints.insert(group.fingerprint.clone(), group.id);
         self.new_fingerprints.push(group.fingerprint.clone());
         self.groups.insert(group.id, group);
     }
 
     fn group_mut(&mut self, id: u64) -> Result<&mut Group> {
         if !self.groups.contains_key(&id) {
-            let bytes = self
-                .backend
-                .get(&keys::group(id))?
-                .ok_or(Error::GroupNotFound(id))?;
+            let bytes = self.backend.get(&keys::group(id))?.ok_or(Error::GroupNotFound(id))?;
             self.groups.insert(id, records::decode_group(&bytes)?);
         }
         self.groups.get_mut(&id).ok_or(Error::GroupNotFound(id))
@@ -311,13 +276,11 @@ impl<'a> Txn<'a> {
     fn finish(mut self) -> Result<Vec<Op>> {
         for fp in &self.new_fingerprints {
             if let Some(id) = self.fingerprints.get(fp) {
-                self.ops
-                    .push(Op::Put(keys::fingerprint(fp), id.to_be_bytes().to_vec()));
+                self.ops.push(Op::Put(keys::fingerprint(fp), id.to_be_bytes().to_vec()));
             }
         }
         for group in self.groups.values() {
-            self.ops
-                .push(Op::Put(keys::group(group.id), records::encode_group(group)));
+            self.ops.push(Op::Put(keys::group(group.id), records::encode_group(group)));
         }
         Ok(self.ops)
     }

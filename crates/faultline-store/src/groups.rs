@@ -49,10 +49,7 @@ pub struct GroupFilter {
 impl GroupFilter {
     pub fn matches(&self, g: &Group) -> bool {
         self.service.as_ref().is_none_or(|s| &g.service == s)
-            && self
-                .environment
-                .as_ref()
-                .is_none_or(|e| g.environments.contains(e))
+            && self.environment.as_ref().is_none_or(|e| g.environments.contains(e))
             && self.status.is_none_or(|s| g.status == s)
             && self.ids.as_ref().is_none_or(|ids| ids.contains(&g.id))
     }
@@ -68,10 +65,6 @@ pub fn page(mut groups: Vec<Group>, filter: &GroupFilter) -> (Vec<Group>, Option
     }
     let more = groups.len() > filter.limit;
     groups.truncate(filter.limit);
-    let next = if more {
-        groups.last().map(|g| (sort.key(g), g.id))
-    } else {
-        None
-    };
+    let next = if more { groups.last().map(|g| (sort.key(g), g.id)) } else { None };
     (groups, next)
 }

@@ -16,10 +16,7 @@ pub const FORMAT_VERSION: u32 = 1;
 
 fn check_version(found: u32) -> Result<()> {
     if found == 0 || found > FORMAT_VERSION {
-        return Err(Error::UnsupportedFormat {
-            found,
-            supported: FORMAT_VERSION,
-        });
+        return Err(Error::UnsupportedFormat { found, supported: FORMAT_VERSION });
     }
     Ok(())
 }
@@ -139,26 +136,13 @@ pub fn decode_group(bytes: &[u8]) -> Result<Group> {
 }
 
 fn attributes_to_proto(attrs: &Attributes) -> Vec<proto::Attribute> {
-    attrs
-        .iter()
-        .map(|(k, v)| proto::Attribute {
-            key: k.clone(),
-            value: Some(value_to_proto(v)),
-        })
-        .collect()
+    attrs.iter().map(|(k, v)| proto::Attribute { key: k.clone(), value: Some(value_to_proto(v)) }).collect()
 }
 
 fn attributes_from_proto(attrs: Vec<proto::Attribute>) -> Attributes {
     attrs
         .into_iter()
-        .map(|a| {
-            (
-                a.key,
-                a.value
-                    .map(value_from_proto)
-                    .unwrap_or(serde_json::Value::Null),
-            )
-        })
+        .map(|a| (a.key, a.value.map(value_from_proto).unwrap_or(serde_json::Value::Null)))
         .collect()
 }
 
@@ -173,16 +157,13 @@ fn value_to_proto(v: &serde_json::Value) -> proto::Value {
             None => Some(Kind::DoubleValue(n.as_f64().unwrap_or(f64::NAN))),
         },
         J::String(s) => Some(Kind::StringValue(s.clone())),
-        J::Array(items) => Some(Kind::ArrayValue(proto::ValueList {
-            values: items.iter().map(value_to_proto).collect(),
-        })),
+        J::Array(items) => {
+            Some(Kind::ArrayValue(proto::ValueList { values: items.iter().map(value_to_proto).collect() }))
+        }
         J::Object(map) => Some(Kind::KvlistValue(proto::AttributeList {
             attributes: map
                 .iter()
-                .map(|(k, v)| proto::Attribute {
-                    key: k.clone(),
-                    value: Some(value_to_proto(v)),
-                })
+                .map(|(k, v)| proto::Attribute { key: k.clone(), value: Some(value_to_proto(v)) })
                 .collect(),
         })),
     };
@@ -197,12 +178,8 @@ fn value_from_proto(v: proto::Value) -> serde_json::Value {
         Some(Kind::StringValue(s)) => J::String(s),
         Some(Kind::BoolValue(b)) => J::Bool(b),
         Some(Kind::IntValue(i)) => J::from(i),
-        Some(Kind::DoubleValue(d)) => serde_json::Number::from_f64(d)
-            .map(J::Number)
-            .unwrap_or(J::Null),
-        Some(Kind::ArrayValue(list)) => {
-            J::Array(list.values.into_iter().map(value_from_proto).collect())
-        }
+        Some(Kind::DoubleValue(d)) => serde_json::Number::from_f64(d).map(J::Number).unwrap_or(J::Null),
+        Some(Kind::ArrayValue(list)) => J::Array(list.values.into_iter().map(value_from_proto).collect()),
         Some(Kind::KvlistValue(list)) => J::Object(
             list.attributes
                 .into_iter()
@@ -261,19 +238,10 @@ mod tests {
     #[test]
     fn newer_format_is_refused_not_misread() {
         let mut bytes = Vec::new();
-        proto::EventRecord {
-            format_version: FORMAT_VERSION + 1,
-            ..Default::default()
-        }
-        .encode(&mut bytes)
-        .expect("encodes");
-        assert!(matches!(
-            decode_event(&bytes),
-            Err(Error::UnsupportedFormat { .. })
-        ));
-        assert!(matches!(
-            decode_event(b"\xff\xff\xff"),
-            Err(Error::Corrupt(_))
-        ));
+        proto::EventRecord { format_version: FORMAT_VERSION + 1, ..Default::default() }
+            .encode(&mut bytes)
+            .expect("encodes");
+        assert!(matches!(decode_event(&bytes), Err(Error::UnsupportedFormat { .. })));
+        assert!(matches!(decode_event(b"\xff\xff\xff"), Err(Error::Corrupt(_))));
     }
 }

@@ -29,10 +29,7 @@ pub struct StorageOptions {
 
 impl Default for StorageOptions {
     fn default() -> Self {
-        StorageOptions {
-            queue_depth: 1024,
-            index_commit_interval: Duration::from_millis(500),
-        }
+        StorageOptions { queue_depth: 1024, index_commit_interval: Duration::from_millis(500) }
     }
 }
 
@@ -65,18 +62,13 @@ impl Storage {
         let committed = Arc::new(Watermark::default());
         let committer = Committer::new(backend.clone(), committed.clone())?;
         let (tx, rx) = sync_channel(options.queue_depth.max(1));
-        let committer_thread = std::thread::Builder::new()
-            .name("faultline-commit".into())
-            .spawn(move || committer.run(rx))?;
+        let committer_thread =
+            std::thread::Builder::new().name("faultline-commit".into()).spawn(move || committer.run(rx))?;
 
         let (index, writer, indexed_seq) = SearchIndex::open(&dir.join("index"))?;
         let index = Arc::new(index);
         // An index ahead of the log (log restored from a backup) is rebuilt.
-        let indexed_seq = if indexed_seq > committed.get() {
-            0
-        } else {
-            indexed_seq
-        };
+        let indexed_seq = if indexed_seq > committed.get() { 0 } else { indexed_seq };
         let indexed = Arc::new(AtomicU64::new(indexed_seq));
         let stop_indexer = Arc::new(AtomicBool::new(false));
         let indexer = Indexer {
@@ -88,9 +80,8 @@ impl Storage {
             stop: stop_indexer.clone(),
             interval: options.index_commit_interval,
         };
-        let indexer_thread = std::thread::Builder::new()
-            .name("faultline-index".into())
-            .spawn(move || indexer.run())?;
+        let indexer_thread =
+            std::thread::Builder::new().name("faultline-index".into()).spawn(move || indexer.run())?;
         tracing::info!(last_seq = committed.get(), indexed_seq, dir = %dir.display(), "storage open");
         Ok(Storage {
             backend,
@@ -127,12 +118,7 @@ impl Storage {
         now: UnixNanos,
     ) -> Result<oneshot::Receiver<Result<Group>>> {
         let (reply, answer) = oneshot::channel();
-        self.send(Request::SetStatus {
-            id,
-            status,
-            now,
-            reply,
-        })?;
+        self.send(Request::SetStatus { id, status, now, reply })?;
         Ok(answer)
     }
 
@@ -146,17 +132,11 @@ impl Storage {
     }
 
     pub fn event(&self, seq: u64) -> Result<Option<ErrorEvent>> {
-        self.backend
-            .get(&keys::event(seq))?
-            .map(|b| records::decode_event(&b))
-            .transpose()
+        self.backend.get(&keys::event(seq))?.map(|b| records::decode_event(&b)).transpose()
     }
 
     pub fn group(&self, id: u64) -> Result<Option<Group>> {
-        self.backend
-            .get(&keys::group(id))?
-            .map(|b| records::decode_group(&b))
-            .transpose()
+        self.backend.get(&keys::group(id))?.map(|b| records::decode_group(&b)).transpose()
     }
 
     /// Groups matching the filter, one page, and the next page's cursor.
@@ -185,8 +165,8 @@ impl Storage {
         };
         let mut events = Vec::new();
         for entry in self.backend.scan(&from, &to, true).take(limit + 1) {
-            let seq = keys::u64_at(&entry?.0, 9)
-                .ok_or_else(|| Error::Corrupt("short group-event key".into()))?;
+            let seq =
+                keys::u64_at(&entry?.0, 9).ok_or_else(|| Error::Corrupt("short group-event key".into()))?;
             if let Some(event) = self.event(seq)? {
                 events.push(event);
             }
@@ -246,28 +226,13 @@ impl Storage {
     /// Stops accepting writes, finishes queued commits, indexes everything
     /// committed and flushes. Safe to call more than once.
     pub fn shutdown(&self) -> Result<()> {
-        drop(
-            self.requests
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take(),
-        );
-        if let Some(handle) = self
-            .committer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
+        drop(self.requests.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if let Some(handle) = self.committer.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = handle.join();
         }
         self.stop_indexer.store(true, Ordering::SeqCst);
         self.committed.wake();
-        if let Some(handle) = self
-            .indexer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
+        if let Some(handle) = self.indexer.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = handle.join();
         }
         self.backend.flush()

@@ -47,10 +47,7 @@ fn grouping(fp: &str) -> Grouping {
 }
 
 fn options() -> StorageOptions {
-    StorageOptions {
-        queue_depth: 16,
-        index_commit_interval: Duration::from_millis(50),
-    }
+    StorageOptions { queue_depth: 16, index_commit_interval: Duration::from_millis(50) }
 }
 
 #[test]
@@ -60,29 +57,12 @@ fn commits_groups_searches_and_survives_reopen() {
     {
         let storage = Storage::open(dir.path(), options()).unwrap();
         let batch = vec![
-            (
-                event("api", "KeyError", "missing key 'a'", now),
-                grouping("fa"),
-            ),
-            (
-                event("api", "KeyError", "missing key 'b'", now + 1),
-                grouping("fa"),
-            ),
-            (
-                event("api", "ValueError", "bad value", now + 2),
-                grouping("fb"),
-            ),
+            (event("api", "KeyError", "missing key 'a'", now), grouping("fa")),
+            (event("api", "KeyError", "missing key 'b'", now + 1), grouping("fa")),
+            (event("api", "ValueError", "bad value", now + 2), grouping("fb")),
         ];
-        let committed = storage
-            .submit(batch)
-            .unwrap()
-            .blocking_recv()
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            committed.iter().map(|c| c.seq).collect::<Vec<_>>(),
-            vec![1, 2, 3]
-        );
+        let committed = storage.submit(batch).unwrap().blocking_recv().unwrap().unwrap();
+        assert_eq!(committed.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
         assert!(committed[0].new_group && !committed[1].new_group && committed[2].new_group);
         assert_eq!(committed[0].group_id, committed[1].group_id);
 
@@ -90,55 +70,23 @@ fn commits_groups_searches_and_survives_reopen() {
         assert_eq!((g.count, g.first_seen, g.last_seen), (2, now, now + 1));
         assert_eq!(g.environments, vec!["prod".to_string()]);
         assert!(storage.wait_indexed(Duration::from_secs(10)));
-        let req = |q: &str| SearchRequest {
-            query: q.into(),
-            limit: 10,
-            ..Default::default()
-        };
+        let req = |q: &str| SearchRequest { query: q.into(), limit: 10, ..Default::default() };
         assert_eq!(storage.search(&req("missing")).unwrap().0.total, 2);
         assert_eq!(storage.search(&req("type:ValueError")).unwrap().0.total, 1);
-        assert_eq!(
-            storage
-                .search(&req("user.id:u-42 AND service.name:api"))
-                .unwrap()
-                .0
-                .total,
-            3
-        );
-        assert_eq!(
-            storage
-                .search(&req("http.status_code:500"))
-                .unwrap()
-                .0
-                .total,
-            3
-        );
+        assert_eq!(storage.search(&req("user.id:u-42 AND service.name:api")).unwrap().0.total, 3);
+        assert_eq!(storage.search(&req("http.status_code:500")).unwrap().0.total, 3);
         assert!(storage.search(&req("type:(")).is_err());
         // Kill-like drop: no shutdown beyond Drop.
     }
     let storage = Storage::open(dir.path(), options()).unwrap();
-    let more = storage
-        .submit(vec![(
-            event("api", "KeyError", "x", now + 5),
-            grouping("fa"),
-        )])
-        .unwrap();
+    let more = storage.submit(vec![(event("api", "KeyError", "x", now + 5), grouping("fa"))]).unwrap();
     let c = more.blocking_recv().unwrap().unwrap();
     assert_eq!((c[0].seq, c[0].group_id, c[0].new_group), (4, 1, false));
     assert!(storage.wait_indexed(Duration::from_secs(10)));
-    let page = storage
-        .search(&SearchRequest {
-            query: String::new(),
-            limit: 2,
-            ..Default::default()
-        })
-        .unwrap()
-        .0;
+    let page =
+        storage.search(&SearchRequest { query: String::new(), limit: 2, ..Default::default() }).unwrap().0;
     assert_eq!(page.total, 4);
-    assert_eq!(
-        page.hits.iter().map(|h| h.seq).collect::<Vec<_>>(),
-        vec![4, 3]
-    );
+    assert_eq!(page.hits.iter().map(|h| h.seq).collect::<Vec<_>>(), vec![4, 3]);
     let next = storage
         .search(&SearchRequest {
             query: String::new(),
@@ -148,10 +96,7 @@ fn commits_groups_searches_and_survives_reopen() {
         })
         .unwrap()
         .0;
-    assert_eq!(
-        next.hits.iter().map(|h| h.seq).collect::<Vec<_>>(),
-        vec![2, 1]
-    );
+    assert_eq!(next.hits.iter().map(|h| h.seq).collect::<Vec<_>>(), vec![2, 1]);
     assert_eq!(next.next_cursor, None);
 }
 
@@ -195,11 +140,7 @@ fn resolved_group_regresses_on_a_later_event() {
         (GroupStatus::Unresolved, true, Some(now + 20), 3)
     );
     let (groups, _) = storage
-        .groups(&GroupFilter {
-            status: Some(GroupStatus::Unresolved),
-            limit: 10,
-            ..Default::default()
-        })
+        .groups(&GroupFilter { status: Some(GroupStatus::Unresolved), limit: 10, ..Default::default() })
         .unwrap();
     assert_eq!(groups.len(), 1);
     let (events, next) = storage.group_events(id, None, 2).unwrap();

@@ -47,10 +47,7 @@ enum Segment {
 
 impl FieldError {
     fn new(reason: String) -> FieldError {
-        FieldError {
-            segments: Vec::new(),
-            reason,
-        }
+        FieldError { segments: Vec::new(), reason }
     }
 
     fn in_key(mut self, key: &str) -> FieldError {
@@ -90,10 +87,9 @@ pub(crate) fn normalize(value: &mut Value) -> Checked {
 fn walk(value: &mut Value) -> Checked {
     match value {
         Value::Object(map) => normalize_object(map),
-        Value::Array(items) => items
-            .iter_mut()
-            .enumerate()
-            .try_for_each(|(i, item)| walk(item).map_err(|e| e.in_index(i))),
+        Value::Array(items) => {
+            items.iter_mut().enumerate().try_for_each(|(i, item)| walk(item).map_err(|e| e.in_index(i)))
+        }
         _ => Ok(()),
     }
 }
@@ -101,34 +97,25 @@ fn walk(value: &mut Value) -> Checked {
 fn normalize_object(map: &mut Map<String, Value>) -> Checked {
     map.retain(|_, v| !v.is_null());
     special_double(map).map_err(|e| e.in_key("doubleValue"))?;
-    map.iter_mut()
-        .try_for_each(|(key, value)| normalize_field(key, value).map_err(|e| e.in_key(key)))
+    map.iter_mut().try_for_each(|(key, value)| normalize_field(key, value).map_err(|e| e.in_key(key)))
 }
 
 fn normalize_field(key: &str, value: &mut Value) -> Checked {
     match key {
         "traceId" => check_id(value, 16),
         "spanId" | "parentSpanId" => check_id(value, 8),
-        "intValue" => to_integer(value, "a signed 64-bit integer", |n| {
-            i64::try_from(n).ok().map(Value::from)
-        }),
+        "intValue" => {
+            to_integer(value, "a signed 64-bit integer", |n| i64::try_from(n).ok().map(Value::from))
+        }
         "bytesValue" => canonical_base64(value),
-        "kind" => to_enum(value, |name| {
-            SpanKind::from_str_name(name).map(|v| v as i32)
-        }),
-        "code" => to_enum(value, |name| {
-            StatusCode::from_str_name(name).map(|v| v as i32)
-        }),
-        "severityNumber" => to_enum(value, |name| {
-            SeverityNumber::from_str_name(name).map(|v| v as i32)
-        }),
-        "aggregationTemporality" => to_enum(value, |name| {
-            AggregationTemporality::from_str_name(name).map(|v| v as i32)
-        }),
+        "kind" => to_enum(value, |name| SpanKind::from_str_name(name).map(|v| v as i32)),
+        "code" => to_enum(value, |name| StatusCode::from_str_name(name).map(|v| v as i32)),
+        "severityNumber" => to_enum(value, |name| SeverityNumber::from_str_name(name).map(|v| v as i32)),
+        "aggregationTemporality" => {
+            to_enum(value, |name| AggregationTemporality::from_str_name(name).map(|v| v as i32))
+        }
         "droppedAttributesCount" | "droppedEventsCount" | "droppedLinksCount" | "flags" => {
-            to_integer(value, "an unsigned 32-bit integer", |n| {
-                u32::try_from(n).ok().map(Value::from)
-            })
+            to_integer(value, "an unsigned 32-bit integer", |n| u32::try_from(n).ok().map(Value::from))
         }
         "arrayValue" => {
             walk(value)?;
@@ -148,9 +135,9 @@ fn normalize_field(key: &str, value: &mut Value) -> Checked {
             default_keys(value);
             Ok(())
         }
-        _ if key.ends_with("UnixNano") => to_integer(value, "an unsigned 64-bit integer", |n| {
-            u64::try_from(n).ok().map(Value::from)
-        }),
+        _ if key.ends_with("UnixNano") => {
+            to_integer(value, "an unsigned 64-bit integer", |n| u64::try_from(n).ok().map(Value::from))
+        }
         _ => walk(value),
     }
 }
@@ -159,10 +146,7 @@ fn normalize_field(key: &str, value: &mut Value) -> Checked {
 /// The empty string means "no id" and is kept.
 fn check_id(value: &mut Value, bytes: usize) -> Checked {
     let Value::String(text) = value else {
-        return Err(FieldError::new(format!(
-            "expected a hex string, found {}",
-            describe(value)
-        )));
+        return Err(FieldError::new(format!("expected a hex string, found {}", describe(value))));
     };
     if let Some((position, c)) = text.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
         return Err(FieldError::new(format!(
@@ -201,9 +185,7 @@ fn to_enum(value: &mut Value, by_name: impl Fn(&str) -> Option<i32>) -> Checked 
         *value = Value::from(number);
         return Ok(());
     }
-    to_integer(value, "an enum number", |n| {
-        i32::try_from(n).ok().map(Value::from)
-    })
+    to_integer(value, "an enum number", |n| i32::try_from(n).ok().map(Value::from))
 }
 
 fn integer(value: &Value) -> Option<i128> {
@@ -231,11 +213,7 @@ fn special_double(map: &mut Map<String, Value>) -> Checked {
         map.insert("stringValue".to_owned(), Value::String(text));
         return Ok(());
     }
-    match text
-        .parse::<f64>()
-        .ok()
-        .and_then(serde_json::Number::from_f64)
-    {
+    match text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
         Some(number) => {
             map.insert("doubleValue".to_owned(), Value::Number(number));
             Ok(())
@@ -258,10 +236,7 @@ const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE
 /// derive reads.
 fn canonical_base64(value: &mut Value) -> Checked {
     let Value::String(text) = value else {
-        return Err(FieldError::new(format!(
-            "expected a base64 string, found {}",
-            describe(value)
-        )));
+        return Err(FieldError::new(format!("expected a base64 string, found {}", describe(value))));
     };
     let bytes = STANDARD_LENIENT
         .decode(text.as_bytes())
@@ -318,10 +293,7 @@ mod tests {
 
     #[test]
     fn nulls_are_dropped() {
-        assert_eq!(
-            normalized(json!({"a": null, "b": {"c": null}})),
-            json!({"b": {}})
-        );
+        assert_eq!(normalized(json!({"a": null, "b": {"c": null}})), json!({"b": {}}));
     }
 
     #[test]
@@ -338,10 +310,7 @@ mod tests {
             error(json!({"traceId": "0x5b8efff798038103d269b633813fc6"})),
             "traceId: invalid hex character 'x' at position 1 (ids are plain hex, without 0x)"
         );
-        assert_eq!(
-            error(json!({"parentSpanId": 7})),
-            "parentSpanId: expected a hex string, found 7"
-        );
+        assert_eq!(error(json!({"parentSpanId": 7})), "parentSpanId: expected a hex string, found 7");
     }
 
     #[test]
@@ -350,14 +319,8 @@ mod tests {
             normalized(json!({"intValue": "42", "timeUnixNano": 1.5e18, "flags": "1"})),
             json!({"intValue": 42, "timeUnixNano": 1_500_000_000_000_000_000u64, "flags": 1})
         );
-        assert_eq!(
-            normalized(json!({"intValue": 42.0})),
-            json!({"intValue": 42})
-        );
-        assert_eq!(
-            normalized(json!({"intValue": "-7"})),
-            json!({"intValue": -7})
-        );
+        assert_eq!(normalized(json!({"intValue": 42.0})), json!({"intValue": 42}));
+        assert_eq!(normalized(json!({"intValue": "-7"})), json!({"intValue": -7}));
     }
 
     #[test]
@@ -377,9 +340,7 @@ mod tests {
     #[test]
     fn enums_accept_numbers_numeric_strings_and_names() {
         assert_eq!(
-            normalized(
-                json!({"kind": "SPAN_KIND_SERVER", "status": {"code": "STATUS_CODE_ERROR"}})
-            ),
+            normalized(json!({"kind": "SPAN_KIND_SERVER", "status": {"code": "STATUS_CODE_ERROR"}})),
             json!({"kind": 2, "status": {"code": 2}})
         );
         assert_eq!(normalized(json!({"kind": "3"})), json!({"kind": 3}));
@@ -392,32 +353,17 @@ mod tests {
 
     #[test]
     fn special_doubles_become_strings_and_numeric_strings_numbers() {
-        assert_eq!(
-            normalized(json!({"doubleValue": "NaN"})),
-            json!({"stringValue": "NaN"})
-        );
-        assert_eq!(
-            normalized(json!({"doubleValue": "-Infinity"})),
-            json!({"stringValue": "-Infinity"})
-        );
-        assert_eq!(
-            normalized(json!({"doubleValue": "2.5"})),
-            json!({"doubleValue": 2.5})
-        );
+        assert_eq!(normalized(json!({"doubleValue": "NaN"})), json!({"stringValue": "NaN"}));
+        assert_eq!(normalized(json!({"doubleValue": "-Infinity"})), json!({"stringValue": "-Infinity"}));
+        assert_eq!(normalized(json!({"doubleValue": "2.5"})), json!({"doubleValue": 2.5}));
         assert!(error(json!({"value": {"doubleValue": "lots"}}))
             .starts_with("value.doubleValue: expected a number"));
     }
 
     #[test]
     fn base64_accepts_unpadded_and_url_safe() {
-        assert_eq!(
-            normalized(json!({"bytesValue": "aGk"})),
-            json!({"bytesValue": "aGk="})
-        );
-        assert_eq!(
-            normalized(json!({"bytesValue": "-_8"})),
-            json!({"bytesValue": "+/8="})
-        );
+        assert_eq!(normalized(json!({"bytesValue": "aGk"})), json!({"bytesValue": "aGk="}));
+        assert_eq!(normalized(json!({"bytesValue": "-_8"})), json!({"bytesValue": "+/8="}));
         assert!(error(json!({"bytesValue": "!!"})).starts_with("bytesValue: invalid base64"));
     }
 
@@ -442,7 +388,8 @@ mod tests {
         let doc = json!({"resourceSpans": [{"scopeSpans": [{"spans": [{}, {"attributes": [
             {"key": "a", "value": {"intValue": "x"}}
         ]}]}]}]});
-        assert!(error(doc)
-            .starts_with("resourceSpans[0].scopeSpans[0].spans[1].attributes[0].value.intValue: "));
+        assert!(
+            error(doc).starts_with("resourceSpans[0].scopeSpans[0].spans[1].attributes[0].value.intValue: ")
+        );
     }
 }

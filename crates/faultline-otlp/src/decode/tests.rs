@@ -2,9 +2,7 @@
 
 use super::*;
 use crate::test_support::*;
-use crate::{
-    extract_logs, extract_traces, ExportLogsServiceRequest, ExportTraceServiceRequest, Limits,
-};
+use crate::{extract_logs, extract_traces, ExportLogsServiceRequest, ExportTraceServiceRequest, Limits};
 use crate::{ExportMetricsServiceRequest, ExportTracePartialSuccess, ExportTraceServiceResponse};
 use faultline_model::EventSource;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Otlp;
@@ -62,26 +60,14 @@ fn empty_body_is_an_empty_request_in_both_formats() {
         let req: ExportTraceServiceRequest = decode(b"", format).unwrap();
         assert_eq!(req, ExportTraceServiceRequest::default());
     }
-    assert_eq!(
-        traces_json(" \n").unwrap(),
-        ExportTraceServiceRequest::default()
-    );
+    assert_eq!(traces_json(" \n").unwrap(), ExportTraceServiceRequest::default());
 }
 
 #[test]
 fn empty_objects_and_lists_are_valid() {
-    assert_eq!(
-        traces_json("{}").unwrap(),
-        ExportTraceServiceRequest::default()
-    );
-    assert_eq!(
-        traces_json(r#"{"resourceSpans": []}"#).unwrap(),
-        ExportTraceServiceRequest::default()
-    );
-    assert_eq!(
-        traces_json(r#"{"resourceSpans": null}"#).unwrap(),
-        ExportTraceServiceRequest::default()
-    );
+    assert_eq!(traces_json("{}").unwrap(), ExportTraceServiceRequest::default());
+    assert_eq!(traces_json(r#"{"resourceSpans": []}"#).unwrap(), ExportTraceServiceRequest::default());
+    assert_eq!(traces_json(r#"{"resourceSpans": null}"#).unwrap(), ExportTraceServiceRequest::default());
     let req = traces_json(r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{}]}]}]}"#).unwrap();
     assert_eq!(only_span(&req).name, "");
 }
@@ -109,19 +95,10 @@ fn collector_json_decodes_and_extracts() {
 #[test]
 fn node_json_with_numeric_ints_decodes_and_extracts() {
     let req = traces_json(NODE_JSON).unwrap();
-    assert_eq!(
-        only_span(&req).end_time_unix_nano,
-        1_700_000_001_000_000_000
-    );
+    assert_eq!(only_span(&req).end_time_unix_nano, 1_700_000_001_000_000_000);
     let extraction = extract_traces(&req, &Limits::default(), RECEIVED_AT);
-    assert_eq!(
-        extraction.events[0].exception_type.as_deref(),
-        Some("ENOENT")
-    );
-    assert_eq!(
-        extraction.events[0].resource["process.pid"],
-        serde_json::json!(4242)
-    );
+    assert_eq!(extraction.events[0].exception_type.as_deref(), Some("ENOENT"));
+    assert_eq!(extraction.events[0].resource["process.pid"], serde_json::json!(4242));
 }
 
 #[test]
@@ -132,11 +109,7 @@ fn int_values_as_number_string_or_integral_float() {
         );
         let req = traces_json(&body).unwrap();
         let value = &req.resource_spans[0].resource.as_ref().unwrap().attributes[0].value;
-        assert_eq!(
-            value.as_ref().unwrap().value,
-            Some(Otlp::IntValue(42)),
-            "{raw}"
-        );
+        assert_eq!(value.as_ref().unwrap().value, Some(Otlp::IntValue(42)), "{raw}");
     }
 }
 
@@ -148,14 +121,7 @@ fn enums_and_32_bit_ints_as_strings_or_names() {
     )
     .unwrap();
     let span = only_span(&req);
-    assert_eq!(
-        (
-            span.kind,
-            span.status.as_ref().unwrap().code,
-            span.dropped_attributes_count
-        ),
-        (2, 2, 3)
-    );
+    assert_eq!((span.kind, span.status.as_ref().unwrap().code, span.dropped_attributes_count), (2, 2, 3));
 }
 
 #[test]
@@ -168,10 +134,7 @@ fn unknown_fields_are_ignored_at_every_level() {
     .unwrap();
     let span = only_span(&req);
     assert_eq!(span.name, "n");
-    assert_eq!(
-        span.attributes[0].value.as_ref().unwrap().value,
-        Some(Otlp::StringValue("v".into()))
-    );
+    assert_eq!(span.attributes[0].value.as_ref().unwrap().value, Some(Otlp::StringValue("v".into())));
 }
 
 #[test]
@@ -196,10 +159,7 @@ fn every_any_value_kind_survives_json_quirks() {
     )
     .unwrap();
     let attrs = &req.resource_spans[0].resource.as_ref().unwrap().attributes;
-    let values: Vec<_> = attrs
-        .iter()
-        .map(|kv| kv.value.as_ref().and_then(|v| v.value.clone()))
-        .collect();
+    let values: Vec<_> = attrs.iter().map(|kv| kv.value.as_ref().and_then(|v| v.value.clone())).collect();
     assert_eq!(
         values,
         vec![
@@ -224,12 +184,7 @@ fn json_round_trips_through_encode() {
         b("b", true),
         kv("bytes", Otlp::BytesValue(vec![0, 255])),
         kv("arr", Otlp::ArrayValue(ArrayValue { values: vec![] })),
-        kv(
-            "map",
-            Otlp::KvlistValue(KeyValueList {
-                values: vec![i("inner", 1)],
-            }),
-        ),
+        kv("map", Otlp::KvlistValue(KeyValueList { values: vec![i("inner", 1)] })),
     ];
     span.status = error_status("boom");
     let req = traces(vec![span]);
@@ -273,14 +228,8 @@ fn malformed_json_is_a_syntax_error_with_position() {
 
 #[test]
 fn non_object_json_is_rejected() {
-    assert_eq!(
-        error_text("[]"),
-        "invalid OTLP/JSON: the body must be a JSON object, found an array"
-    );
-    assert_eq!(
-        error_text("null"),
-        "invalid OTLP/JSON: the body must be a JSON object, found null"
-    );
+    assert_eq!(error_text("[]"), "invalid OTLP/JSON: the body must be a JSON object, found an array");
+    assert_eq!(error_text("null"), "invalid OTLP/JSON: the body must be a JSON object, found null");
 }
 
 #[test]
@@ -329,9 +278,7 @@ fn invalid_utf8_in_protobuf_strings_is_an_error() {
     let mut bytes = traces(vec![span]).encode_to_vec();
     let at = bytes.windows(11).position(|w| w == b"PLACEHOLDER").unwrap();
     bytes[at] = 0xff;
-    let message = decode::<ExportTraceServiceRequest>(&bytes, Format::Protobuf)
-        .unwrap_err()
-        .to_string();
+    let message = decode::<ExportTraceServiceRequest>(&bytes, Format::Protobuf).unwrap_err().to_string();
     assert!(message.starts_with("invalid OTLP protobuf: "), "{message}");
     assert!(message.contains("UTF-8"), "{message}");
     assert!(message.contains("Span.name"), "{message}");
@@ -340,9 +287,7 @@ fn invalid_utf8_in_protobuf_strings_is_an_error() {
 #[test]
 fn truncated_or_garbage_protobuf_is_an_error() {
     let bytes = traces(vec![span("x")]).encode_to_vec();
-    assert!(
-        decode::<ExportTraceServiceRequest>(&bytes[..bytes.len() - 3], Format::Protobuf).is_err()
-    );
+    assert!(decode::<ExportTraceServiceRequest>(&bytes[..bytes.len() - 3], Format::Protobuf).is_err());
     assert!(decode::<ExportTraceServiceRequest>(&[0xff, 0xff, 0xff], Format::Protobuf).is_err());
 }
 
@@ -357,30 +302,15 @@ fn response_json_omits_absent_partial_success() {
         }),
     };
     let json = String::from_utf8(encode(&partial, Format::Json)).unwrap();
-    assert_eq!(
-        json,
-        r#"{"partialSuccess":{"errorMessage":"too big","rejectedSpans":2}}"#
-    );
+    assert_eq!(json, r#"{"partialSuccess":{"errorMessage":"too big","rejectedSpans":2}}"#);
 }
 
 #[test]
 fn content_types_map_to_formats() {
-    assert_eq!(
-        Format::from_content_type("application/json"),
-        Some(Format::Json)
-    );
-    assert_eq!(
-        Format::from_content_type("application/json; charset=utf-8"),
-        Some(Format::Json)
-    );
-    assert_eq!(
-        Format::from_content_type("Application/X-Protobuf"),
-        Some(Format::Protobuf)
-    );
-    assert_eq!(
-        Format::from_content_type("application/protobuf"),
-        Some(Format::Protobuf)
-    );
+    assert_eq!(Format::from_content_type("application/json"), Some(Format::Json));
+    assert_eq!(Format::from_content_type("application/json; charset=utf-8"), Some(Format::Json));
+    assert_eq!(Format::from_content_type("Application/X-Protobuf"), Some(Format::Protobuf));
+    assert_eq!(Format::from_content_type("application/protobuf"), Some(Format::Protobuf));
     assert_eq!(Format::from_content_type("text/plain"), None);
     assert_eq!(Format::Json.content_type(), "application/json");
 }

@@ -27,22 +27,14 @@ fn error_log_becomes_a_log_event() {
     let event = only_event(vec![rec]);
     assert_eq!(event.source, EventSource::Log);
     assert_eq!(event.level, "ERROR");
-    assert_eq!(
-        event.message.as_deref(),
-        Some("payment failed for order 42")
-    );
+    assert_eq!(event.message.as_deref(), Some("payment failed for order 42"));
     assert_eq!(event.exception_type, None);
     assert_eq!(event.timestamp, 1_700_000_002_000_000_000);
     assert_eq!(event.trace_id, "5b8efff798038103d269b633813fc60c");
     assert_eq!(event.span_id, "eee19b7ec3c1b174");
     assert_eq!(event.span_name, None);
     assert_eq!(event.service, "checkout");
-    assert_eq!(
-        event.attributes,
-        [("order.id".to_string(), json!("42"))]
-            .into_iter()
-            .collect()
-    );
+    assert_eq!(event.attributes, [("order.id".to_string(), json!("42"))].into_iter().collect());
     assert_eq!(event.resource["host.name"], json!("web-7"));
 }
 
@@ -96,37 +88,21 @@ fn unset_severity_with_exception_reads_as_error() {
 
 #[test]
 fn severity_text_alone_counts_when_the_number_is_unset() {
-    assert_eq!(
-        only_event(vec![record(0, "error", text("x"))]).level,
-        "error"
-    );
-    assert_eq!(
-        only_event(vec![record(0, "CRITICAL", text("x"))]).level,
-        "CRITICAL"
-    );
-    assert!(extract(vec![record(0, "info", text("x"))])
-        .events
-        .is_empty());
+    assert_eq!(only_event(vec![record(0, "error", text("x"))]).level, "error");
+    assert_eq!(only_event(vec![record(0, "CRITICAL", text("x"))]).level, "CRITICAL");
+    assert!(extract(vec![record(0, "info", text("x"))]).events.is_empty());
 }
 
 #[test]
 fn structured_body_becomes_json_text() {
-    let body = Otlp::KvlistValue(KeyValueList {
-        values: vec![s("event", "db down"), i("attempt", 3)],
-    });
+    let body = Otlp::KvlistValue(KeyValueList { values: vec![s("event", "db down"), i("attempt", 3)] });
     let event = only_event(vec![record(17, "ERROR", Some(body))]);
-    assert_eq!(
-        event.message.as_deref(),
-        Some(r#"{"attempt":3,"event":"db down"}"#)
-    );
+    assert_eq!(event.message.as_deref(), Some(r#"{"attempt":3,"event":"db down"}"#));
 }
 
 #[test]
 fn empty_body_means_no_message() {
-    assert_eq!(
-        only_event(vec![record(17, "ERROR", text(""))]).message,
-        None
-    );
+    assert_eq!(only_event(vec![record(17, "ERROR", text(""))]).message, None);
     assert_eq!(only_event(vec![record(17, "ERROR", None)]).message, None);
 }
 
@@ -134,10 +110,7 @@ fn empty_body_means_no_message() {
 fn timestamp_falls_back_to_observed_then_receive_time() {
     let mut no_time = record(17, "", None);
     no_time.time_unix_nano = 0;
-    assert_eq!(
-        only_event(vec![no_time.clone()]).timestamp,
-        1_700_000_003_000_000_000
-    );
+    assert_eq!(only_event(vec![no_time.clone()]).timestamp, 1_700_000_003_000_000_000);
     no_time.observed_time_unix_nano = 0;
     assert_eq!(only_event(vec![no_time]).timestamp, RECEIVED_AT);
 }
@@ -145,11 +118,8 @@ fn timestamp_falls_back_to_observed_then_receive_time() {
 #[test]
 fn http_fields_are_read_from_log_attributes() {
     let mut rec = record(17, "ERROR", text("x"));
-    rec.attributes = vec![
-        s("http.method", "DELETE"),
-        i("http.status_code", 500),
-        s("http.route", "/items/{id}"),
-    ];
+    rec.attributes =
+        vec![s("http.method", "DELETE"), i("http.status_code", 500), s("http.route", "/items/{id}")];
     let event = only_event(vec![rec]);
     assert_eq!(event.http_method.as_deref(), Some("DELETE"));
     assert_eq!(event.http_status, Some(500));
@@ -158,10 +128,7 @@ fn http_fields_are_read_from_log_attributes() {
 
 #[test]
 fn record_over_the_attribute_limit_is_rejected() {
-    let limits = Limits {
-        max_attributes: 2,
-        ..Limits::default()
-    };
+    let limits = Limits { max_attributes: 2, ..Limits::default() };
     let mut big = record(9, "INFO", text("even info is rejected"));
     big.attributes = vec![s("a", "1"), s("b", "2"), s("c", "3")];
     let mut fine = record(17, "ERROR", text("kept"));
@@ -179,27 +146,14 @@ fn record_over_the_attribute_limit_is_rejected() {
 
 #[test]
 fn long_bodies_are_truncated_on_char_boundaries() {
-    let limits = Limits {
-        max_string_len: 5,
-        ..Limits::default()
-    };
-    let extraction = extract_logs(
-        &logs(vec![record(17, "ERROR", text("日本語のエラー"))]),
-        &limits,
-        RECEIVED_AT,
-    );
-    assert_eq!(
-        extraction.events[0].message.as_deref(),
-        Some(format!("日{TRUNCATION_MARKER}").as_str())
-    );
+    let limits = Limits { max_string_len: 5, ..Limits::default() };
+    let extraction =
+        extract_logs(&logs(vec![record(17, "ERROR", text("日本語のエラー"))]), &limits, RECEIVED_AT);
+    assert_eq!(extraction.events[0].message.as_deref(), Some(format!("日{TRUNCATION_MARKER}").as_str()));
 }
 
 #[test]
 fn empty_request_yields_nothing() {
-    let extraction = extract_logs(
-        &ExportLogsServiceRequest::default(),
-        &Limits::default(),
-        RECEIVED_AT,
-    );
+    let extraction = extract_logs(&ExportLogsServiceRequest::default(), &Limits::default(), RECEIVED_AT);
     assert_eq!(extraction, Extraction::default());
 }

@@ -17,11 +17,7 @@ fn only_event(spans: Vec<Span>) -> faultline_model::ErrorEvent {
 }
 
 fn server_span(attributes: Vec<opentelemetry_proto::tonic::common::v1::KeyValue>) -> Span {
-    Span {
-        kind: SpanKind::Server as i32,
-        attributes,
-        ..span("GET /users/{id}")
-    }
+    Span { kind: SpanKind::Server as i32, attributes, ..span("GET /users/{id}") }
 }
 
 #[test]
@@ -33,10 +29,7 @@ fn exception_event_becomes_a_span_exception() {
         vec![
             s("exception.type", "ValueError"),
             s("exception.message", "invalid literal for int()"),
-            s(
-                "exception.stacktrace",
-                "Traceback (most recent call last):\n  ...",
-            ),
+            s("exception.stacktrace", "Traceback (most recent call last):\n  ..."),
             b("exception.escaped", true),
         ],
     )];
@@ -47,11 +40,7 @@ fn exception_event_becomes_a_span_exception() {
     assert_eq!(event.level, "error");
     assert_eq!(event.exception_type.as_deref(), Some("ValueError"));
     assert_eq!(event.message.as_deref(), Some("invalid literal for int()"));
-    assert!(event
-        .stacktrace
-        .as_deref()
-        .unwrap()
-        .starts_with("Traceback"));
+    assert!(event.stacktrace.as_deref().unwrap().starts_with("Traceback"));
     assert_eq!(event.escaped, Some(true));
     assert_eq!(event.trace_id, "5b8efff798038103d269b633813fc60c");
     assert_eq!(event.span_id, "eee19b7ec3c1b174");
@@ -76,37 +65,21 @@ fn every_exception_event_is_extracted_and_status_adds_nothing() {
     failing.status = error_status("gave up");
     failing.events = vec![
         exception_event(1, vec![s("exception.type", "Timeout")]),
-        Event {
-            name: "retry".into(),
-            ..Default::default()
-        },
+        Event { name: "retry".into(), ..Default::default() },
         exception_event(2, vec![s("exception.type", "ConnectionReset")]),
     ];
     let extraction = extract(vec![failing]);
-    let types: Vec<_> = extraction
-        .events
-        .iter()
-        .map(|e| e.exception_type.clone().unwrap())
-        .collect();
+    let types: Vec<_> = extraction.events.iter().map(|e| e.exception_type.clone().unwrap()).collect();
     assert_eq!(types, ["Timeout", "ConnectionReset"]);
-    assert!(extraction
-        .events
-        .iter()
-        .all(|e| e.source == EventSource::SpanException));
+    assert!(extraction.events.iter().all(|e| e.source == EventSource::SpanException));
 }
 
 #[test]
 fn event_attributes_override_span_attributes_with_the_same_key() {
     let mut failing = span("x");
     failing.attributes = vec![s("exception.message", "from span")];
-    failing.events = vec![exception_event(
-        1,
-        vec![s("exception.message", "from event")],
-    )];
-    assert_eq!(
-        only_event(vec![failing]).message.as_deref(),
-        Some("from event")
-    );
+    failing.events = vec![exception_event(1, vec![s("exception.message", "from event")])];
+    assert_eq!(only_event(vec![failing]).message.as_deref(), Some("from event"));
 }
 
 #[test]
@@ -133,10 +106,7 @@ fn span_status_takes_its_type_from_exception_type_or_error_type() {
     let mut with_both = span("b");
     with_both.status = error_status("boom");
     with_both.attributes = vec![s("error.type", "500"), s("exception.type", "KeyError")];
-    assert_eq!(
-        only_event(vec![with_both]).exception_type.as_deref(),
-        Some("KeyError")
-    );
+    assert_eq!(only_event(vec![with_both]).exception_type.as_deref(), Some("KeyError"));
 }
 
 #[test]
@@ -148,10 +118,7 @@ fn server_span_with_5xx_becomes_an_http_server_error() {
     ])]);
     assert_eq!(event.source, EventSource::HttpServerError);
     assert_eq!(event.exception_type.as_deref(), Some("HTTP 503"));
-    assert_eq!(
-        event.message.as_deref(),
-        Some("GET /users/{id} returned 503")
-    );
+    assert_eq!(event.message.as_deref(), Some("GET /users/{id} returned 503"));
     assert_eq!(event.http_route.as_deref(), Some("/users/{id}"));
     assert_eq!(event.http_method.as_deref(), Some("GET"));
     assert_eq!(event.http_status, Some(503));
@@ -176,26 +143,15 @@ fn http_message_falls_back_to_the_span_name_without_repeating_the_method() {
         s("http.request.method", "GET"),
         i("http.response.status_code", 502),
     ])]);
-    assert_eq!(
-        event.message.as_deref(),
-        Some("GET /users/{id} returned 502")
-    );
-    let anonymous = Span {
-        name: String::new(),
-        ..server_span(vec![i("http.status_code", 500)])
-    };
-    assert_eq!(
-        only_event(vec![anonymous]).message.as_deref(),
-        Some("request returned 500")
-    );
+    assert_eq!(event.message.as_deref(), Some("GET /users/{id} returned 502"));
+    let anonymous = Span { name: String::new(), ..server_span(vec![i("http.status_code", 500)]) };
+    assert_eq!(only_event(vec![anonymous]).message.as_deref(), Some("request returned 500"));
 }
 
 #[test]
 fn only_server_spans_with_5xx_are_http_errors() {
-    let client = Span {
-        kind: SpanKind::Client as i32,
-        ..server_span(vec![i("http.response.status_code", 503)])
-    };
+    let client =
+        Span { kind: SpanKind::Client as i32, ..server_span(vec![i("http.response.status_code", 503)]) };
     let not_found = server_span(vec![i("http.response.status_code", 404)]);
     let ok = server_span(vec![i("http.response.status_code", 200)]);
     let garbage = server_span(vec![s("http.response.status_code", "five hundred")]);
@@ -208,10 +164,7 @@ fn only_server_spans_with_5xx_are_http_errors() {
 
 #[test]
 fn error_status_wins_over_http_status_but_keeps_the_http_fields() {
-    let mut failing = server_span(vec![
-        s("http.route", "/a"),
-        i("http.response.status_code", 500),
-    ]);
+    let mut failing = server_span(vec![s("http.route", "/a"), i("http.response.status_code", 500)]);
     failing.status = error_status("handler failed");
     let event = only_event(vec![failing]);
     assert_eq!(event.source, EventSource::SpanStatus);
@@ -224,10 +177,8 @@ fn error_status_wins_over_http_status_but_keeps_the_http_fields() {
 fn python_sends_escaped_as_a_string() {
     for (text, expected) in [("True", true), ("False", false), ("true", true)] {
         let mut failing = span("x");
-        failing.events = vec![exception_event(
-            1,
-            vec![s("exception.type", "E"), s("exception.escaped", text)],
-        )];
+        failing.events =
+            vec![exception_event(1, vec![s("exception.type", "E"), s("exception.escaped", text)])];
         assert_eq!(only_event(vec![failing]).escaped, Some(expected), "{text}");
     }
 }
@@ -237,40 +188,25 @@ fn node_error_codes_in_exception_type_are_kept_as_given() {
     let mut failing = span("fs.readFile");
     failing.events = vec![exception_event(
         1,
-        vec![
-            s("exception.type", "ENOENT"),
-            s("exception.message", "no such file or directory, open 'x'"),
-        ],
+        vec![s("exception.type", "ENOENT"), s("exception.message", "no such file or directory, open 'x'")],
     )];
-    assert_eq!(
-        only_event(vec![failing]).exception_type.as_deref(),
-        Some("ENOENT")
-    );
+    assert_eq!(only_event(vec![failing]).exception_type.as_deref(), Some("ENOENT"));
 }
 
 #[test]
 fn rust_sdk_sends_only_a_message() {
     let mut failing = span("handle");
-    failing.events = vec![exception_event(
-        1,
-        vec![s("exception.message", "connection refused")],
-    )];
+    failing.events = vec![exception_event(1, vec![s("exception.message", "connection refused")])];
     let event = only_event(vec![failing]);
     assert_eq!(event.message.as_deref(), Some("connection refused"));
-    assert_eq!(
-        (event.exception_type, event.stacktrace, event.escaped),
-        (None, None, None)
-    );
+    assert_eq!((event.exception_type, event.stacktrace, event.escaped), (None, None, None));
 }
 
 #[test]
 fn timestamps_fall_back_to_span_end_then_receive_time() {
     let mut no_event_time = span("a");
     no_event_time.events = vec![exception_event(0, vec![])];
-    assert_eq!(
-        only_event(vec![no_event_time]).timestamp,
-        1_700_000_001_000_000_000
-    );
+    assert_eq!(only_event(vec![no_event_time]).timestamp, 1_700_000_001_000_000_000);
 
     let mut no_time = span("b");
     no_time.start_time_unix_nano = 0;
@@ -291,10 +227,7 @@ fn zero_ids_are_empty_strings() {
 
 #[test]
 fn missing_resource_means_unknown_service() {
-    let mut request = traces(vec![Span {
-        status: error_status("e"),
-        ..span("x")
-    }]);
+    let mut request = traces(vec![Span { status: error_status("e"), ..span("x") }]);
     request.resource_spans[0].resource = None;
     let extraction = extract_traces(&request, &Limits::default(), RECEIVED_AT);
     assert_eq!(extraction.events[0].service, "unknown_service");
@@ -320,45 +253,27 @@ fn all_attribute_types_are_kept() {
 
 #[test]
 fn span_over_the_attribute_limit_is_rejected_counting_event_attributes() {
-    let limits = Limits {
-        max_attributes: 4,
-        ..Limits::default()
-    };
+    let limits = Limits { max_attributes: 4, ..Limits::default() };
     let mut big = span("big one");
     big.status = error_status("e");
     big.attributes = vec![s("a", "1"), s("b", "2"), s("c", "3")];
-    big.events = vec![exception_event(
-        1,
-        vec![s("exception.type", "E"), s("exception.message", "m")],
-    )];
+    big.events = vec![exception_event(1, vec![s("exception.type", "E"), s("exception.message", "m")])];
     let mut fine = span("fine");
     fine.status = error_status("e");
     fine.attributes = vec![s("a", "1"), s("b", "2"), s("c", "3"), s("d", "4")];
     let extraction = extract_traces(&traces(vec![big, fine]), &limits, RECEIVED_AT);
     assert_eq!(extraction.items, 2);
     assert_eq!(extraction.rejected, 1);
-    assert_eq!(
-        extraction.error_message,
-        "1 span rejected: span 'big one' has 5 attributes, the limit is 4"
-    );
+    assert_eq!(extraction.error_message, "1 span rejected: span 'big one' has 5 attributes, the limit is 4");
     assert_eq!(extraction.events.len(), 1);
     assert_eq!(extraction.events[0].span_name.as_deref(), Some("fine"));
 }
 
 #[test]
 fn span_over_the_event_limit_is_rejected_even_when_healthy() {
-    let limits = Limits {
-        max_span_events: 2,
-        ..Limits::default()
-    };
-    let noisy = Span {
-        events: vec![Event::default(); 3],
-        ..span("noisy")
-    };
-    let also = Span {
-        events: vec![Event::default(); 9],
-        ..span("also")
-    };
+    let limits = Limits { max_span_events: 2, ..Limits::default() };
+    let noisy = Span { events: vec![Event::default(); 3], ..span("noisy") };
+    let also = Span { events: vec![Event::default(); 9], ..span("also") };
     let extraction = extract_traces(&traces(vec![noisy, also]), &limits, RECEIVED_AT);
     assert_eq!(extraction.rejected, 2);
     assert_eq!(
@@ -370,61 +285,32 @@ fn span_over_the_event_limit_is_rejected_even_when_healthy() {
 
 #[test]
 fn long_strings_are_truncated_on_char_boundaries_not_rejected() {
-    let limits = Limits {
-        max_string_len: 10,
-        ..Limits::default()
-    };
+    let limits = Limits { max_string_len: 10, ..Limits::default() };
     let mut failing = span("naïve-span-name");
     failing.attributes = vec![s("note", "ééééééé")];
     failing.events = vec![exception_event(
         1,
-        vec![
-            s("exception.message", "€€€€€€"),
-            s("exception.stacktrace", "line 1\nline 2\n"),
-        ],
+        vec![s("exception.message", "€€€€€€"), s("exception.stacktrace", "line 1\nline 2\n")],
     )];
     let extraction = extract_traces(&traces(vec![failing]), &limits, RECEIVED_AT);
     assert_eq!(extraction.rejected, 0);
     let event = &extraction.events[0];
-    assert_eq!(
-        event.message.as_deref(),
-        Some(format!("€€€{TRUNCATION_MARKER}").as_str())
-    );
-    assert_eq!(
-        event.attributes["note"],
-        json!(format!("ééééé{TRUNCATION_MARKER}"))
-    );
-    assert_eq!(
-        event.stacktrace.as_deref(),
-        Some(format!("line 1\nlin{TRUNCATION_MARKER}").as_str())
-    );
-    assert_eq!(
-        event.span_name.as_deref(),
-        Some(format!("naïve-spa{TRUNCATION_MARKER}").as_str())
-    );
+    assert_eq!(event.message.as_deref(), Some(format!("€€€{TRUNCATION_MARKER}").as_str()));
+    assert_eq!(event.attributes["note"], json!(format!("ééééé{TRUNCATION_MARKER}")));
+    assert_eq!(event.stacktrace.as_deref(), Some(format!("line 1\nlin{TRUNCATION_MARKER}").as_str()));
+    assert_eq!(event.span_name.as_deref(), Some(format!("naïve-spa{TRUNCATION_MARKER}").as_str()));
 }
 
 #[test]
 fn empty_request_yields_nothing() {
-    let extraction = extract_traces(
-        &ExportTraceServiceRequest::default(),
-        &Limits::default(),
-        RECEIVED_AT,
-    );
+    let extraction = extract_traces(&ExportTraceServiceRequest::default(), &Limits::default(), RECEIVED_AT);
     assert_eq!(extraction, Extraction::default());
 }
 
 #[test]
 fn items_count_every_span_across_resources_and_scopes() {
     let mut request = traces(vec![span("a"), span("b")]);
-    request
-        .resource_spans
-        .push(request.resource_spans[0].clone());
-    request.resource_spans[1]
-        .scope_spans
-        .push(Default::default());
-    assert_eq!(
-        extract_traces(&request, &Limits::default(), RECEIVED_AT).items,
-        4
-    );
+    request.resource_spans.push(request.resource_spans[0].clone());
+    request.resource_spans[1].scope_spans.push(Default::default());
+    assert_eq!(extract_traces(&request, &Limits::default(), RECEIVED_AT).items, 4);
 }

@@ -70,18 +70,13 @@ impl Indexer {
         let end = keys::event(to.saturating_add(1));
         let mut last = from.saturating_sub(1);
         let mut read = 0;
-        for entry in self
-            .backend
-            .scan(&keys::event(from), &end, false)
-            .take(CHUNK)
-        {
+        for entry in self.backend.scan(&keys::event(from), &end, false).take(CHUNK) {
             read += 1;
             let (key, value) = entry?;
             last = keys::u64_at(&key, 1).unwrap_or(last);
             match records::decode_event(&value) {
                 Ok(event) => {
-                    self.writer
-                        .add_document(schema::document(&fields, &event))?;
+                    self.writer.add_document(schema::document(&fields, &event))?;
                 }
                 // One damaged record must not stop the index; it stays readable by id.
                 Err(e) => tracing::error!(seq = last, error = %e, "skipping unreadable event"),

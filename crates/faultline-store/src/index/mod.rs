@@ -15,9 +15,7 @@ use tantivy::aggregation::AggregationCollector;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery};
 use tantivy::schema::Value;
-use tantivy::{
-    DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
-};
+use tantivy::{DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 pub(crate) use indexer::Indexer;
 pub use schema::Fields;
@@ -77,25 +75,10 @@ impl SearchIndex {
                 create(dir, schema)?
             }
         };
-        let indexed = index
-            .load_metas()?
-            .payload
-            .and_then(|p| p.parse::<u64>().ok())
-            .unwrap_or(0);
+        let indexed = index.load_metas()?.payload.and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
         let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        Ok((
-            SearchIndex {
-                index,
-                reader,
-                fields,
-            },
-            writer,
-            indexed,
-        ))
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok((SearchIndex { index, reader, fields }, writer, indexed))
     }
 
     pub(crate) fn reload(&self) -> Result<()> {
@@ -112,15 +95,11 @@ impl SearchIndex {
         if text.trim().is_empty() {
             return Ok(Box::new(AllQuery));
         }
-        let mut parser = QueryParser::for_index(
-            &self.index,
-            vec![self.fields.message, self.fields.stacktrace],
-        );
+        let mut parser =
+            QueryParser::for_index(&self.index, vec![self.fields.message, self.fields.stacktrace]);
         // Every word must match, as in Sentry and Kibana search boxes.
         parser.set_conjunction_by_default();
-        parser
-            .parse_query(&query::rewrite(text))
-            .map_err(|e| Error::InvalidQuery(describe(&e)))
+        parser.parse_query(&query::rewrite(text)).map_err(|e| Error::InvalidQuery(describe(&e)))
     }
 
     pub fn search(&self, req: &SearchRequest) -> Result<SearchPage> {
@@ -129,8 +108,7 @@ impl SearchIndex {
         if req.from.is_some() || req.to.is_some() {
             clauses.push((Occur::Must, self.time_range(req.from, req.to)));
         }
-        let matching =
-            BooleanQuery::new(clauses.iter().map(|(o, q)| (*o, q.box_clone())).collect());
+        let matching = BooleanQuery::new(clauses.iter().map(|(o, q)| (*o, q.box_clone())).collect());
         let total = searcher.search(&matching, &Count)?;
         if let Some(before) = req.before_seq {
             let below = RangeQuery::new(
@@ -143,22 +121,15 @@ impl SearchIndex {
         let limit = req.limit.max(1);
         let top = TopDocs::with_limit(limit + 1).order_by_fast_field::<u64>("seq", Order::Desc);
         let docs = searcher.search(&page, &top)?;
-        let mut hits: Vec<SearchHit> = docs
-            .into_iter()
-            .filter_map(|(seq, _)| seq)
-            .map(|seq| SearchHit { seq })
-            .collect();
+        let mut hits: Vec<SearchHit> =
+            docs.into_iter().filter_map(|(seq, _)| seq).map(|seq| SearchHit { seq }).collect();
         let next_cursor = if hits.len() > limit {
             hits.truncate(limit);
             hits.last().map(|h| h.seq)
         } else {
             None
         };
-        Ok(SearchPage {
-            total,
-            hits,
-            next_cursor,
-        })
+        Ok(SearchPage { total, hits, next_cursor })
     }
 
     /// The distinct groups of the events matching a query (at most `max`).
@@ -170,17 +141,10 @@ impl SearchIndex {
         let collector = AggregationCollector::from_aggs(aggs, Default::default());
         let result = self.reader.searcher().search(&query, &collector)?;
         let json = serde_json::to_value(result).map_err(|e| Error::Corrupt(e.to_string()))?;
-        let buckets = json["groups"]["buckets"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let buckets = json["groups"]["buckets"].as_array().cloned().unwrap_or_default();
         Ok(buckets
             .iter()
-            .filter_map(|b| {
-                b["key"]
-                    .as_u64()
-                    .or_else(|| b["key"].as_f64().map(|f| f as u64))
-            })
+            .filter_map(|b| b["key"].as_u64().or_else(|| b["key"].as_f64().map(|f| f as u64)))
             .collect())
     }
 
@@ -193,8 +157,7 @@ impl SearchIndex {
         let bound = |t: Option<UnixNanos>, inclusive: bool| match t {
             None => Bound::Unbounded,
             Some(n) => {
-                let term =
-                    Term::from_field_date(self.fields.timestamp, DateTime::from_timestamp_nanos(n));
+                let term = Term::from_field_date(self.fields.timestamp, DateTime::from_timestamp_nanos(n));
                 if inclusive {
                     Bound::Included(term)
                 } else {
@@ -217,9 +180,7 @@ fn open_existing(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<
     }
     let index = Index::open_in_dir(dir)?;
     if index.schema() != *schema {
-        return Err(Error::Corrupt(
-            "the index was built with another schema".into(),
-        ));
+        return Err(Error::Corrupt("the index was built with another schema".into()));
     }
     Ok(Some(index))
 }

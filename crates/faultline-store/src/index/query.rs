@@ -132,28 +132,16 @@ mod tests {
     #[test]
     fn maps_aliases_and_attributes() {
         assert_eq!(rewrite("service.name:checkout"), "service:checkout");
-        assert_eq!(
-            rewrite("user.id:42 AND env:prod"),
-            "attr.user.id:42 AND environment:prod"
-        );
+        assert_eq!(rewrite("user.id:42 AND env:prod"), "attr.user.id:42 AND environment:prod");
         assert_eq!(rewrite("-exception.type:KeyError"), "-type:KeyError");
-        assert_eq!(
-            rewrite("(http.status_code:500 OR status:503)"),
-            "(status:500 OR status:503)"
-        );
-        assert_eq!(
-            rewrite("http.response.status_code:[500 TO 599]"),
-            "status:[500 TO 599]"
-        );
+        assert_eq!(rewrite("(http.status_code:500 OR status:503)"), "(status:500 OR status:503)");
+        assert_eq!(rewrite("http.response.status_code:[500 TO 599]"), "status:[500 TO 599]");
     }
 
     #[test]
     fn leaves_free_text_and_quotes_alone() {
         assert_eq!(rewrite("timeout connecting"), "timeout connecting");
-        assert_eq!(
-            rewrite("\"user.id:42 here\" foo"),
-            "\"user.id:42 here\" foo"
-        );
+        assert_eq!(rewrite("\"user.id:42 here\" foo"), "\"user.id:42 here\" foo");
         assert_eq!(rewrite("message:\"a:b\""), "message:\"a:b\"");
         assert_eq!(rewrite(""), "");
     }

@@ -4,8 +4,8 @@
 
 use faultline_model::ErrorEvent;
 use tantivy::schema::{
-    Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, FAST, INDEXED, STORED,
-    STRING, TEXT,
+    Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, FAST, INDEXED, STORED, STRING,
+    TEXT,
 };
 use tantivy::{DateTime, TantivyDocument};
 
@@ -39,9 +39,7 @@ pub fn build() -> (Schema, Fields) {
     // OTel names are path separators so `attr.user.id` finds `user.id`.
     let attributes = JsonObjectOptions::default()
         .set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer("raw")
-                .set_index_option(IndexRecordOption::Basic),
+            TextFieldIndexing::default().set_tokenizer("raw").set_index_option(IndexRecordOption::Basic),
         )
         .set_expand_dots_enabled();
     let fields = Fields {
@@ -83,14 +81,8 @@ pub fn document(f: &Fields, e: &ErrorEvent) -> TantivyDocument {
         (f.exception_type, e.exception_type.as_deref()),
         (f.route, e.http_route.as_deref()),
         (f.method, e.http_method.as_deref()),
-        (
-            f.trace_id,
-            Some(e.trace_id.as_str()).filter(|t| !t.is_empty()),
-        ),
-        (
-            f.span_id,
-            Some(e.span_id.as_str()).filter(|s| !s.is_empty()),
-        ),
+        (f.trace_id, Some(e.trace_id.as_str()).filter(|t| !t.is_empty())),
+        (f.span_id, Some(e.span_id.as_str()).filter(|s| !s.is_empty())),
         (f.span_name, e.span_name.as_deref()),
         (f.level, Some(e.level.as_str())),
         (f.source, Some(e.source.as_str())),
@@ -116,7 +108,5 @@ pub fn document(f: &Fields, e: &ErrorEvent) -> TantivyDocument {
 fn json_to_owned(
     map: serde_json::Map<String, serde_json::Value>,
 ) -> std::collections::BTreeMap<String, tantivy::schema::OwnedValue> {
-    map.into_iter()
-        .map(|(k, v)| (k, tantivy::schema::OwnedValue::from(v)))
-        .collect()
+    map.into_iter().map(|(k, v)| (k, tantivy::schema::OwnedValue::from(v))).collect()
 }

@@ -1,0 +1,226 @@
+//! Configuration: command-line flags, then `FAULTLINE_*` environment
+//! variables (clap reads both), then an optional TOML file, then the
+//! embedded defaults. `faultline serve` with nothing set works.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// Flags of `faultline serve`. Every field is optional so that an unset
+/// flag falls through to the file and then the default.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "FAULTLINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// OTLP/gRPC listen address.
+    #[arg(long, env = "FAULTLINE_OTLP_GRPC_ADDR")]
+    pub otlp_grpc_addr: Option<SocketAddr>,
+    /// OTLP/HTTP listen address.
+    #[arg(long, env = "FAULTLINE_OTLP_HTTP_ADDR")]
+    pub otlp_http_addr: Option<SocketAddr>,
+    /// Query API (and UI) listen address.
+    #[arg(long, env = "FAULTLINE_API_ADDR")]
+    pub api_addr: Option<SocketAddr>,
+    /// Where events, groups and the index are stored.
+    #[arg(long, env = "FAULTLINE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Largest export accepted, in bytes, after decompression.
+    #[arg(long, env = "FAULTLINE_MAX_REQUEST_BYTES")]
+    pub max_request_bytes: Option<usize>,
+    /// Most attributes on one span or log record; more rejects the item.
+    #[arg(long, env = "FAULTLINE_MAX_ATTRIBUTES")]
+    pub max_attributes: Option<usize>,
+    /// Longest string value kept, in bytes; longer ones are truncated.
+    #[arg(long, env = "FAULTLINE_MAX_STRING_LEN")]
+    pub max_string_len: Option<usize>,
+    /// Exports waiting to be committed before new ones get "busy, retry".
+    #[arg(long, env = "FAULTLINE_QUEUE_DEPTH")]
+    pub queue_depth: Option<usize>,
+}
+
+/// The file's shape. Unknown keys are an error, so a typo is not ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    listen: FileListen,
+    #[serde(default)]
+    limits: FileLimits,
+    #[serde(default)]
+    index: FileIndex,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileListen {
+    otlp_grpc: Option<SocketAddr>,
+    otlp_http: Option<SocketAddr>,
+    api: Option<SocketAddr>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    max_request_bytes: Option<usize>,
+    max_attributes: Option<usize>,
+    max_string_len: Option<usize>,
+    max_span_events: Option<usize>,
+    queue_depth: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileIndex {
+    #[serde(default, with = "humantime_serde_opt")]
+    commit_interval: Option<Duration>,
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub otlp_grpc_addr: SocketAddr,
+    pub otlp_http_addr: SocketAddr,
+    pub api_addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub max_request_bytes: usize,
+    pub limits: faultline_otlp::Limits,
+    pub queue_depth: usize,
+    pub index_commit_interval: Duration,
+}
+
+pub const DEFAULT_OTLP_GRPC: &str = "127.0.0.1:4317";
+pub const DEFAULT_OTLP_HTTP: &str = "127.0.0.1:4318";
+pub const DEFAULT_API: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./faultline-data";
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 20 * 1024 * 1024;
+pub const DEFAULT_QUEUE_DEPTH: usize = 1024;
+
+impl Config {
+    pub fn load(args: &ServeArgs) -> anyhow::Result<Config> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let default_limits = faultline_otlp::Limits::default();
+        let config = Config {
+            otlp_grpc_addr: pick(args.otlp_grpc_addr, file.listen.otlp_grpc, addr(DEFAULT_OTLP_GRPC)?),
+            otlp_http_addr: pick(args.otlp_http_addr, file.listen.otlp_http, addr(DEFAULT_OTLP_HTTP)?),
+            api_addr: pick(args.api_addr, file.listen.api, addr(DEFAULT_API)?),
+            data_dir: pick(args.data_dir.clone(), file.data_dir, PathBuf::from(DEFAULT_DATA_DIR)),
+            max_request_bytes: pick(
+                args.max_request_bytes,
+                file.limits.max_request_bytes,
+                DEFAULT_MAX_REQUEST_BYTES,
+            ),
+            limits: faultline_otlp::Limits {
+                max_attributes: pick(
+                    args.max_attributes,
+                    file.limits.max_attributes,
+                    default_limits.max_attributes,
+                ),
+                max_string_len: pick(
+                    args.max_string_len,
+                    file.limits.max_string_len,
+                    default_limits.max_string_len,
+                ),
+                max_span_events: pick(None, file.limits.max_span_events, default_limits.max_span_events),
+            },
+            queue_depth: pick(args.queue_depth, file.limits.queue_depth, DEFAULT_QUEUE_DEPTH),
+            index_commit_interval: file.index.commit_interval.unwrap_or(Duration::from_millis(500)),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.max_request_bytes < 1024 {
+            bail!("max_request_bytes must be at least 1024, got {}", self.max_request_bytes);
+        }
+        if self.queue_depth == 0 {
+            bail!("queue_depth must be at least 1");
+        }
+        if self.limits.max_string_len < 64 {
+            bail!("max_string_len must be at least 64, got {}", self.limits.max_string_len);
+        }
+        if self.index_commit_interval < Duration::from_millis(10)
+            || self.index_commit_interval > Duration::from_secs(60)
+        {
+            bail!("index.commit_interval must be between 10ms and 60s");
+        }
+        Ok(())
+    }
+}
+
+fn pick<T>(flag_or_env: Option<T>, file: Option<T>, default: T) -> T {
+    flag_or_env.or(file).unwrap_or(default)
+}
+
+fn addr(text: &str) -> anyhow::Result<SocketAddr> {
+    text.parse().with_context(|| format!("bad default address {text}"))
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+/// `commit_interval = "500ms"` in the file.
+mod humantime_serde_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            Some(text) => humantime::parse_duration(&text).map(Some).map_err(serde::de::Error::custom),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn defaults_need_nothing() {
+        let c = Config::load(&ServeArgs::default()).unwrap();
+        assert_eq!(c.otlp_grpc_addr.to_string(), DEFAULT_OTLP_GRPC);
+        assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert_eq!(c.max_request_bytes, 20 * 1024 * 1024);
+    }
+
+    #[test]
+    fn flags_beat_file_beats_default() {
+        let dir = std::env::temp_dir().join(format!("faultline-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.toml");
+        std::fs::write(
+            &path,
+            "data_dir = \"/from/file\"\n[listen]\napi = \"127.0.0.1:9999\"\n[limits]\nqueue_depth = 7\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            data_dir: Some("/from/flag".into()),
+            ..Default::default()
+        };
+        let c = Config::load(&args).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(c.api_addr.to_string(), "127.0.0.1:9999");
+        assert_eq!(c.queue_depth, 7);
+        std::fs::write(&path, "[limits]\nqueue_dept = 7\n").unwrap();
+        let err = format!("{:#}", Config::load(&args).unwrap_err());
+        assert!(err.contains("unknown field `queue_dept`"), "{err}");
+        std::fs::write(&path, "[limits]\nqueue_depth = 0\n").unwrap();
+        assert!(format!("{:#}", Config::load(&args).unwrap_err()).contains("queue_depth"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,184 @@
+//! Faultline's own counters, rendered in the Prometheus text format on
+//! `GET /metrics`.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use faultline_store::StorageStats;
+
+/// The OTLP signals, for per-signal counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Traces,
+    Logs,
+    Metrics,
+}
+
+impl Signal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Logs => "logs",
+            Signal::Metrics => "metrics",
+        }
+    }
+
+    const ALL: [Signal; 3] = [Signal::Traces, Signal::Logs, Signal::Metrics];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Why an export was refused as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Malformed,
+    TooLarge,
+    UnsupportedMediaType,
+    Busy,
+    Internal,
+}
+
+impl Refusal {
+    const ALL: [Refusal; 5] = [
+        Refusal::Malformed,
+        Refusal::TooLarge,
+        Refusal::UnsupportedMediaType,
+        Refusal::Busy,
+        Refusal::Internal,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Malformed => "malformed",
+            Refusal::TooLarge => "too_large",
+            Refusal::UnsupportedMediaType => "unsupported_media_type",
+            Refusal::Busy => "busy",
+            Refusal::Internal => "internal",
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    exports: [AtomicU64; 3],
+    items_received: [AtomicU64; 3],
+    items_rejected: [AtomicU64; 3],
+    refused: [AtomicU64; 5],
+    events_stored: AtomicU64,
+    new_groups: AtomicU64,
+    regressions: AtomicU64,
+}
+
+impl Metrics {
+    pub fn export_accepted(&self, signal: Signal, items: u64, rejected: u64) {
+        self.exports[signal.index()].fetch_add(1, Ordering::Relaxed);
+        self.items_received[signal.index()].fetch_add(items, Ordering::Relaxed);
+        self.items_rejected[signal.index()].fetch_add(rejected, Ordering::Relaxed);
+    }
+
+    pub fn refused(&self, why: Refusal) {
+        self.refused[why as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn committed(&self, events: u64, new_groups: u64, regressions: u64) {
+        self.events_stored.fetch_add(events, Ordering::Relaxed);
+        self.new_groups.fetch_add(new_groups, Ordering::Relaxed);
+        self.regressions.fetch_add(regressions, Ordering::Relaxed);
+    }
+
+    pub fn render(&self, storage: Option<StorageStats>) -> String {
+        let mut out = String::new();
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        header(&mut out, "faultline_exports_total", "counter", "OTLP export requests accepted, by signal.");
+        for s in Signal::ALL {
+            let _ = writeln!(
+                out,
+                "faultline_exports_total{{signal=\"{}\"}} {}",
+                s.as_str(),
+                get(&self.exports[s.index()])
+            );
+        }
+        header(
+            &mut out,
+            "faultline_items_received_total",
+            "counter",
+            "Spans, log records and metric data batches received.",
+        );
+        for s in Signal::ALL {
+            let _ = writeln!(
+                out,
+                "faultline_items_received_total{{signal=\"{}\"}} {}",
+                s.as_str(),
+                get(&self.items_received[s.index()])
+            );
+        }
+        header(
+            &mut out,
+            "faultline_items_rejected_total",
+            "counter",
+            "Items rejected over limits (reported as partial success).",
+        );
+        for s in Signal::ALL {
+            let _ = writeln!(
+                out,
+                "faultline_items_rejected_total{{signal=\"{}\"}} {}",
+                s.as_str(),
+                get(&self.items_rejected[s.index()])
+            );
+        }
+        header(
+            &mut out,
+            "faultline_exports_refused_total",
+            "counter",
+            "Export requests refused as a whole, by reason.",
+        );
+        for r in Refusal::ALL {
+            let _ = writeln!(
+                out,
+                "faultline_exports_refused_total{{reason=\"{}\"}} {}",
+                r.as_str(),
+                get(&self.refused[r as usize])
+            );
+        }
+        counter(
+            &mut out,
+            "faultline_events_stored_total",
+            "Error events committed since start.",
+            get(&self.events_stored),
+        );
+        counter(&mut out, "faultline_new_groups_total", "Groups created since start.", get(&self.new_groups));
+        counter(
+            &mut out,
+            "faultline_regressions_total",
+            "Resolved groups reopened since start.",
+            get(&self.regressions),
+        );
+        if let Some(s) = storage {
+            gauge(&mut out, "faultline_events", "Error events stored.", s.last_seq);
+            gauge(&mut out, "faultline_groups", "Groups stored.", s.groups);
+            gauge(
+                &mut out,
+                "faultline_index_lag_events",
+                "Committed events not yet searchable.",
+                s.last_seq.saturating_sub(s.indexed_seq),
+            );
+        }
+        out
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    header(out, name, "counter", help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, value: u64) {
+    header(out, name, "gauge", help);
+    let _ = writeln!(out, "{name} {value}");
+}

@@ -1,0 +1,289 @@
+//! OTLP/HTTP: `POST /v1/traces`, `/v1/logs`, `/v1/metrics` with protobuf
+//! or JSON bodies, optionally gzip-compressed. Responses use the request's
+//! content type; errors carry a `google.rpc.Status` body as the spec says.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use faultline_otlp::decode::{decode, encode, Format};
+use faultline_otlp::status::Status;
+use faultline_otlp::{extract_logs, extract_traces};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+
+use crate::metrics::{Refusal, Signal};
+use crate::pipeline::{Accepted, IngestError, Pipeline};
+
+#[derive(Clone)]
+struct Http {
+    pipeline: Arc<Pipeline>,
+    max_request_bytes: usize,
+}
+
+pub fn router(pipeline: Arc<Pipeline>, max_request_bytes: usize) -> Router {
+    Router::new()
+        .route("/v1/traces", post(traces))
+        .route("/v1/logs", post(logs))
+        .route("/v1/metrics", post(metrics))
+        // Our own limit applies after decompression; axum's default must not cut first.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(Http { pipeline, max_request_bytes })
+}
+
+/// google.rpc.Status codes used in error bodies.
+const INVALID_ARGUMENT: i32 = 3;
+const RESOURCE_EXHAUSTED: i32 = 8;
+const INTERNAL: i32 = 13;
+const UNAVAILABLE: i32 = 14;
+
+/// A refused export: HTTP status, a Status body, and the reason counted.
+struct Refused {
+    http: StatusCode,
+    code: i32,
+    message: String,
+    why: Refusal,
+}
+
+impl Refused {
+    fn new(http: StatusCode, code: i32, why: Refusal, message: impl Into<String>) -> Refused {
+        Refused { http, code, message: message.into(), why }
+    }
+
+    /// The error response. Counting is the caller's: the pipeline counts
+    /// its own refusals, [`Http::refuse`] counts the transport's.
+    fn into_response(self, format: Format) -> Response {
+        let busy = self.why == Refusal::Busy;
+        let status = Status { code: self.code, message: self.message, ..Default::default() };
+        let mut response = (self.http, body_response(encode(&status, format), format)).into_response();
+        if busy {
+            // 503 + Retry-After makes OTLP exporters back off and resend.
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl Http {
+    fn refuse(&self, refused: Refused, format: Format) -> Response {
+        self.pipeline.metrics.refused(refused.why);
+        refused.into_response(format)
+    }
+}
+
+fn body_response(bytes: Vec<u8>, format: Format) -> Response {
+    let content_type = match format {
+        Format::Protobuf => "application/x-protobuf",
+        Format::Json => "application/json",
+    };
+    ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
+}
+
+async fn traces(State(http): State<Http>, request: Request) -> Response {
+    handle(
+        &http,
+        request,
+        Signal::Traces,
+        |body, format| {
+            let req: ExportTraceServiceRequest = decode(&body, format).map_err(malformed)?;
+            Ok(Box::new(move |limits: &faultline_otlp::Limits, now| extract_traces(&req, limits, now)))
+        },
+        |accepted| {
+            let partial_success = (accepted.rejected > 0).then(|| ExportTracePartialSuccess {
+                rejected_spans: accepted.rejected,
+                error_message: accepted.error_message,
+            });
+            ExportTraceServiceResponse { partial_success }
+        },
+    )
+    .await
+}
+
+async fn logs(State(http): State<Http>, request: Request) -> Response {
+    handle(
+        &http,
+        request,
+        Signal::Logs,
+        |body, format| {
+            let req: ExportLogsServiceRequest = decode(&body, format).map_err(malformed)?;
+            Ok(Box::new(move |limits: &faultline_otlp::Limits, now| extract_logs(&req, limits, now)))
+        },
+        |accepted| {
+            let partial_success = (accepted.rejected > 0).then(|| ExportLogsPartialSuccess {
+                rejected_log_records: accepted.rejected,
+                error_message: accepted.error_message,
+            });
+            ExportLogsServiceResponse { partial_success }
+        },
+    )
+    .await
+}
+
+async fn metrics(State(http): State<Http>, request: Request) -> Response {
+    let format = match request_format(request.headers()) {
+        Ok(f) => f,
+        Err(refused) => return http.refuse(refused, Format::Json),
+    };
+    let result = read_body(&http, request)
+        .await
+        .and_then(|body| decode::<ExportMetricsServiceRequest>(&body, format).map_err(malformed));
+    match result {
+        Ok(req) => {
+            http.pipeline.metrics.export_accepted(Signal::Metrics, metric_points(&req), 0);
+            body_response(encode(&ExportMetricsServiceResponse { partial_success: None }, format), format)
+        }
+        Err(refused) => http.refuse(refused, format),
+    }
+}
+
+/// Number of metrics in an export, for the received counter.
+pub fn metric_points(req: &ExportMetricsServiceRequest) -> u64 {
+    let count: usize =
+        req.resource_metrics.iter().flat_map(|rm| &rm.scope_metrics).map(|sm| sm.metrics.len()).sum();
+    count as u64
+}
+
+type Extractor = Box<dyn FnOnce(&faultline_otlp::Limits, i64) -> faultline_otlp::Extraction + Send>;
+
+/// The shared shape of the trace and log endpoints: check the content
+/// type, read and decompress within the limit, decode, ingest, answer.
+async fn handle<D, R, M>(
+    http: &Http,
+    request: Request,
+    signal: Signal,
+    decode_body: D,
+    respond: R,
+) -> Response
+where
+    D: FnOnce(Bytes, Format) -> Result<Extractor, Refused> + Send + 'static,
+    R: FnOnce(Accepted) -> M,
+    M: prost::Message + serde::Serialize,
+{
+    let format = match request_format(request.headers()) {
+        Ok(f) => f,
+        Err(refused) => return http.refuse(refused, Format::Json),
+    };
+    let body = match read_body(http, request).await {
+        Ok(body) => body,
+        Err(refused) => return http.refuse(refused, format),
+    };
+    // Decoding a large body is CPU work: keep it off the async threads.
+    let extractor = match tokio::task::spawn_blocking(move || decode_body(body, format)).await {
+        Ok(Ok(extractor)) => extractor,
+        Ok(Err(refused)) => return http.refuse(refused, format),
+        Err(e) => {
+            let refused =
+                Refused::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL, Refusal::Internal, e.to_string());
+            return http.refuse(refused, format);
+        }
+    };
+    match http.pipeline.ingest(signal, extractor).await {
+        Ok(accepted) => body_response(encode(&respond(accepted), format), format),
+        Err(e) => ingest_refusal(e).into_response(format),
+    }
+}
+
+fn ingest_refusal(e: IngestError) -> Refused {
+    match e {
+        IngestError::Busy | IngestError::ShuttingDown => {
+            Refused::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE, Refusal::Busy, e.to_string())
+        }
+        IngestError::Storage(_) => {
+            Refused::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL, Refusal::Internal, e.to_string())
+        }
+    }
+}
+
+fn malformed(e: faultline_otlp::decode::DecodeError) -> Refused {
+    Refused::new(StatusCode::BAD_REQUEST, INVALID_ARGUMENT, Refusal::Malformed, e.to_string())
+}
+
+/// Picks the body format from Content-Type; anything else is 415.
+fn request_format(headers: &HeaderMap) -> Result<Format, Refused> {
+    let raw = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Ok(Format::Protobuf),
+        "application/json" => Ok(Format::Json),
+        _ => Err(Refused::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            INVALID_ARGUMENT,
+            Refusal::UnsupportedMediaType,
+            format!("unsupported content type {raw:?}: use application/x-protobuf or application/json"),
+        )),
+    }
+}
+
+/// Reads the body, decompressing gzip, refusing anything over the limit
+/// before it is all in memory.
+async fn read_body(http: &Http, request: Request) -> Result<Bytes, Refused> {
+    let limit = http.max_request_bytes;
+    let too_large = || {
+        Refused::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            RESOURCE_EXHAUSTED,
+            Refusal::TooLarge,
+            format!("request body exceeds the limit of {limit} bytes"),
+        )
+    };
+    let encoding = request
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity")
+        .trim()
+        .to_ascii_lowercase();
+    let body: Body = request.into_body();
+    let raw = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    match encoding.as_str() {
+        "" | "identity" => Ok(raw),
+        "gzip" | "x-gzip" => tokio::task::spawn_blocking(move || gunzip(&raw, limit))
+            .await
+            .map_err(|e| {
+                Refused::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL, Refusal::Internal, e.to_string())
+            })?
+            .map_err(|e| match e {
+                Gunzip::TooLarge => too_large(),
+                Gunzip::Corrupt(msg) => Refused::new(
+                    StatusCode::BAD_REQUEST,
+                    INVALID_ARGUMENT,
+                    Refusal::Malformed,
+                    format!("gzip body could not be decompressed: {msg}"),
+                ),
+            }),
+        other => Err(Refused::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            INVALID_ARGUMENT,
+            Refusal::UnsupportedMediaType,
+            format!("unsupported content encoding {other:?}: use gzip or none"),
+        )),
+    }
+}
+
+enum Gunzip {
+    TooLarge,
+    Corrupt(String),
+}
+
+/// Decompresses at most `limit` bytes, so a small bomb cannot fill memory.
+fn gunzip(raw: &[u8], limit: usize) -> Result<Bytes, Gunzip> {
+    let mut out = Vec::new();
+    let mut decoder = flate2::read::GzDecoder::new(raw).take(limit as u64 + 1);
+    decoder.read_to_end(&mut out).map_err(|e| Gunzip::Corrupt(e.to_string()))?;
+    if out.len() > limit {
+        return Err(Gunzip::TooLarge);
+    }
+    Ok(Bytes::from(out))
+}

@@ -1,0 +1,108 @@
+//! `faultline serve`: opens storage, binds the three listeners, serves
+//! until SIGTERM or Ctrl-C, then drains in-flight exports and flushes.
+
+use std::future::IntoFuture;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use faultline_grouping::Grouper;
+use faultline_store::{Storage, StorageOptions};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::api::{self, Api};
+use crate::config::{Config, ServeArgs};
+use crate::metrics::Metrics;
+use crate::pipeline::Pipeline;
+use crate::{otlp_grpc, otlp_http};
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging();
+    let config = Config::load(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(serve(config))
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FAULTLINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let options = StorageOptions {
+        queue_depth: config.queue_depth,
+        index_commit_interval: config.index_commit_interval,
+    };
+    let data_dir = config.data_dir.clone();
+    let storage = tokio::task::spawn_blocking(move || Storage::open(&data_dir, options))
+        .await?
+        .with_context(|| format!("cannot open storage in {}", config.data_dir.display()))?;
+    let storage = Arc::new(storage);
+    let metrics = Arc::new(Metrics::default());
+    let pipeline =
+        Arc::new(Pipeline::new(storage.clone(), metrics.clone(), config.limits.clone(), Grouper::new()));
+    let ready = Arc::new(AtomicBool::new(false));
+
+    let grpc = bind(config.otlp_grpc_addr, "OTLP/gRPC").await?;
+    let http = bind(config.otlp_http_addr, "OTLP/HTTP").await?;
+    let api_listener = bind(config.api_addr, "API").await?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+    let grpc_task =
+        tokio::spawn(otlp_grpc::serve(grpc, pipeline.clone(), config.max_request_bytes, stopped()));
+    let http_app = otlp_http::router(pipeline.clone(), config.max_request_bytes);
+    let http_task = tokio::spawn(axum::serve(http, http_app).with_graceful_shutdown(stopped()).into_future());
+    let api_app = api::router(Api { storage: storage.clone(), metrics, ready: ready.clone() });
+    let api_task =
+        tokio::spawn(axum::serve(api_listener, api_app).with_graceful_shutdown(stopped()).into_future());
+    ready.store(true, Ordering::SeqCst);
+    tracing::info!("faultline is ready");
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: draining in-flight exports");
+    ready.store(false, Ordering::SeqCst);
+    let _ = stop_tx.send(true);
+    grpc_task.await?.context("OTLP/gRPC server failed")?;
+    http_task.await?.context("OTLP/HTTP server failed")?;
+    api_task.await?.context("API server failed")?;
+    // Every acknowledged export is already durable; this finishes indexing.
+    tokio::task::spawn_blocking(move || storage.shutdown()).await??;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    let listener =
+        TcpListener::bind(addr).await.with_context(|| format!("cannot listen for {what} on {addr}"))?;
+    tracing::info!("{what} listening on {}", listener.local_addr()?);
+    Ok(listener)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
