@@ -1,0 +1,97 @@
+//! Issue titles and culprits, named the way Sentry names them.
+//!
+//! The title says *what* failed (`ValueError: invalid literal for int()`),
+//! the culprit *where* (`app.orders in parse_quantity`). Both are for
+//! people: they come from the first event of a group and are not part of
+//! the fingerprint.
+
+use faultline_model::ErrorEvent;
+
+use crate::limits::TITLE_CHARS;
+use crate::stacktrace::{Frame, Trace};
+use crate::variant::{present, route_or_span};
+
+/// Shown when an event carries nothing to name it by.
+const UNKNOWN: &str = "Unknown error";
+
+/// `Type: first line of message`, cut to `TITLE_CHARS` characters; the type
+/// alone without a message, the message alone without a type, else the
+/// span name or route. The event's own type and message come first (what
+/// the SDK reported, the outermost exception), then the trace's header.
+pub(crate) fn title(event: &ErrorEvent, trace: &Trace) -> String {
+    let outermost = trace.outermost();
+    let exception_type = present(event.exception_type.as_deref())
+        .or_else(|| present(outermost.and_then(|e| e.exception_type.as_deref())));
+    let message = present(event.message.as_deref())
+        .or_else(|| present(outermost.and_then(|e| e.message.as_deref())))
+        .and_then(|m| m.lines().map(str::trim).find(|l| !l.is_empty()));
+    let text = match (exception_type, message) {
+        (Some(t), Some(m)) => format!("{t}: {m}"),
+        (Some(t), None) => t.to_string(),
+        (None, Some(m)) => m.to_string(),
+        (None, None) => present(event.span_name.as_deref())
+            .map(str::to_string)
+            .or_else(|| route_label(event))
+            .unwrap_or_else(|| UNKNOWN.to_string()),
+    };
+    cut(&text, TITLE_CHARS)
+}
+
+/// `module in function` of the top in-app frame of the root cause (the
+/// top frame when none is in-app); else `METHOD /route`, the route or the
+/// span name; else empty.
+pub(crate) fn culprit(event: &ErrorEvent, trace: &Trace) -> String {
+    let from_frame = trace.root_cause().and_then(|root| {
+        let named = |f: &&Frame| f.function.is_some() || f.module.is_some() || f.file.is_some();
+        let frame = root.frames.iter().filter(named).find(|f| f.in_app);
+        frame.or_else(|| root.frames.iter().find(named)).map(describe)
+    });
+    let text = from_frame
+        .or_else(|| route_label(event))
+        .or_else(|| present(event.span_name.as_deref()).map(str::to_string))
+        .unwrap_or_default();
+    cut(&text, TITLE_CHARS)
+}
+
+/// `app.orders in parse_quantity`; the module (or file) or the function
+/// alone when the frame has only one.
+fn describe(frame: &Frame) -> String {
+    let place = frame.module.as_deref().or(frame.file.as_deref());
+    match (place, frame.function.as_deref()) {
+        (Some(place), Some(function)) => format!("{place} in {function}"),
+        (Some(place), None) => place.to_string(),
+        (None, Some(function)) => function.to_string(),
+        (None, None) => String::new(),
+    }
+}
+
+/// `GET /users/{id}`, or the route or span name alone without a method.
+fn route_label(event: &ErrorEvent) -> Option<String> {
+    let route = route_or_span(event)?;
+    match present(event.http_method.as_deref()) {
+        Some(method) => Some(format!("{} {route}", method.to_ascii_uppercase())),
+        None => Some(route.to_string()),
+    }
+}
+
+/// At most `max` characters, the last being `…` when the text was cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_counts_characters() {
+        assert_eq!(cut("héllo", 10), "héllo");
+        assert_eq!(cut("héllo", 3), "hé…");
+        assert_eq!(cut(&"é".repeat(500), TITLE_CHARS).chars().count(), TITLE_CHARS);
+    }
+}
