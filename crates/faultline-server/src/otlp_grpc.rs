@@ -10,9 +10,7 @@ use std::sync::Arc;
 use faultline_otlp::{extract_logs, extract_traces};
 use http::HeaderValue;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
@@ -23,13 +21,13 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
 use crate::metrics::{Refusal, Signal};
-use crate::pipeline::{Accepted, IngestError, Pipeline};
+use crate::pipeline::{IngestError, Pipeline};
 
 #[derive(Clone)]
 pub struct Otlp {
@@ -51,14 +49,12 @@ impl TraceService for Otlp {
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let req = request.into_inner();
-        let Accepted { rejected, error_message } = self
+        let accepted = self
             .pipeline
             .ingest(Signal::Traces, move |limits, now| extract_traces(&req, limits, now))
             .await
             .map_err(to_status)?;
-        let partial_success =
-            (rejected > 0).then_some(ExportTracePartialSuccess { rejected_spans: rejected, error_message });
-        Ok(Response::new(ExportTraceServiceResponse { partial_success }))
+        Ok(Response::new(accepted.trace_response()))
     }
 }
 
@@ -69,14 +65,12 @@ impl LogsService for Otlp {
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
         let req = request.into_inner();
-        let Accepted { rejected, error_message } = self
+        let accepted = self
             .pipeline
             .ingest(Signal::Logs, move |limits, now| extract_logs(&req, limits, now))
             .await
             .map_err(to_status)?;
-        let partial_success = (rejected > 0)
-            .then_some(ExportLogsPartialSuccess { rejected_log_records: rejected, error_message });
-        Ok(Response::new(ExportLogsServiceResponse { partial_success }))
+        Ok(Response::new(accepted.logs_response()))
     }
 }
 
@@ -137,11 +131,8 @@ pub async fn serve(
 /// responses, so in the headers) to the codes OTLP specifies.
 fn map_tonic_status(headers: &mut http::HeaderMap) -> Option<Refusal> {
     let code = headers.get("grpc-status")?.to_str().ok()?.parse::<i32>().ok()?;
-    let message = headers
-        .get("grpc-message")
-        .and_then(|m| m.to_str().ok())
-        .map(|m| percent_decode(m))
-        .unwrap_or_default();
+    let message =
+        headers.get("grpc-message").and_then(|m| m.to_str().ok()).map(percent_decode).unwrap_or_default();
     let (new_code, refusal) = match code {
         // OUT_OF_RANGE: tonic's "decoded message length too large".
         11 => (8, Refusal::TooLarge),

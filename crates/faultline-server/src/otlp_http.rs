@@ -14,15 +14,11 @@ use axum::Router;
 use faultline_otlp::decode::{decode, encode, Format};
 use faultline_otlp::status::Status;
 use faultline_otlp::{extract_logs, extract_traces};
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use crate::metrics::{Refusal, Signal};
 use crate::pipeline::{Accepted, IngestError, Pipeline};
@@ -100,13 +96,7 @@ async fn traces(State(http): State<Http>, request: Request) -> Response {
             let req: ExportTraceServiceRequest = decode(&body, format).map_err(malformed)?;
             Ok(Box::new(move |limits: &faultline_otlp::Limits, now| extract_traces(&req, limits, now)))
         },
-        |accepted| {
-            let partial_success = (accepted.rejected > 0).then(|| ExportTracePartialSuccess {
-                rejected_spans: accepted.rejected,
-                error_message: accepted.error_message,
-            });
-            ExportTraceServiceResponse { partial_success }
-        },
+        Accepted::trace_response,
     )
     .await
 }
@@ -120,13 +110,7 @@ async fn logs(State(http): State<Http>, request: Request) -> Response {
             let req: ExportLogsServiceRequest = decode(&body, format).map_err(malformed)?;
             Ok(Box::new(move |limits: &faultline_otlp::Limits, now| extract_logs(&req, limits, now)))
         },
-        |accepted| {
-            let partial_success = (accepted.rejected > 0).then(|| ExportLogsPartialSuccess {
-                rejected_log_records: accepted.rejected,
-                error_message: accepted.error_message,
-            });
-            ExportLogsServiceResponse { partial_success }
-        },
+        Accepted::logs_response,
     )
     .await
 }

@@ -6,6 +6,10 @@ use std::sync::Arc;
 use faultline_grouping::Grouper;
 use faultline_otlp::{Extraction, Limits};
 use faultline_store::{Error as StoreError, Storage};
+use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
+};
 
 use crate::metrics::{Metrics, Refusal, Signal};
 
@@ -26,6 +30,25 @@ pub enum IngestError {
 pub struct Accepted {
     pub rejected: i64,
     pub error_message: String,
+}
+
+impl Accepted {
+    /// The OTLP answer: `partial_success` only when something was rejected.
+    pub fn trace_response(self) -> ExportTraceServiceResponse {
+        let partial_success = (self.rejected > 0).then_some(ExportTracePartialSuccess {
+            rejected_spans: self.rejected,
+            error_message: self.error_message,
+        });
+        ExportTraceServiceResponse { partial_success }
+    }
+
+    pub fn logs_response(self) -> ExportLogsServiceResponse {
+        let partial_success = (self.rejected > 0).then_some(ExportLogsPartialSuccess {
+            rejected_log_records: self.rejected,
+            error_message: self.error_message,
+        });
+        ExportLogsServiceResponse { partial_success }
+    }
 }
 
 pub struct Pipeline {

@@ -88,7 +88,7 @@ impl Committer {
                     Answer::Events(reply, result)
                 }
                 Request::SetStatus { id, status, now, reply } => {
-                    Answer::Status(reply, set_status(&mut txn, id, status, now))
+                    Answer::Status(reply, Box::new(set_status(&mut txn, id, status, now)))
                 }
             });
         }
@@ -205,7 +205,7 @@ fn set_status(txn: &mut Txn, id: u64, status: GroupStatus, now: UnixNanos) -> Re
 
 enum Answer {
     Events(oneshot::Sender<Result<Vec<Committed>>>, Result<Vec<Committed>>),
-    Status(oneshot::Sender<Result<Group>>, Result<Group>),
+    Status(oneshot::Sender<Result<Group>>, Box<Result<Group>>),
 }
 
 impl Answer {
@@ -213,7 +213,7 @@ impl Answer {
         // A requester that stopped waiting (client gone) is not an error.
         match self {
             Answer::Events(reply, r) => drop(reply.send(r)),
-            Answer::Status(reply, r) => drop(reply.send(r)),
+            Answer::Status(reply, r) => drop(reply.send(*r)),
         }
     }
 

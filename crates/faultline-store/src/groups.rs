@@ -32,6 +32,9 @@ impl GroupSort {
     }
 }
 
+/// Position in a group listing: the sort key and id of the last group shown.
+pub type GroupCursor = (i128, u64);
+
 /// Which groups to list. Absent fields do not filter.
 #[derive(Debug, Clone, Default)]
 pub struct GroupFilter {
@@ -43,7 +46,7 @@ pub struct GroupFilter {
     pub sort: GroupSort,
     pub limit: usize,
     /// Opaque position from a previous page (see [`cursor_of`]).
-    pub cursor: Option<(i128, u64)>,
+    pub cursor: Option<GroupCursor>,
 }
 
 impl GroupFilter {
@@ -57,7 +60,7 @@ impl GroupFilter {
 
 /// Sorts and pages the matching groups; returns the page and the cursor
 /// for the next one (sort key and id of its last group) when there is more.
-pub fn page(mut groups: Vec<Group>, filter: &GroupFilter) -> (Vec<Group>, Option<(i128, u64)>) {
+pub fn page(mut groups: Vec<Group>, filter: &GroupFilter) -> (Vec<Group>, Option<GroupCursor>) {
     let sort = filter.sort;
     groups.sort_by(|a, b| sort.key(b).cmp(&sort.key(a)).then(b.id.cmp(&a.id)));
     if let Some(cursor) = filter.cursor {

@@ -20,7 +20,7 @@ mod watermark;
 pub use backend::{Backend, Op, SledBackend};
 pub use committer::{Committed, EventBatch};
 pub use error::Error;
-pub use groups::{GroupFilter, GroupSort};
+pub use groups::{GroupCursor, GroupFilter, GroupSort};
 pub use index::{SearchHit, SearchPage, SearchRequest};
 pub use storage::{Storage, StorageOptions, StorageStats};
 

@@ -7,6 +7,7 @@ use prost::Message;
 use crate::{Error, Result};
 
 /// The generated record types.
+#[allow(clippy::enum_variant_names)]
 pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/faultline.store.v1.rs"));
 }

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 
 use crate::backend::{Backend, SledBackend};
 use crate::committer::{last_id, Committed, Committer, EventBatch, Request};
-use crate::groups::{self, GroupFilter};
+use crate::groups::{self, GroupCursor, GroupFilter};
 use crate::index::{Indexer, SearchIndex, SearchPage, SearchRequest};
 use crate::watermark::Watermark;
 use crate::{keys, records, Error, Result};
@@ -140,7 +140,7 @@ impl Storage {
     }
 
     /// Groups matching the filter, one page, and the next page's cursor.
-    pub fn groups(&self, filter: &GroupFilter) -> Result<(Vec<Group>, Option<(i128, u64)>)> {
+    pub fn groups(&self, filter: &GroupFilter) -> Result<(Vec<Group>, Option<GroupCursor>)> {
         let mut matching = Vec::new();
         for entry in self.backend.scan(&[keys::GROUP], &[keys::GROUP + 1], false) {
             let group = records::decode_group(&entry?.1)?;
