@@ -299,3 +299,56 @@ fn resolve_then_regress_and_filters() {
     assert_eq!(server.get("/api/v1/groups?q=nothing_like_this")["groups"].as_array().unwrap().len(), 0);
     traces.shutdown().unwrap();
 }
+
+#[test]
+fn merge_and_unmerge_through_the_api() {
+    use faultline_tests::otlp::{exception_span, post_protobuf, traces_request};
+    let server = Server::start();
+    let export = |kind: &str| {
+        let req =
+            traces_request("merge-svc", vec![exception_span("GET /m", kind, "lost connection", vec![])]);
+        assert_eq!(post_protobuf(&server.http_url("/v1/traces"), &req).unwrap().0, 200);
+    };
+    export("DbError");
+    export("DbError");
+    export("PoolError");
+    let groups = server.groups();
+    let id_of = |kind: &str| group_with(&groups, kind)["id"].as_u64().unwrap();
+    let (db, pool) = (id_of("DbError"), id_of("PoolError"));
+    let pool_fingerprint = group_with(&groups, "PoolError")["fingerprint"].as_str().unwrap().to_string();
+
+    let client = reqwest::blocking::Client::new();
+    let post = |path: String, body: Value| {
+        let response = client.post(server.api_url(&path)).json(&body).send().unwrap();
+        (response.status().as_u16(), response.json::<Value>().unwrap())
+    };
+    assert_eq!(post(format!("/api/v1/groups/{db}/merge"), serde_json::json!({"ids": [db]})).0, 400);
+    assert_eq!(post(format!("/api/v1/groups/{db}/merge"), serde_json::json!({"ids": [424242]})).0, 404);
+    assert_eq!(post(format!("/api/v1/groups/{db}/merge"), serde_json::json!({"wrong": 1})).0, 400);
+
+    let (status, merged) = post(format!("/api/v1/groups/{db}/merge"), serde_json::json!({"ids": [pool]}));
+    assert_eq!(status, 200, "{merged}");
+    assert_eq!(merged["count"], 3);
+    assert_eq!(server.get(&format!("/api/v1/groups/{pool}"))["merged_into"], db);
+    assert_eq!(server.groups().len(), 1, "a merged group leaves the list");
+    export("PoolError");
+    assert_eq!(server.get(&format!("/api/v1/groups/{db}"))["count"], 4, "future events follow the merge");
+    let hits = server.wait_for("/api/v1/search?q=type:PoolError", |b| b["total"] == 2);
+    assert!(hits["events"].as_array().unwrap().iter().all(|e| e["group_id"] == db));
+
+    let (status, split) =
+        post(format!("/api/v1/groups/{db}/unmerge"), serde_json::json!({"fingerprints": [pool_fingerprint]}));
+    assert_eq!(status, 200, "{split}");
+    assert_eq!(split["group"]["count"], 2);
+    assert_eq!(split["new_group"]["count"], 2);
+    assert!(split["new_group"]["title"].as_str().unwrap().starts_with("PoolError"));
+    let new_id = split["new_group"]["id"].as_u64().unwrap();
+    export("PoolError");
+    assert_eq!(server.get(&format!("/api/v1/groups/{new_id}"))["count"], 3);
+    assert_eq!(server.get(&format!("/api/v1/groups/{db}"))["count"], 2);
+    let (status, body) = post(
+        format!("/api/v1/groups/{db}/unmerge"),
+        serde_json::json!({"fingerprints": ["not-a-fingerprint"]}),
+    );
+    assert_eq!(status, 400, "{body}");
+}

@@ -78,4 +78,10 @@ pub struct Group {
     pub last_release: Option<String>,
     /// Sequence number of the latest event, to find it without a search.
     pub last_event_seq: u64,
+    /// Fingerprints whose events land here: one, or several after a merge.
+    #[serde(default)]
+    pub fingerprints: Vec<String>,
+    /// Set when the group was merged into another one.
+    #[serde(default)]
+    pub merged_into: Option<u64>,
 }

@@ -4,10 +4,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use faultline_model::{ErrorEvent, Group, GroupStatus};
 use faultline_store::{Error as StoreError, GroupFilter, GroupSort, SearchRequest, Storage};
@@ -30,6 +31,8 @@ pub fn router(api: Api) -> Router {
         .route("/api/v1/groups", get(list_groups))
         .route("/api/v1/groups/{id}", get(get_group).patch(patch_group))
         .route("/api/v1/groups/{id}/events", get(group_events))
+        .route("/api/v1/groups/{id}/merge", post(merge_groups))
+        .route("/api/v1/groups/{id}/unmerge", post(unmerge_group))
         .route("/api/v1/events/{seq}", get(get_event))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -59,6 +62,7 @@ impl From<StoreError> for ApiError {
                 ApiError(StatusCode::BAD_REQUEST, format!("invalid query: {msg}"))
             }
             StoreError::GroupNotFound(id) => ApiError(StatusCode::NOT_FOUND, format!("group {id} not found")),
+            StoreError::Invalid(msg) => ApiError(StatusCode::BAD_REQUEST, msg),
             StoreError::QueueFull | StoreError::ShuttingDown => {
                 ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
             }
@@ -217,11 +221,10 @@ struct GroupPatch {
 async fn patch_group(
     State(api): State<Api>,
     Path(id): Path<String>,
-    body: Result<Json<GroupPatch>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<GroupPatch>, JsonRejection>,
 ) -> Result<Json<Group>, ApiError> {
     let id = parse_id(&id)?;
-    let Json(patch) =
-        body.map_err(|e| bad_request(format!("body must be JSON like {{\"status\": \"resolved\"}}: {e}")))?;
+    let patch = json_body(body, r#"{"status": "resolved"}"#)?;
     let status = GroupStatus::parse(&patch.status).ok_or_else(|| {
         bad_request(format!("unknown status {:?}: use unresolved, resolved or ignored", patch.status))
     })?;
@@ -229,6 +232,59 @@ async fn patch_group(
     let group =
         answer.await.map_err(|_| ApiError(StatusCode::SERVICE_UNAVAILABLE, "shutting down".into()))??;
     Ok(Json(group))
+}
+
+/// A JSON body, or a 400 that shows the expected shape.
+fn json_body<T>(body: Result<Json<T>, JsonRejection>, example: &str) -> Result<T, ApiError> {
+    body.map(|Json(v)| v).map_err(|e| bad_request(format!("body must be JSON like {example}: {e}")))
+}
+
+/// Waits for the committer's answer to an admin request.
+async fn committed<T>(answer: tokio::sync::oneshot::Receiver<Result<T, StoreError>>) -> Result<T, ApiError> {
+    let result =
+        answer.await.map_err(|_| ApiError(StatusCode::SERVICE_UNAVAILABLE, "shutting down".into()))?;
+    Ok(result?)
+}
+
+#[derive(Debug, Deserialize)]
+struct MergeBody {
+    ids: Vec<u64>,
+}
+
+/// `POST /api/v1/groups/{id}/merge` with `{"ids": [..]}`: the listed groups
+/// join group `id`, and so do their future events.
+async fn merge_groups(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    body: Result<Json<MergeBody>, JsonRejection>,
+) -> Result<Json<Group>, ApiError> {
+    let id = parse_id(&id)?;
+    let body = json_body(body, r#"{"ids": [12, 13]}"#)?;
+    Ok(Json(committed(api.storage.merge(id, body.ids)?).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct UnmergeBody {
+    fingerprints: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Unmerged {
+    group: Group,
+    new_group: Group,
+}
+
+/// `POST /api/v1/groups/{id}/unmerge` with `{"fingerprints": [..]}`: those
+/// fingerprints and their events leave group `id` for a new group.
+async fn unmerge_group(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    body: Result<Json<UnmergeBody>, JsonRejection>,
+) -> Result<Json<Unmerged>, ApiError> {
+    let id = parse_id(&id)?;
+    let body = json_body(body, r#"{"fingerprints": ["3f9a…"]}"#)?;
+    let (group, new_group) = committed(api.storage.unmerge(id, body.fingerprints)?).await?;
+    Ok(Json(Unmerged { group, new_group }))
 }
 
 #[derive(Debug, Deserialize)]

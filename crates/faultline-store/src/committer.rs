@@ -3,7 +3,6 @@
 //! followed by one flush (group commit), then answers them all. One writer
 //! also means group read-modify-writes never race.
 
-use std::collections::HashMap;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
@@ -11,6 +10,8 @@ use faultline_model::{ErrorEvent, Group, GroupStatus, Grouping, UnixNanos};
 use tokio::sync::oneshot;
 
 use crate::backend::{Backend, Op};
+use crate::group_ops::{self, new_group, record_occurrence};
+use crate::txn::Txn;
 use crate::watermark::Watermark;
 use crate::{keys, records, Error, Result};
 
@@ -28,9 +29,13 @@ pub struct Committed {
     pub regression: bool,
 }
 
+type Reply<T> = oneshot::Sender<Result<T>>;
+
 pub(crate) enum Request {
-    Events { events: EventBatch, reply: oneshot::Sender<Result<Vec<Committed>>> },
-    SetStatus { id: u64, status: GroupStatus, now: UnixNanos, reply: oneshot::Sender<Result<Group>> },
+    Events { events: EventBatch, reply: Reply<Vec<Committed>> },
+    SetStatus { id: u64, status: GroupStatus, now: UnixNanos, reply: Reply<Group> },
+    Merge { target: u64, sources: Vec<u64>, reply: Reply<Group> },
+    Unmerge { id: u64, fingerprints: Vec<String>, reply: Reply<(Group, Group)> },
 }
 
 /// The most requests folded into one write; bounds the batch's memory.
@@ -77,25 +82,13 @@ impl Committer {
     fn commit(&mut self, batch: Vec<Request>) {
         let backend = self.backend.clone();
         let mut txn = Txn::new(&*backend);
-        let mut answers = Vec::with_capacity(batch.len());
-        for request in batch {
-            answers.push(match request {
-                Request::Events { events, reply } => {
-                    let result = events
-                        .into_iter()
-                        .map(|(event, grouping)| self.add_event(&mut txn, event, &grouping))
-                        .collect::<Result<Vec<_>>>();
-                    Answer::Events(reply, result)
-                }
-                Request::SetStatus { id, status, now, reply } => {
-                    Answer::Status(reply, Box::new(set_status(&mut txn, id, status, now)))
-                }
-            });
-        }
-        let written = txn.finish().and_then(|ops| {
-            self.backend.write(ops)?;
-            self.backend.flush()
-        });
+        let answers: Vec<Answer> = batch.into_iter().map(|request| self.apply(&mut txn, request)).collect();
+        // Events fail only when storage itself does; then the batch is unsafe to write.
+        let broken = answers.iter().find_map(Answer::storage_failure);
+        let written = match broken {
+            Some(e) => Err(e),
+            None => backend.write(txn.finish()).and_then(|()| backend.flush()),
+        };
         match written {
             Ok(()) => {
                 self.committed.set(self.next_seq - 1);
@@ -112,6 +105,43 @@ impl Committer {
         }
     }
 
+    /// Applies one request to the transaction. An admin request that is
+    /// refused (say, merging a missing group) is answered with its error and
+    /// rolled back, so the rest of the batch still commits.
+    fn apply(&mut self, txn: &mut Txn, request: Request) -> Answer {
+        let savepoint = match &request {
+            Request::Events { .. } => None,
+            _ => Some(txn.savepoint()),
+        };
+        let answer = match request {
+            Request::Events { events, reply } => {
+                let result = events
+                    .into_iter()
+                    .map(|(event, grouping)| self.add_event(txn, event, &grouping))
+                    .collect::<Result<Vec<_>>>();
+                Answer::Events(reply, result)
+            }
+            Request::SetStatus { id, status, now, reply } => {
+                Answer::Group(reply, Box::new(group_ops::set_status(txn, id, status, now)))
+            }
+            Request::Merge { target, sources, reply } => {
+                Answer::Group(reply, Box::new(group_ops::merge(txn, target, &sources)))
+            }
+            Request::Unmerge { id, fingerprints, reply } => {
+                let new_id = self.next_group_id;
+                let result = group_ops::unmerge(txn, id, &fingerprints, new_id);
+                if result.is_ok() {
+                    self.next_group_id += 1;
+                }
+                Answer::Split(reply, Box::new(result))
+            }
+        };
+        if let (true, Some(savepoint)) = (answer.failed(), savepoint) {
+            txn.rollback(savepoint);
+        }
+        answer
+    }
+
     fn add_event(&mut self, txn: &mut Txn, mut event: ErrorEvent, grouping: &Grouping) -> Result<Committed> {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -121,99 +151,48 @@ impl Committer {
                 let id = self.next_group_id;
                 self.next_group_id += 1;
                 txn.insert_group(new_group(id, &event, grouping));
+                txn.add_fingerprint(id, grouping)?;
                 (id, true)
             }
         };
         event.seq = seq;
         event.group_id = group_id;
-        let group = txn.group_mut(group_id)?;
-        let regression = record_occurrence(group, &event);
-        txn.ops.push(Op::Put(keys::event(seq), records::encode_event(&event)));
+        let regression = record_occurrence(txn.group_mut(group_id)?, &event);
+        txn.ops.push(Op::Put(keys::event(seq), records::encode_event(&event, &grouping.fingerprint)));
         txn.ops.push(Op::Put(keys::group_event(group_id, seq), Vec::new()));
         Ok(Committed { seq, group_id, new_group, regression })
     }
 }
 
-fn new_group(id: u64, event: &ErrorEvent, grouping: &Grouping) -> Group {
-    Group {
-        id,
-        fingerprint: grouping.fingerprint.clone(),
-        grouping_version: grouping.version,
-        service: event.service.clone(),
-        title: grouping.title.clone(),
-        culprit: grouping.culprit.clone(),
-        exception_type: event.exception_type.clone(),
-        first_seen: event.timestamp,
-        last_seen: event.timestamp,
-        count: 0,
-        status: GroupStatus::Unresolved,
-        regressed: false,
-        regressed_at: None,
-        resolved_at: None,
-        environments: Vec::new(),
-        first_release: event.service_version.clone(),
-        last_release: None,
-        last_event_seq: 0,
-    }
-}
-
-/// Counts an event into its group; returns whether it reopened the group.
-///
-/// Only an event that happened after the resolution reopens it, so a late
-/// batch of old events does not turn a fix into a false regression.
-fn record_occurrence(group: &mut Group, event: &ErrorEvent) -> bool {
-    group.count += 1;
-    group.first_seen = group.first_seen.min(event.timestamp);
-    group.last_seen = group.last_seen.max(event.timestamp);
-    group.last_event_seq = event.seq;
-    if let Some(env) = &event.environment {
-        if let Err(at) = group.environments.binary_search(env) {
-            group.environments.insert(at, env.clone());
-        }
-    }
-    if event.service_version.is_some() {
-        group.last_release = event.service_version.clone();
-        if group.first_release.is_none() {
-            group.first_release = event.service_version.clone();
-        }
-    }
-    let reopens =
-        group.status == GroupStatus::Resolved && group.resolved_at.is_none_or(|at| event.timestamp > at);
-    if reopens {
-        group.status = GroupStatus::Unresolved;
-        group.regressed = true;
-        group.regressed_at = Some(event.timestamp);
-        group.resolved_at = None;
-    }
-    reopens
-}
-
-fn set_status(txn: &mut Txn, id: u64, status: GroupStatus, now: UnixNanos) -> Result<Group> {
-    let group = txn.group_mut(id)?;
-    if group.status != status {
-        group.status = status;
-        match status {
-            GroupStatus::Resolved => {
-                group.resolved_at = Some(now);
-                group.regressed = false;
-            }
-            GroupStatus::Unresolved | GroupStatus::Ignored => group.resolved_at = None,
-        }
-    }
-    Ok(group.clone())
-}
-
 enum Answer {
-    Events(oneshot::Sender<Result<Vec<Committed>>>, Result<Vec<Committed>>),
-    Status(oneshot::Sender<Result<Group>>, Box<Result<Group>>),
+    Events(Reply<Vec<Committed>>, Result<Vec<Committed>>),
+    Group(Reply<Group>, Box<Result<Group>>),
+    Split(Reply<(Group, Group)>, Box<Result<(Group, Group)>>),
 }
 
 impl Answer {
+    fn failed(&self) -> bool {
+        match self {
+            Answer::Events(_, r) => r.is_err(),
+            Answer::Group(_, r) => r.is_err(),
+            Answer::Split(_, r) => r.is_err(),
+        }
+    }
+
+    /// The error of an events request, which only storage failures cause.
+    fn storage_failure(&self) -> Option<Error> {
+        match self {
+            Answer::Events(_, Err(e)) => Some(Error::Corrupt(e.to_string())),
+            _ => None,
+        }
+    }
+
     fn send(self) {
         // A requester that stopped waiting (client gone) is not an error.
         match self {
             Answer::Events(reply, r) => drop(reply.send(r)),
-            Answer::Status(reply, r) => drop(reply.send(*r)),
+            Answer::Group(reply, r) => drop(reply.send(*r)),
+            Answer::Split(reply, r) => drop(reply.send(*r)),
         }
     }
 
@@ -221,68 +200,9 @@ impl Answer {
         let err = || Error::Corrupt(format!("commit failed: {message}"));
         match self {
             Answer::Events(reply, _) => drop(reply.send(Err(err()))),
-            Answer::Status(reply, _) => drop(reply.send(Err(err()))),
+            Answer::Group(reply, _) => drop(reply.send(Err(err()))),
+            Answer::Split(reply, _) => drop(reply.send(Err(err()))),
         }
-    }
-}
-
-/// The changes of one group commit, with the groups it touched cached so
-/// many events of one group cost one read and one write.
-struct Txn<'a> {
-    backend: &'a dyn Backend,
-    groups: HashMap<u64, Group>,
-    fingerprints: HashMap<String, u64>,
-    new_fingerprints: Vec<String>,
-    ops: Vec<Op>,
-}
-
-impl<'a> Txn<'a> {
-    fn new(backend: &'a dyn Backend) -> Txn<'a> {
-        Txn {
-            backend,
-            groups: HashMap::new(),
-            fingerprints: HashMap::new(),
-            new_fingerprints: Vec::new(),
-            ops: Vec::new(),
-        }
-    }
-
-    fn group_id_for(&mut self, fingerprint: &str) -> Result<Option<u64>> {
-        if let Some(id) = self.fingerprints.get(fingerprint) {
-            return Ok(Some(*id));
-        }
-        let stored = self.backend.get(&keys::fingerprint(fingerprint))?;
-        let id = stored.and_then(|v| keys::u64_at(&v, 0));
-        if let Some(id) = id {
-            self.fingerprints.insert(fingerprint.to_string(), id);
-        }
-        Ok(id)
-    }
-
-    fn insert_group(&mut self, group: Group) {
-        self.fingerprints.insert(group.fingerprint.clone(), group.id);
-        self.new_fingerprints.push(group.fingerprint.clone());
-        self.groups.insert(group.id, group);
-    }
-
-    fn group_mut(&mut self, id: u64) -> Result<&mut Group> {
-        if !self.groups.contains_key(&id) {
-            let bytes = self.backend.get(&keys::group(id))?.ok_or(Error::GroupNotFound(id))?;
-            self.groups.insert(id, records::decode_group(&bytes)?);
-        }
-        self.groups.get_mut(&id).ok_or(Error::GroupNotFound(id))
-    }
-
-    fn finish(mut self) -> Result<Vec<Op>> {
-        for fp in &self.new_fingerprints {
-            if let Some(id) = self.fingerprints.get(fp) {
-                self.ops.push(Op::Put(keys::fingerprint(fp), id.to_be_bytes().to_vec()));
-            }
-        }
-        for group in self.groups.values() {
-            self.ops.push(Op::Put(keys::group(group.id), records::encode_group(group)));
-        }
-        Ok(self.ops)
     }
 }
 

@@ -17,6 +17,9 @@ pub enum Error {
     QueueFull,
     #[error("storage is shutting down")]
     ShuttingDown,
+    /// A request that cannot be carried out as asked (bad merge, unknown fingerprint).
+    #[error("{0}")]
+    Invalid(String),
     #[error("group {0} not found")]
     GroupNotFound(u64),
     #[error("I/O: {0}")]

@@ -51,7 +51,8 @@ pub struct GroupFilter {
 
 impl GroupFilter {
     pub fn matches(&self, g: &Group) -> bool {
-        self.service.as_ref().is_none_or(|s| &g.service == s)
+        g.merged_into.is_none()
+            && self.service.as_ref().is_none_or(|s| &g.service == s)
             && self.environment.as_ref().is_none_or(|e| g.environments.contains(e))
             && self.status.is_none_or(|s| g.status == s)
             && self.ids.as_ref().is_none_or(|ids| ids.contains(&g.id))

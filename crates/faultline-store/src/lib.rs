@@ -10,11 +10,13 @@
 mod backend;
 mod committer;
 mod error;
+mod group_ops;
 mod groups;
 pub mod index;
 mod keys;
 mod records;
 mod storage;
+mod txn;
 mod watermark;
 
 pub use backend::{Backend, Op, SledBackend};

@@ -22,7 +22,8 @@ fn check_version(found: u32) -> Result<()> {
     Ok(())
 }
 
-pub fn encode_event(e: &ErrorEvent) -> Vec<u8> {
+/// Encodes an event with the fingerprint grouping gave it.
+pub fn encode_event(e: &ErrorEvent, fingerprint: &str) -> Vec<u8> {
     proto::EventRecord {
         format_version: FORMAT_VERSION,
         seq: e.seq,
@@ -48,16 +49,19 @@ pub fn encode_event(e: &ErrorEvent) -> Vec<u8> {
         http_status: e.http_status.map(u32::from),
         attributes: attributes_to_proto(&e.attributes),
         resource: attributes_to_proto(&e.resource),
+        fingerprint: fingerprint.to_string(),
     }
     .encode_to_vec()
 }
 
-pub fn decode_event(bytes: &[u8]) -> Result<ErrorEvent> {
+/// A stored event and its fingerprint (empty for records written before
+/// fingerprints were stored).
+pub fn decode_event(bytes: &[u8]) -> Result<(ErrorEvent, String)> {
     let r = proto::EventRecord::decode(bytes)?;
     check_version(r.format_version)?;
     let source = EventSource::parse(&r.source)
         .ok_or_else(|| Error::Corrupt(format!("unknown event source {:?}", r.source)))?;
-    Ok(ErrorEvent {
+    let event = ErrorEvent {
         seq: r.seq,
         group_id: r.group_id,
         timestamp: r.timestamp_unix_nano,
@@ -81,7 +85,8 @@ pub fn decode_event(bytes: &[u8]) -> Result<ErrorEvent> {
         http_status: r.http_status.and_then(|s| u16::try_from(s).ok()),
         attributes: attributes_from_proto(r.attributes),
         resource: attributes_from_proto(r.resource),
-    })
+    };
+    Ok((event, r.fingerprint))
 }
 
 pub fn encode_group(g: &Group) -> Vec<u8> {
@@ -105,6 +110,8 @@ pub fn encode_group(g: &Group) -> Vec<u8> {
         first_release: g.first_release.clone(),
         last_release: g.last_release.clone(),
         last_event_seq: g.last_event_seq,
+        fingerprints: g.fingerprints.clone(),
+        merged_into: g.merged_into,
     }
     .encode_to_vec()
 }
@@ -116,7 +123,6 @@ pub fn decode_group(bytes: &[u8]) -> Result<Group> {
         .ok_or_else(|| Error::Corrupt(format!("unknown group status {:?}", r.status)))?;
     Ok(Group {
         id: r.id,
-        fingerprint: r.fingerprint,
         grouping_version: r.grouping_version,
         service: r.service,
         title: r.title,
@@ -133,7 +139,32 @@ pub fn decode_group(bytes: &[u8]) -> Result<Group> {
         first_release: r.first_release,
         last_release: r.last_release,
         last_event_seq: r.last_event_seq,
+        // Groups written before the list existed have just their own.
+        fingerprints: if r.fingerprints.is_empty() { vec![r.fingerprint.clone()] } else { r.fingerprints },
+        fingerprint: r.fingerprint,
+        merged_into: r.merged_into,
     })
+}
+
+/// What a fingerprint maps to.
+pub type FingerprintRecord = proto::FingerprintRecord;
+
+pub fn encode_fingerprint(group_id: u64, grouping: &faultline_model::Grouping) -> Vec<u8> {
+    proto::FingerprintRecord {
+        format_version: FORMAT_VERSION,
+        group_id,
+        title: grouping.title.clone(),
+        culprit: grouping.culprit.clone(),
+        grouping_version: grouping.version,
+        method: grouping.method.clone(),
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_fingerprint(bytes: &[u8]) -> Result<FingerprintRecord> {
+    let r = proto::FingerprintRecord::decode(bytes)?;
+    check_version(r.format_version)?;
+    Ok(r)
 }
 
 fn attributes_to_proto(attrs: &Attributes) -> Vec<proto::Attribute> {
@@ -232,8 +263,8 @@ mod tests {
     #[test]
     fn event_round_trips() {
         let e = sample_event();
-        let decoded = decode_event(&encode_event(&e)).expect("decodes");
-        assert_eq!(decoded, e);
+        let decoded = decode_event(&encode_event(&e, "fp")).expect("decodes");
+        assert_eq!(decoded, (e, "fp".to_string()));
     }
 
     #[test]

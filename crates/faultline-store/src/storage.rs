@@ -131,8 +131,42 @@ impl Storage {
         })
     }
 
+    /// One event, with `group_id` set to the group its fingerprint belongs
+    /// to now (merge and unmerge move fingerprints between groups).
     pub fn event(&self, seq: u64) -> Result<Option<ErrorEvent>> {
-        self.backend.get(&keys::event(seq))?.map(|b| records::decode_event(&b)).transpose()
+        let Some(bytes) = self.backend.get(&keys::event(seq))? else { return Ok(None) };
+        let (mut event, fingerprint) = records::decode_event(&bytes)?;
+        if let Some(group_id) = self.fingerprint_group(&fingerprint)? {
+            event.group_id = group_id;
+        }
+        Ok(Some(event))
+    }
+
+    fn fingerprint_group(&self, fingerprint: &str) -> Result<Option<u64>> {
+        if fingerprint.is_empty() {
+            return Ok(None);
+        }
+        let record = self.backend.get(&keys::fingerprint(fingerprint))?;
+        Ok(record.map(|b| records::decode_fingerprint(&b)).transpose()?.map(|r| r.group_id))
+    }
+
+    /// Merges `sources` into `target`; answers with the merged group.
+    pub fn merge(&self, target: u64, sources: Vec<u64>) -> Result<oneshot::Receiver<Result<Group>>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Merge { target, sources, reply })?;
+        Ok(answer)
+    }
+
+    /// Splits fingerprints off a group into a new one; answers with
+    /// (the group, the new group).
+    pub fn unmerge(
+        &self,
+        id: u64,
+        fingerprints: Vec<String>,
+    ) -> Result<oneshot::Receiver<Result<(Group, Group)>>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Unmerge { id, fingerprints, reply })?;
+        Ok(answer)
     }
 
     pub fn group(&self, id: u64) -> Result<Option<Group>> {
@@ -199,7 +233,11 @@ impl Storage {
 
     /// Groups with at least one event matching the query.
     pub fn groups_matching(&self, query: &str, max: usize) -> Result<HashSet<u64>> {
-        self.index.group_ids(query, max)
+        let mut ids = HashSet::new();
+        for fingerprint in self.index.fingerprints(query, max)? {
+            ids.extend(self.fingerprint_group(&fingerprint)?);
+        }
+        Ok(ids)
     }
 
     pub fn stats(&self) -> Result<StorageStats> {

@@ -148,3 +148,53 @@ fn resolved_group_regresses_on_a_later_event() {
     let (rest, _) = storage.group_events(id, next, 2).unwrap();
     assert_eq!(rest.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1]);
 }
+
+#[test]
+fn merge_moves_events_and_future_events_then_unmerge_splits_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path(), options()).unwrap();
+    let now = 1_700_000_000_000_000_000;
+    let submit = |e: ErrorEvent, fp: &str| {
+        storage.submit(vec![(e, grouping(fp))]).unwrap().blocking_recv().unwrap().unwrap()[0].clone()
+    };
+    let a = submit(event("api", "ConnError", "db down", now), "fa").group_id;
+    submit(event("api", "ConnError", "db down", now + 1), "fa");
+    let b = submit(event("api", "TimeoutError", "db slow", now - 5), "fb").group_id;
+    let other = submit(event("web", "X", "y", now), "fc").group_id;
+
+    let refused = storage.merge(a, vec![other]).unwrap().blocking_recv().unwrap();
+    assert!(refused.unwrap_err().to_string().contains("only groups of one service merge"));
+    assert!(storage.merge(a, vec![a]).unwrap().blocking_recv().unwrap().is_err());
+    assert!(storage.merge(a, vec![999]).unwrap().blocking_recv().unwrap().is_err());
+
+    let merged = storage.merge(a, vec![b]).unwrap().blocking_recv().unwrap().unwrap();
+    assert_eq!((merged.count, merged.first_seen), (3, now - 5));
+    assert_eq!(merged.fingerprints, vec!["fa".to_string(), "fb".to_string()]);
+    let source = storage.group(b).unwrap().unwrap();
+    assert_eq!(source.merged_into, Some(a));
+    let (listed, _) = storage
+        .groups(&GroupFilter { service: Some("api".into()), limit: 10, ..Default::default() })
+        .unwrap();
+    assert_eq!(listed.iter().map(|g| g.id).collect::<Vec<_>>(), vec![a]);
+    // A future event of the merged fingerprint lands in the target.
+    let later = submit(event("api", "TimeoutError", "db slow", now + 9), "fb");
+    assert_eq!((later.group_id, later.new_group), (a, false));
+    let (events, _) = storage.group_events(a, None, 10).unwrap();
+    assert_eq!(events.len(), 4);
+    assert!(events.iter().all(|e| e.group_id == a));
+    assert!(storage.wait_indexed(Duration::from_secs(10)));
+    assert_eq!(storage.groups_matching("slow", 100).unwrap(), [a].into_iter().collect());
+
+    // Unmerge: fb's events (old and new) move to a new group.
+    let refused = storage.unmerge(a, vec!["fa".into(), "fb".into()]).unwrap().blocking_recv().unwrap();
+    assert!(refused.is_err(), "a group must keep one fingerprint");
+    let (kept, split) = storage.unmerge(a, vec!["fb".into()]).unwrap().blocking_recv().unwrap().unwrap();
+    assert_eq!((kept.id, kept.count, kept.first_seen, kept.last_seen), (a, 2, now, now + 1));
+    assert_eq!((split.count, split.first_seen, split.last_seen), (2, now - 5, now + 9));
+    assert_eq!(split.title, "title fb");
+    assert_eq!(split.exception_type.as_deref(), Some("TimeoutError"));
+    let next = submit(event("api", "TimeoutError", "db slow", now + 20), "fb");
+    assert_eq!(next.group_id, split.id);
+    assert_eq!(storage.event(later.seq).unwrap().unwrap().group_id, split.id);
+    assert_eq!(storage.groups_matching("slow", 100).unwrap(), [split.id].into_iter().collect());
+}

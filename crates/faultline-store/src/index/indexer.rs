@@ -75,8 +75,8 @@ impl Indexer {
             let (key, value) = entry?;
             last = keys::u64_at(&key, 1).unwrap_or(last);
             match records::decode_event(&value) {
-                Ok(event) => {
-                    self.writer.add_document(schema::document(&fields, &event))?;
+                Ok((event, fingerprint)) => {
+                    self.writer.add_document(schema::document(&fields, &event, &fingerprint))?;
                 }
                 // One damaged record must not stop the index; it stays readable by id.
                 Err(e) => tracing::error!(seq = last, error = %e, "skipping unreadable event"),

@@ -132,20 +132,17 @@ impl SearchIndex {
         Ok(SearchPage { total, hits, next_cursor })
     }
 
-    /// The distinct groups of the events matching a query (at most `max`).
-    pub fn group_ids(&self, text: &str, max: usize) -> Result<HashSet<u64>> {
+    /// The distinct fingerprints of the events matching a query (at most `max`).
+    pub fn fingerprints(&self, text: &str, max: usize) -> Result<HashSet<String>> {
         let query = self.parse(text)?;
-        let request = serde_json::json!({"groups": {"terms": {"field": "group_id", "size": max}}});
+        let request = serde_json::json!({"fps": {"terms": {"field": "fingerprint", "size": max}}});
         let aggs: Aggregations =
             serde_json::from_value(request).map_err(|e| Error::InvalidQuery(e.to_string()))?;
         let collector = AggregationCollector::from_aggs(aggs, Default::default());
         let result = self.reader.searcher().search(&query, &collector)?;
         let json = serde_json::to_value(result).map_err(|e| Error::Corrupt(e.to_string()))?;
-        let buckets = json["groups"]["buckets"].as_array().cloned().unwrap_or_default();
-        Ok(buckets
-            .iter()
-            .filter_map(|b| b["key"].as_u64().or_else(|| b["key"].as_f64().map(|f| f as u64)))
-            .collect())
+        let buckets = json["fps"]["buckets"].as_array().cloned().unwrap_or_default();
+        Ok(buckets.iter().filter_map(|b| b["key"].as_str().map(str::to_string)).collect())
     }
 
     /// How many events the index can search now.

@@ -13,7 +13,7 @@ use tantivy::{DateTime, TantivyDocument};
 #[derive(Clone)]
 pub struct Fields {
     pub seq: Field,
-    pub group_id: Field,
+    pub fingerprint: Field,
     pub timestamp: Field,
     pub message: Field,
     pub stacktrace: Field,
@@ -44,7 +44,9 @@ pub fn build() -> (Schema, Fields) {
         .set_expand_dots_enabled();
     let fields = Fields {
         seq: b.add_u64_field("seq", FAST | STORED | INDEXED),
-        group_id: b.add_u64_field("group_id", FAST | INDEXED),
+        // The fingerprint, not the group id: merge and unmerge change which
+        // group a fingerprint belongs to without touching indexed events.
+        fingerprint: b.add_text_field("fingerprint", STRING | FAST),
         timestamp: b.add_date_field("timestamp", FAST | INDEXED),
         message: b.add_text_field("message", TEXT),
         stacktrace: b.add_text_field("stacktrace", TEXT),
@@ -67,10 +69,10 @@ pub fn build() -> (Schema, Fields) {
 }
 
 /// The index document of one event.
-pub fn document(f: &Fields, e: &ErrorEvent) -> TantivyDocument {
+pub fn document(f: &Fields, e: &ErrorEvent, fingerprint: &str) -> TantivyDocument {
     let mut doc = TantivyDocument::new();
     doc.add_u64(f.seq, e.seq);
-    doc.add_u64(f.group_id, e.group_id);
+    doc.add_text(f.fingerprint, fingerprint);
     doc.add_date(f.timestamp, DateTime::from_timestamp_nanos(e.timestamp));
     let texts = [
         (f.message, e.message.as_deref()),

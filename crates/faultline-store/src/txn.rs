@@ -1,0 +1,120 @@
+//! The changes of one group commit, with the groups and fingerprints it
+//! touched cached, so many events of one group cost one read and one write.
+
+use std::collections::HashMap;
+
+use faultline_model::{Group, Grouping};
+
+use crate::backend::{Backend, Op};
+use crate::records::{self, FingerprintRecord};
+use crate::{keys, Error, Result};
+
+/// A copy of a transaction's state, taken before an admin request (merge,
+/// unmerge, status) so a refused request leaves no trace in the batch.
+pub(crate) struct Savepoint {
+    groups: HashMap<u64, Group>,
+    fingerprints: HashMap<String, FingerprintRecord>,
+    dirty_fingerprints: usize,
+    ops: usize,
+}
+
+pub(crate) struct Txn<'a> {
+    backend: &'a dyn Backend,
+    groups: HashMap<u64, Group>,
+    fingerprints: HashMap<String, FingerprintRecord>,
+    dirty_fingerprints: Vec<String>,
+    pub ops: Vec<Op>,
+}
+
+impl<'a> Txn<'a> {
+    pub fn new(backend: &'a dyn Backend) -> Txn<'a> {
+        Txn {
+            backend,
+            groups: HashMap::new(),
+            fingerprints: HashMap::new(),
+            dirty_fingerprints: Vec::new(),
+            ops: Vec::new(),
+        }
+    }
+
+    pub fn backend(&self) -> &'a dyn Backend {
+        self.backend
+    }
+
+    /// The group a fingerprint maps to now, if any.
+    pub fn group_id_for(&mut self, fingerprint: &str) -> Result<Option<u64>> {
+        Ok(self.fingerprint(fingerprint)?.map(|r| r.group_id))
+    }
+
+    pub fn fingerprint(&mut self, fingerprint: &str) -> Result<Option<FingerprintRecord>> {
+        if let Some(r) = self.fingerprints.get(fingerprint) {
+            return Ok(Some(r.clone()));
+        }
+        let Some(bytes) = self.backend.get(&keys::fingerprint(fingerprint))? else { return Ok(None) };
+        let record = records::decode_fingerprint(&bytes)?;
+        self.fingerprints.insert(fingerprint.to_string(), record.clone());
+        Ok(Some(record))
+    }
+
+    /// Records a new fingerprint pointing at `group_id`.
+    pub fn add_fingerprint(&mut self, group_id: u64, grouping: &Grouping) -> Result<()> {
+        let bytes = records::encode_fingerprint(group_id, grouping);
+        let record = records::decode_fingerprint(&bytes)?;
+        self.fingerprints.insert(grouping.fingerprint.clone(), record);
+        self.dirty_fingerprints.push(grouping.fingerprint.clone());
+        Ok(())
+    }
+
+    /// Points an existing fingerprint at another group.
+    pub fn repoint_fingerprint(&mut self, fingerprint: &str, group_id: u64) -> Result<()> {
+        let mut record = self
+            .fingerprint(fingerprint)?
+            .ok_or_else(|| Error::Invalid(format!("unknown fingerprint {fingerprint}")))?;
+        record.group_id = group_id;
+        self.fingerprints.insert(fingerprint.to_string(), record);
+        self.dirty_fingerprints.push(fingerprint.to_string());
+        Ok(())
+    }
+
+    pub fn insert_group(&mut self, group: Group) {
+        self.groups.insert(group.id, group);
+    }
+
+    pub fn group_mut(&mut self, id: u64) -> Result<&mut Group> {
+        if !self.groups.contains_key(&id) {
+            let bytes = self.backend.get(&keys::group(id))?.ok_or(Error::GroupNotFound(id))?;
+            self.groups.insert(id, records::decode_group(&bytes)?);
+        }
+        self.groups.get_mut(&id).ok_or(Error::GroupNotFound(id))
+    }
+
+    /// The state to return to if the next request fails.
+    pub fn savepoint(&self) -> Savepoint {
+        Savepoint {
+            groups: self.groups.clone(),
+            fingerprints: self.fingerprints.clone(),
+            dirty_fingerprints: self.dirty_fingerprints.len(),
+            ops: self.ops.len(),
+        }
+    }
+
+    pub fn rollback(&mut self, to: Savepoint) {
+        self.groups = to.groups;
+        self.fingerprints = to.fingerprints;
+        self.dirty_fingerprints.truncate(to.dirty_fingerprints);
+        self.ops.truncate(to.ops);
+    }
+
+    /// All writes of the commit: the queued ops plus every touched group and fingerprint.
+    pub fn finish(mut self) -> Vec<Op> {
+        for fp in &self.dirty_fingerprints {
+            if let Some(r) = self.fingerprints.get(fp) {
+                self.ops.push(Op::Put(keys::fingerprint(fp), prost::Message::encode_to_vec(r)));
+            }
+        }
+        for group in self.groups.values() {
+            self.ops.push(Op::Put(keys::group(group.id), records::encode_group(group)));
+        }
+        self.ops
+    }
+}
