@@ -2,24 +2,30 @@
 
 use faultline_model::{ErrorEvent, Grouping};
 
+use crate::rules::{RuleError, Rules};
 use crate::stacktrace::{parse_trace, Trace};
-use crate::variant::default_variant;
-use crate::{custom, title, GROUPING_VERSION};
+use crate::variant::{default_variant, Variant};
+use crate::{custom, title, GroupingConfig, GROUPING_VERSION};
 
 /// Groups error events. Cheap to clone and share between threads.
 ///
-/// Server-side fingerprint rules (Sentry's "fingerprint rules": match on
-/// type, message, module or path and assign a fingerprint) will be
-/// configured here; today there is nothing to configure.
+/// Holds the server's fingerprint rules (see [`GroupingConfig`]), compiled
+/// once so grouping an event never parses configuration.
 #[derive(Debug, Clone, Default)]
 pub struct Grouper {
-    /// Placeholder for configuration so adding it is not a breaking change.
-    _config: (),
+    rules: Rules,
 }
 
 impl Grouper {
+    /// The built-in algorithm without fingerprint rules.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A grouper applying `config`'s rules; fails on the first invalid rule
+    /// so a broken configuration stops the server at startup.
+    pub fn with_config(config: GroupingConfig) -> Result<Grouper, RuleError> {
+        Ok(Grouper { rules: Rules::compile(&config)? })
     }
 
     /// Fingerprint, title, culprit and method for one event. Never fails
@@ -27,14 +33,27 @@ impl Grouper {
     /// next variant of the chain (see the crate docs).
     pub fn group(&self, event: &ErrorEvent) -> Grouping {
         let trace = read_trace(event);
-        let default = default_variant(event, &trace);
-        let variant = custom::variant(event, &default).unwrap_or(default);
+        let (variant, title_override) = self.choose(event, &trace);
         Grouping {
             fingerprint: variant.fingerprint(&event.service),
-            title: title::title(event, &trace),
+            title: title_override.map_or_else(|| title::title(event, &trace), str::to_string),
             culprit: title::culprit(event, &trace),
             method: variant.method.as_str().to_string(),
             version: GROUPING_VERSION,
+        }
+    }
+
+    /// The SDK's fingerprint attribute first (the code knows best), then the
+    /// first matching rule, then the built-in chain; with the rule's title
+    /// override, if any.
+    fn choose(&self, event: &ErrorEvent, trace: &Trace) -> (Variant, Option<&str>) {
+        let default = default_variant(event, trace);
+        if let Some(custom) = custom::variant(event, &default) {
+            return (custom, None);
+        }
+        match self.rules.apply(event, trace, &default) {
+            Some(rule) => (rule.variant, rule.title),
+            None => (default, None),
         }
     }
 }

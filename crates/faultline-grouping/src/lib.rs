@@ -4,7 +4,9 @@
 //! fingerprints are equal become one issue. The algorithm follows Sentry's:
 //! a fallback chain of *variants*, first match wins.
 //!
-//! 1. `custom`: an `error.fingerprint` / `faultline.fingerprint` attribute.
+//! 1. `custom`: an `error.fingerprint` / `faultline.fingerprint` attribute,
+//!    else the first matching fingerprint rule of the server's
+//!    configuration (see [`GroupingConfig`]).
 //! 2. `route`: HTTP 5xx server spans without an exception (type + route + method).
 //! 3. `stacktrace`: exception type + the function/module names of the top
 //!    in-app frames of the root cause (see [`stacktrace`]).
@@ -28,11 +30,13 @@ mod grouper;
 mod in_app;
 mod limits;
 pub mod normalize;
+mod rules;
 pub mod stacktrace;
 mod title;
 mod variant;
 
 pub use grouper::Grouper;
+pub use rules::{FingerprintRule, GlobError, GroupingConfig, RuleError};
 pub use variant::Method;
 
 /// Version of the grouping algorithm, stored on every group. Bump it whenever
