@@ -140,3 +140,27 @@ fn configuration_file_and_environment_are_used() {
     assert!(ready && http_up);
     assert!(tmp.path().join("d").join("store").exists(), "data_dir from the file is used");
 }
+
+#[test]
+fn fingerprint_rules_from_the_config_file_group_events() {
+    let tmp = TempDir::new("faultline-rules");
+    let config = tmp.path().join("rules.toml");
+    let rules = "[[grouping.rules]]\ntype = \"*Timeout\"\nfingerprint = [\"upstream-timeouts\"]\ntitle = \"Upstream timeouts\"\n";
+    std::fs::write(&config, rules).unwrap();
+    let server = Server::start_with(&["--config", config.to_str().unwrap()]);
+    export(&server, "ReadTimeout", "read timed out after 30s");
+    export(&server, "ConnectTimeout", "connect to 10.0.0.7 failed");
+    export(&server, "KeyError", "'sku'");
+    let groups = server.groups();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    let timeouts = groups.iter().find(|g| g["title"] == "Upstream timeouts").unwrap();
+    assert_eq!(timeouts["count"], 2);
+    assert!(groups.iter().any(|g| g["title"] == "KeyError: 'sku'"));
+
+    // A rule with a mistake stops start-up, naming the rule.
+    std::fs::write(&config, "[[grouping.rules]]\nfingerprint = [\"x\"]\n").unwrap();
+    let out = Command::new(binary()).arg("serve").arg("--config").arg(&config).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("grouping rule 1"), "{stderr}");
+}

@@ -53,6 +53,8 @@ struct FileConfig {
     limits: FileLimits,
     #[serde(default)]
     index: FileIndex,
+    #[serde(default)]
+    grouping: faultline_grouping::GroupingConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,6 +93,8 @@ pub struct Config {
     pub limits: faultline_otlp::Limits,
     pub queue_depth: usize,
     pub index_commit_interval: Duration,
+    /// Fingerprint rules (`[[grouping.rules]]`).
+    pub grouping: faultline_grouping::GroupingConfig,
 }
 
 pub const DEFAULT_OTLP_GRPC: &str = "127.0.0.1:4317";
@@ -132,6 +136,7 @@ impl Config {
             },
             queue_depth: pick(args.queue_depth, file.limits.queue_depth, DEFAULT_QUEUE_DEPTH),
             index_commit_interval: file.index.commit_interval.unwrap_or(Duration::from_millis(500)),
+            grouping: file.grouping,
         };
         config.validate()?;
         Ok(config)
@@ -147,6 +152,7 @@ impl Config {
         if self.limits.max_string_len < 64 {
             bail!("max_string_len must be at least 64, got {}", self.limits.max_string_len);
         }
+        self.grouping.validate().context("invalid [grouping] rules in the config file")?;
         if self.index_commit_interval < Duration::from_millis(10)
             || self.index_commit_interval > Duration::from_secs(60)
         {

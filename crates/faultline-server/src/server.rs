@@ -41,8 +41,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open storage in {}", config.data_dir.display()))?;
     let storage = Arc::new(storage);
     let metrics = Arc::new(Metrics::default());
-    let pipeline =
-        Arc::new(Pipeline::new(storage.clone(), metrics.clone(), config.limits.clone(), Grouper::new()));
+    let pipeline = Arc::new(Pipeline::new(
+        storage.clone(),
+        metrics.clone(),
+        config.limits.clone(),
+        Grouper::with_config(config.grouping.clone())?,
+    ));
     let ready = Arc::new(AtomicBool::new(false));
 
     let grpc = bind(config.otlp_grpc_addr, "OTLP/gRPC").await?;
