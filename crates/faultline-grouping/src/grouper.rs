@@ -40,6 +40,9 @@ impl Grouper {
             culprit: title::culprit(event, &trace),
             method: variant.method.as_str().to_string(),
             version: GROUPING_VERSION,
+            // Version 1 is the first; a version 2 lists version 1's
+            // fingerprint of the event here so existing issues keep their events.
+            previous_fingerprints: Vec::new(),
         }
     }
 

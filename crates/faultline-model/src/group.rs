@@ -18,6 +18,12 @@ pub struct Grouping {
     /// Grouping algorithm version, stored on the group so a later algorithm
     /// does not silently split existing issues.
     pub version: u32,
+    /// Fingerprints earlier algorithm versions give the same event. When
+    /// `fingerprint` is new but one of these has a group, the event joins
+    /// that group and `fingerprint` becomes one of its fingerprints, so an
+    /// upgrade does not split existing issues.
+    #[serde(default)]
+    pub previous_fingerprints: Vec<String>,
 }
 
 /// Triage state of an issue.

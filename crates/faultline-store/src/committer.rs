@@ -145,7 +145,7 @@ impl Committer {
     fn add_event(&mut self, txn: &mut Txn, mut event: ErrorEvent, grouping: &Grouping) -> Result<Committed> {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let (group_id, new_group) = match txn.group_id_for(&grouping.fingerprint)? {
+        let (group_id, new_group) = match self.existing_group(txn, grouping)? {
             Some(id) => (id, false),
             None => {
                 let id = self.next_group_id;
@@ -161,6 +161,25 @@ impl Committer {
         txn.ops.push(Op::Put(keys::event(seq), records::encode_event(&event, &grouping.fingerprint)));
         txn.ops.push(Op::Put(keys::group_event(group_id, seq), Vec::new()));
         Ok(Committed { seq, group_id, new_group, regression })
+    }
+}
+
+impl Committer {
+    /// The group of the event's fingerprint, or of a fingerprint an earlier
+    /// grouping version gave it; in that case the new fingerprint is added
+    /// to that group so later events find it directly.
+    fn existing_group(&self, txn: &mut Txn, grouping: &Grouping) -> Result<Option<u64>> {
+        if let Some(id) = txn.group_id_for(&grouping.fingerprint)? {
+            return Ok(Some(id));
+        }
+        for previous in &grouping.previous_fingerprints {
+            if let Some(id) = txn.group_id_for(previous)? {
+                txn.add_fingerprint(id, grouping)?;
+                txn.group_mut(id)?.fingerprints.push(grouping.fingerprint.clone());
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 }
 

@@ -43,6 +43,7 @@ fn grouping(fp: &str) -> Grouping {
         culprit: "culprit".into(),
         method: "message".into(),
         version: 1,
+        previous_fingerprints: Vec::new(),
     }
 }
 
@@ -197,4 +198,24 @@ fn merge_moves_events_and_future_events_then_unmerge_splits_them_back() {
     assert_eq!(next.group_id, split.id);
     assert_eq!(storage.event(later.seq).unwrap().unwrap().group_id, split.id);
     assert_eq!(storage.groups_matching("slow", 100).unwrap(), [split.id].into_iter().collect());
+}
+
+#[test]
+fn a_new_grouping_version_keeps_events_in_their_existing_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path(), options()).unwrap();
+    let now = 1_700_000_000_000_000_000;
+    let v1 = storage.submit(vec![(event("api", "E", "m", now), grouping("v1-fp"))]).unwrap();
+    let id = v1.blocking_recv().unwrap().unwrap()[0].group_id;
+    // Version 2 fingerprints the same event differently but names v1's.
+    let v2 = Grouping { version: 2, previous_fingerprints: vec!["v1-fp".into()], ..grouping("v2-fp") };
+    let c = storage.submit(vec![(event("api", "E", "m", now + 1), v2.clone())]).unwrap();
+    let c = c.blocking_recv().unwrap().unwrap();
+    assert_eq!((c[0].group_id, c[0].new_group), (id, false));
+    let g = storage.group(id).unwrap().unwrap();
+    assert_eq!((g.count, g.fingerprints.clone()), (2, vec!["v1-fp".to_string(), "v2-fp".to_string()]));
+    // Later events find the group by the new fingerprint alone.
+    let alone = Grouping { previous_fingerprints: Vec::new(), ..v2 };
+    let c = storage.submit(vec![(event("api", "E", "m", now + 2), alone)]).unwrap();
+    assert_eq!(c.blocking_recv().unwrap().unwrap()[0].group_id, id);
 }
