@@ -3,6 +3,7 @@
 //! followed by one flush (group commit), then answers them all. One writer
 //! also means group read-modify-writes never race.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use tokio::sync::oneshot;
 
 use crate::backend::{Backend, Op};
 use crate::group_ops::{self, new_group, record_occurrence};
+use crate::health::{self, Endpoints, HealthBatch, HealthOptions};
 use crate::txn::Txn;
 use crate::watermark::Watermark;
 use crate::{keys, records, Error, Result};
@@ -32,10 +34,33 @@ pub struct Committed {
 type Reply<T> = oneshot::Sender<Result<T>>;
 
 pub(crate) enum Request {
-    Events { events: EventBatch, reply: Reply<Vec<Committed>> },
-    SetStatus { id: u64, status: GroupStatus, now: UnixNanos, reply: Reply<Group> },
-    Merge { target: u64, sources: Vec<u64>, reply: Reply<Group> },
-    Unmerge { id: u64, fingerprints: Vec<String>, reply: Reply<(Group, Group)> },
+    /// An export: its error events and its health figures, committed together.
+    Events {
+        events: EventBatch,
+        health: HealthBatch,
+        reply: Reply<Vec<Committed>>,
+    },
+    /// Roll old minute buckets up into hours and drop expired ones.
+    Maintain {
+        now: UnixNanos,
+        reply: Option<Reply<()>>,
+    },
+    SetStatus {
+        id: u64,
+        status: GroupStatus,
+        now: UnixNanos,
+        reply: Reply<Group>,
+    },
+    Merge {
+        target: u64,
+        sources: Vec<u64>,
+        reply: Reply<Group>,
+    },
+    Unmerge {
+        id: u64,
+        fingerprints: Vec<String>,
+        reply: Reply<(Group, Group)>,
+    },
 }
 
 /// The most requests folded into one write; bounds the batch's memory.
@@ -46,11 +71,22 @@ pub(crate) struct Committer {
     next_seq: u64,
     next_group_id: u64,
     committed: Arc<Watermark>,
+    health: HealthOptions,
+    endpoints: Endpoints,
+    /// Health samples counted as route `other`, shared with `Storage::stats`.
+    overflowed: Arc<AtomicU64>,
 }
 
 impl Committer {
-    pub fn new(backend: Arc<dyn Backend>, committed: Arc<Watermark>) -> Result<Committer> {
-        let mut c = Committer { backend, next_seq: 1, next_group_id: 1, committed };
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        committed: Arc<Watermark>,
+        health: HealthOptions,
+        overflowed: Arc<AtomicU64>,
+    ) -> Result<Committer> {
+        let endpoints = Endpoints::load(&*backend)?;
+        let mut c =
+            Committer { backend, next_seq: 1, next_group_id: 1, committed, health, endpoints, overflowed };
         c.reload_counters()?;
         Ok(c)
     }
@@ -60,6 +96,7 @@ impl Committer {
     fn reload_counters(&mut self) -> Result<()> {
         self.next_seq = last_id(&*self.backend, keys::EVENT)?.map_or(1, |s| s + 1);
         self.next_group_id = last_id(&*self.backend, keys::GROUP)?.map_or(1, |g| g + 1);
+        self.endpoints = Endpoints::load(&*self.backend)?;
         self.committed.set(self.next_seq - 1);
         Ok(())
     }
@@ -92,6 +129,7 @@ impl Committer {
         match written {
             Ok(()) => {
                 self.committed.set(self.next_seq - 1);
+                self.overflowed.store(self.endpoints.overflowed, Ordering::Relaxed);
                 answers.into_iter().for_each(Answer::send);
             }
             Err(e) => {
@@ -114,13 +152,15 @@ impl Committer {
             _ => Some(txn.savepoint()),
         };
         let answer = match request {
-            Request::Events { events, reply } => {
+            Request::Events { events, health, reply } => {
                 let result = events
                     .into_iter()
                     .map(|(event, grouping)| self.add_event(txn, event, &grouping))
-                    .collect::<Result<Vec<_>>>();
+                    .collect::<Result<Vec<_>>>()
+                    .and_then(|committed| self.add_health(txn, health).map(|()| committed));
                 Answer::Events(reply, result)
             }
+            Request::Maintain { now, reply } => Answer::Maintenance(reply, self.maintain(txn, now)),
             Request::SetStatus { id, status, now, reply } => {
                 Answer::Group(reply, Box::new(group_ops::set_status(txn, id, status, now)))
             }
@@ -165,6 +205,52 @@ impl Committer {
 }
 
 impl Committer {
+    /// Merges an export's health buckets into the stored ones. Figures for
+    /// minutes already rolled up go straight into their hour.
+    fn add_health(&mut self, txn: &mut Txn, batch: HealthBatch) -> Result<()> {
+        let cutoff = health::rollup_cutoff(health::now_nanos(), &self.health);
+        for ((key, minute), bucket) in batch {
+            let key = self.endpoints.admit(
+                key,
+                bucket.requests,
+                self.health.max_endpoints_per_service,
+                &mut txn.ops,
+            );
+            if minute < cutoff {
+                txn.merge_health(keys::HEALTH_HOUR, health::hour_of_minute(minute), &key, &bucket)?;
+            } else {
+                txn.merge_health(keys::HEALTH_MINUTE, minute, &key, &bucket)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rolls minute buckets older than `rollup_after` into hourly ones and
+    /// deletes buckets older than the retention, a bounded amount per pass.
+    fn maintain(&mut self, txn: &mut Txn, now: UnixNanos) -> Result<()> {
+        const MAX_KEYS_PER_PASS: usize = 20_000;
+        let backend = txn.backend();
+        let cutoff = health::rollup_cutoff(now, &self.health);
+        let minutes_end = keys::health_prefix(keys::HEALTH_MINUTE, cutoff);
+        for entry in backend.scan(&[keys::HEALTH_MINUTE], &minutes_end, false).take(MAX_KEYS_PER_PASS) {
+            let (key, value) = entry?;
+            txn.ops.push(Op::Delete(key.clone()));
+            let Some((minute, endpoint)) = keys::parse_health(&key) else { continue };
+            txn.merge_health(
+                keys::HEALTH_HOUR,
+                health::hour_of_minute(minute),
+                &endpoint,
+                &health::decode(&value)?,
+            )?;
+        }
+        let expired =
+            keys::health_prefix(keys::HEALTH_HOUR, health::retention_cutoff_hour(now, &self.health));
+        for entry in backend.scan(&[keys::HEALTH_HOUR], &expired, false).take(MAX_KEYS_PER_PASS) {
+            txn.ops.push(Op::Delete(entry?.0));
+        }
+        Ok(())
+    }
+
     /// The group of the event's fingerprint, or of a fingerprint an earlier
     /// grouping version gave it; in that case the new fingerprint is added
     /// to that group so later events find it directly.
@@ -185,6 +271,8 @@ impl Committer {
 
 enum Answer {
     Events(Reply<Vec<Committed>>, Result<Vec<Committed>>),
+    /// Maintenance has no requester; a failure fails the batch like storage errors.
+    Maintenance(Option<Reply<()>>, Result<()>),
     Group(Reply<Group>, Box<Result<Group>>),
     Split(Reply<(Group, Group)>, Box<Result<(Group, Group)>>),
 }
@@ -193,6 +281,7 @@ impl Answer {
     fn failed(&self) -> bool {
         match self {
             Answer::Events(_, r) => r.is_err(),
+            Answer::Maintenance(_, r) => r.is_err(),
             Answer::Group(_, r) => r.is_err(),
             Answer::Split(_, r) => r.is_err(),
         }
@@ -201,7 +290,7 @@ impl Answer {
     /// The error of an events request, which only storage failures cause.
     fn storage_failure(&self) -> Option<Error> {
         match self {
-            Answer::Events(_, Err(e)) => Some(Error::Corrupt(e.to_string())),
+            Answer::Events(_, Err(e)) | Answer::Maintenance(_, Err(e)) => Some(Error::Corrupt(e.to_string())),
             _ => None,
         }
     }
@@ -210,6 +299,7 @@ impl Answer {
         // A requester that stopped waiting (client gone) is not an error.
         match self {
             Answer::Events(reply, r) => drop(reply.send(r)),
+            Answer::Maintenance(reply, r) => drop(reply.map(|reply| reply.send(r))),
             Answer::Group(reply, r) => drop(reply.send(*r)),
             Answer::Split(reply, r) => drop(reply.send(*r)),
         }
@@ -219,6 +309,7 @@ impl Answer {
         let err = || Error::Corrupt(format!("commit failed: {message}"));
         match self {
             Answer::Events(reply, _) => drop(reply.send(Err(err()))),
+            Answer::Maintenance(reply, _) => drop(reply.map(|reply| reply.send(Err(err())))),
             Answer::Group(reply, _) => drop(reply.send(Err(err()))),
             Answer::Split(reply, _) => drop(reply.send(Err(err()))),
         }

@@ -4,10 +4,15 @@
 //! a single atomic batch. Keys start with a one-byte kind; numbers are
 //! big-endian so byte order is numeric order.
 
+use faultline_model::HealthKey;
+
 pub const EVENT: u8 = b'e';
 pub const GROUP: u8 = b'g';
 pub const FINGERPRINT: u8 = b'f';
 pub const GROUP_EVENT: u8 = b'x';
+pub const HEALTH_MINUTE: u8 = b'h';
+pub const HEALTH_HOUR: u8 = b'H';
+pub const ENDPOINT: u8 = b'r';
 
 /// `e` + seq: one error event.
 pub fn event(seq: u64) -> Vec<u8> {
@@ -43,6 +48,65 @@ pub fn group_event_end(group_id: u64) -> Vec<u8> {
     }
 }
 
+/// `h`/`H` + minute or hour number + endpoint: one health bucket. The time
+/// comes first so a time range is one range scan.
+pub fn health(kind: u8, slot: u64, key: &HealthKey) -> Vec<u8> {
+    let mut out = with_u64(kind, slot);
+    for part in [&key.service, &key.environment, &key.route, &key.method] {
+        push_str(&mut out, part);
+    }
+    out
+}
+
+/// The first key of a health slot: kind + slot, for range bounds.
+pub fn health_prefix(kind: u8, slot: u64) -> Vec<u8> {
+    with_u64(kind, slot)
+}
+
+/// The slot and endpoint of a health key.
+pub fn parse_health(key: &[u8]) -> Option<(u64, HealthKey)> {
+    let slot = u64_at(key, 1)?;
+    let mut rest = key.get(9..)?;
+    let mut parts = Vec::with_capacity(4);
+    for _ in 0..4 {
+        let (part, tail) = take_str(rest)?;
+        parts.push(part);
+        rest = tail;
+    }
+    let [service, environment, route, method]: [String; 4] = parts.try_into().ok()?;
+    Some((slot, HealthKey { service, environment, route, method }))
+}
+
+/// `r` + service + route + method: an endpoint counted against the
+/// per-service cardinality limit.
+pub fn endpoint(service: &str, route: &str, method: &str) -> Vec<u8> {
+    let mut out = vec![ENDPOINT];
+    for part in [service, route, method] {
+        push_str(&mut out, part);
+    }
+    out
+}
+
+pub fn parse_endpoint(key: &[u8]) -> Option<(String, String, String)> {
+    let (service, rest) = take_str(key.get(1..)?)?;
+    let (route, rest) = take_str(rest)?;
+    let (method, _) = take_str(rest)?;
+    Some((service, route, method))
+}
+
+/// Length-prefixed, so names may hold any byte.
+fn push_str(out: &mut Vec<u8>, s: &str) {
+    let len = u16::try_from(s.len()).unwrap_or(u16::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&s.as_bytes()[..usize::from(len)]);
+}
+
+fn take_str(bytes: &[u8]) -> Option<(String, &[u8])> {
+    let len = usize::from(u16::from_be_bytes(bytes.get(..2)?.try_into().ok()?));
+    let text = std::str::from_utf8(bytes.get(2..2 + len)?).ok()?;
+    Some((text.to_string(), bytes.get(2 + len..)?))
+}
+
 /// Reads the u64 stored right after the kind byte.
 pub fn u64_at(key: &[u8], offset: usize) -> Option<u64> {
     let bytes: [u8; 8] = key.get(offset..offset + 8)?.try_into().ok()?;
@@ -66,5 +130,19 @@ mod tests {
         assert!(group_event(1, u64::MAX) < group_event_end(1));
         assert!(group_event(2, 0) >= group_event_end(1));
         assert_eq!(u64_at(&group_event(7, 9), 9), Some(9));
+    }
+
+    #[test]
+    fn health_keys_round_trip_any_name() {
+        let key = HealthKey {
+            service: "api\0x".into(),
+            environment: String::new(),
+            route: "/users/{id}".into(),
+            method: "GET".into(),
+        };
+        assert!(health(HEALTH_MINUTE, 1, &key) < health(HEALTH_MINUTE, 2, &key));
+        assert_eq!(parse_health(&health(HEALTH_MINUTE, 42, &key)), Some((42, key)));
+        assert_eq!(parse_endpoint(&endpoint("s", "/r", "")), Some(("s".into(), "/r".into(), String::new())));
+        assert_eq!(parse_health(b"h"), None);
     }
 }

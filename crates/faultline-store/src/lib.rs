@@ -12,6 +12,7 @@ mod committer;
 mod error;
 mod group_ops;
 mod groups;
+pub mod health;
 pub mod index;
 mod keys;
 mod records;
@@ -23,6 +24,7 @@ pub use backend::{Backend, Op, SledBackend};
 pub use committer::{Committed, EventBatch};
 pub use error::Error;
 pub use groups::{GroupCursor, GroupFilter, GroupSort};
+pub use health::{HealthBatch, HealthFilter, HealthOptions, OVERFLOW_ROUTE};
 pub use index::{SearchHit, SearchPage, SearchRequest};
 pub use storage::{Storage, StorageOptions, StorageStats};
 

@@ -1,7 +1,7 @@
 //! `Storage`: the one handle the server holds. It owns the backend, the
 //! committer thread (writes) and the indexer thread (search).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use faultline_model::{ErrorEvent, Group, GroupStatus, UnixNanos};
+use faultline_model::{ErrorEvent, Group, GroupStatus, HealthBucket, HealthKey, UnixNanos};
 use tokio::sync::oneshot;
 
 use crate::backend::{Backend, SledBackend};
 use crate::committer::{last_id, Committed, Committer, EventBatch, Request};
 use crate::groups::{self, GroupCursor, GroupFilter};
+use crate::health::{self, HealthBatch, HealthFilter, HealthOptions};
 use crate::index::{Indexer, SearchIndex, SearchPage, SearchRequest};
 use crate::watermark::Watermark;
 use crate::{keys, records, Error, Result};
@@ -25,13 +26,21 @@ pub struct StorageOptions {
     pub queue_depth: usize,
     /// Longest time between an event's commit and it being searchable.
     pub index_commit_interval: Duration,
+    pub health: HealthOptions,
 }
 
 impl Default for StorageOptions {
     fn default() -> Self {
-        StorageOptions { queue_depth: 1024, index_commit_interval: Duration::from_millis(500) }
+        StorageOptions {
+            queue_depth: 1024,
+            index_commit_interval: Duration::from_millis(500),
+            health: HealthOptions::default(),
+        }
     }
 }
+
+/// How often old health buckets are rolled up and expired ones dropped.
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Figures for `/metrics`.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +48,8 @@ pub struct StorageStats {
     pub last_seq: u64,
     pub indexed_seq: u64,
     pub groups: u64,
+    /// Health samples counted under route `other` (cardinality limit) since start.
+    pub endpoints_overflowed: u64,
 }
 
 pub struct Storage {
@@ -50,6 +61,9 @@ pub struct Storage {
     committed: Arc<Watermark>,
     indexed: Arc<AtomicU64>,
     stop_indexer: Arc<AtomicBool>,
+    stop_maintenance: Arc<AtomicBool>,
+    maintenance: Mutex<Option<JoinHandle<()>>>,
+    overflowed: Arc<AtomicU64>,
     dir: PathBuf,
 }
 
@@ -60,8 +74,12 @@ impl Storage {
         std::fs::create_dir_all(dir)?;
         let backend: Arc<dyn Backend> = Arc::new(SledBackend::open(&dir.join("store"))?);
         let committed = Arc::new(Watermark::default());
-        let committer = Committer::new(backend.clone(), committed.clone())?;
+        let overflowed = Arc::new(AtomicU64::new(0));
+        let committer =
+            Committer::new(backend.clone(), committed.clone(), options.health.clone(), overflowed.clone())?;
         let (tx, rx) = sync_channel(options.queue_depth.max(1));
+        let stop_maintenance = Arc::new(AtomicBool::new(false));
+        let maintenance = spawn_maintenance(tx.clone(), stop_maintenance.clone())?;
         let committer_thread =
             std::thread::Builder::new().name("faultline-commit".into()).spawn(move || committer.run(rx))?;
 
@@ -92,6 +110,9 @@ impl Storage {
             committed,
             indexed,
             stop_indexer,
+            stop_maintenance,
+            maintenance: Mutex::new(Some(maintenance)),
+            overflowed,
             dir: dir.to_path_buf(),
         })
     }
@@ -103,10 +124,59 @@ impl Storage {
     /// Queues events for commit. Fails at once with [`Error::QueueFull`]
     /// when the committer is too far behind; otherwise the receiver answers
     /// once the events are durable.
-    pub fn submit(&self, events: EventBatch) -> Result<oneshot::Receiver<Result<Vec<Committed>>>> {
+    pub fn submit(
+        &self,
+        events: EventBatch,
+        health: HealthBatch,
+    ) -> Result<oneshot::Receiver<Result<Vec<Committed>>>> {
         let (reply, answer) = oneshot::channel();
-        self.send(Request::Events { events, reply })?;
+        self.send(Request::Events { events, health, reply })?;
         Ok(answer)
+    }
+
+    /// Runs health maintenance as if the time were `now` (it also runs by
+    /// itself every minute): rollup of old minutes, expiry of old hours.
+    pub fn maintain(&self, now: UnixNanos) -> Result<oneshot::Receiver<Result<()>>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Maintain { now, reply: Some(reply) })?;
+        Ok(answer)
+    }
+
+    /// Health figures per endpoint over `[from, to)`, merged across time.
+    pub fn health(
+        &self,
+        from: UnixNanos,
+        to: UnixNanos,
+        filter: &HealthFilter,
+    ) -> Result<BTreeMap<HealthKey, HealthBucket>> {
+        let mut merged: BTreeMap<HealthKey, HealthBucket> = BTreeMap::new();
+        for (_, key, bucket) in health::scan(&*self.backend, from, to, filter)? {
+            merged.entry(key).or_default().merge(&bucket);
+        }
+        Ok(merged)
+    }
+
+    /// Health figures over `[from, to)` in steps of `step`, every endpoint
+    /// the filter accepts merged together: one bucket per step, in order.
+    pub fn health_series(
+        &self,
+        from: UnixNanos,
+        to: UnixNanos,
+        step: Duration,
+        filter: &HealthFilter,
+    ) -> Result<Vec<(UnixNanos, HealthBucket)>> {
+        let step = i64::try_from(step.as_nanos()).unwrap_or(i64::MAX).max(1);
+        let steps = usize::try_from((to.saturating_sub(from)).max(0) / step + 1).unwrap_or(0);
+        let mut series: Vec<(UnixNanos, HealthBucket)> =
+            (0..steps).map(|i| (from + step * i as i64, HealthBucket::default())).collect();
+        for (at, _, bucket) in health::scan(&*self.backend, from, to, filter)? {
+            let index = usize::try_from((at.max(from) - from) / step).unwrap_or(0);
+            if let Some((_, slot)) = series.get_mut(index) {
+                slot.merge(&bucket);
+            }
+        }
+        series.retain(|(at, _)| *at < to);
+        Ok(series)
     }
 
     /// Changes a group's status (through the committer, so it is durable
@@ -245,6 +315,7 @@ impl Storage {
             last_seq: self.committed.get(),
             indexed_seq: self.indexed.load(Ordering::SeqCst),
             groups: last_id(&*self.backend, keys::GROUP)?.unwrap_or(0),
+            endpoints_overflowed: self.overflowed.load(Ordering::Relaxed),
         })
     }
 
@@ -264,6 +335,10 @@ impl Storage {
     /// Stops accepting writes, finishes queued commits, indexes everything
     /// committed and flushes. Safe to call more than once.
     pub fn shutdown(&self) -> Result<()> {
+        self.stop_maintenance.store(true, Ordering::SeqCst);
+        if let Some(handle) = self.maintenance.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = handle.join();
+        }
         drop(self.requests.lock().unwrap_or_else(|p| p.into_inner()).take());
         if let Some(handle) = self.committer.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = handle.join();
@@ -275,6 +350,23 @@ impl Storage {
         }
         self.backend.flush()
     }
+}
+
+/// Asks the committer for health maintenance now and then, until stopped.
+fn spawn_maintenance(requests: SyncSender<Request>, stop: Arc<AtomicBool>) -> Result<JoinHandle<()>> {
+    let thread = std::thread::Builder::new().name("faultline-maintain".into()).spawn(move || {
+        let mut waited = MAINTENANCE_INTERVAL;
+        while !stop.load(Ordering::SeqCst) {
+            if waited >= MAINTENANCE_INTERVAL {
+                waited = Duration::ZERO;
+                // A full queue just means a busy moment; try again next time.
+                let _ = requests.try_send(Request::Maintain { now: crate::health::now_nanos(), reply: None });
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            waited += Duration::from_millis(200);
+        }
+    })?;
+    Ok(thread)
 }
 
 impl Drop for Storage {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use faultline_model::{Group, Grouping};
+use faultline_model::{Group, Grouping, HealthBucket, HealthKey};
 
 use crate::backend::{Backend, Op};
 use crate::records::{self, FingerprintRecord};
@@ -23,6 +23,8 @@ pub(crate) struct Txn<'a> {
     groups: HashMap<u64, Group>,
     fingerprints: HashMap<String, FingerprintRecord>,
     dirty_fingerprints: Vec<String>,
+    /// Health buckets touched in this batch, by key, merged with what was stored.
+    health: HashMap<Vec<u8>, HealthBucket>,
     pub ops: Vec<Op>,
 }
 
@@ -33,8 +35,31 @@ impl<'a> Txn<'a> {
             groups: HashMap::new(),
             fingerprints: HashMap::new(),
             dirty_fingerprints: Vec::new(),
+            health: HashMap::new(),
             ops: Vec::new(),
         }
+    }
+
+    /// Adds `bucket` into the stored bucket of `kind`/`slot`/`key`.
+    pub fn merge_health(
+        &mut self,
+        kind: u8,
+        slot: u64,
+        key: &HealthKey,
+        bucket: &HealthBucket,
+    ) -> Result<()> {
+        let k = keys::health(kind, slot, key);
+        if !self.health.contains_key(&k) {
+            let stored = match self.backend.get(&k)? {
+                Some(bytes) => crate::health::decode(&bytes)?,
+                None => HealthBucket::default(),
+            };
+            self.health.insert(k.clone(), stored);
+        }
+        if let Some(current) = self.health.get_mut(&k) {
+            current.merge(bucket);
+        }
+        Ok(())
     }
 
     pub fn backend(&self) -> &'a dyn Backend {
@@ -114,6 +139,9 @@ impl<'a> Txn<'a> {
         }
         for group in self.groups.values() {
             self.ops.push(Op::Put(keys::group(group.id), records::encode_group(group)));
+        }
+        for (key, bucket) in &self.health {
+            self.ops.push(Op::Put(key.clone(), crate::health::encode(bucket)));
         }
         self.ops
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use faultline_model::{Attributes, ErrorEvent, EventSource, GroupStatus, Grouping};
-use faultline_store::{GroupFilter, SearchRequest, Storage, StorageOptions};
+use faultline_store::{GroupFilter, HealthBatch, SearchRequest, Storage, StorageOptions};
 
 fn event(service: &str, ty: &str, message: &str, ts: i64) -> ErrorEvent {
     let mut attributes = Attributes::new();
@@ -48,7 +48,7 @@ fn grouping(fp: &str) -> Grouping {
 }
 
 fn options() -> StorageOptions {
-    StorageOptions { queue_depth: 16, index_commit_interval: Duration::from_millis(50) }
+    StorageOptions { queue_depth: 16, index_commit_interval: Duration::from_millis(50), ..Default::default() }
 }
 
 #[test]
@@ -62,7 +62,7 @@ fn commits_groups_searches_and_survives_reopen() {
             (event("api", "KeyError", "missing key 'b'", now + 1), grouping("fa")),
             (event("api", "ValueError", "bad value", now + 2), grouping("fb")),
         ];
-        let committed = storage.submit(batch).unwrap().blocking_recv().unwrap().unwrap();
+        let committed = storage.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
         assert_eq!(committed.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
         assert!(committed[0].new_group && !committed[1].new_group && committed[2].new_group);
         assert_eq!(committed[0].group_id, committed[1].group_id);
@@ -80,7 +80,9 @@ fn commits_groups_searches_and_survives_reopen() {
         // Kill-like drop: no shutdown beyond Drop.
     }
     let storage = Storage::open(dir.path(), options()).unwrap();
-    let more = storage.submit(vec![(event("api", "KeyError", "x", now + 5), grouping("fa"))]).unwrap();
+    let more = storage
+        .submit(vec![(event("api", "KeyError", "x", now + 5), grouping("fa"))], HealthBatch::new())
+        .unwrap();
     let c = more.blocking_recv().unwrap().unwrap();
     assert_eq!((c[0].seq, c[0].group_id, c[0].new_group), (4, 1, false));
     assert!(storage.wait_indexed(Duration::from_secs(10)));
@@ -107,7 +109,7 @@ fn resolved_group_regresses_on_a_later_event() {
     let storage = Storage::open(dir.path(), options()).unwrap();
     let now = 1_700_000_000_000_000_000;
     let c = storage
-        .submit(vec![(event("api", "E", "m", now), grouping("f"))])
+        .submit(vec![(event("api", "E", "m", now), grouping("f"))], HealthBatch::new())
         .unwrap()
         .blocking_recv()
         .unwrap()
@@ -122,14 +124,14 @@ fn resolved_group_regresses_on_a_later_event() {
     assert_eq!(g.status, GroupStatus::Resolved);
     // An old event delivered late does not reopen it.
     let late = storage
-        .submit(vec![(event("api", "E", "m", now + 5), grouping("f"))])
+        .submit(vec![(event("api", "E", "m", now + 5), grouping("f"))], HealthBatch::new())
         .unwrap()
         .blocking_recv()
         .unwrap()
         .unwrap();
     assert!(!late[0].regression);
     let new = storage
-        .submit(vec![(event("api", "E", "m", now + 20), grouping("f"))])
+        .submit(vec![(event("api", "E", "m", now + 20), grouping("f"))], HealthBatch::new())
         .unwrap()
         .blocking_recv()
         .unwrap()
@@ -156,7 +158,9 @@ fn merge_moves_events_and_future_events_then_unmerge_splits_them_back() {
     let storage = Storage::open(dir.path(), options()).unwrap();
     let now = 1_700_000_000_000_000_000;
     let submit = |e: ErrorEvent, fp: &str| {
-        storage.submit(vec![(e, grouping(fp))]).unwrap().blocking_recv().unwrap().unwrap()[0].clone()
+        storage.submit(vec![(e, grouping(fp))], HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap()
+            [0]
+        .clone()
     };
     let a = submit(event("api", "ConnError", "db down", now), "fa").group_id;
     submit(event("api", "ConnError", "db down", now + 1), "fa");
@@ -205,17 +209,99 @@ fn a_new_grouping_version_keeps_events_in_their_existing_group() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(dir.path(), options()).unwrap();
     let now = 1_700_000_000_000_000_000;
-    let v1 = storage.submit(vec![(event("api", "E", "m", now), grouping("v1-fp"))]).unwrap();
+    let v1 =
+        storage.submit(vec![(event("api", "E", "m", now), grouping("v1-fp"))], HealthBatch::new()).unwrap();
     let id = v1.blocking_recv().unwrap().unwrap()[0].group_id;
     // Version 2 fingerprints the same event differently but names v1's.
     let v2 = Grouping { version: 2, previous_fingerprints: vec!["v1-fp".into()], ..grouping("v2-fp") };
-    let c = storage.submit(vec![(event("api", "E", "m", now + 1), v2.clone())]).unwrap();
+    let c = storage.submit(vec![(event("api", "E", "m", now + 1), v2.clone())], HealthBatch::new()).unwrap();
     let c = c.blocking_recv().unwrap().unwrap();
     assert_eq!((c[0].group_id, c[0].new_group), (id, false));
     let g = storage.group(id).unwrap().unwrap();
     assert_eq!((g.count, g.fingerprints.clone()), (2, vec!["v1-fp".to_string(), "v2-fp".to_string()]));
     // Later events find the group by the new fingerprint alone.
     let alone = Grouping { previous_fingerprints: Vec::new(), ..v2 };
-    let c = storage.submit(vec![(event("api", "E", "m", now + 2), alone)]).unwrap();
+    let c = storage.submit(vec![(event("api", "E", "m", now + 2), alone)], HealthBatch::new()).unwrap();
     assert_eq!(c.blocking_recv().unwrap().unwrap()[0].group_id, id);
+}
+
+mod health {
+    use super::*;
+    use faultline_model::{HealthKey, HealthSample, Outcome};
+    use faultline_store::{HealthFilter, HealthOptions};
+
+    const MINUTE: i64 = 60_000_000_000;
+
+    fn key(route: &str) -> HealthKey {
+        HealthKey {
+            service: "api".into(),
+            environment: "prod".into(),
+            route: route.into(),
+            method: "GET".into(),
+        }
+    }
+
+    fn samples(route: &str, at: i64, n: u32, outcome: Outcome) -> Vec<HealthSample> {
+        (0..n).map(|i| HealthSample { key: key(route), at, duration_ms: f64::from(i + 1), outcome }).collect()
+    }
+
+    fn batch(samples: &[HealthSample]) -> HealthBatch {
+        let mut b = HealthBatch::new();
+        faultline_store::health::add_samples(&mut b, samples);
+        b
+    }
+
+    #[test]
+    fn health_buckets_merge_roll_up_expire_and_cap_endpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let health = HealthOptions {
+            rollup_after: Duration::from_secs(3600),
+            retention: Duration::from_secs(2 * 24 * 3600),
+            max_endpoints_per_service: 2,
+        };
+        let storage = Storage::open(dir.path(), StorageOptions { health, ..options() }).unwrap();
+        // Recent enough that the write path keeps minute resolution.
+        let t0 = faultline_store::health::minute_start(faultline_store::health::minute_of(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64,
+        )) - 10 * MINUTE;
+        let submit = |s: Vec<HealthSample>| {
+            storage.submit(Vec::new(), batch(&s)).unwrap().blocking_recv().unwrap().unwrap()
+        };
+        submit(samples("/a", t0, 100, Outcome::Ok));
+        submit(samples("/a", t0 + 30_000_000_000, 10, Outcome::ServerError));
+        submit(samples("/a", t0 + MINUTE, 5, Outcome::ClientError));
+        submit(samples("/b", t0, 1, Outcome::Ok));
+        submit(samples("/c", t0, 3, Outcome::Ok)); // third endpoint: over the cap
+        let all = storage.health(t0, t0 + 2 * MINUTE, &HealthFilter::default()).unwrap();
+        let a = &all[&key("/a")];
+        assert_eq!((a.requests, a.errors, a.client_errors), (115, 10, 5));
+        assert_eq!(a.latency.quantile(1.0).map(|v| (v - 100.0).abs() <= 1.0), Some(true));
+        assert!(all.contains_key(&key("/b")));
+        assert!(!all.contains_key(&key("/c")));
+        let other = HealthKey { route: "other".into(), method: String::new(), ..key("/c") };
+        assert_eq!(all[&other].requests, 3);
+        assert_eq!(storage.stats().unwrap().endpoints_overflowed, 3);
+
+        let series = storage
+            .health_series(
+                t0,
+                t0 + 3 * MINUTE,
+                Duration::from_secs(60),
+                &HealthFilter { route: Some("/a".into()), ..Default::default() },
+            )
+            .unwrap();
+        assert_eq!(series.iter().map(|(_, b)| b.requests).collect::<Vec<_>>(), vec![110, 5, 0]);
+
+        // Two hours later the minutes are rolled into their hour: same totals.
+        storage.maintain(t0 + 120 * MINUTE).unwrap().blocking_recv().unwrap().unwrap();
+        let rolled = storage.health(t0, t0 + 2 * MINUTE, &HealthFilter::default()).unwrap();
+        assert_eq!(rolled[&key("/a")].requests, 115);
+        assert_eq!(rolled[&key("/a")].latency.count(), 115);
+        // After the retention they are gone.
+        storage.maintain(t0 + 3 * 24 * 60 * MINUTE).unwrap().blocking_recv().unwrap().unwrap();
+        assert!(storage
+            .health(t0 - 60 * MINUTE, t0 + 60 * MINUTE, &HealthFilter::default())
+            .unwrap()
+            .is_empty());
+    }
 }
