@@ -1,0 +1,47 @@
+//! Why a check's configuration was refused. Every message names the check
+//! and the offending field so that a config-file or API user can fix it
+//! without reading code.
+
+use crate::config::CheckKind;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("check id {id:?} is invalid: use 1 to 64 characters from a-z, 0-9, '_' and '-'")]
+    InvalidId { id: String },
+
+    #[error("duplicate check id {id:?}")]
+    DuplicateId { id: String },
+
+    #[error("check {id:?}: `kind` is required: http, tcp or tls")]
+    MissingKind { id: String },
+
+    #[error("check {id:?}: {kind} checks need `{field}`")]
+    MissingField { id: String, kind: CheckKind, field: &'static str },
+
+    #[error("check {id:?}: `{field}` does not apply to {kind} checks")]
+    FieldNotAllowed { id: String, kind: CheckKind, field: &'static str },
+
+    #[error("check {id:?}: interval {interval} is shorter than the minimum of {minimum}")]
+    IntervalTooShort { id: String, interval: String, minimum: String },
+
+    #[error("check {id:?}: timeout must be longer than zero")]
+    ZeroTimeout { id: String },
+
+    #[error("check {id:?}: invalid url {url:?}: {reason}")]
+    InvalidUrl { id: String, url: String, reason: String },
+
+    #[error("check {id:?}: invalid method {method:?}")]
+    InvalidMethod { id: String, method: String },
+
+    #[error("check {id:?}: invalid header {name:?}: {reason}")]
+    InvalidHeader { id: String, name: String, reason: String },
+
+    #[error("check {id:?}: body_contains must not be empty")]
+    EmptyBodyContains { id: String },
+
+    #[error("check {id:?}: invalid address {address:?}: {reason}")]
+    InvalidAddress { id: String, address: String, reason: String },
+
+    #[error("check {id:?}: invalid server_name {name:?}: not a DNS name or IP address")]
+    InvalidServerName { id: String, name: String },
+}
