@@ -5,9 +5,13 @@
 
 mod event;
 mod group;
+pub mod health;
+pub mod sketch;
 
 pub use event::{Attributes, ErrorEvent, EventSource};
 pub use group::{Group, GroupStatus, Grouping};
+pub use health::{HealthBucket, HealthKey, HealthSample, Outcome};
+pub use sketch::{Sketch, SketchParts, RELATIVE_ACCURACY};
 
 /// Nanoseconds since the Unix epoch, the unit OTLP uses for every timestamp.
 pub type UnixNanos = i64;

@@ -5,10 +5,13 @@
 //! [`extract_traces`] and [`extract_logs`] then find the errors in it under
 //! the [`Limits`], reporting rejected items for OTLP partial success.
 //! [`status`] holds the `google.rpc.Status` error body of OTLP/HTTP.
+//! [`span_samples`] and [`MetricsHealth`] give per-endpoint health figures
+//! from request spans and HTTP server duration histograms.
 
 mod attributes;
 pub mod decode;
 mod event;
+mod health;
 mod limits;
 mod logs;
 mod rejection;
@@ -20,6 +23,10 @@ mod traces;
 #[cfg(test)]
 mod test_support;
 
+pub use health::{
+    span_samples, MetricsHealth, DEFAULT_MAX_SERIES, DURATION_METRICS, MAX_KEY_PART_LEN,
+    MAX_REQUEST_DURATION_NANOS,
+};
 pub use limits::{truncate, Limits, TRUNCATION_MARKER};
 pub use logs::extract_logs;
 pub use resource::UNKNOWN_SERVICE;
