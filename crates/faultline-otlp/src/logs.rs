@@ -66,11 +66,21 @@ fn is_error_text(text: &str) -> bool {
     ERROR_TEXTS.iter().any(|e| text.eq_ignore_ascii_case(e))
 }
 
+/// Attribute holding a log record's body when an exception's message is the event message.
+pub const LOG_BODY: &str = "log.body";
+
 fn log_draft(record: &LogRecord, limits: &Limits, received_at: UnixNanos) -> Draft {
-    let attributes = to_attributes(&record.attributes, limits.max_string_len);
+    let mut attributes = to_attributes(&record.attributes, limits.max_string_len);
     let mut exception = Exception::from_attributes(&attributes);
-    if exception.message.is_none() {
-        exception.message = body_text(record.body.as_ref(), limits);
+    let body = body_text(record.body.as_ref(), limits);
+    match (&exception.message, body) {
+        (None, body) => exception.message = body,
+        // `logger.exception("sync failed for batch 17")`: the exception's
+        // message names the event, the log line is kept beside it.
+        (Some(message), Some(body)) if *message != body => {
+            attributes.insert(LOG_BODY.to_string(), serde_json::Value::String(body));
+        }
+        _ => {}
     }
     Draft {
         source: EventSource::Log,

@@ -37,6 +37,7 @@ pub fn router(api: Api) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::health_api::routes())
         .with_state(api)
 }
 
@@ -47,7 +48,7 @@ const MAX_GROUPS_FOR_QUERY: usize = 10_000;
 
 /// An API error: status code and a JSON `{"error": …}` body.
 #[derive(Debug)]
-pub struct ApiError(StatusCode, String);
+pub struct ApiError(pub StatusCode, pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -74,12 +75,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
-fn bad_request(message: impl Into<String>) -> ApiError {
+pub fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.into())
 }
 
 /// Reads a time bound: RFC 3339, or a duration meaning "that long ago" (`15m`, `24h`, `7d`).
-fn parse_time(name: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> {
+pub fn parse_time(name: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> {
     let Some(text) = text.filter(|t| !t.is_empty()) else { return Ok(None) };
     if let Some(nanos) = faultline_model::parse_rfc3339(text) {
         return Ok(Some(nanos));
@@ -326,13 +327,25 @@ async fn readyz(State(api): State<Api>) -> Response {
     }
 }
 
+/// Window of the latency quantiles and error ratios on `/metrics`.
+const METRICS_WINDOW_NANOS: i64 = 5 * 60 * 1_000_000_000;
+
 async fn metrics(State(api): State<Api>) -> Response {
-    let stats = api.storage.stats().ok();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], api.metrics.render(stats)).into_response()
+    let storage = api.storage.clone();
+    let now = now_nanos();
+    let (stats, recent) = tokio::task::spawn_blocking(move || {
+        let recent =
+            storage.health(now - METRICS_WINDOW_NANOS, now + 1, &Default::default()).unwrap_or_default();
+        (storage.stats().ok(), recent)
+    })
+    .await
+    .unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], api.metrics.render(stats, &recent))
+        .into_response()
 }
 
 /// Runs storage reads (sled, tantivy: blocking I/O) off the async threads.
-async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
 where
     F: FnOnce() -> Result<T, StoreError> + Send + 'static,
     T: Send + 'static,

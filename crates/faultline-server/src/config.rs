@@ -55,6 +55,18 @@ struct FileConfig {
     index: FileIndex,
     #[serde(default)]
     grouping: faultline_grouping::GroupingConfig,
+    #[serde(default)]
+    health: FileHealth,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileHealth {
+    #[serde(default, with = "humantime_serde_opt")]
+    rollup_after: Option<Duration>,
+    #[serde(default, with = "humantime_serde_opt")]
+    retention: Option<Duration>,
+    max_endpoints_per_service: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,6 +107,8 @@ pub struct Config {
     pub index_commit_interval: Duration,
     /// Fingerprint rules (`[[grouping.rules]]`).
     pub grouping: faultline_grouping::GroupingConfig,
+    /// Health figures: rollup, retention, cardinality (`[health]`).
+    pub health: faultline_store::HealthOptions,
 }
 
 pub const DEFAULT_OTLP_GRPC: &str = "127.0.0.1:4317";
@@ -111,6 +125,7 @@ impl Config {
             None => FileConfig::default(),
         };
         let default_limits = faultline_otlp::Limits::default();
+        let default_health = faultline_store::HealthOptions::default();
         let config = Config {
             otlp_grpc_addr: pick(args.otlp_grpc_addr, file.listen.otlp_grpc, addr(DEFAULT_OTLP_GRPC)?),
             otlp_http_addr: pick(args.otlp_http_addr, file.listen.otlp_http, addr(DEFAULT_OTLP_HTTP)?),
@@ -137,6 +152,14 @@ impl Config {
             queue_depth: pick(args.queue_depth, file.limits.queue_depth, DEFAULT_QUEUE_DEPTH),
             index_commit_interval: file.index.commit_interval.unwrap_or(Duration::from_millis(500)),
             grouping: file.grouping,
+            health: faultline_store::HealthOptions {
+                rollup_after: file.health.rollup_after.unwrap_or(default_health.rollup_after),
+                retention: file.health.retention.unwrap_or(default_health.retention),
+                max_endpoints_per_service: file
+                    .health
+                    .max_endpoints_per_service
+                    .unwrap_or(default_health.max_endpoints_per_service),
+            },
         };
         config.validate()?;
         Ok(config)
@@ -151,6 +174,15 @@ impl Config {
         }
         if self.limits.max_string_len < 64 {
             bail!("max_string_len must be at least 64, got {}", self.limits.max_string_len);
+        }
+        if self.health.rollup_after < Duration::from_secs(3600) {
+            bail!("health.rollup_after must be at least 1h");
+        }
+        if self.health.retention < self.health.rollup_after {
+            bail!("health.retention must be at least health.rollup_after");
+        }
+        if self.health.max_endpoints_per_service == 0 {
+            bail!("health.max_endpoints_per_service must be at least 1");
         }
         self.grouping.validate().context("invalid [grouping] rules in the config file")?;
         if self.index_commit_interval < Duration::from_millis(10)

@@ -4,6 +4,7 @@
 mod api;
 mod cli;
 mod config;
+mod health_api;
 mod metrics;
 mod otlp_grpc;
 mod otlp_http;

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use faultline_otlp::{extract_logs, extract_traces};
+use faultline_otlp::{extract_logs, extract_traces, span_samples};
 use http::HeaderValue;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
 use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
@@ -51,7 +51,9 @@ impl TraceService for Otlp {
         let req = request.into_inner();
         let accepted = self
             .pipeline
-            .ingest(Signal::Traces, move |limits, now| extract_traces(&req, limits, now))
+            .ingest(Signal::Traces, move |limits, now| {
+                (extract_traces(&req, limits, now), span_samples(&req))
+            })
             .await
             .map_err(to_status)?;
         Ok(Response::new(accepted.trace_response()))
@@ -67,7 +69,7 @@ impl LogsService for Otlp {
         let req = request.into_inner();
         let accepted = self
             .pipeline
-            .ingest(Signal::Logs, move |limits, now| extract_logs(&req, limits, now))
+            .ingest(Signal::Logs, move |limits, now| (extract_logs(&req, limits, now), Vec::new()))
             .await
             .map_err(to_status)?;
         Ok(Response::new(accepted.logs_response()))
@@ -76,14 +78,13 @@ impl LogsService for Otlp {
 
 #[tonic::async_trait]
 impl MetricsService for Otlp {
-    /// Metrics are acknowledged so SDKs that send them do not log errors;
-    /// they are counted, not stored.
+    /// Metrics: `http.server.request.duration` feeds health figures; the
+    /// rest is acknowledged so SDKs that send it do not log errors.
     async fn export(
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let points = crate::otlp_http::metric_points(request.get_ref());
-        self.pipeline.metrics.export_accepted(Signal::Metrics, points, 0);
+        self.pipeline.ingest_metrics(request.into_inner()).await.map_err(to_status)?;
         Ok(Response::new(ExportMetricsServiceResponse { partial_success: None }))
     }
 }

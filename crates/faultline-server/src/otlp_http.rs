@@ -11,9 +11,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use faultline_model::HealthSample;
 use faultline_otlp::decode::{decode, encode, Format};
 use faultline_otlp::status::Status;
-use faultline_otlp::{extract_logs, extract_traces};
+use faultline_otlp::{extract_logs, extract_traces, span_samples};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
@@ -94,7 +95,9 @@ async fn traces(State(http): State<Http>, request: Request) -> Response {
         Signal::Traces,
         |body, format| {
             let req: ExportTraceServiceRequest = decode(&body, format).map_err(malformed)?;
-            Ok(Box::new(move |limits: &faultline_otlp::Limits, now| extract_traces(&req, limits, now)))
+            Ok(Box::new(move |limits: &faultline_otlp::Limits, now| {
+                (extract_traces(&req, limits, now), span_samples(&req))
+            }))
         },
         Accepted::trace_response,
     )
@@ -108,7 +111,9 @@ async fn logs(State(http): State<Http>, request: Request) -> Response {
         Signal::Logs,
         |body, format| {
             let req: ExportLogsServiceRequest = decode(&body, format).map_err(malformed)?;
-            Ok(Box::new(move |limits: &faultline_otlp::Limits, now| extract_logs(&req, limits, now)))
+            Ok(Box::new(move |limits: &faultline_otlp::Limits, now| {
+                (extract_logs(&req, limits, now), Vec::new())
+            }))
         },
         Accepted::logs_response,
     )
@@ -123,23 +128,20 @@ async fn metrics(State(http): State<Http>, request: Request) -> Response {
     let result = read_body(&http, request)
         .await
         .and_then(|body| decode::<ExportMetricsServiceRequest>(&body, format).map_err(malformed));
-    match result {
-        Ok(req) => {
-            http.pipeline.metrics.export_accepted(Signal::Metrics, metric_points(&req), 0);
+    let req = match result {
+        Ok(req) => req,
+        Err(refused) => return http.refuse(refused, format),
+    };
+    match http.pipeline.ingest_metrics(req).await {
+        Ok(()) => {
             body_response(encode(&ExportMetricsServiceResponse { partial_success: None }, format), format)
         }
-        Err(refused) => http.refuse(refused, format),
+        Err(e) => ingest_refusal(e).into_response(format),
     }
 }
 
-/// Number of metrics in an export, for the received counter.
-pub fn metric_points(req: &ExportMetricsServiceRequest) -> u64 {
-    let count: usize =
-        req.resource_metrics.iter().flat_map(|rm| &rm.scope_metrics).map(|sm| sm.metrics.len()).sum();
-    count as u64
-}
-
-type Extractor = Box<dyn FnOnce(&faultline_otlp::Limits, i64) -> faultline_otlp::Extraction + Send>;
+type Extractor =
+    Box<dyn FnOnce(&faultline_otlp::Limits, i64) -> (faultline_otlp::Extraction, Vec<HealthSample>) + Send>;
 
 /// The shared shape of the trace and log endpoints: check the content
 /// type, read and decompress within the limit, decode, ingest, answer.

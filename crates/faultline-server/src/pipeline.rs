@@ -1,12 +1,16 @@
 //! The ingest path shared by both OTLP transports: extract error events,
 //! group them, commit them, and only then report success.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use faultline_grouping::Grouper;
-use faultline_otlp::{Extraction, Limits};
+use faultline_model::HealthSample;
+use faultline_otlp::{Extraction, Limits, MetricsHealth};
+use faultline_store::HealthBatch;
 use faultline_store::{Error as StoreError, Storage};
 use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
@@ -56,22 +60,34 @@ pub struct Pipeline {
     pub metrics: Arc<Metrics>,
     pub limits: Limits,
     grouper: Grouper,
+    /// Previous cumulative histogram points, to turn them into deltas.
+    metrics_health: Mutex<MetricsHealth>,
+    /// When each service last sent request spans. Its duration histograms
+    /// are then skipped: the spans already count those requests.
+    span_services: Mutex<HashMap<String, i64>>,
 }
+
+/// How long after its last request span a service's histograms stay ignored.
+const SPANS_PREFERRED_FOR_NANOS: i64 = 10 * 60 * 1_000_000_000;
 
 impl Pipeline {
     pub fn new(storage: Arc<Storage>, metrics: Arc<Metrics>, limits: Limits, grouper: Grouper) -> Pipeline {
-        Pipeline { storage, metrics, limits, grouper }
+        let metrics_health = Mutex::new(MetricsHealth::new(now_nanos()));
+        Pipeline { storage, metrics, limits, grouper, metrics_health, span_services: Mutex::default() }
     }
 
-    /// Runs `extract` (CPU work, off the async threads), groups and commits
-    /// the events, and answers once they are durable.
+    /// Runs `extract` (CPU work, off the async threads), groups the events,
+    /// commits them with the export's health figures, and answers once all
+    /// of it is durable.
     pub async fn ingest<F>(self: &Arc<Self>, signal: Signal, extract: F) -> Result<Accepted, IngestError>
     where
-        F: FnOnce(&Limits, i64) -> Extraction + Send + 'static,
+        F: FnOnce(&Limits, i64) -> (Extraction, Vec<HealthSample>) + Send + 'static,
     {
         let pipeline = self.clone();
         let prepared = tokio::task::spawn_blocking(move || {
-            let extraction = extract(&pipeline.limits, now_nanos());
+            let (extraction, samples) = extract(&pipeline.limits, now_nanos());
+            let mut health = HealthBatch::new();
+            faultline_store::health::add_samples(&mut health, &samples);
             let batch: Vec<_> = extraction
                 .events
                 .into_iter()
@@ -80,14 +96,16 @@ impl Pipeline {
                     (event, grouping)
                 })
                 .collect();
-            (batch, extraction.items, extraction.rejected, extraction.error_message)
+            pipeline.metrics.count_requests(&samples);
+            pipeline.note_span_services(&samples);
+            (batch, health, extraction.items, extraction.rejected, extraction.error_message)
         })
         .await
         .map_err(|e| self.refuse(IngestError::Storage(format!("extraction task failed: {e}"))))?;
-        let (batch, items, rejected, error_message) = prepared;
+        let (batch, health, items, rejected, error_message) = prepared;
 
-        if !batch.is_empty() {
-            let answer = self.storage.submit(batch).map_err(|e| self.refuse(store_error(e)))?;
+        if !batch.is_empty() || !health.is_empty() {
+            let answer = self.storage.submit(batch, health).map_err(|e| self.refuse(store_error(e)))?;
             let committed = answer
                 .await
                 .map_err(|_| self.refuse(IngestError::ShuttingDown))?
@@ -98,6 +116,60 @@ impl Pipeline {
         }
         self.metrics.export_accepted(signal, items, u64::try_from(rejected).unwrap_or(0));
         Ok(Accepted { rejected, error_message })
+    }
+
+    /// A metrics export: `http.server.request.duration` histograms become
+    /// health figures, committed before the export is acknowledged.
+    pub async fn ingest_metrics(
+        self: &Arc<Self>,
+        req: ExportMetricsServiceRequest,
+    ) -> Result<(), IngestError> {
+        let points = metric_count(&req);
+        let pipeline = self.clone();
+        let health = tokio::task::spawn_blocking(move || {
+            let buckets = pipeline.metrics_health.lock().unwrap_or_else(|p| p.into_inner()).buckets(&req);
+            let recent_spans = pipeline.services_with_recent_spans();
+            let mut health = HealthBatch::new();
+            for (key, at, bucket) in
+                buckets.into_iter().filter(|(k, _, _)| !recent_spans.contains(&k.service))
+            {
+                health.entry((key, faultline_store::health::minute_of(at))).or_default().merge(&bucket);
+            }
+            health
+        })
+        .await
+        .map_err(|e| self.refuse(IngestError::Storage(format!("metrics task failed: {e}"))))?;
+        if !health.is_empty() {
+            let answer = self.storage.submit(Vec::new(), health).map_err(|e| self.refuse(store_error(e)))?;
+            answer
+                .await
+                .map_err(|_| self.refuse(IngestError::ShuttingDown))?
+                .map_err(|e| self.refuse(store_error(e)))?;
+        }
+        self.metrics.export_accepted(Signal::Metrics, points, 0);
+        Ok(())
+    }
+
+    fn note_span_services(&self, samples: &[HealthSample]) {
+        if samples.is_empty() {
+            return;
+        }
+        let now = now_nanos();
+        let mut seen = self.span_services.lock().unwrap_or_else(|p| p.into_inner());
+        for s in samples {
+            if let Some(at) = seen.get_mut(&s.key.service) {
+                *at = now;
+            } else {
+                seen.insert(s.key.service.clone(), now);
+            }
+        }
+    }
+
+    fn services_with_recent_spans(&self) -> HashSet<String> {
+        let since = now_nanos() - SPANS_PREFERRED_FOR_NANOS;
+        let mut seen = self.span_services.lock().unwrap_or_else(|p| p.into_inner());
+        seen.retain(|_, at| *at >= since);
+        seen.keys().cloned().collect()
     }
 
     fn refuse(&self, e: IngestError) -> IngestError {
@@ -124,4 +196,11 @@ fn store_error(e: StoreError) -> IngestError {
 pub fn now_nanos() -> i64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// Number of metrics in an export, for the received counter.
+pub fn metric_count(req: &ExportMetricsServiceRequest) -> u64 {
+    let count: usize =
+        req.resource_metrics.iter().flat_map(|rm| &rm.scope_metrics).map(|sm| sm.metrics.len()).sum();
+    count as u64
 }

@@ -34,6 +34,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let options = StorageOptions {
         queue_depth: config.queue_depth,
         index_commit_interval: config.index_commit_interval,
+        health: config.health.clone(),
     };
     let data_dir = config.data_dir.clone();
     let storage = tokio::task::spawn_blocking(move || Storage::open(&data_dir, options))

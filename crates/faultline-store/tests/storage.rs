@@ -60,7 +60,7 @@ fn commits_groups_searches_and_survives_reopen() {
         let batch = vec![
             (event("api", "KeyError", "missing key 'a'", now), grouping("fa")),
             (event("api", "KeyError", "missing key 'b'", now + 1), grouping("fa")),
-            (event("api", "ValueError", "bad value", now + 2), grouping("fb")),
+            (event("api", "shop.orders.ValueError", "bad value", now + 2), grouping("fb")),
         ];
         let committed = storage.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
         assert_eq!(committed.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
@@ -73,10 +73,12 @@ fn commits_groups_searches_and_survives_reopen() {
         assert!(storage.wait_indexed(Duration::from_secs(10)));
         let req = |q: &str| SearchRequest { query: q.into(), limit: 10, ..Default::default() };
         assert_eq!(storage.search(&req("missing")).unwrap().0.total, 2);
-        assert_eq!(storage.search(&req("type:ValueError")).unwrap().0.total, 1);
+        assert_eq!(storage.search(&req("type:ValueError")).unwrap().0.total, 1, "short name of a qualified type");
+        assert_eq!(storage.search(&req("type:shop.orders.ValueError")).unwrap().0.total, 1);
         assert_eq!(storage.search(&req("user.id:u-42 AND service.name:api")).unwrap().0.total, 3);
         assert_eq!(storage.search(&req("http.status_code:500")).unwrap().0.total, 3);
         assert!(storage.search(&req("type:(")).is_err());
+        assert_eq!(storage.search(&req("-type:KeyError")).unwrap().0.total, 1, "a pure exclusion means everything except");
         // Kill-like drop: no shutdown beyond Drop.
     }
     let storage = Storage::open(dir.path(), options()).unwrap();

@@ -77,6 +77,11 @@ fn exception_attributes_make_any_log_an_error_event() {
     );
     assert_eq!(event.stacktrace.as_deref(), Some("Traceback ..."));
     assert_eq!(event.escaped, Some(false));
+    assert_eq!(
+        event.attributes.get(crate::LOG_BODY).and_then(|v| v.as_str()),
+        Some("retrying after error"),
+        "the log line is kept beside the exception's message"
+    );
 }
 
 #[test]

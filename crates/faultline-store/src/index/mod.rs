@@ -99,7 +99,15 @@ impl SearchIndex {
             QueryParser::for_index(&self.index, vec![self.fields.message, self.fields.stacktrace]);
         // Every word must match, as in Sentry and Kibana search boxes.
         parser.set_conjunction_by_default();
-        parser.parse_query(&query::rewrite(text)).map_err(|e| Error::InvalidQuery(describe(&e)))
+        let rewritten = query::rewrite(text);
+        match parser.parse_query(&rewritten) {
+            // `-type:KeyError` alone means "everything except", as in Kibana.
+            Err(tantivy::query::QueryParserError::AllButQueryForbidden) => {
+                parser.parse_query(&format!("* {rewritten}"))
+            }
+            other => other,
+        }
+        .map_err(|e| Error::InvalidQuery(describe(&e)))
     }
 
     pub fn search(&self, req: &SearchRequest) -> Result<SearchPage> {

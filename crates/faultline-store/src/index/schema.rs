@@ -95,6 +95,15 @@ pub fn document(f: &Fields, e: &ErrorEvent, fingerprint: &str) -> TantivyDocumen
             doc.add_text(field, v);
         }
     }
+    // `type:OrderError` finds `shop.orders.OrderError` and `java.io.IOException`
+    // finds `IOException` too.
+    if let Some(short) = e.exception_type.as_deref().and_then(short_type) {
+        doc.add_text(f.exception_type, short);
+    }
+    // A log line kept beside an exception's message is free text too.
+    if let Some(body) = e.attributes.get("log.body").and_then(|v| v.as_str()) {
+        doc.add_text(f.message, body);
+    }
     if let Some(status) = e.http_status {
         doc.add_u64(f.status, u64::from(status));
     }
@@ -105,6 +114,12 @@ pub fn document(f: &Fields, e: &ErrorEvent, fingerprint: &str) -> TantivyDocumen
     }
     doc.add_object(f.attributes, json_to_owned(attrs));
     doc
+}
+
+/// The last segment of a qualified type name, when it has one.
+fn short_type(full: &str) -> Option<&str> {
+    let short = full.rsplit(['.', ':', '\\', '/']).next()?;
+    (!short.is_empty() && short != full).then_some(short)
 }
 
 fn json_to_owned(
