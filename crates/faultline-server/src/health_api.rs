@@ -140,7 +140,7 @@ async fn endpoints(
         })
         .collect();
     // Busiest first, as a dashboard shows them.
-    endpoints.sort_by(|a, b| b.figures.requests.cmp(&a.figures.requests));
+    endpoints.sort_by_key(|e| std::cmp::Reverse(e.figures.requests));
     Ok(Json(
         serde_json::json!({ "service": service, "window_seconds": window.as_secs(), "endpoints": endpoints }),
     ))
