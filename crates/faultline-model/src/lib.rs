@@ -3,11 +3,13 @@
 //! Nothing here does I/O: these are the values that flow from the OTLP
 //! decoder through grouping into the store and out of the query API.
 
+mod check;
 mod event;
 mod group;
 pub mod health;
 pub mod sketch;
 
+pub use check::CheckResult;
 pub use event::{Attributes, ErrorEvent, EventSource};
 pub use group::{Group, GroupStatus, Grouping};
 pub use health::{HealthBucket, HealthKey, HealthSample, Outcome};

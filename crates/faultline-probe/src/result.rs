@@ -1,27 +1,8 @@
-//! What one run of a check produced.
+//! What one run of a check produced: the type lives in `faultline-model`
+//! so the store and the API share it.
 
+pub use faultline_model::CheckResult;
 use faultline_model::UnixNanos;
-use serde::{Deserialize, Serialize};
-
-/// The outcome of one run. Timestamps are plain nanoseconds (not RFC 3339)
-/// so that the store can keep results compactly; the API formats them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckResult {
-    pub check_id: String,
-    /// When the run started.
-    pub at: UnixNanos,
-    pub ok: bool,
-    /// Wall time of the run, up to the failure or the timeout when it failed.
-    pub latency_ms: f64,
-    /// HTTP checks that got a response.
-    pub status_code: Option<u16>,
-    /// Why the run failed, in words meant for a person; `None` when `ok`.
-    pub error: Option<String>,
-    /// TLS checks that completed a handshake: days until the leaf
-    /// certificate's notAfter, negative once expired.
-    pub tls_days_left: Option<f64>,
-    pub tls_not_after: Option<UnixNanos>,
-}
 
 /// Now, in the unit of [`CheckResult::at`].
 pub fn now_nanos() -> UnixNanos {

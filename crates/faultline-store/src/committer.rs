@@ -40,6 +40,11 @@ pub(crate) enum Request {
         health: HealthBatch,
         reply: Reply<Vec<Committed>>,
     },
+    /// Plain writes that read nothing first (check runs and definitions).
+    Write {
+        ops: Vec<Op>,
+        reply: Reply<()>,
+    },
     /// Roll old minute buckets up into hours and drop expired ones.
     Maintain {
         now: UnixNanos,
@@ -161,6 +166,10 @@ impl Committer {
                 Answer::Events(reply, result)
             }
             Request::Maintain { now, reply } => Answer::Maintenance(reply, self.maintain(txn, now)),
+            Request::Write { ops, reply } => {
+                txn.ops.extend(ops);
+                Answer::Written(reply)
+            }
             Request::SetStatus { id, status, now, reply } => {
                 Answer::Group(reply, Box::new(group_ops::set_status(txn, id, status, now)))
             }
@@ -248,6 +257,9 @@ impl Committer {
         for entry in backend.scan(&[keys::HEALTH_HOUR], &expired, false).take(MAX_KEYS_PER_PASS) {
             txn.ops.push(Op::Delete(entry?.0));
         }
+        // Check runs are kept as long as health figures.
+        let cutoff = health::minute_start(health::retention_cutoff_hour(now, &self.health) * 60);
+        txn.ops.extend(crate::checks::expire(backend, cutoff, MAX_KEYS_PER_PASS)?);
         Ok(())
     }
 
@@ -273,6 +285,7 @@ enum Answer {
     Events(Reply<Vec<Committed>>, Result<Vec<Committed>>),
     /// Maintenance has no requester; a failure fails the batch like storage errors.
     Maintenance(Option<Reply<()>>, Result<()>),
+    Written(Reply<()>),
     Group(Reply<Group>, Box<Result<Group>>),
     Split(Reply<(Group, Group)>, Box<Result<(Group, Group)>>),
 }
@@ -282,6 +295,7 @@ impl Answer {
         match self {
             Answer::Events(_, r) => r.is_err(),
             Answer::Maintenance(_, r) => r.is_err(),
+            Answer::Written(_) => false,
             Answer::Group(_, r) => r.is_err(),
             Answer::Split(_, r) => r.is_err(),
         }
@@ -300,6 +314,7 @@ impl Answer {
         match self {
             Answer::Events(reply, r) => drop(reply.send(r)),
             Answer::Maintenance(reply, r) => drop(reply.map(|reply| reply.send(r))),
+            Answer::Written(reply) => drop(reply.send(Ok(()))),
             Answer::Group(reply, r) => drop(reply.send(*r)),
             Answer::Split(reply, r) => drop(reply.send(*r)),
         }
@@ -310,6 +325,7 @@ impl Answer {
         match self {
             Answer::Events(reply, _) => drop(reply.send(Err(err()))),
             Answer::Maintenance(reply, _) => drop(reply.map(|reply| reply.send(Err(err())))),
+            Answer::Written(reply) => drop(reply.send(Err(err()))),
             Answer::Group(reply, _) => drop(reply.send(Err(err()))),
             Answer::Split(reply, _) => drop(reply.send(Err(err()))),
         }

@@ -4,7 +4,7 @@
 //! a single atomic batch. Keys start with a one-byte kind; numbers are
 //! big-endian so byte order is numeric order.
 
-use faultline_model::HealthKey;
+use faultline_model::{HealthKey, UnixNanos};
 
 pub const EVENT: u8 = b'e';
 pub const GROUP: u8 = b'g';
@@ -13,6 +13,8 @@ pub const GROUP_EVENT: u8 = b'x';
 pub const HEALTH_MINUTE: u8 = b'h';
 pub const HEALTH_HOUR: u8 = b'H';
 pub const ENDPOINT: u8 = b'r';
+pub const CHECK_RESULT: u8 = b'k';
+pub const CHECK_DEFINITION: u8 = b'c';
 
 /// `e` + seq: one error event.
 pub fn event(seq: u64) -> Vec<u8> {
@@ -92,6 +94,41 @@ pub fn parse_endpoint(key: &[u8]) -> Option<(String, String, String)> {
     let (route, rest) = take_str(rest)?;
     let (method, _) = take_str(rest)?;
     Some((service, route, method))
+}
+
+/// `k` + check id + time: one run of a check; a check's runs are one range.
+pub fn check_result(check_id: &str, at: UnixNanos) -> Vec<u8> {
+    let mut out = check_results_start(check_id);
+    out.extend_from_slice(&u64::try_from(at.max(0)).unwrap_or(0).to_be_bytes());
+    out
+}
+
+/// The first key of a check's runs.
+pub fn check_results_start(check_id: &str) -> Vec<u8> {
+    let mut out = vec![CHECK_RESULT];
+    push_str(&mut out, check_id);
+    out
+}
+
+/// The first key after all of a check's runs.
+pub fn check_results_end(check_id: &str) -> Vec<u8> {
+    let mut out = check_results_start(check_id);
+    out.extend_from_slice(&[0xff; 9]);
+    out
+}
+
+/// The check id and time of a run key.
+pub fn parse_check_result(key: &[u8]) -> Option<(String, UnixNanos)> {
+    let (id, rest) = take_str(key.get(1..)?)?;
+    let at = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
+    Some((id, i64::try_from(at).ok()?))
+}
+
+/// `c` + check id: a check created through the API.
+pub fn check_definition(check_id: &str) -> Vec<u8> {
+    let mut out = vec![CHECK_DEFINITION];
+    push_str(&mut out, check_id);
+    out
 }
 
 /// Length-prefixed, so names may hold any byte.

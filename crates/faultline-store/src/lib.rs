@@ -8,6 +8,7 @@
 //! The index tails the event log and can always be rebuilt from it.
 
 mod backend;
+mod checks;
 mod committer;
 mod error;
 mod group_ops;

@@ -9,16 +9,16 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use faultline_model::{ErrorEvent, Group, GroupStatus, HealthBucket, HealthKey, UnixNanos};
+use faultline_model::{CheckResult, ErrorEvent, Group, GroupStatus, HealthBucket, HealthKey, UnixNanos};
 use tokio::sync::oneshot;
 
-use crate::backend::{Backend, SledBackend};
+use crate::backend::{Backend, Op, SledBackend};
 use crate::committer::{last_id, Committed, Committer, EventBatch, Request};
 use crate::groups::{self, GroupCursor, GroupFilter};
 use crate::health::{self, HealthBatch, HealthFilter, HealthOptions};
 use crate::index::{Indexer, SearchIndex, SearchPage, SearchRequest};
 use crate::watermark::Watermark;
-use crate::{keys, records, Error, Result};
+use crate::{checks, keys, records, Error, Result};
 
 #[derive(Debug, Clone)]
 pub struct StorageOptions {
@@ -139,6 +139,44 @@ impl Storage {
     pub fn maintain(&self, now: UnixNanos) -> Result<oneshot::Receiver<Result<()>>> {
         let (reply, answer) = oneshot::channel();
         self.send(Request::Maintain { now, reply: Some(reply) })?;
+        Ok(answer)
+    }
+
+    /// Stores one run of an active check; answers once it is durable.
+    pub fn record_check_result(&self, result: &CheckResult) -> Result<oneshot::Receiver<Result<()>>> {
+        let ops =
+            vec![Op::Put(keys::check_result(&result.check_id, result.at), checks::encode_result(result))];
+        self.write(ops)
+    }
+
+    /// A check's runs in `[from, to)`, oldest first.
+    pub fn check_results(&self, check_id: &str, from: UnixNanos, to: UnixNanos) -> Result<Vec<CheckResult>> {
+        checks::results(&*self.backend, check_id, from, to)
+    }
+
+    /// Saves a check created through the API (its definition as JSON).
+    pub fn put_check_definition(&self, id: &str, json: &str) -> Result<oneshot::Receiver<Result<()>>> {
+        self.write(vec![Op::Put(keys::check_definition(id), checks::encode_definition(id, json))])
+    }
+
+    /// Deletes a check created through the API, with its runs.
+    pub fn delete_check(&self, id: &str) -> Result<oneshot::Receiver<Result<()>>> {
+        let mut ops = vec![Op::Delete(keys::check_definition(id))];
+        for entry in self.backend.scan(&keys::check_results_start(id), &keys::check_results_end(id), false) {
+            ops.push(Op::Delete(entry?.0));
+        }
+        self.write(ops)
+    }
+
+    /// Every check created through the API: (id, definition JSON).
+    pub fn check_definitions(&self) -> Result<Vec<(String, String)>> {
+        let (start, end) = ([keys::CHECK_DEFINITION], [keys::CHECK_DEFINITION + 1]);
+        self.backend.scan(&start, &end, false).map(|e| checks::decode_definition(&e?.1)).collect()
+    }
+
+    fn write(&self, ops: Vec<Op>) -> Result<oneshot::Receiver<Result<()>>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Write { ops, reply })?;
         Ok(answer)
     }
 

@@ -73,12 +73,20 @@ fn commits_groups_searches_and_survives_reopen() {
         assert!(storage.wait_indexed(Duration::from_secs(10)));
         let req = |q: &str| SearchRequest { query: q.into(), limit: 10, ..Default::default() };
         assert_eq!(storage.search(&req("missing")).unwrap().0.total, 2);
-        assert_eq!(storage.search(&req("type:ValueError")).unwrap().0.total, 1, "short name of a qualified type");
+        assert_eq!(
+            storage.search(&req("type:ValueError")).unwrap().0.total,
+            1,
+            "short name of a qualified type"
+        );
         assert_eq!(storage.search(&req("type:shop.orders.ValueError")).unwrap().0.total, 1);
         assert_eq!(storage.search(&req("user.id:u-42 AND service.name:api")).unwrap().0.total, 3);
         assert_eq!(storage.search(&req("http.status_code:500")).unwrap().0.total, 3);
         assert!(storage.search(&req("type:(")).is_err());
-        assert_eq!(storage.search(&req("-type:KeyError")).unwrap().0.total, 1, "a pure exclusion means everything except");
+        assert_eq!(
+            storage.search(&req("-type:KeyError")).unwrap().0.total,
+            1,
+            "a pure exclusion means everything except"
+        );
         // Kill-like drop: no shutdown beyond Drop.
     }
     let storage = Storage::open(dir.path(), options()).unwrap();
@@ -306,4 +314,45 @@ mod health {
             .unwrap()
             .is_empty());
     }
+}
+
+#[test]
+fn check_runs_and_definitions_are_stored_and_expire() {
+    use faultline_model::CheckResult;
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path(), options()).unwrap();
+    let day = 24 * 3600 * 1_000_000_000i64;
+    let now = 1_700_000_000_000_000_000;
+    let run = |id: &str, at: i64, ok: bool| CheckResult {
+        check_id: id.into(),
+        at,
+        ok,
+        latency_ms: 12.5,
+        status_code: Some(if ok { 200 } else { 503 }),
+        error: (!ok).then(|| "expected status 200-299, got 503".into()),
+        tls_days_left: None,
+        tls_not_after: None,
+    };
+    for (id, at, ok) in
+        [("api", now - 40 * day, true), ("api", now - day, false), ("api", now, true), ("db", now, true)]
+    {
+        storage.record_check_result(&run(id, at, ok)).unwrap().blocking_recv().unwrap().unwrap();
+    }
+    let api = storage.check_results("api", 0, now + 1).unwrap();
+    assert_eq!(api.iter().map(|r| r.ok).collect::<Vec<_>>(), vec![true, false, true]);
+    assert_eq!(api[1], run("api", now - day, false));
+    storage.maintain(now).unwrap().blocking_recv().unwrap().unwrap();
+    assert_eq!(storage.check_results("api", 0, now + 1).unwrap().len(), 2, "runs past the retention expire");
+    assert_eq!(storage.check_results("db", 0, now + 1).unwrap().len(), 1);
+
+    storage
+        .put_check_definition("db", r#"{"id":"db","kind":"tcp","address":"127.0.0.1:5432"}"#)
+        .unwrap()
+        .blocking_recv()
+        .unwrap()
+        .unwrap();
+    assert_eq!(storage.check_definitions().unwrap().len(), 1);
+    storage.delete_check("db").unwrap().blocking_recv().unwrap().unwrap();
+    assert!(storage.check_definitions().unwrap().is_empty());
+    assert!(storage.check_results("db", 0, now + 1).unwrap().is_empty());
 }
