@@ -20,6 +20,7 @@ use crate::pipeline::now_nanos;
 #[derive(Clone)]
 pub struct Api {
     pub storage: Arc<Storage>,
+    pub checks: Arc<crate::checks::Checks>,
     pub metrics: Arc<Metrics>,
     /// False until every listener is up, and again once shutdown starts.
     pub ready: Arc<AtomicBool>,
@@ -38,6 +39,7 @@ pub fn router(api: Api) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::health_api::routes())
+        .merge(crate::checks_api::routes())
         .with_state(api)
 }
 
@@ -340,8 +342,9 @@ async fn metrics(State(api): State<Api>) -> Response {
     })
     .await
     .unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], api.metrics.render(stats, &recent))
-        .into_response()
+    let mut text = api.metrics.render(stats, &recent);
+    api.checks.render_metrics(&mut text);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// Runs storage reads (sled, tantivy: blocking I/O) off the async threads.

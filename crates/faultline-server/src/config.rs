@@ -57,6 +57,8 @@ struct FileConfig {
     grouping: faultline_grouping::GroupingConfig,
     #[serde(default)]
     health: FileHealth,
+    #[serde(default)]
+    checks: Vec<faultline_probe::Check>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -109,6 +111,8 @@ pub struct Config {
     pub grouping: faultline_grouping::GroupingConfig,
     /// Health figures: rollup, retention, cardinality (`[health]`).
     pub health: faultline_store::HealthOptions,
+    /// Active checks (`[[checks]]`).
+    pub checks: Vec<faultline_probe::Check>,
 }
 
 pub const DEFAULT_OTLP_GRPC: &str = "127.0.0.1:4317";
@@ -152,6 +156,7 @@ impl Config {
             queue_depth: pick(args.queue_depth, file.limits.queue_depth, DEFAULT_QUEUE_DEPTH),
             index_commit_interval: file.index.commit_interval.unwrap_or(Duration::from_millis(500)),
             grouping: file.grouping,
+            checks: file.checks,
             health: faultline_store::HealthOptions {
                 rollup_after: file.health.rollup_after.unwrap_or(default_health.rollup_after),
                 retention: file.health.retention.unwrap_or(default_health.retention),
@@ -184,6 +189,7 @@ impl Config {
         if self.health.max_endpoints_per_service == 0 {
             bail!("health.max_endpoints_per_service must be at least 1");
         }
+        faultline_probe::validate_all(&self.checks).context("invalid [[checks]] in the config file")?;
         self.grouping.validate().context("invalid [grouping] rules in the config file")?;
         if self.index_commit_interval < Duration::from_millis(10)
             || self.index_commit_interval > Duration::from_secs(60)

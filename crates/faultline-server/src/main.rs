@@ -2,6 +2,8 @@
 //! (`faultline search`, `faultline groups`).
 
 mod api;
+mod checks;
+mod checks_api;
 mod cli;
 mod config;
 mod health_api;

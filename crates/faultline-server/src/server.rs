@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::api::{self, Api};
+use crate::checks::Checks;
 use crate::config::{Config, ServeArgs};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
@@ -49,6 +50,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Grouper::with_config(config.grouping.clone())?,
     ));
     let ready = Arc::new(AtomicBool::new(false));
+    let checks =
+        Checks::start(storage.clone(), config.checks.clone()).context("cannot start the active checks")?;
 
     let grpc = bind(config.otlp_grpc_addr, "OTLP/gRPC").await?;
     let http = bind(config.otlp_http_addr, "OTLP/HTTP").await?;
@@ -65,7 +68,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::spawn(otlp_grpc::serve(grpc, pipeline.clone(), config.max_request_bytes, stopped()));
     let http_app = otlp_http::router(pipeline.clone(), config.max_request_bytes);
     let http_task = tokio::spawn(axum::serve(http, http_app).with_graceful_shutdown(stopped()).into_future());
-    let api_app = api::router(Api { storage: storage.clone(), metrics, ready: ready.clone() });
+    let api_app =
+        api::router(Api { storage: storage.clone(), checks: checks.clone(), metrics, ready: ready.clone() });
     let api_task =
         tokio::spawn(axum::serve(api_listener, api_app).with_graceful_shutdown(stopped()).into_future());
     ready.store(true, Ordering::SeqCst);
@@ -78,6 +82,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     grpc_task.await?.context("OTLP/gRPC server failed")?;
     http_task.await?.context("OTLP/HTTP server failed")?;
     api_task.await?.context("API server failed")?;
+    checks.shutdown().await;
     // Every acknowledged export is already durable; this finishes indexing.
     tokio::task::spawn_blocking(move || storage.shutdown()).await??;
     tracing::info!("stopped cleanly");

@@ -1,0 +1,277 @@
+//! Active checks in the running server: the scheduler, the task that
+//! stores each run and follows up/down transitions, and the figures the
+//! API and `/metrics` show.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+
+use faultline_model::{format_rfc3339, CheckResult, UnixNanos};
+use faultline_probe::{
+    incidents, uptime_summary, Check, CheckState, ConfigError, Scheduler, SchedulerOptions, StateTracker,
+    Transition,
+};
+use faultline_store::Storage;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+const DAY_NANOS: i64 = 24 * 3600 * 1_000_000_000;
+/// Results read to rebuild a check's state at start-up.
+const REPLAY_WINDOW_NANOS: i64 = 7 * DAY_NANOS;
+
+/// Where a check was defined: the config file's are read-only through the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Config,
+    Api,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Config => "config",
+            Source::Api => "api",
+        }
+    }
+}
+
+/// What the server keeps in memory per check.
+#[derive(Debug, Default)]
+struct Live {
+    tracker: StateTracker,
+    last: Option<CheckResult>,
+}
+
+pub struct Checks {
+    scheduler: Mutex<Option<Scheduler>>,
+    storage: Arc<Storage>,
+    config_ids: HashSet<String>,
+    live: Mutex<HashMap<String, Live>>,
+}
+
+/// Why a change to checks was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("{0}")]
+    Invalid(#[from] ConfigError),
+    #[error("check {0:?} is defined in the config file; change it there")]
+    FromConfig(String),
+    #[error("no check {0:?}")]
+    NotFound(String),
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+impl Checks {
+    /// Starts the checks of the config file and those created through the
+    /// API before, rebuilding each one's state from its stored runs.
+    pub fn start(storage: Arc<Storage>, configured: Vec<Check>) -> anyhow::Result<Arc<Checks>> {
+        let config_ids: HashSet<String> = configured.iter().map(|c| c.id.clone()).collect();
+        let mut all = configured;
+        for (id, definition) in storage.check_definitions()? {
+            match serde_json::from_str::<Check>(&definition) {
+                Ok(check) if !config_ids.contains(&check.id) => all.push(check),
+                Ok(_) => {
+                    tracing::warn!(check = %id, "a check of the config file replaces the one created through the API")
+                }
+                Err(e) => {
+                    tracing::error!(check = %id, error = %e, "stored check is no longer valid; not running it")
+                }
+            }
+        }
+        let now = faultline_probe::now_nanos();
+        let mut live = HashMap::new();
+        for check in &all {
+            let results = storage.check_results(&check.id, now - REPLAY_WINDOW_NANOS, now + 1)?;
+            live.insert(
+                check.id.clone(),
+                Live { tracker: StateTracker::replay(&results), last: results.last().cloned() },
+            );
+        }
+        let (tx, rx) = mpsc::channel(256);
+        let scheduler = Scheduler::new(tx, SchedulerOptions::default());
+        scheduler.replace_all(all)?;
+        let checks = Arc::new(Checks {
+            scheduler: Mutex::new(Some(scheduler)),
+            storage,
+            config_ids,
+            live: Mutex::new(live),
+        });
+        tokio::spawn(checks.clone().consume(rx));
+        Ok(checks)
+    }
+
+    /// Stores each run and follows transitions, until the scheduler stops.
+    async fn consume(self: Arc<Self>, mut results: mpsc::Receiver<CheckResult>) {
+        while let Some(result) = results.recv().await {
+            if !self.is_scheduled(&result.check_id) {
+                continue; // a run of a check removed meanwhile
+            }
+            match self.storage.record_check_result(&result) {
+                Ok(answer) => {
+                    if let Ok(Err(e)) = answer.await {
+                        tracing::error!(check = %result.check_id, error = %e, "could not store a check run");
+                    }
+                }
+                Err(e) => tracing::warn!(check = %result.check_id, error = %e, "check run not stored"),
+            }
+            self.observe(result);
+        }
+    }
+
+    fn observe(&self, result: CheckResult) {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = live.entry(result.check_id.clone()).or_default();
+        match entry.tracker.observe(&result) {
+            Some(Transition::Down { error, .. }) => {
+                tracing::warn!(check = %result.check_id, %error, "check is down");
+            }
+            Some(Transition::Up { down_since, .. }) => {
+                let seconds = (result.at - down_since) / 1_000_000_000;
+                tracing::info!(check = %result.check_id, down_for_seconds = seconds, "check is up again");
+            }
+            None => {}
+        }
+        entry.last = Some(result);
+    }
+
+    fn is_scheduled(&self, id: &str) -> bool {
+        self.with_scheduler(|s| s.get(id).is_some()).unwrap_or(false)
+    }
+
+    fn with_scheduler<T>(&self, f: impl FnOnce(&Scheduler) -> T) -> Option<T> {
+        self.scheduler.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(f)
+    }
+
+    pub fn list(&self) -> Vec<Check> {
+        let mut checks = self.with_scheduler(Scheduler::checks).unwrap_or_default();
+        checks.sort_by(|a, b| a.id.cmp(&b.id));
+        checks
+    }
+
+    pub fn get(&self, id: &str) -> Option<Check> {
+        self.with_scheduler(|s| s.get(id)).flatten()
+    }
+
+    /// Creates or replaces a check through the API: stored, then scheduled.
+    pub async fn put(&self, check: Check) -> Result<(), CheckError> {
+        check.validate()?;
+        if self.config_ids.contains(&check.id) {
+            return Err(CheckError::FromConfig(check.id));
+        }
+        let json = serde_json::to_string(&check).map_err(|e| CheckError::Storage(e.to_string()))?;
+        let answer = self
+            .storage
+            .put_check_definition(&check.id, &json)
+            .map_err(|e| CheckError::Storage(e.to_string()))?;
+        answer
+            .await
+            .map_err(|e| CheckError::Storage(e.to_string()))?
+            .map_err(|e| CheckError::Storage(e.to_string()))?;
+        self.with_scheduler(|s| s.upsert(check)).transpose()?;
+        Ok(())
+    }
+
+    /// Deletes a check created through the API, with its history.
+    pub async fn delete(&self, id: &str) -> Result<(), CheckError> {
+        if self.config_ids.contains(id) {
+            return Err(CheckError::FromConfig(id.to_string()));
+        }
+        if !self.with_scheduler(|s| s.remove(id)).unwrap_or(false) {
+            return Err(CheckError::NotFound(id.to_string()));
+        }
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        let answer = self.storage.delete_check(id).map_err(|e| CheckError::Storage(e.to_string()))?;
+        answer
+            .await
+            .map_err(|e| CheckError::Storage(e.to_string()))?
+            .map_err(|e| CheckError::Storage(e.to_string()))
+    }
+
+    /// A check as the API shows it; with `detail`, its incidents and recent runs.
+    pub fn describe(&self, check: &Check, detail: bool) -> Result<Value, faultline_store::Error> {
+        let now = faultline_probe::now_nanos();
+        let results = self.storage.check_results(&check.id, now - 30 * DAY_NANOS, now + 1)?;
+        let uptime = uptime_summary(&results, now);
+        let (state, failures, last) = {
+            let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+            match live.get(&check.id) {
+                Some(l) => (l.tracker.state(), l.tracker.consecutive_failures(), l.last.clone()),
+                None => (CheckState::Unknown, 0, None),
+            }
+        };
+        let source = if self.config_ids.contains(&check.id) { Source::Config } else { Source::Api };
+        let found = incidents(&results);
+        let mut value = json!({
+            "id": check.id,
+            "kind": check.kind(),
+            "source": source.as_str(),
+            "interval_seconds": check.interval.as_secs_f64(),
+            "definition": check,
+            "state": state,
+            "consecutive_failures": failures,
+            "uptime": { "24h": uptime.last_24h, "7d": uptime.last_7d, "30d": uptime.last_30d },
+            "tls_days_left": last.as_ref().and_then(|r| r.tls_days_left),
+            "last_run": last.as_ref().map(run_json),
+            "open_incident": found.last().filter(|i| i.ended_at.is_none()).map(incident_json),
+        });
+        if detail {
+            value["incidents"] = found.iter().rev().map(incident_json).collect();
+            value["recent_runs"] = results.iter().rev().take(50).map(run_json).collect();
+        }
+        Ok(value)
+    }
+
+    /// Prometheus lines for every check's latest run.
+    pub fn render_metrics(&self, out: &mut String) {
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ids: Vec<&String> = live.keys().collect();
+        ids.sort();
+        let lines: [(&str, &str, fn(&CheckResult) -> Option<f64>); 3] = [
+            ("faultline_check_up", "1 when the check's latest run succeeded.", |r| {
+                Some(if r.ok { 1.0 } else { 0.0 })
+            }),
+            ("faultline_check_latency_ms", "Duration of the check's latest run.", |r| Some(r.latency_ms)),
+            ("faultline_check_tls_days_left", "Days until the certificate expires.", |r| r.tls_days_left),
+        ];
+        for (name, help, value) in lines {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for id in &ids {
+                if let Some(v) = live.get(*id).and_then(|l| l.last.as_ref()).and_then(value) {
+                    let _ = writeln!(out, "{name}{{check=\"{}\"}} {v}", crate::metrics::escape(id));
+                }
+            }
+        }
+    }
+
+    /// Stops every check; called before storage closes.
+    pub async fn shutdown(&self) {
+        let scheduler = self.scheduler.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(s) = scheduler {
+            s.shutdown().await;
+        }
+    }
+}
+
+fn run_json(r: &CheckResult) -> Value {
+    json!({
+        "at": format_rfc3339(r.at),
+        "ok": r.ok,
+        "latency_ms": r.latency_ms,
+        "status_code": r.status_code,
+        "error": r.error,
+        "tls_days_left": r.tls_days_left,
+        "tls_not_after": r.tls_not_after.map(format_rfc3339),
+    })
+}
+
+fn incident_json(i: &faultline_probe::Incident) -> Value {
+    let end: Option<UnixNanos> = i.ended_at;
+    json!({
+        "started_at": format_rfc3339(i.started_at),
+        "ended_at": end.map(format_rfc3339),
+        "duration_seconds": end.map(|e| (e - i.started_at) as f64 / 1e9),
+        "first_error": i.first_error,
+        "failed_checks": i.failed_checks,
+    })
+}
