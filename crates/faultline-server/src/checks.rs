@@ -19,6 +19,9 @@ const DAY_NANOS: i64 = 24 * 3600 * 1_000_000_000;
 /// Results read to rebuild a check's state at start-up.
 const REPLAY_WINDOW_NANOS: i64 = 7 * DAY_NANOS;
 
+/// Reads one figure off a check run, for a Prometheus gauge.
+type ResultValue = fn(&CheckResult) -> Option<f64>;
+
 /// Where a check was defined: the config file's are read-only through the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -227,7 +230,7 @@ impl Checks {
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         let mut ids: Vec<&String> = live.keys().collect();
         ids.sort();
-        let lines: [(&str, &str, fn(&CheckResult) -> Option<f64>); 3] = [
+        let lines: [(&str, &str, ResultValue); 3] = [
             ("faultline_check_up", "1 when the check's latest run succeeded.", |r| {
                 Some(if r.ok { 1.0 } else { 0.0 })
             }),
