@@ -4,7 +4,7 @@ use faultline_model::{ErrorEvent, Grouping};
 
 use crate::rules::{RuleError, Rules};
 use crate::stacktrace::{parse_trace, Trace};
-use crate::variant::{default_variant, Variant};
+use crate::variant::{default_variant, default_variant_v1, Variant};
 use crate::{custom, title, GroupingConfig, GROUPING_VERSION};
 
 /// Groups error events. Cheap to clone and share between threads.
@@ -33,24 +33,34 @@ impl Grouper {
     /// next variant of the chain (see the crate docs).
     pub fn group(&self, event: &ErrorEvent) -> Grouping {
         let trace = read_trace(event);
-        let (variant, title_override) = self.choose(event, &trace);
+        let (variant, title_override) = self.choose(event, &trace, default_variant(event, &trace));
+        let fingerprint = variant.fingerprint(&event.service);
         Grouping {
-            fingerprint: variant.fingerprint(&event.service),
+            previous_fingerprints: self.previous_fingerprints(event, &trace, &fingerprint),
+            fingerprint,
             title: title_override.map_or_else(|| title::title(event, &trace), str::to_string),
             culprit: title::culprit(event, &trace),
             method: variant.method.as_str().to_string(),
             version: GROUPING_VERSION,
-            // Version 1 is the first; a version 2 lists version 1's
-            // fingerprint of the event here so existing issues keep their events.
-            previous_fingerprints: Vec::new(),
+        }
+    }
+
+    /// Version 1's fingerprint of the event when it differs, so the event
+    /// joins the issue version 1 made (rules and `{{ default }}` included).
+    fn previous_fingerprints(&self, event: &ErrorEvent, trace: &Trace, current: &str) -> Vec<String> {
+        let (v1, _) = self.choose(event, trace, default_variant_v1(event, trace));
+        let previous = v1.fingerprint(&event.service);
+        if previous == current {
+            Vec::new()
+        } else {
+            vec![previous]
         }
     }
 
     /// The SDK's fingerprint attribute first (the code knows best), then the
     /// first matching rule, then the built-in chain; with the rule's title
     /// override, if any.
-    fn choose(&self, event: &ErrorEvent, trace: &Trace) -> (Variant, Option<&str>) {
-        let default = default_variant(event, trace);
+    fn choose(&self, event: &ErrorEvent, trace: &Trace, default: Variant) -> (Variant, Option<&str>) {
         if let Some(custom) = custom::variant(event, &default) {
             return (custom, None);
         }

@@ -8,8 +8,9 @@
 //!    else the first matching fingerprint rule of the server's
 //!    configuration (see [`GroupingConfig`]).
 //! 2. `route`: HTTP 5xx server spans without an exception (type + route + method).
-//! 3. `stacktrace`: exception type + the function/module names of the top
-//!    in-app frames of the root cause (see [`stacktrace`]).
+//! 3. `stacktrace`: exception type + the function and module of the frame
+//!    that locates the root cause, its top in-app frame (see `locate` and
+//!    [`stacktrace`]).
 //! 4. `message`: exception type + the parameterized message (see
 //!    [`normalize::parameterize_message`]).
 //! 5. `route` again for events that carry nothing else (span name, route, status).
@@ -29,6 +30,7 @@ mod fingerprint;
 mod grouper;
 mod in_app;
 mod limits;
+mod locate;
 pub mod normalize;
 mod rules;
 pub mod stacktrace;
@@ -40,5 +42,10 @@ pub use rules::{FingerprintRule, GlobError, GroupingConfig, RuleError};
 pub use variant::Method;
 
 /// Version of the grouping algorithm, stored on every group. Bump it whenever
-/// a change would give an existing event a different fingerprint.
-pub const GROUPING_VERSION: u32 = 1;
+/// a change would give an existing event a different fingerprint, and have
+/// [`Grouper::group`] list the previous version's fingerprint.
+///
+/// 1. stack traces hashed up to five frames nearest the raise site;
+/// 2. one frame, the one locating the root cause, so the entry point that
+///    reached a failure no longer splits it.
+pub const GROUPING_VERSION: u32 = 2;

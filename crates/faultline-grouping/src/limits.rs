@@ -20,8 +20,6 @@ pub(crate) const MAX_CHAIN: usize = 32;
 pub(crate) const SNIFF_LINES: usize = 200;
 /// Bytes of a message that are parameterized and hashed.
 pub(crate) const MAX_MESSAGE_BYTES: usize = 4096;
-/// Frames that make up a stack-trace fingerprint.
-pub(crate) const FINGERPRINT_FRAMES: usize = 5;
 /// Characters of a title (the message part is cut with an ellipsis).
 pub(crate) const TITLE_CHARS: usize = 200;
 /// Parts of a custom fingerprint that are used.

@@ -8,6 +8,7 @@
 use faultline_model::ErrorEvent;
 
 use crate::limits::TITLE_CHARS;
+use crate::locate::culprit_frame;
 use crate::stacktrace::{Frame, Trace};
 use crate::variant::{present, route_or_span};
 
@@ -37,15 +38,11 @@ pub(crate) fn title(event: &ErrorEvent, trace: &Trace) -> String {
     cut(&text, TITLE_CHARS)
 }
 
-/// `module in function` of the top in-app frame of the root cause (the
-/// top frame when none is in-app); else `METHOD /route`, the route or the
-/// span name; else empty.
+/// `module in function` of the frame locating the root cause (its top
+/// in-app frame, see [`crate::locate`]); else `METHOD /route`, the route or
+/// the span name; else empty.
 pub(crate) fn culprit(event: &ErrorEvent, trace: &Trace) -> String {
-    let from_frame = trace.root_cause().and_then(|root| {
-        let named = |f: &&Frame| f.function.is_some() || f.module.is_some() || f.file.is_some();
-        let frame = root.frames.iter().filter(named).find(|f| f.in_app);
-        frame.or_else(|| root.frames.iter().find(named)).map(describe)
-    });
+    let from_frame = culprit_frame(trace).map(describe);
     let text = from_frame
         .or_else(|| route_label(event))
         .or_else(|| present(event.span_name.as_deref()).map(str::to_string))

@@ -8,16 +8,18 @@
 use faultline_model::{ErrorEvent, EventSource};
 
 use crate::fingerprint::digest;
-use crate::limits::FINGERPRINT_FRAMES;
+use crate::locate::{culprit_frame, grouping_key};
 use crate::normalize::parameterize_message;
-use crate::stacktrace::{Frame, Trace};
+use crate::stacktrace::{Exception, Trace};
+
+mod v1;
 
 /// How a fingerprint was made; stored as `Grouping::method`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Method {
     /// From an `error.fingerprint` / `faultline.fingerprint` attribute.
     Custom,
-    /// Exception type and the top (in-app) frames of the root cause.
+    /// Exception type and the frame locating the root cause.
     Stacktrace,
     /// Exception type and the parameterized message.
     Message,
@@ -56,6 +58,19 @@ impl Variant {
 
 /// The first variant of the fallback chain that applies to the event.
 pub(crate) fn default_variant(event: &ErrorEvent, trace: &Trace) -> Variant {
+    chain(event, trace, stacktrace)
+}
+
+/// What [`default_variant`] was in grouping version 1, which differs only
+/// in the stack-trace variant (see [`v1`]); kept so an upgraded server can
+/// still find the groups version 1 made.
+pub(crate) fn default_variant_v1(event: &ErrorEvent, trace: &Trace) -> Variant {
+    chain(event, trace, v1::stacktrace)
+}
+
+type StacktraceVariant = fn(&ErrorEvent, &Trace) -> Option<Variant>;
+
+fn chain(event: &ErrorEvent, trace: &Trace, stacktrace: StacktraceVariant) -> Variant {
     http_server_error(event)
         .or_else(|| stacktrace(event, trace))
         .or_else(|| message(event, trace))
@@ -73,46 +88,33 @@ fn http_server_error(event: &ErrorEvent) -> Option<Variant> {
     (event.source == EventSource::HttpServerError).then(|| route(event))
 }
 
-/// Exception type plus the top frames of the root cause. Python prints the
-/// root cause first and Java last, but the parsed chain is normalized to
-/// root cause last, so both group by the exception that actually failed
-/// (what Sentry calls the main exception of a chain): wrapping it in
-/// another exception type somewhere up the stack does not split the issue.
+/// Exception type plus the frame that locates the failure (see
+/// [`crate::locate`]): the application's function nearest the raise site
+/// of the root cause. Python prints the root cause first and Java last,
+/// but the parsed chain is normalized to root cause last, so both group by
+/// the exception that actually failed (what Sentry calls the main exception
+/// of a chain): wrapping it in another exception type somewhere up the
+/// stack does not split the issue. Only the one frame counts, so neither
+/// the entry point that reached the failure nor recursion depth splits it.
 /// The type is the root cause's as printed, else the event's
 /// `exception.type` (Go and Rust print none).
 fn stacktrace(event: &ErrorEvent, trace: &Trace) -> Option<Variant> {
     let root = trace.root_cause()?;
-    let keys = grouping_frames(&root.frames);
-    if keys.is_empty() {
+    let key = culprit_frame(trace).map(|frame| grouping_key(trace, frame))?;
+    if key == "|" {
         return None;
     }
-    let exception_type = present(root.exception_type.as_deref())
-        .or_else(|| present(event.exception_type.as_deref()))
-        .unwrap_or_default();
-    let mut components = vec![exception_type.to_string()];
-    components.extend(keys);
-    Some(Variant { method: Method::Stacktrace, components })
+    Some(Variant {
+        method: Method::Stacktrace,
+        components: vec![exception_type(event, root).to_string(), key],
+    })
 }
 
-/// The grouping keys of up to `FINGERPRINT_FRAMES` frames nearest the raise
-/// site: in-app frames when there are any, else all. Consecutive repeats
-/// (recursion) count once, so recursion depth does not split an issue, and
-/// taking only the top frames keeps one failure reached from different
-/// entry points in one group.
-fn grouping_frames(frames: &[Frame]) -> Vec<String> {
-    let has_in_app = frames.iter().any(|f| f.in_app);
-    let mut keys: Vec<String> = Vec::new();
-    for frame in frames.iter().filter(|f| f.in_app || !has_in_app) {
-        let key = frame.grouping_key();
-        if key == "|" || keys.last() == Some(&key) {
-            continue;
-        }
-        keys.push(key);
-        if keys.len() == FINGERPRINT_FRAMES {
-            break;
-        }
-    }
-    keys
+/// The root cause's type as printed, else the event's `exception.type`.
+fn exception_type<'a>(event: &'a ErrorEvent, root: &'a Exception) -> &'a str {
+    present(root.exception_type.as_deref())
+        .or_else(|| present(event.exception_type.as_deref()))
+        .unwrap_or_default()
 }
 
 /// Exception type plus the parameterized message, when no frames could be

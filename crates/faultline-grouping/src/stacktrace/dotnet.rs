@@ -79,6 +79,7 @@ fn read_header_line(chain: &mut Vec<Exception>, line: &str) {
                 exception_type: caps.name("type").map(|m| m.as_str().to_string()),
                 message: caps.name("msg").map(|m| m.as_str().to_string()),
                 frames: Vec::new(),
+                raised_at: None,
             }),
             _ => append_message(chain, part),
         }

@@ -13,6 +13,10 @@
 //!     /usr/local/go/src/net/http/server.go:3285 +0x4b4
 //! ```
 //!
+//! A fatal error (`fatal error: stack overflow`) prints the runtime's own
+//! stack first, under `runtime stack:`, then the goroutines with frame
+//! pointers after each location (`+0x5d fp=0xc… sp=0xc… pc=0x4…`).
+//!
 //! Only the first goroutine is read: with `GOTRACEBACK=all` the others are
 //! bystanders. Frames are printed innermost first; a `created by` line is
 //! the outermost frame (where the goroutine was started). Go has no
@@ -25,8 +29,11 @@ use regex::Regex;
 use crate::normalize::{normalize_frame, RawFrame};
 use crate::stacktrace::{Exception, Frame, Language};
 
+/// `\tfile:line[ +0xpc]`; fatal errors (`fatal error: stack overflow`,
+/// `GOTRACEBACK=system`) append ` fp=0x… sp=0x… pc=0x…`.
 static LOCATION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\t(?P<file>\S.*?):(?P<line>\d+)(?: \+0x[0-9a-f]+)?\s*$").expect("valid pattern")
+    Regex::new(r"^\t(?P<file>\S.*?):(?P<line>\d+)(?: \+0x[0-9a-f]+)?(?: fp=0x[0-9a-f]+ sp=0x[0-9a-f]+ pc=0x[0-9a-f]+)?\s*$")
+        .expect("valid pattern")
 });
 
 pub(crate) fn parse(lines: &[&str]) -> Vec<Exception> {
@@ -182,6 +189,34 @@ main.main()
         assert_eq!(keys(&e), ["runtime/debug|Stack", "main|process.func", "main|Map", "main|main"]);
         assert!(!e.frames[0].in_app);
         assert!(e.frames[1].in_app);
+    }
+
+    #[test]
+    fn fatal_errors_with_frame_pointers() {
+        let text = "runtime: goroutine stack exceeds 1000000000-byte limit
+runtime: sp=0xc0200e1390 stack=[0xc0200e0000, 0xc0400e0000]
+fatal error: stack overflow
+
+runtime stack:
+runtime.throw({0x557784?, 0x640ba0?})
+\t/usr/local/go/src/runtime/panic.go:1047 +0x5d fp=0x7ffca59eaee0 sp=0x7ffca59eaeb0 pc=0x435d3d
+runtime.morestack()
+\t/usr/local/go/src/runtime/asm_amd64.s:570 +0x8b fp=0x7ffca59eb0a0 sp=0x7ffca59eb098 pc=0x46322b
+
+goroutine 1 [running]:
+example.com/shop/internal/shop.(*Shop).CategoryPath(0xc0000c0060, {0x5559ca, 0x6})
+\t/app/internal/shop/catalog.go:12 +0x5d fp=0xc0010f0420 sp=0xc0010f03c8 pc=0x51bb3d
+main.main()
+\t/app/main.go:9 +0x1d fp=0xc0010f0f80 sp=0xc0010f0f60 pc=0x51bb9d
+
+goroutine 2 [force gc (idle)]:
+runtime.gopark(0x0?, 0x0?, 0x0?, 0x0?, 0x0?)
+\t/usr/local/go/src/runtime/proc.go:363 +0xd6 fp=0xc00003cfb0 sp=0xc00003cf90 pc=0x438956
+";
+        let e = parse_text(text);
+        assert_eq!(e.message.as_deref(), Some("stack overflow"));
+        assert_eq!(keys(&e), ["example.com/shop/internal/shop|(*Shop).CategoryPath", "main|main"]);
+        assert_eq!(e.frames[0].line, Some(12));
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub(crate) fn parse(lines: &[&str]) -> Vec<Exception> {
                 exception_type: block.exception.exception_type.clone(),
                 message: block.exception.message.clone(),
                 frames: expanded_frames(&blocks, index),
+                raised_at: None,
             })
         })
         .collect()

@@ -95,8 +95,11 @@ static JAVASCRIPT: LazyLock<Regex> = LazyLock::new(|| {
         r"^\s*at (?:.+ \()?\S+:\d+:\d+\)?$|^\s*at .+ \((?:<anonymous>|native|index \d+)\)$|^[^\s@]*@\S+:\d+:\d+$",
     )
 });
-static GO: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"^goroutine \d+ \[|^\t\S.*\.go:\d+(?: \+0x[0-9a-f]+)?$"));
+static GO: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"^goroutine \d+ \[|^\t\S.*\.go:\d+(?: \+0x[0-9a-f]+)?(?: fp=0x[0-9a-f]+ sp=0x[0-9a-f]+ pc=0x[0-9a-f]+)?$",
+    )
+});
 static DOTNET: LazyLock<Regex> = LazyLock::new(|| {
     regex(r"^\s*at [^\s(]+\([^)]*\)(?: in .+:line \d+)?\s*$|--- End of (?:inner exception )?stack trace")
 });

@@ -66,6 +66,10 @@ pub struct Exception {
     pub message: Option<String>,
     /// Frames, nearest the raise site first.
     pub frames: Vec<Frame>,
+    /// The raise site as a frame without a function (file, line, in-app),
+    /// when the runtime prints it apart from the frames: PHP's
+    /// `Type: message in File.php:12`.
+    pub raised_at: Option<Frame>,
 }
 
 /// Everything read from one stack-trace text.

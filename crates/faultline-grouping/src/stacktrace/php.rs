@@ -10,7 +10,11 @@
 //!   thrown in /var/www/html/src/OrderService.php on line 87
 //! ```
 //!
-//! Frame `#0` names the innermost function (the one that threw). With a
+//! Frame `#0` names the innermost function (the one that threw). Each frame
+//! pairs the function *called* with the place it was called *from*, so an
+//! internal function (`json_decode`) sits at an application file; the
+//! header's `in File.php:12` is kept as [`Exception::raised_at`] so
+//! grouping can tell the two apart (see `crate::locate`). With a
 //! `previous` exception, `Throwable::__toString()` prints the previous one
 //! first and each wrapper after it as `Next Type: message`: the printed
 //! order is root cause first and is reversed into chain order.
@@ -29,7 +33,7 @@ static FRAME: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// `[PHP Fatal error:  Uncaught ][Next ]Type: message[ in file:line]`.
 static HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:PHP )?(?:Fatal error:\s+)?(?:Uncaught )?(?P<next>Next )?(?P<type>[A-Za-z_\\][\w\\]*): (?P<msg>.*?)(?: in \S+:\d+)?$")
+    Regex::new(r"^(?:PHP )?(?:Fatal error:\s+)?(?:Uncaught )?(?P<next>Next )?(?P<type>[A-Za-z_\\][\w\\]*): (?P<msg>.*?)(?: in (?P<file>\S+):(?P<line>\d+))?$")
         .expect("valid pattern")
 });
 static CLOSURE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{closure[^}]*\}").expect("valid pattern"));
@@ -47,12 +51,25 @@ pub(crate) fn parse(lines: &[&str]) -> Vec<Exception> {
             }
             current.exception_type = caps.name("type").map(|m| m.as_str().to_string());
             current.message = caps.name("msg").map(|m| m.as_str().to_string());
+            current.raised_at = raised_at(&caps);
         }
     }
     printed.push(current);
     printed.retain(|e| !e.frames.is_empty() || e.exception_type.is_some());
     printed.reverse();
     printed
+}
+
+/// Where the header says the exception was thrown. For an exception thrown
+/// inside an internal function (`json_decode`, `DateTime::__construct`)
+/// that is the function's call site, since it has no PHP code of its own.
+fn raised_at(caps: &regex::Captures<'_>) -> Option<Frame> {
+    let raw = RawFrame {
+        file: Some(caps.name("file")?.as_str()),
+        line: caps.name("line").and_then(|m| m.as_str().parse().ok()),
+        ..RawFrame::default()
+    };
+    Some(normalize_frame(Language::Php, &raw))
 }
 
 fn parse_frame(line: &str) -> Option<Frame> {

@@ -51,7 +51,12 @@ impl Block {
     /// Frames nearest the raise site first, chain-ready.
     fn finish(mut self) -> Exception {
         self.frames.reverse();
-        Exception { exception_type: self.exception_type, message: self.message, frames: self.frames }
+        Exception {
+            exception_type: self.exception_type,
+            message: self.message,
+            frames: self.frames,
+            raised_at: None,
+        }
     }
 }
 

@@ -1,0 +1,2 @@
+# shift-point
+"""A tiny shop whose bugs feed Faultline's grouping corpus."""
