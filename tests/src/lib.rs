@@ -12,22 +12,38 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// The `faultline` binary of this workspace, built on demand when a test
-/// runs alone.
+/// The `faultline` binary of this workspace. This package cannot depend on
+/// a binary, so `cargo test -p faultline-tests` alone would not rebuild it:
+/// it is rebuilt here when missing or older than any source file.
 pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     // target/<profile>/deps/<test> -> target/<profile>/faultline
     let profile_dir = exe.parent().and_then(Path::parent).unwrap();
     let bin = profile_dir.join("faultline");
-    if !bin.exists() {
+    let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let newest = ["crates", "proto"].iter().filter_map(|d| newest_file(&workspace.join(d))).max();
+    if built.is_none() || newest > built {
         let status = Command::new(env!("CARGO"))
             .args(["build", "-p", "faultline-server", "--bin", "faultline"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(workspace)
             .status()
             .unwrap();
         assert!(status.success(), "building faultline failed");
     }
     bin
+}
+
+/// The latest modification time of the files under `dir`.
+fn newest_file(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let time =
+            if path.is_dir() { newest_file(&path) } else { entry.metadata().and_then(|m| m.modified()).ok() };
+        newest = newest.max(time);
+    }
+    newest
 }
 
 /// A port nobody listens on right now.

@@ -27,6 +27,8 @@ pub(crate) fn title(event: &ErrorEvent, trace: &Trace) -> String {
         .or_else(|| present(outermost.and_then(|e| e.message.as_deref())))
         .and_then(|m| m.lines().map(str::trim).find(|l| !l.is_empty()));
     let text = match (exception_type, message) {
+        // Node's `err.code` as the type (`ENOENT`) already heads its message.
+        (Some(t), Some(m)) if repeats_type(t, m) => m.to_string(),
         (Some(t), Some(m)) => format!("{t}: {m}"),
         (Some(t), None) => t.to_string(),
         (None, Some(m)) => m.to_string(),
@@ -36,6 +38,11 @@ pub(crate) fn title(event: &ErrorEvent, trace: &Trace) -> String {
             .unwrap_or_else(|| UNKNOWN.to_string()),
     };
     cut(&text, TITLE_CHARS)
+}
+
+/// The message already starts with the type: `ENOENT: no such file…`.
+fn repeats_type(exception_type: &str, message: &str) -> bool {
+    message.strip_prefix(exception_type).is_some_and(|rest| rest.starts_with(':'))
 }
 
 /// `module in function` of the frame locating the root cause (its top

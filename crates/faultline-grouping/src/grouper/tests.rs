@@ -484,3 +484,11 @@ fn ten_thousand_level_chains_are_bounded() {
     assert_eq!(group(&with_trace("python", "ValueError", "x", &python)).method, "stacktrace");
     assert_fast(started);
 }
+
+#[test]
+fn a_type_the_message_already_starts_with_is_not_repeated() {
+    let enoent = typed("ENOENT", "ENOENT: no such file or directory, open 'a.html'");
+    assert_eq!(group(&enoent).title, "ENOENT: no such file or directory, open 'a.html'");
+    // Only a whole leading type followed by a colon counts.
+    assert_eq!(group(&typed("Error", "Errors: 3 found")).title, "Error: Errors: 3 found");
+}
