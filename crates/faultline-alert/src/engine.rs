@@ -1,0 +1,1 @@
+//! Rule evaluation and the alert lifecycle.
