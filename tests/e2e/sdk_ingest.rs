@@ -3,6 +3,7 @@
 //! grouped, counted and searchable.
 #![allow(clippy::unwrap_used)]
 
+use faultline_tests::api::encode;
 use faultline_tests::Server;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _, TracerProvider as _};
@@ -229,15 +230,6 @@ fn run_scenario(transport: Transport) {
 
     traces.shutdown().unwrap();
     logs.shutdown().unwrap();
-}
-
-fn encode(q: &str) -> String {
-    q.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[test]

@@ -13,28 +13,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use faultline_tests::api::{encode, group_events, titles, total};
 use faultline_tests::{Server, TempDir};
 use serde_json::{json, Value};
 
 const SERVICE: &str = "shop-node";
 const RESOURCE: &str = "service.version=5.0.1,deployment.environment.name=canary,host.name=node-1";
 
-/// KNOWN SERVER ISSUE (grouping), reported with issue 3. The same bug
-/// reached from two call paths should be ONE group: `displayName` throws
-/// the TypeError when called from `getProfile` and from `sendReceipt`. The
-/// stacktrace fingerprint hashes the up to 5 in-app frames nearest the
-/// throw, and the handler is the second of them, so the server makes one
-/// group per handler (getProfile: 2 events, sendReceipt: 1). Set this to 1
-/// when grouping keeps them together; every other assertion holds then.
+/// `displayName` throws the TypeError when called from `getProfile` and
+/// from `sendReceipt`: one bug, so one group, whatever the call path.
 const TYPE_ERROR_GROUPS: usize = 1;
 
-/// KNOWN SERVER ISSUE (errors with a `code`), reported with issue 3. The JS
-/// SDK's `recordException` puts `err.code` ("ENOENT") in exception.type,
-/// and Node's message already starts with the code, so the server titles
-/// the issue "ENOENT: ENOENT: no such file or directory, open '…'". Node
-/// itself prints "Error: ENOENT: …" (the header of `err.stack`). When the
-/// server handles this, set the prefix to what it then puts before the
-/// message ("Error: ", or "" if it drops the repeated code).
+/// The JS SDK's `recordException` puts `err.code` ("ENOENT") in
+/// exception.type, and Node's message already starts with the code: the
+/// title must not say it twice.
 const ENOENT_TITLE_PREFIX: &str = "";
 
 /// Events app.js produces: 3 TypeError, 1 + 2 SyntaxError, 2 ENOENT (the
@@ -126,37 +118,11 @@ fn run_app(server: &Server, protocol: &str) {
     assert_eq!(stdout.trim(), "sent", "app.js over {protocol}; stderr:\n{stderr}");
 }
 
-fn titles(groups: &[Value]) -> Vec<String> {
-    groups.iter().map(|g| format!("{} (x{})", g["title"].as_str().unwrap_or(""), g["count"])).collect()
-}
-
 /// The one group whose culprit is exactly `culprit`.
 fn by_culprit<'a>(groups: &'a [Value], culprit: &str) -> &'a Value {
     let found: Vec<&Value> = groups.iter().filter(|g| g["culprit"] == culprit).collect();
     assert_eq!(found.len(), 1, "groups with culprit {culprit:?} in {:?}", titles(groups));
     found[0]
-}
-
-/// A group's events, oldest first.
-fn group_events(server: &Server, group: &Value) -> Vec<Value> {
-    let id = group["id"].as_u64().unwrap();
-    let mut events =
-        server.get(&format!("/api/v1/groups/{id}/events?limit=100"))["events"].as_array().unwrap().clone();
-    events.sort_by_key(|e| e["seq"].as_u64().unwrap());
-    events
-}
-
-fn encode(q: &str) -> String {
-    q.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn total(server: &Server, q: &str) -> u64 {
-    server.get(&format!("/api/v1/search?q={}&limit=1", encode(q)))["total"].as_u64().unwrap()
 }
 
 fn run_scenario(protocol: &str) {

@@ -13,21 +13,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use faultline_tests::api::{encode, group_events, one_titled, titled, titles, total};
 use faultline_tests::{Server, TempDir};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const SERVICE: &str = "shop-py";
 const RESOURCE: &str = "service.version=2.3.0,deployment.environment.name=staging,host.name=py-1";
 
-/// KNOWN SERVER ISSUE (grouping), reported with issue 3. The same bug
-/// reached from two call paths should be ONE group: `lookup_user` raises
-/// KeyError 'email' when called from `get_profile` and from `send_receipt`.
-/// Python's traceback holds only the frames between the `except` and the
-/// raise (`serve` -> handler -> `lookup_user`), and the stacktrace
-/// fingerprint hashes the up to 5 in-app frames nearest the raise site, so
-/// the handler's frame is always part of it and the server makes one group
-/// per handler (get_profile: 2 events, send_receipt: 1). Set this to 1 when
-/// grouping keeps them together; every other assertion already holds then.
+/// `lookup_user` raises KeyError 'email' when called from `get_profile` and
+/// from `send_receipt`: one bug, so one group, whatever the call path.
 const KEY_ERROR_GROUPS: usize = 1;
 
 /// Events app.py produces: 3 KeyError, 2 ValueError, 2 OrderError,
@@ -109,40 +103,6 @@ fn run_app(server: &Server, protocol: &str) {
         }
     }
     assert_eq!(stdout.trim(), "sent", "app.py over {protocol}; stderr:\n{stderr}");
-}
-
-fn titles(groups: &[Value]) -> Vec<String> {
-    groups.iter().map(|g| format!("{} (x{})", g["title"].as_str().unwrap_or(""), g["count"])).collect()
-}
-
-/// The groups whose title is exactly `title`.
-fn titled<'a>(groups: &'a [Value], title: &str) -> Vec<&'a Value> {
-    groups.iter().filter(|g| g["title"] == title).collect()
-}
-
-/// The one group whose title is exactly `title`.
-fn one_titled<'a>(groups: &'a [Value], title: &str) -> &'a Value {
-    let found = titled(groups, title);
-    assert_eq!(found.len(), 1, "groups titled {title:?} in {:?}", titles(groups));
-    found[0]
-}
-
-fn group_events(server: &Server, group: &Value) -> Vec<Value> {
-    let id = group["id"].as_u64().unwrap();
-    server.get(&format!("/api/v1/groups/{id}/events?limit=100"))["events"].as_array().unwrap().clone()
-}
-
-fn encode(q: &str) -> String {
-    q.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn total(server: &Server, q: &str) -> u64 {
-    server.get(&format!("/api/v1/search?q={}&limit=1", encode(q)))["total"].as_u64().unwrap()
 }
 
 fn run_scenario(protocol: &str) {

@@ -3,6 +3,7 @@
 //! to it over real sockets.
 #![allow(clippy::unwrap_used)]
 
+pub mod api;
 pub mod otlp;
 
 use std::net::TcpListener;
