@@ -10,16 +10,28 @@ use crate::txn::Txn;
 use crate::{keys, records, Error, Result};
 
 pub(crate) fn new_group(id: u64, event: &ErrorEvent, grouping: &Grouping) -> Group {
+    let mut group = blank(id, &event.service, &grouping.fingerprint);
+    group.grouping_version = grouping.version;
+    group.title = grouping.title.clone();
+    group.culprit = grouping.culprit.clone();
+    group.exception_type = event.exception_type.clone();
+    group.first_seen = event.timestamp;
+    group.last_seen = event.timestamp;
+    group
+}
+
+/// An unresolved group with one fingerprint and no events yet.
+fn blank(id: u64, service: &str, fingerprint: &str) -> Group {
     Group {
         id,
-        fingerprint: grouping.fingerprint.clone(),
-        grouping_version: grouping.version,
-        service: event.service.clone(),
-        title: grouping.title.clone(),
-        culprit: grouping.culprit.clone(),
-        exception_type: event.exception_type.clone(),
-        first_seen: event.timestamp,
-        last_seen: event.timestamp,
+        fingerprint: fingerprint.to_string(),
+        grouping_version: 0,
+        service: service.to_string(),
+        title: String::new(),
+        culprit: String::new(),
+        exception_type: None,
+        first_seen: 0,
+        last_seen: 0,
         count: 0,
         status: GroupStatus::Unresolved,
         regressed: false,
@@ -29,7 +41,7 @@ pub(crate) fn new_group(id: u64, event: &ErrorEvent, grouping: &Grouping) -> Gro
         first_release: None,
         last_release: None,
         last_event_seq: 0,
-        fingerprints: vec![grouping.fingerprint.clone()],
+        fingerprints: vec![fingerprint.to_string()],
         merged_into: None,
     }
 }
@@ -232,26 +244,10 @@ pub(crate) fn unmerge(
 
 /// A group with no events yet, named from a fingerprint's record.
 fn empty_like(original: &Group, id: u64, naming: &records::FingerprintRecord, fingerprint: &str) -> Group {
-    Group {
-        id,
-        fingerprint: fingerprint.to_string(),
-        grouping_version: naming.grouping_version,
-        service: original.service.clone(),
-        title: naming.title.clone(),
-        culprit: naming.culprit.clone(),
-        exception_type: None,
-        first_seen: 0,
-        last_seen: 0,
-        count: 0,
-        status: GroupStatus::Unresolved,
-        regressed: false,
-        regressed_at: None,
-        resolved_at: None,
-        environments: Vec::new(),
-        first_release: None,
-        last_release: None,
-        last_event_seq: 0,
-        fingerprints: Vec::new(),
-        merged_into: None,
-    }
+    let mut group = blank(id, &original.service, fingerprint);
+    group.grouping_version = naming.grouping_version;
+    group.title = naming.title.clone();
+    group.culprit = naming.culprit.clone();
+    group.fingerprints = Vec::new();
+    group
 }
