@@ -1,0 +1,45 @@
+//! What can be wrong with a channel's configuration, and how a delivery
+//! can end without success.
+
+/// A channel whose configuration cannot work. Messages name the field in
+/// the words of the config file; they never repeat a URL, since webhook
+/// URLs of Slack and the like carry their secret in the path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChannelError {
+    #[error("{field} must not be empty")]
+    Empty { field: &'static str },
+    #[error("{field} is not a usable URL: {reason}")]
+    InvalidUrl { field: &'static str, reason: String },
+    #[error("header {name:?} cannot be sent: {reason}")]
+    InvalidHeader { name: String, reason: String },
+    #[error("header {name:?} is set by Faultline itself and cannot be configured")]
+    ReservedHeader { name: String },
+    #[error("{field} {address:?} is not an email address: {reason}")]
+    InvalidAddress { field: &'static str, address: String, reason: String },
+    #[error("smtp_host {0:?} is not a host name")]
+    InvalidHost(String),
+    #[error("smtp_port must not be 0")]
+    ZeroPort,
+    #[error("username and password must be set together")]
+    IncompleteCredentials,
+    #[error("ca_file {path}: {reason}")]
+    CaFile { path: String, reason: String },
+    #[error("routing_key {0}")]
+    InvalidRoutingKey(&'static str),
+}
+
+/// Why [`deliver`](super::deliver) gave up. Every attempt before this was
+/// already reported through the callback, with its own error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// Nothing was sent: the channel's configuration cannot work.
+    #[error("invalid channel: {0}")]
+    InvalidChannel(#[from] ChannelError),
+    /// The receiver refused in a way retrying cannot change (a 4xx other
+    /// than 429, a permanent SMTP reply, a TLS failure).
+    #[error("rejected on attempt {attempts}: {error}")]
+    Rejected { attempts: u32, error: String },
+    /// Every attempt the policy allows failed; `error` is the last one's.
+    #[error("failed after {attempts} attempts: {error}")]
+    Exhausted { attempts: u32, error: String },
+}
