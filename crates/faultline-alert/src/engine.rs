@@ -1,1 +1,0 @@
-//! Rule evaluation and the alert lifecycle.
