@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod otlp;
+pub mod receiver;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -21,6 +21,7 @@ use crate::pipeline::now_nanos;
 pub struct Api {
     pub storage: Arc<Storage>,
     pub checks: Arc<crate::checks::Checks>,
+    pub alerting: Arc<crate::alerting::Alerting>,
     pub metrics: Arc<Metrics>,
     /// False until every listener is up, and again once shutdown starts.
     pub ready: Arc<AtomicBool>,
@@ -40,6 +41,7 @@ pub fn router(api: Api) -> Router {
         .route("/metrics", get(metrics))
         .merge(crate::health_api::routes())
         .merge(crate::checks_api::routes())
+        .merge(crate::alerts_api::routes())
         .with_state(api)
 }
 
@@ -231,9 +233,8 @@ async fn patch_group(
     let status = GroupStatus::parse(&patch.status).ok_or_else(|| {
         bad_request(format!("unknown status {:?}: use unresolved, resolved or ignored", patch.status))
     })?;
-    let answer = api.storage.set_group_status(id, status, now_nanos())?;
-    let group =
-        answer.await.map_err(|_| ApiError(StatusCode::SERVICE_UNAVAILABLE, "shutting down".into()))??;
+    let group = committed(api.storage.set_group_status(id, status, now_nanos())?).await?;
+    api.alerting.on_group_status(id, group.status);
     Ok(Json(group))
 }
 
@@ -263,7 +264,13 @@ async fn merge_groups(
 ) -> Result<Json<Group>, ApiError> {
     let id = parse_id(&id)?;
     let body = json_body(body, r#"{"ids": [12, 13]}"#)?;
-    Ok(Json(committed(api.storage.merge(id, body.ids)?).await?))
+    let sources = body.ids.clone();
+    let merged = committed(api.storage.merge(id, body.ids)?).await?;
+    // Groups merged away are done: their alerts resolve.
+    for source in sources {
+        api.alerting.on_group_status(source, faultline_model::GroupStatus::Resolved);
+    }
+    Ok(Json(merged))
 }
 
 #[derive(Debug, Deserialize)]

@@ -38,6 +38,16 @@ impl Source {
     }
 }
 
+/// A check's latest state as alert rules see it.
+#[derive(Debug, Clone)]
+pub struct LiveStatus {
+    pub check_id: String,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+    pub tls_days_left: Option<f64>,
+    pub at: UnixNanos,
+}
+
 /// What the server keeps in memory per check.
 #[derive(Debug, Default)]
 struct Live {
@@ -245,6 +255,23 @@ impl Checks {
                 }
             }
         }
+    }
+
+    /// Every check's latest state, for alert rules.
+    pub fn statuses(&self) -> Vec<LiveStatus> {
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.iter()
+            .filter_map(|(id, l)| {
+                let last = l.last.as_ref()?;
+                Some(LiveStatus {
+                    check_id: id.clone(),
+                    consecutive_failures: l.tracker.consecutive_failures(),
+                    last_error: last.error.clone(),
+                    tls_days_left: last.tls_days_left,
+                    at: last.at,
+                })
+            })
+            .collect()
     }
 
     /// Stops every check; called before storage closes.

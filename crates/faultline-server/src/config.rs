@@ -59,6 +59,8 @@ struct FileConfig {
     health: FileHealth,
     #[serde(default)]
     checks: Vec<faultline_probe::Check>,
+    #[serde(default)]
+    alerts: crate::alerting::AlertsConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -113,6 +115,8 @@ pub struct Config {
     pub health: faultline_store::HealthOptions,
     /// Active checks (`[[checks]]`).
     pub checks: Vec<faultline_probe::Check>,
+    /// Alert rules and channels (`[alerts]`).
+    pub alerts: crate::alerting::AlertsConfig,
 }
 
 pub const DEFAULT_OTLP_GRPC: &str = "127.0.0.1:4317";
@@ -157,6 +161,7 @@ impl Config {
             index_commit_interval: file.index.commit_interval.unwrap_or(Duration::from_millis(500)),
             grouping: file.grouping,
             checks: file.checks,
+            alerts: file.alerts,
             health: faultline_store::HealthOptions {
                 rollup_after: file.health.rollup_after.unwrap_or(default_health.rollup_after),
                 retention: file.health.retention.unwrap_or(default_health.retention),
@@ -189,6 +194,7 @@ impl Config {
         if self.health.max_endpoints_per_service == 0 {
             bail!("health.max_endpoints_per_service must be at least 1");
         }
+        self.alerts.validate().context("invalid [alerts] in the config file")?;
         faultline_probe::validate_all(&self.checks).context("invalid [[checks]] in the config file")?;
         self.grouping.validate().context("invalid [grouping] rules in the config file")?;
         if self.index_commit_interval < Duration::from_millis(10)

@@ -1,6 +1,8 @@
 //! `faultline`: the server (`faultline serve`) and its command-line client
 //! (`faultline search`, `faultline groups`).
 
+mod alerting;
+mod alerts_api;
 mod api;
 mod checks;
 mod checks_api;

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use faultline_alert::engine::IssueEvent;
 use faultline_grouping::Grouper;
 use faultline_model::HealthSample;
 use faultline_otlp::{Extraction, Limits, MetricsHealth};
@@ -15,6 +16,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
 
+use crate::alerting::{issue_event, Alerting};
 use crate::metrics::{Metrics, Refusal, Signal};
 
 /// Why an export could not be accepted.
@@ -62,6 +64,7 @@ pub struct Pipeline {
     grouper: Grouper,
     /// Previous cumulative histogram points, to turn them into deltas.
     metrics_health: Mutex<MetricsHealth>,
+    alerting: Arc<Alerting>,
     /// When each service last sent request spans. Its duration histograms
     /// are then skipped: the spans already count those requests.
     span_services: Mutex<HashMap<String, i64>>,
@@ -71,9 +74,23 @@ pub struct Pipeline {
 const SPANS_PREFERRED_FOR_NANOS: i64 = 10 * 60 * 1_000_000_000;
 
 impl Pipeline {
-    pub fn new(storage: Arc<Storage>, metrics: Arc<Metrics>, limits: Limits, grouper: Grouper) -> Pipeline {
+    pub fn new(
+        storage: Arc<Storage>,
+        metrics: Arc<Metrics>,
+        limits: Limits,
+        grouper: Grouper,
+        alerting: Arc<Alerting>,
+    ) -> Pipeline {
         let metrics_health = Mutex::new(MetricsHealth::new(now_nanos()));
-        Pipeline { storage, metrics, limits, grouper, metrics_health, span_services: Mutex::default() }
+        Pipeline {
+            storage,
+            metrics,
+            limits,
+            grouper,
+            metrics_health,
+            alerting,
+            span_services: Mutex::default(),
+        }
     }
 
     /// Runs `extract` (CPU work, off the async threads), groups the events,
@@ -98,11 +115,12 @@ impl Pipeline {
                 .collect();
             pipeline.metrics.count_requests(&samples);
             pipeline.note_span_services(&samples);
-            (batch, health, extraction.items, extraction.rejected, extraction.error_message)
+            let issues: Vec<IssueEvent> = batch.iter().map(|(e, g)| issue_event(e, g)).collect();
+            (batch, issues, health, extraction.items, extraction.rejected, extraction.error_message)
         })
         .await
         .map_err(|e| self.refuse(IngestError::Storage(format!("extraction task failed: {e}"))))?;
-        let (batch, health, items, rejected, error_message) = prepared;
+        let (batch, issues, health, items, rejected, error_message) = prepared;
 
         if !batch.is_empty() || !health.is_empty() {
             let answer = self.storage.submit(batch, health).map_err(|e| self.refuse(store_error(e)))?;
@@ -113,6 +131,8 @@ impl Pipeline {
             let new_groups = committed.iter().filter(|c| c.new_group).count() as u64;
             let regressions = committed.iter().filter(|c| c.regression).count() as u64;
             self.metrics.committed(committed.len() as u64, new_groups, regressions);
+            let facts: Vec<_> = issues.into_iter().zip(committed.iter()).collect();
+            self.alerting.on_committed(&facts);
         }
         self.metrics.export_accepted(signal, items, u64::try_from(rejected).unwrap_or(0));
         Ok(Accepted { rejected, error_message })

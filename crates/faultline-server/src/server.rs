@@ -11,6 +11,7 @@ use faultline_store::{Storage, StorageOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::alerting::Alerting;
 use crate::api::{self, Api};
 use crate::checks::Checks;
 use crate::config::{Config, ServeArgs};
@@ -43,15 +44,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open storage in {}", config.data_dir.display()))?;
     let storage = Arc::new(storage);
     let metrics = Arc::new(Metrics::default());
+    let checks =
+        Checks::start(storage.clone(), config.checks.clone()).context("cannot start the active checks")?;
+    let alerting = Alerting::start(storage.clone(), checks.clone(), config.alerts.clone())
+        .context("cannot start alerting")?;
     let pipeline = Arc::new(Pipeline::new(
         storage.clone(),
         metrics.clone(),
         config.limits.clone(),
         Grouper::with_config(config.grouping.clone())?,
+        alerting.clone(),
     ));
     let ready = Arc::new(AtomicBool::new(false));
-    let checks =
-        Checks::start(storage.clone(), config.checks.clone()).context("cannot start the active checks")?;
 
     let grpc = bind(config.otlp_grpc_addr, "OTLP/gRPC").await?;
     let http = bind(config.otlp_http_addr, "OTLP/HTTP").await?;
@@ -68,8 +72,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::spawn(otlp_grpc::serve(grpc, pipeline.clone(), config.max_request_bytes, stopped()));
     let http_app = otlp_http::router(pipeline.clone(), config.max_request_bytes);
     let http_task = tokio::spawn(axum::serve(http, http_app).with_graceful_shutdown(stopped()).into_future());
-    let api_app =
-        api::router(Api { storage: storage.clone(), checks: checks.clone(), metrics, ready: ready.clone() });
+    let api_app = api::router(Api {
+        storage: storage.clone(),
+        checks: checks.clone(),
+        alerting: alerting.clone(),
+        metrics,
+        ready: ready.clone(),
+    });
     let api_task =
         tokio::spawn(axum::serve(api_listener, api_app).with_graceful_shutdown(stopped()).into_future());
     ready.store(true, Ordering::SeqCst);

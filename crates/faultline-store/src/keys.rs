@@ -15,6 +15,7 @@ pub const HEALTH_HOUR: u8 = b'H';
 pub const ENDPOINT: u8 = b'r';
 pub const CHECK_RESULT: u8 = b'k';
 pub const CHECK_DEFINITION: u8 = b'c';
+pub const STATE: u8 = b'm';
 
 /// `e` + seq: one error event.
 pub fn event(seq: u64) -> Vec<u8> {
@@ -128,6 +129,13 @@ pub fn parse_check_result(key: &[u8]) -> Option<(String, UnixNanos)> {
 pub fn check_definition(check_id: &str) -> Vec<u8> {
     let mut out = vec![CHECK_DEFINITION];
     push_str(&mut out, check_id);
+    out
+}
+
+/// `m` + name: a component's saved state (the alert engine's).
+pub fn state(name: &str) -> Vec<u8> {
+    let mut out = vec![STATE];
+    out.extend_from_slice(name.as_bytes());
     out
 }
 

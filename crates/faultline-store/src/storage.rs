@@ -174,6 +174,15 @@ impl Storage {
         self.backend.scan(&start, &end, false).map(|e| checks::decode_definition(&e?.1)).collect()
     }
 
+    /// Saves a component's state (an opaque, self-versioned document).
+    pub fn put_state(&self, name: &str, bytes: Vec<u8>) -> Result<oneshot::Receiver<Result<()>>> {
+        self.write(vec![Op::Put(keys::state(name), bytes)])
+    }
+
+    pub fn state(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.backend.get(&keys::state(name))
+    }
+
     fn write(&self, ops: Vec<Op>) -> Result<oneshot::Receiver<Result<()>>> {
         let (reply, answer) = oneshot::channel();
         self.send(Request::Write { ops, reply })?;

@@ -1,0 +1,322 @@
+//! Alerting in the running server: feeds the rule engine with facts from
+//! ingestion (new issues, regressions, events) and, on a tick, with health
+//! windows and check states; sends its notifications through the
+//! configured channels with retries, and keeps the delivery history.
+//! Delivery runs in its own tasks: a slow or broken channel never holds up
+//! ingestion or the other channels.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use faultline_alert::engine::{
+    CheckStatus, Endpoint, EndpointWindow, Engine, EngineState, Fact, Input, Issue, IssueEvent, Observation,
+    Rule,
+};
+use faultline_alert::notify::{deliver, Channel, DeliveryAttempt, DeliveryPolicy};
+use faultline_alert::{Alert, Notification, NotificationKind, Severity};
+use faultline_model::{ErrorEvent, GroupStatus, Grouping, HealthBucket, HealthKey, UnixNanos};
+use faultline_store::{Committed, HealthFilter, Storage};
+use serde::Deserialize;
+
+use crate::checks::Checks;
+use crate::pipeline::now_nanos;
+
+/// How often rate, latency, check and anomaly rules are evaluated.
+pub const TICK: Duration = Duration::from_secs(5);
+/// Delivery attempts kept for `GET /api/v1/alerts`.
+const DELIVERY_HISTORY: usize = 1000;
+const STATE_KEY: &str = "alert-engine";
+
+/// `[alerts]` in the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    #[serde(default)]
+    pub channels: Vec<Channel>,
+    /// Base URL of this server as users reach it, for links in messages.
+    pub public_url: Option<String>,
+}
+
+impl AlertsConfig {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        faultline_alert::engine::validate_rules(&self.rules)?;
+        for channel in &self.channels {
+            channel.validate().map_err(|e| anyhow::anyhow!("channel {:?}: {e}", channel.id))?;
+        }
+        for rule in &self.rules {
+            for name in &rule.channels {
+                if !self.channels.iter().any(|c| &c.id == name) {
+                    anyhow::bail!("alert rule {:?} names channel {name:?}, which is not configured", rule.id);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub struct Alerting {
+    engine: Mutex<Engine>,
+    channels: BTreeMap<String, Channel>,
+    policy: DeliveryPolicy,
+    storage: Arc<Storage>,
+    checks: Arc<Checks>,
+    deliveries: Mutex<VecDeque<DeliveryAttempt>>,
+    public_url: Option<String>,
+}
+
+impl Alerting {
+    /// Restores the engine's state (firing alerts, silences, windows) and
+    /// starts the evaluation tick.
+    pub fn start(
+        storage: Arc<Storage>,
+        checks: Arc<Checks>,
+        config: AlertsConfig,
+    ) -> anyhow::Result<Arc<Alerting>> {
+        let saved = storage.state(STATE_KEY)?.and_then(|b| serde_json::from_slice::<EngineState>(&b).ok());
+        let engine = match saved {
+            Some(state) => Engine::restore(config.rules.clone(), state)?,
+            None => Engine::new(config.rules.clone())?,
+        };
+        let alerting = Arc::new(Alerting {
+            engine: Mutex::new(engine),
+            channels: config.channels.into_iter().map(|c| (c.id.clone(), c)).collect(),
+            policy: DeliveryPolicy::default(),
+            storage,
+            checks,
+            deliveries: Mutex::new(VecDeque::new()),
+            public_url: config.public_url.map(|u| u.trim_end_matches('/').to_string()),
+        });
+        tokio::spawn(alerting.clone().run_ticks());
+        Ok(alerting)
+    }
+
+    fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Facts of one committed export: new issues, regressions, events.
+    pub fn on_committed(self: &Arc<Self>, events: &[(IssueEvent, &Committed)]) {
+        let now = now_nanos();
+        let facts: Vec<Input> = events
+            .iter()
+            .map(|(event, committed)| {
+                let mut event = event.clone();
+                event.issue.group_id = committed.group_id;
+                let fact = if committed.new_group {
+                    Fact::NewGroup(event)
+                } else if committed.regression {
+                    Fact::Regression(event)
+                } else {
+                    Fact::GroupEvent(event)
+                };
+                Input::from(fact)
+            })
+            .collect();
+        // One call, so new issues of one export make one message per rule.
+        let notifications = self.engine().observe_all(facts, now);
+        self.dispatch(notifications);
+    }
+
+    /// A group was resolved, ignored or merged away: its alerts resolve.
+    pub fn on_group_status(self: &Arc<Self>, group_id: u64, status: GroupStatus) {
+        if status == GroupStatus::Unresolved {
+            return;
+        }
+        let now = now_nanos();
+        let notifications = self.engine().observe(Fact::GroupResolved { group_id, at: now }, now);
+        self.dispatch(notifications);
+    }
+
+    async fn run_ticks(self: Arc<Self>) {
+        let mut interval = tokio::time::interval(TICK);
+        loop {
+            interval.tick().await;
+            let me = self.clone();
+            match tokio::task::spawn_blocking(move || me.evaluate(now_nanos())).await {
+                Ok(Ok(notifications)) => self.dispatch(notifications),
+                Ok(Err(e)) => tracing::error!(error = %e, "alert evaluation failed"),
+                Err(e) => tracing::error!(error = %e, "alert evaluation task failed"),
+            }
+        }
+    }
+
+    /// One evaluation: health windows and check states in, due changes out.
+    fn evaluate(&self, now: UnixNanos) -> anyhow::Result<Vec<Notification>> {
+        let windows = self.engine().endpoint_windows();
+        let mut observations = Vec::new();
+        for window in windows {
+            let from = now - i64::try_from(window.as_nanos()).unwrap_or(i64::MAX);
+            let buckets = self.storage.health(from, now + 1, &HealthFilter::default())?;
+            observations
+                .extend(endpoint_windows(&buckets, window, now).into_iter().map(Observation::Endpoint));
+        }
+        observations.extend(self.checks.statuses().into_iter().map(|s| {
+            Observation::Check(CheckStatus {
+                check_id: s.check_id,
+                consecutive_failures: s.consecutive_failures,
+                last_error: s.last_error,
+                tls_days_left: s.tls_days_left,
+                at: s.at,
+            })
+        }));
+        let mut engine = self.engine();
+        let mut notifications = engine.observe_all(observations.into_iter().map(Input::from), now);
+        notifications.extend(engine.tick(now));
+        let state = serde_json::to_vec(&engine.state())?;
+        drop(engine);
+        // Saved each tick; the answer is not awaited (nothing is acknowledged on it).
+        let _ = self.storage.put_state(STATE_KEY, state);
+        Ok(notifications)
+    }
+
+    /// Sends each notification to each of its rule's channels, each in its
+    /// own task.
+    fn dispatch(self: &Arc<Self>, notifications: Vec<Notification>) {
+        for mut notification in notifications {
+            self.add_links(&mut notification);
+            let channel_ids = self.engine().channels(&notification.rule_id).to_vec();
+            for id in channel_ids {
+                let Some(channel) = self.channels.get(&id).cloned() else { continue };
+                let me = self.clone();
+                let notification = notification.clone();
+                tokio::spawn(async move { me.send(&channel, &notification).await });
+            }
+        }
+    }
+
+    async fn send(&self, channel: &Channel, notification: &Notification) -> bool {
+        let result = deliver(channel, notification, &self.policy, |attempt| self.record(attempt)).await;
+        if let Err(e) = &result {
+            tracing::warn!(channel = %channel.id, notification = %notification.id, error = %e, "alert delivery failed");
+        }
+        result.is_ok()
+    }
+
+    fn record(&self, attempt: DeliveryAttempt) {
+        let mut deliveries = self.deliveries.lock().unwrap_or_else(|p| p.into_inner());
+        if deliveries.len() == DELIVERY_HISTORY {
+            deliveries.pop_front();
+        }
+        deliveries.push_back(attempt);
+    }
+
+    /// Links alerts to the UI pages of their group, service or check.
+    fn add_links(&self, notification: &mut Notification) {
+        let Some(base) = &self.public_url else { return };
+        for alert in &mut notification.alerts {
+            alert.url = match (&alert.group_id, &alert.check_id, &alert.service) {
+                (Some(id), _, _) => Some(format!("{base}/issues/{id}")),
+                (None, Some(check), _) => Some(format!("{base}/checks/{check}")),
+                (None, None, Some(service)) => Some(format!("{base}/services/{service}")),
+                _ => None,
+            };
+        }
+    }
+
+    /// Sends a test notification through one channel and waits for the outcome.
+    pub async fn test_channel(&self, id: &str) -> Option<(bool, Vec<DeliveryAttempt>)> {
+        let channel = self.channels.get(id)?.clone();
+        let now = now_nanos();
+        let alert = Alert {
+            rule_id: "test".into(),
+            rule_name: "Test notification".into(),
+            key: "test".into(),
+            labels: BTreeMap::new(),
+            severity: Severity::Warning,
+            state: faultline_alert::AlertState::Firing,
+            title: format!("Test notification for channel {}", channel.name),
+            summary: "Faultline can reach this channel.".into(),
+            value: None,
+            threshold: None,
+            url: self.public_url.clone(),
+            service: None,
+            group_id: None,
+            check_id: None,
+            started_at: now,
+            resolved_at: None,
+        };
+        let notification = Notification {
+            id: format!("test-{id}-{now}"),
+            kind: NotificationKind::Firing,
+            rule_id: "test".into(),
+            rule_name: "Test notification".into(),
+            severity: Severity::Warning,
+            alerts: vec![alert],
+            created_at: now,
+        };
+        let mut attempts = Vec::new();
+        let ok = deliver(&channel, &notification, &self.policy, |a| {
+            attempts.push(a.clone());
+            self.record(a);
+        })
+        .await
+        .is_ok();
+        Some((ok, attempts))
+    }
+
+    pub fn channels(&self) -> Vec<Channel> {
+        self.channels.values().cloned().collect()
+    }
+
+    pub fn rules(&self) -> Vec<Rule> {
+        self.engine().rules().to_vec()
+    }
+
+    /// Current alerts (pending and firing) and the recent history.
+    pub fn alerts(&self) -> (Vec<Alert>, Vec<Alert>) {
+        let engine = self.engine();
+        (engine.alerts(), engine.history().to_vec())
+    }
+
+    pub fn deliveries(&self) -> Vec<DeliveryAttempt> {
+        self.deliveries.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+    }
+}
+
+/// The issue an event belongs to, before its group id is known.
+pub fn issue_event(event: &ErrorEvent, grouping: &Grouping) -> IssueEvent {
+    IssueEvent {
+        issue: Issue {
+            group_id: 0,
+            service: event.service.clone(),
+            environment: event.environment.clone(),
+            exception_type: event.exception_type.clone(),
+            level: event.level.clone(),
+            title: grouping.title.clone(),
+            culprit: grouping.culprit.clone(),
+        },
+        user: faultline_alert::engine::user_of(event),
+        at: event.timestamp,
+    }
+}
+
+/// Per service and environment, and per route within them, the window's figures.
+fn endpoint_windows(
+    buckets: &BTreeMap<HealthKey, HealthBucket>,
+    window: Duration,
+    at: UnixNanos,
+) -> Vec<EndpointWindow> {
+    let mut merged: BTreeMap<Endpoint, HealthBucket> = BTreeMap::new();
+    for (key, bucket) in buckets {
+        let environment = Some(key.environment.clone()).filter(|e| !e.is_empty());
+        let service = Endpoint { service: key.service.clone(), environment, route: None };
+        let route = Endpoint { route: Some(key.route.clone()), ..service.clone() };
+        merged.entry(service).or_default().merge(bucket);
+        merged.entry(route).or_default().merge(bucket);
+    }
+    merged
+        .into_iter()
+        .map(|(endpoint, b)| EndpointWindow {
+            endpoint,
+            window,
+            requests: b.requests,
+            errors: b.errors,
+            p95_ms: b.latency.quantile(0.95),
+            p99_ms: b.latency.quantile(0.99),
+            at,
+        })
+        .collect()
+}

@@ -1,0 +1,226 @@
+//! Alerting end to end: errors sent over OTLP reach a real webhook and a
+//! Slack-shaped receiver within seconds, once, grouped per rule; resolving
+//! and regressing notify; an error-rate rule fires and resolves from real
+//! spans; a broken channel is retried and recorded without holding up the
+//! others.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use faultline_tests::otlp::{exception_span, kv, kv_int, now_nanos, post_protobuf, traces_request};
+use faultline_tests::receiver::Receiver;
+use faultline_tests::{Server, TempDir};
+use opentelemetry_proto::tonic::trace::v1::{span, Span};
+use serde_json::Value;
+
+fn config(hooks: &Receiver, broken: &Receiver) -> String {
+    format!(
+        r#"
+[alerts]
+public_url = "http://faultline.test"
+
+[[alerts.channels]]
+id = "hook"
+name = "Ops webhook"
+config = {{ kind = "webhook", url = "{}", secret = "s3cret" }}
+
+[[alerts.channels]]
+id = "slack"
+name = "Slack #oncall"
+config = {{ kind = "slack", webhook_url = "{}" }}
+
+[[alerts.channels]]
+id = "broken"
+name = "Broken receiver"
+config = {{ kind = "webhook", url = "{}" }}
+
+[[alerts.rules]]
+id = "new-issues"
+name = "New issue"
+kind = "new_group"
+channels = ["hook", "slack", "broken"]
+
+[[alerts.rules]]
+id = "regressions"
+kind = "regression"
+channels = ["hook"]
+
+[[alerts.rules]]
+id = "checkout-errors"
+kind = "error_rate"
+service = "checkout"
+window = "1m"
+min_requests = 10
+warning = 0.2
+critical = 0.5
+resolve = 0.1
+channels = ["hook"]
+"#,
+        hooks.url("/hook"),
+        hooks.url("/slack"),
+        broken.url("/broken")
+    )
+}
+
+fn start(hooks: &Receiver, broken: &Receiver, tmp: &TempDir) -> Server {
+    let path = tmp.path().join("alerts.toml");
+    std::fs::write(&path, config(hooks, broken)).unwrap();
+    Server::start_with(&["--config", path.to_str().unwrap()])
+}
+
+fn export(server: &Server, spans: Vec<Span>) {
+    assert_eq!(
+        post_protobuf(&server.http_url("/v1/traces"), &traces_request("checkout", spans)).unwrap().0,
+        200
+    );
+}
+
+fn webhooks_of(hooks: &Receiver, rule: &str) -> Vec<Value> {
+    hooks.on("/hook").iter().map(|r| r.json()).filter(|j| j["rule"]["id"] == rule).collect()
+}
+
+#[test]
+fn new_issues_notify_once_grouped_then_resolve_and_regress() {
+    let (hooks, broken) = (Receiver::start(), Receiver::start());
+    broken.status.store(500, Ordering::SeqCst);
+    let tmp = TempDir::new("faultline-alerts");
+    let server = start(&hooks, &broken, &tmp);
+
+    // Two new issues in one export: one message per channel, both alerts in it.
+    let sent = Instant::now();
+    export(
+        &server,
+        vec![
+            exception_span("GET /cart", "CartError", "cart 17 is locked", vec![]),
+            exception_span("POST /pay", "PaymentError", "card declined", vec![]),
+        ],
+    );
+    let first = hooks.wait("/hook", 1, Duration::from_secs(10));
+    let latency = sent.elapsed();
+    assert!(latency < Duration::from_secs(5), "new-issue webhook took {latency:?}");
+    let body = first[0].json();
+    assert_eq!(body["version"], 1);
+    assert_eq!(body["kind"], "firing");
+    assert_eq!(body["rule"]["id"], "new-issues");
+    let alerts = body["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 2, "grouped into one message: {body}");
+    assert!(alerts.iter().any(|a| a["title"].as_str().unwrap().contains("CartError")), "{body}");
+    assert!(alerts.iter().all(|a| a["url"].as_str().unwrap().starts_with("http://faultline.test/issues/")));
+    let signature = first[0].headers.get("x-faultline-signature").cloned().unwrap_or_default();
+    assert!(signature.starts_with("sha256="), "signed: {:?}", first[0].headers);
+
+    let slack = hooks.wait("/slack", 1, Duration::from_secs(10))[0].json();
+    assert!(slack["blocks"].as_array().is_some_and(|b| !b.is_empty()), "Block Kit: {slack}");
+    assert!(slack["text"].as_str().unwrap().contains("New issue") || slack.to_string().contains("CartError"));
+
+    // More events of the same issues: no new message.
+    export(&server, vec![exception_span("GET /cart", "CartError", "cart 18 is locked", vec![])]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(webhooks_of(&hooks, "new-issues").len(), 1, "one notification per new issue");
+
+    // The broken channel was retried and every attempt is on record, and
+    // the working channels were not held up by it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let attempts = loop {
+        let alerts = server.get("/api/v1/alerts");
+        let failed: Vec<Value> = alerts["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["channel_id"] == "broken")
+            .cloned()
+            .collect();
+        if failed.len() >= 2 || Instant::now() > deadline {
+            break failed;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(attempts.len() >= 2, "retried: {attempts:?}");
+    assert!(attempts.iter().all(|a| a["ok"] == false && a["status_code"] == 500));
+    assert!(broken.on("/broken").len() >= 2);
+
+    // Resolving the issue resolves its alert; an event after that regresses it.
+    let groups = server.groups();
+    let cart = groups.iter().find(|g| g["title"].as_str().unwrap().starts_with("CartError")).unwrap();
+    let id = cart["id"].as_u64().unwrap();
+    let client = reqwest::blocking::Client::new();
+    let url = server.api_url(&format!("/api/v1/groups/{id}"));
+    client.patch(url).json(&serde_json::json!({"status": "resolved"})).send().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !webhooks_of(&hooks, "new-issues").iter().any(|w| w["kind"] == "resolved") {
+        assert!(Instant::now() < deadline, "no resolved notice");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    export(&server, vec![exception_span("GET /cart", "CartError", "cart 19 is locked", vec![])]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while webhooks_of(&hooks, "regressions").is_empty() {
+        assert!(Instant::now() < deadline, "no regression notice");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let regression = &webhooks_of(&hooks, "regressions")[0];
+    assert_eq!(regression["kind"], "firing");
+    assert_eq!(regression["alerts"][0]["group_id"], id);
+
+    // The channel test endpoint sends through the real channel.
+    let before = hooks.on("/hook").len();
+    let test: Value =
+        client.post(server.api_url("/api/v1/channels/hook/test")).send().unwrap().json().unwrap();
+    assert_eq!(test["ok"], true, "{test}");
+    assert_eq!(hooks.on("/hook").len(), before + 1);
+    assert_eq!(client.post(server.api_url("/api/v1/channels/nope/test")).send().unwrap().status(), 404);
+    let channels = server.get("/api/v1/channels");
+    assert!(!channels.to_string().contains("s3cret"), "secrets stay out of the API: {channels}");
+}
+
+fn request_span(status: i64) -> Span {
+    let now = now_nanos();
+    Span {
+        trace_id: vec![1; 16],
+        span_id: vec![2; 8],
+        name: "POST /pay".into(),
+        kind: span::SpanKind::Server as i32,
+        start_time_unix_nano: now - 20_000_000,
+        end_time_unix_nano: now,
+        attributes: vec![
+            kv("http.route", "/pay"),
+            kv("http.request.method", "POST"),
+            kv_int("http.response.status_code", status),
+        ],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn error_rate_rule_fires_from_real_spans_and_resolves() {
+    let (hooks, broken) = (Receiver::start(), Receiver::start());
+    let tmp = TempDir::new("faultline-alerts-rate");
+    let server = start(&hooks, &broken, &tmp);
+    // 12 of 20 requests fail: 60%, over the critical 50%.
+    export(&server, (0..20).map(|i| request_span(if i < 12 { 503 } else { 200 })).collect());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while webhooks_of(&hooks, "checkout-errors").is_empty() {
+        assert!(Instant::now() < deadline, "error-rate rule did not fire");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let firing = &webhooks_of(&hooks, "checkout-errors")[0];
+    assert_eq!(firing["kind"], "firing");
+    assert_eq!(firing["severity"], "critical");
+    // Healthy traffic brings the rate under the resolve level (12 / 240 = 5%).
+    export(&server, (0..220).map(|_| request_span(200)).collect());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !webhooks_of(&hooks, "checkout-errors").iter().any(|w| w["kind"] == "resolved") {
+        assert!(Instant::now() < deadline, "error-rate alert did not resolve");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        webhooks_of(&hooks, "checkout-errors").iter().filter(|w| w["kind"] == "firing").count(),
+        1,
+        "fired exactly once"
+    );
+    let alerts = server.get("/api/v1/alerts");
+    assert!(
+        alerts["history"].as_array().unwrap().iter().any(|a| a["rule_id"] == "checkout-errors"),
+        "{alerts}"
+    );
+}
