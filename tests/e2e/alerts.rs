@@ -224,3 +224,44 @@ fn error_rate_rule_fires_from_real_spans_and_resolves() {
         "{alerts}"
     );
 }
+
+#[test]
+fn silences_mute_matching_alerts_until_removed() {
+    let (hooks, broken) = (Receiver::start(), Receiver::start());
+    let tmp = TempDir::new("faultline-alerts-silence");
+    let server = start(&hooks, &broken, &tmp);
+    let client = reqwest::blocking::Client::new();
+    let silence = serde_json::json!({"matchers": {"service": "checkout", "rule": "new-issues"}, "duration": "1h", "comment": "deploying"});
+    let response = client.post(server.api_url("/api/v1/silences")).json(&silence).send().unwrap();
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(server.get("/api/v1/silences")["silences"].as_array().unwrap().len(), 1);
+    let bad = serde_json::json!({"matchers": {}, "duration": "soon"});
+    assert_eq!(client.post(server.api_url("/api/v1/silences")).json(&bad).send().unwrap().status(), 400);
+
+    // Silenced: the alert exists, nothing is sent.
+    export(&server, vec![exception_span("GET /a", "QuietError", "while silenced", vec![])]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(webhooks_of(&hooks, "new-issues").is_empty(), "silenced alerts are not sent");
+    let active = server.get("/api/v1/alerts")["alerts"].as_array().unwrap().clone();
+    assert!(active.iter().any(|a| a["rule_id"] == "new-issues"), "still tracked: {active:?}");
+
+    // Removing the silence releases the firing alert on the next tick.
+    let deleted = client.delete(server.api_url(&format!("/api/v1/silences/{id}"))).send().unwrap();
+    assert_eq!(deleted.status(), 204);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while webhooks_of(&hooks, "new-issues").is_empty() {
+        assert!(Instant::now() < deadline, "alert not sent after the silence ended");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let group = &server.groups()[0];
+    let snoozed: Value = client
+        .post(server.api_url(&format!("/api/v1/groups/{}/snooze", group["id"])))
+        .json(&serde_json::json!({"duration": "4h"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(snoozed["until"].is_string(), "{snoozed}");
+}

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use faultline_alert::engine::{
-    CheckStatus, Endpoint, EndpointWindow, Engine, EngineState, Fact, Input, Issue, IssueEvent, Observation,
-    Rule,
+    CheckStatus, Endpoint, EndpointWindow, Engine, EngineState, Fact, HourlyFigures, Input, Issue,
+    IssueEvent, Observation, Rule, Silence, SilenceError, Snooze,
 };
 use faultline_alert::notify::{deliver, Channel, DeliveryAttempt, DeliveryPolicy};
 use faultline_alert::{Alert, Notification, NotificationKind, Severity};
@@ -27,6 +27,9 @@ pub const TICK: Duration = Duration::from_secs(5);
 /// Delivery attempts kept for `GET /api/v1/alerts`.
 const DELIVERY_HISTORY: usize = 1000;
 const STATE_KEY: &str = "alert-engine";
+const HOUR_NANOS: i64 = 3_600_000_000_000;
+/// Hours of history fed at start: the same hour on the previous 7 days.
+const BASELINE_HOURS: i64 = 8 * 24;
 
 /// `[alerts]` in the config file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -59,6 +62,8 @@ impl AlertsConfig {
 
 pub struct Alerting {
     engine: Mutex<Engine>,
+    /// Start of the last hour whose figures the engine has been given.
+    hourly_fed: Mutex<Option<UnixNanos>>,
     channels: BTreeMap<String, Channel>,
     policy: DeliveryPolicy,
     storage: Arc<Storage>,
@@ -82,6 +87,7 @@ impl Alerting {
         };
         let alerting = Arc::new(Alerting {
             engine: Mutex::new(engine),
+            hourly_fed: Mutex::new(None),
             channels: config.channels.into_iter().map(|c| (c.id.clone(), c)).collect(),
             policy: DeliveryPolicy::default(),
             storage,
@@ -162,6 +168,7 @@ impl Alerting {
                 at: s.at,
             })
         }));
+        observations.extend(self.hourly_figures(now)?.into_iter().map(Observation::Hourly));
         let mut engine = self.engine();
         let mut notifications = engine.observe_all(observations.into_iter().map(Input::from), now);
         notifications.extend(engine.tick(now));
@@ -170,6 +177,50 @@ impl Alerting {
         // Saved each tick; the answer is not awaited (nothing is acknowledged on it).
         let _ = self.storage.put_state(STATE_KEY, state);
         Ok(notifications)
+    }
+
+    /// For anomaly rules: each completed hour's figures, once. The first
+    /// evaluation after start backfills the history the baselines need.
+    fn hourly_figures(&self, now: UnixNanos) -> anyhow::Result<Vec<HourlyFigures>> {
+        if !self.engine().wants_hourly() {
+            return Ok(Vec::new());
+        }
+        let current_hour = now - now.rem_euclid(HOUR_NANOS);
+        let mut fed = self.hourly_fed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut hour = fed.map_or(current_hour - BASELINE_HOURS * HOUR_NANOS, |h| h + HOUR_NANOS);
+        let mut figures = Vec::new();
+        while hour < current_hour {
+            let buckets = self.storage.health(hour, hour + HOUR_NANOS, &HealthFilter::default())?;
+            for w in endpoint_windows(&buckets, Duration::from_secs(3600), hour) {
+                figures.push(HourlyFigures {
+                    endpoint: w.endpoint,
+                    hour_start: hour,
+                    requests: w.requests,
+                    errors: w.errors,
+                    p95_ms: w.p95_ms,
+                });
+            }
+            hour += HOUR_NANOS;
+        }
+        *fed = Some(current_hour - HOUR_NANOS);
+        Ok(figures)
+    }
+
+    /// Silences mute matching alerts until they end; snoozes mute one issue.
+    pub fn add_silence(&self, silence: Silence) -> Result<(), SilenceError> {
+        self.engine().add_silence(silence)
+    }
+
+    pub fn remove_silence(&self, id: &str) -> Option<Silence> {
+        self.engine().remove_silence(id)
+    }
+
+    pub fn silences(&self) -> Vec<Silence> {
+        self.engine().silences()
+    }
+
+    pub fn snooze(&self, group_id: u64, until: UnixNanos) {
+        self.engine().snooze(Snooze { group_id, until });
     }
 
     /// Sends each notification to each of its rule's channels, each in its
