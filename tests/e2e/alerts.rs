@@ -265,3 +265,64 @@ fn silences_mute_matching_alerts_until_removed() {
         .unwrap();
     assert!(snoozed["until"].is_string(), "{snoozed}");
 }
+
+#[test]
+fn rules_and_channels_are_managed_through_the_api_and_persist() {
+    let (hooks, broken) = (Receiver::start(), Receiver::start());
+    let tmp = TempDir::new("faultline-alerts-admin");
+    let mut server = start(&hooks, &broken, &tmp);
+    let client = reqwest::blocking::Client::new();
+    let send = |server: &Server, method: reqwest::Method, path: &str, body: Value| {
+        let r = client.request(method, server.api_url(path)).json(&body).send().unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    use reqwest::Method;
+    let channel = serde_json::json!({"id": "api-hook", "name": "API hook", "config": {"kind": "webhook", "url": hooks.url("/api-hook")}});
+    assert_eq!(send(&server, Method::POST, "/api/v1/channels", channel.clone()).0, 201);
+    assert_eq!(send(&server, Method::POST, "/api/v1/channels", channel).0, 409, "exists");
+    let rule = serde_json::json!({"id": "payments-new", "kind": "new_group", "filter": {"service": "checkout"}, "channels": ["api-hook"]});
+    assert_eq!(send(&server, Method::POST, "/api/v1/alert-rules", rule).0, 201);
+    let (status, body) = send(
+        &server,
+        Method::POST,
+        "/api/v1/alert-rules",
+        serde_json::json!({"id": "x", "kind": "new_group", "channels": ["nowhere"]}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("nowhere"), "{body}");
+    let (status, _) = send(
+        &server,
+        Method::PUT,
+        "/api/v1/alert-rules/new-issues",
+        serde_json::json!({"id": "new-issues", "kind": "regression"}),
+    );
+    assert_eq!(status, 409, "rules of the config file are read-only");
+    let rules = server.get("/api/v1/alert-rules");
+    let sources: Vec<(String, String)> = rules["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r["source"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(
+        sources.contains(&("payments-new".into(), "api".into()))
+            && sources.contains(&("new-issues".into(), "config".into()))
+    );
+
+    // Rules and channels made through the API survive a restart and work.
+    server.restart();
+    export(&server, vec![exception_span("POST /pay", "LedgerError", "ledger closed", vec![])]);
+    let got = hooks.wait("/api-hook", 1, Duration::from_secs(10));
+    assert_eq!(got[0].json()["rule"]["id"], "payments-new");
+
+    assert_eq!(
+        send(&server, Method::DELETE, "/api/v1/channels/api-hook", Value::Null).0,
+        400,
+        "a rule still uses it"
+    );
+    assert_eq!(send(&server, Method::DELETE, "/api/v1/alert-rules/payments-new", Value::Null).0, 204);
+    assert_eq!(send(&server, Method::DELETE, "/api/v1/channels/api-hook", Value::Null).0, 204);
+    assert_eq!(send(&server, Method::DELETE, "/api/v1/channels/hook", Value::Null).0, 409, "config channel");
+    server.restart();
+    assert!(!server.get("/api/v1/alert-rules").to_string().contains("payments-new"));
+}

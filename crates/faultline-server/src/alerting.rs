@@ -61,10 +61,13 @@ impl AlertsConfig {
 }
 
 pub struct Alerting {
-    engine: Mutex<Engine>,
+    pub(crate) engine: Mutex<Engine>,
     /// Start of the last hour whose figures the engine has been given.
     hourly_fed: Mutex<Option<UnixNanos>>,
-    channels: BTreeMap<String, Channel>,
+    /// Channels of the config file and of the API, by id.
+    pub(crate) channels: Mutex<BTreeMap<String, Channel>>,
+    /// What the config file defines (read-only through the API) and what the API added.
+    pub(crate) admin: crate::alert_admin::Admin,
     policy: DeliveryPolicy,
     storage: Arc<Storage>,
     checks: Arc<Checks>,
@@ -80,15 +83,18 @@ impl Alerting {
         checks: Arc<Checks>,
         config: AlertsConfig,
     ) -> anyhow::Result<Arc<Alerting>> {
+        let admin = crate::alert_admin::Admin::load(&storage, &config)?;
+        let (rules, channels) = admin.merged(&config);
         let saved = storage.state(STATE_KEY)?.and_then(|b| serde_json::from_slice::<EngineState>(&b).ok());
         let engine = match saved {
-            Some(state) => Engine::restore(config.rules.clone(), state)?,
-            None => Engine::new(config.rules.clone())?,
+            Some(state) => Engine::restore(rules, state)?,
+            None => Engine::new(rules)?,
         };
         let alerting = Arc::new(Alerting {
             engine: Mutex::new(engine),
             hourly_fed: Mutex::new(None),
-            channels: config.channels.into_iter().map(|c| (c.id.clone(), c)).collect(),
+            channels: Mutex::new(channels.into_iter().map(|c| (c.id.clone(), c)).collect()),
+            admin,
             policy: DeliveryPolicy::default(),
             storage,
             checks,
@@ -99,7 +105,7 @@ impl Alerting {
         Ok(alerting)
     }
 
-    fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
+    pub(crate) fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
         self.engine.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -230,7 +236,7 @@ impl Alerting {
             self.add_links(&mut notification);
             let channel_ids = self.engine().channels(&notification.rule_id).to_vec();
             for id in channel_ids {
-                let Some(channel) = self.channels.get(&id).cloned() else { continue };
+                let Some(channel) = self.channel(&id) else { continue };
                 let me = self.clone();
                 let notification = notification.clone();
                 tokio::spawn(async move { me.send(&channel, &notification).await });
@@ -269,7 +275,7 @@ impl Alerting {
 
     /// Sends a test notification through one channel and waits for the outcome.
     pub async fn test_channel(&self, id: &str) -> Option<(bool, Vec<DeliveryAttempt>)> {
-        let channel = self.channels.get(id)?.clone();
+        let channel = self.channel(id)?;
         let now = now_nanos();
         let alert = Alert {
             rule_id: "test".into(),
@@ -308,8 +314,16 @@ impl Alerting {
         Some((ok, attempts))
     }
 
+    pub(crate) fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
     pub fn channels(&self) -> Vec<Channel> {
-        self.channels.values().cloned().collect()
+        self.channels.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
+    fn channel(&self, id: &str) -> Option<Channel> {
+        self.channels.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
     }
 
     pub fn rules(&self) -> Vec<Rule> {

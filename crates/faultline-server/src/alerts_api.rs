@@ -7,16 +7,21 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use faultline_alert::engine::Silence;
+use axum::extract::rejection::JsonRejection;
+use faultline_alert::engine::{Rule, Silence};
+use faultline_alert::notify::Channel;
 
+use crate::alert_admin::AdminError;
 use crate::api::{bad_request, Api, ApiError};
 use crate::pipeline::now_nanos;
 
 pub fn routes() -> Router<Api> {
     Router::new()
         .route("/api/v1/alerts", get(alerts))
-        .route("/api/v1/alert-rules", get(rules))
-        .route("/api/v1/channels", get(channels))
+        .route("/api/v1/alert-rules", get(rules).post(create_rule))
+        .route("/api/v1/alert-rules/{id}", axum::routing::put(replace_rule).delete(delete_rule))
+        .route("/api/v1/channels", get(channels).post(create_channel))
+        .route("/api/v1/channels/{id}", axum::routing::put(replace_channel).delete(delete_channel))
         .route("/api/v1/channels/{id}/test", post(test_channel))
         .route("/api/v1/silences", get(silences).post(add_silence))
         .route("/api/v1/silences/{id}", axum::routing::delete(remove_silence))
@@ -29,17 +34,106 @@ async fn alerts(State(api): State<Api>) -> Json<Value> {
 }
 
 async fn rules(State(api): State<Api>) -> Json<Value> {
-    Json(json!({ "rules": api.alerting.rules() }))
+    let rules: Vec<Value> = api
+        .alerting
+        .rules()
+        .iter()
+        .map(|r| {
+            let mut v = json!(r);
+            v["source"] = json!(api.alerting.admin.rule_source(&r.id));
+            v
+        })
+        .collect();
+    Json(json!({ "rules": rules }))
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        let status = match e {
+            AdminError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AdminError::FromConfig(..) | AdminError::Exists(..) => StatusCode::CONFLICT,
+            AdminError::NotFound(..) => StatusCode::NOT_FOUND,
+            AdminError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+/// A JSON body of type `T`, or a 400 saying what is wrong with it.
+fn parse<T: serde::de::DeserializeOwned>(
+    body: Result<Json<Value>, JsonRejection>,
+    what: &str,
+) -> Result<T, ApiError> {
+    let Json(value) = body.map_err(|e| bad_request(format!("body must be a JSON {what}: {e}")))?;
+    serde_json::from_value(value).map_err(|e| bad_request(format!("invalid {what}: {e}")))
+}
+
+fn same_id(path: &str, body: &str) -> Result<(), ApiError> {
+    if path == body {
+        Ok(())
+    } else {
+        Err(bad_request(format!("the body's id {body:?} differs from the path's {path:?}")))
+    }
+}
+
+async fn create_rule(
+    State(api): State<Api>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let rule: Rule = parse(body, "alert rule")?;
+    api.alerting.create_rule(rule.clone()).await?;
+    Ok((StatusCode::CREATED, Json(json!(rule))))
+}
+
+async fn replace_rule(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let rule: Rule = parse(body, "alert rule")?;
+    same_id(&id, &rule.id)?;
+    api.alerting.replace_rule(rule.clone()).await?;
+    Ok(Json(json!(rule)))
+}
+
+async fn delete_rule(State(api): State<Api>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    api.alerting.delete_rule(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_channel(
+    State(api): State<Api>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let channel: Channel = parse(body, "channel")?;
+    api.alerting.create_channel(channel.clone()).await?;
+    Ok((StatusCode::CREATED, Json(describe_channel(&api, &channel))))
+}
+
+async fn replace_channel(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let channel: Channel = parse(body, "channel")?;
+    same_id(&id, &channel.id)?;
+    api.alerting.replace_channel(channel.clone()).await?;
+    Ok(Json(describe_channel(&api, &channel)))
+}
+
+async fn delete_channel(State(api): State<Api>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    api.alerting.delete_channel(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A channel without its secrets (URLs, keys, passwords).
+fn describe_channel(api: &Api, c: &Channel) -> Value {
+    json!({ "id": c.id, "name": c.name, "kind": c.config.kind(), "source": api.alerting.admin.channel_source(&c.id) })
 }
 
 /// Channels by id, name and kind; their URLs, keys and passwords are secrets.
 async fn channels(State(api): State<Api>) -> Json<Value> {
-    let channels: Vec<Value> = api
-        .alerting
-        .channels()
-        .iter()
-        .map(|c| json!({ "id": c.id, "name": c.name, "kind": c.config.kind() }))
-        .collect();
+    let channels: Vec<Value> = api.alerting.channels().iter().map(|c| describe_channel(&api, c)).collect();
     Json(json!({ "channels": channels }))
 }
 

@@ -1,6 +1,7 @@
 //! `faultline`: the server (`faultline serve`) and its command-line client
 //! (`faultline search`, `faultline groups`).
 
+mod alert_admin;
 mod alerting;
 mod alerts_api;
 mod api;
