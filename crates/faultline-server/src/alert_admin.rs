@@ -79,7 +79,7 @@ impl Admin {
 
 /// What a change does to the API-managed lists.
 enum Change {
-    PutRule(Rule, bool),
+    PutRule(Box<Rule>, bool),
     DeleteRule(String),
     PutChannel(Channel, bool),
     DeleteChannel(String),
@@ -87,11 +87,11 @@ enum Change {
 
 impl Alerting {
     pub async fn create_rule(self: &Arc<Self>, rule: Rule) -> Result<(), AdminError> {
-        self.change(Change::PutRule(rule, true)).await
+        self.change(Change::PutRule(Box::new(rule), true)).await
     }
 
     pub async fn replace_rule(self: &Arc<Self>, rule: Rule) -> Result<(), AdminError> {
-        self.change(Change::PutRule(rule, false)).await
+        self.change(Change::PutRule(Box::new(rule), false)).await
     }
 
     pub async fn delete_rule(self: &Arc<Self>, id: String) -> Result<(), AdminError> {
@@ -181,7 +181,7 @@ fn apply(
                 return Err(AdminError::Exists("rule", rule.id));
             }
             rules.retain(|r| r.id != rule.id);
-            rules.push(rule);
+            rules.push(*rule);
         }
         Change::DeleteRule(id) => {
             if admin.config_rules.contains(&id) {
