@@ -164,3 +164,57 @@ fn fingerprint_rules_from_the_config_file_group_events() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("grouping rule 1"), "{stderr}");
 }
+
+/// The README's configuration examples, together, start the server: the
+/// docs stay true. Example hosts are pointed at localhost so the checks they
+/// define probe nothing off this machine.
+#[test]
+fn readme_configuration_examples_are_accepted() {
+    use std::io::BufRead;
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let blocks: Vec<&str> = readme.split("```toml\n").skip(1).filter_map(|b| b.split("```").next()).collect();
+    assert!(blocks.len() >= 5, "README has its TOML examples");
+    // The block with top-level keys goes first, so they stay top-level.
+    let (top, rest): (Vec<&str>, Vec<&str>) = blocks.iter().partition(|b| b.starts_with("data_dir"));
+    let config = [top, rest]
+        .concat()
+        .join("\n")
+        .replace("api.example.com", "localhost")
+        .replace("db.internal", "localhost");
+    let tmp = TempDir::new("faultline-readme-config");
+    let path = tmp.path().join("readme.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut child = Command::new(binary())
+        .arg("serve")
+        .arg("--config")
+        .arg(&path)
+        .arg("--data-dir")
+        .arg(tmp.path().join("data"))
+        .args([
+            "--otlp-grpc-addr",
+            "127.0.0.1:0",
+            "--otlp-http-addr",
+            "127.0.0.1:0",
+            "--api-addr",
+            "127.0.0.1:0",
+        ])
+        .env("FAULTLINE_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    let mut ready = false;
+    for line in stderr.lines().map_while(Result::ok) {
+        ready = line.contains("faultline is ready");
+        seen.push(line);
+        if ready {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(ready, "the README's configuration was refused:\n{}", seen.join("\n"));
+}
