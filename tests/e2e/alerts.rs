@@ -326,3 +326,105 @@ fn rules_and_channels_are_managed_through_the_api_and_persist() {
     server.restart();
     assert!(!server.get("/api/v1/alert-rules").to_string().contains("payments-new"));
 }
+
+#[test]
+fn check_down_latency_and_frequency_rules_fire_remind_and_resolve() {
+    let hooks = Receiver::start();
+    let target = Receiver::start();
+    let tmp = TempDir::new("faultline-alerts-kinds");
+    let path = tmp.path().join("kinds.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[[checks]]
+id = "api-health"
+kind = "http"
+url = "{}"
+interval = "1s"
+timeout = "1s"
+
+[[alerts.channels]]
+id = "hook"
+name = "hook"
+config = {{ kind = "webhook", url = "{}" }}
+
+[[alerts.rules]]
+id = "down"
+kind = "check_down"
+check = "api-*"
+consecutive = 2
+repeat_interval = "4s"
+channels = ["hook"]
+
+[[alerts.rules]]
+id = "slow"
+kind = "latency"
+service = "checkout"
+percentile = "p95"
+window = "1m"
+min_requests = 10
+threshold_ms = {{ warning = 300, critical = 800 }}
+channels = ["hook"]
+
+[[alerts.rules]]
+id = "hot"
+kind = "group_frequency"
+count = 5
+window = "10m"
+channels = ["hook"]
+"#,
+            target.url("/healthz"),
+            hooks.url("/hook")
+        ),
+    )
+    .unwrap();
+    let server = Server::start_with(&["--config", path.to_str().unwrap()]);
+    let of =
+        |rule: &str, kind: &str| webhooks_of(&hooks, rule).into_iter().filter(|w| w["kind"] == kind).count();
+    let wait = |what: &str, ok: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !ok() {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; got {:?}",
+                hooks.on("/hook").iter().map(|r| r.json()).collect::<Vec<_>>()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+
+    // The checked server fails: down after 2 runs, a reminder after 4 s, resolved when it recovers.
+    target.status.store(503, Ordering::SeqCst);
+    wait("check_down firing", &|| of("down", "firing") == 1);
+    let firing = webhooks_of(&hooks, "down").into_iter().find(|w| w["kind"] == "firing").unwrap();
+    assert_eq!(firing["severity"], "critical");
+    assert_eq!(firing["alerts"][0]["check_id"], "api-health");
+    wait("a reminder", &|| of("down", "reminder") >= 1);
+    target.status.store(200, Ordering::SeqCst);
+    wait("check_down resolved", &|| of("down", "resolved") == 1);
+    assert_eq!(of("down", "firing"), 1, "fired exactly once");
+
+    // Slow requests: p95 of 900 ms is critical.
+    let now = now_nanos();
+    let slow: Vec<Span> = (0..20)
+        .map(|_| Span {
+            start_time_unix_nano: now - 900_000_000,
+            end_time_unix_nano: now,
+            ..request_span(200)
+        })
+        .collect();
+    export(&server, slow);
+    wait("latency firing", &|| of("slow", "firing") == 1);
+    let latency = webhooks_of(&hooks, "slow").into_iter().find(|w| w["kind"] == "firing").unwrap();
+    assert_eq!(latency["severity"], "critical");
+    assert!(latency["alerts"][0]["value"].as_f64().unwrap() > 800.0, "{latency}");
+
+    // One issue seen more than 5 times in 10 minutes.
+    for i in 0..6 {
+        export(&server, vec![exception_span("GET /hot", "HotError", &format!("burst {i}"), vec![])]);
+    }
+    wait("frequency firing", &|| of("hot", "firing") == 1);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(of("hot", "firing"), 1, "fired exactly once");
+}
