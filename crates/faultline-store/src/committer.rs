@@ -257,7 +257,12 @@ impl Committer {
         for entry in backend.scan(&[keys::HEALTH_HOUR], &expired, false).take(MAX_KEYS_PER_PASS) {
             txn.ops.push(Op::Delete(entry?.0));
         }
-        // Check runs are kept as long as health figures.
+        // Delivery attempts and check runs are kept as long as health figures.
+        let oldest_kept = health::minute_start(health::retention_cutoff_hour(now, &self.health) * 60);
+        let deliveries_end = keys::delivery(oldest_kept, 0);
+        for entry in backend.scan(&[keys::DELIVERY], &deliveries_end, false).take(MAX_KEYS_PER_PASS) {
+            txn.ops.push(Op::Delete(entry?.0));
+        }
         let cutoff = health::minute_start(health::retention_cutoff_hour(now, &self.health) * 60);
         txn.ops.extend(crate::checks::expire(backend, cutoff, MAX_KEYS_PER_PASS)?);
         Ok(())

@@ -16,6 +16,7 @@ pub const ENDPOINT: u8 = b'r';
 pub const CHECK_RESULT: u8 = b'k';
 pub const CHECK_DEFINITION: u8 = b'c';
 pub const STATE: u8 = b'm';
+pub const DELIVERY: u8 = b'd';
 
 /// `e` + seq: one error event.
 pub fn event(seq: u64) -> Vec<u8> {
@@ -129,6 +130,13 @@ pub fn parse_check_result(key: &[u8]) -> Option<(String, UnixNanos)> {
 pub fn check_definition(check_id: &str) -> Vec<u8> {
     let mut out = vec![CHECK_DEFINITION];
     push_str(&mut out, check_id);
+    out
+}
+
+/// `d` + time + sequence: one alert delivery attempt, in time order.
+pub fn delivery(at: UnixNanos, n: u64) -> Vec<u8> {
+    let mut out = with_u64(DELIVERY, u64::try_from(at.max(0)).unwrap_or(0));
+    out.extend_from_slice(&n.to_be_bytes());
     out
 }
 

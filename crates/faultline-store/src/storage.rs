@@ -64,6 +64,8 @@ pub struct Storage {
     stop_maintenance: Arc<AtomicBool>,
     maintenance: Mutex<Option<JoinHandle<()>>>,
     overflowed: Arc<AtomicU64>,
+    /// Distinguishes delivery records written in the same nanosecond.
+    deliveries_written: AtomicU64,
     dir: PathBuf,
 }
 
@@ -113,6 +115,7 @@ impl Storage {
             stop_maintenance,
             maintenance: Mutex::new(Some(maintenance)),
             overflowed,
+            deliveries_written: AtomicU64::new(0),
             dir: dir.to_path_buf(),
         })
     }
@@ -172,6 +175,18 @@ impl Storage {
     pub fn check_definitions(&self) -> Result<Vec<(String, String)>> {
         let (start, end) = ([keys::CHECK_DEFINITION], [keys::CHECK_DEFINITION + 1]);
         self.backend.scan(&start, &end, false).map(|e| checks::decode_definition(&e?.1)).collect()
+    }
+
+    /// Records one alert delivery attempt (a self-describing JSON document).
+    pub fn record_delivery(&self, at: UnixNanos, json: Vec<u8>) -> Result<oneshot::Receiver<Result<()>>> {
+        let n = self.deliveries_written.fetch_add(1, Ordering::Relaxed);
+        self.write(vec![Op::Put(keys::delivery(at, n), json)])
+    }
+
+    /// The latest `limit` delivery attempts, newest first.
+    pub fn deliveries(&self, limit: usize) -> Result<Vec<Vec<u8>>> {
+        let (start, end) = ([keys::DELIVERY], [keys::DELIVERY + 1]);
+        self.backend.scan(&start, &end, true).take(limit).map(|e| Ok(e?.1)).collect()
     }
 
     /// Saves a component's state (an opaque, self-versioned document).
@@ -355,6 +370,27 @@ impl Storage {
             ids.extend(self.fingerprint_group(&fingerprint)?);
         }
         Ok(ids)
+    }
+
+    /// Events with a timestamp in `[from, to)`: the total, and the count
+    /// per group (groups as fingerprints map to them now, so merged groups
+    /// count under their target) for the `max_fingerprints` busiest
+    /// fingerprints. Read from the index: events committed in the last
+    /// index interval may not be counted yet.
+    pub fn group_event_counts(
+        &self,
+        from: UnixNanos,
+        to: UnixNanos,
+        max_fingerprints: usize,
+    ) -> Result<(u64, BTreeMap<u64, u64>)> {
+        let (total, counts) = self.index.fingerprint_counts(from, to, max_fingerprints)?;
+        let mut by_group = BTreeMap::new();
+        for (fingerprint, count) in counts {
+            if let Some(group_id) = self.fingerprint_group(&fingerprint)? {
+                *by_group.entry(group_id).or_insert(0) += count;
+            }
+        }
+        Ok((total, by_group))
     }
 
     pub fn stats(&self) -> Result<StorageStats> {

@@ -153,6 +153,31 @@ impl SearchIndex {
         Ok(buckets.iter().filter_map(|b| b["key"].as_str().map(str::to_string)).collect())
     }
 
+    /// Events with a timestamp in `[from, to)`: how many in all, and how
+    /// many per fingerprint (the `max` most frequent). A terms aggregation
+    /// on the fingerprint fast field, so no document is loaded; the counts
+    /// are exact while the range holds at most `max` fingerprints.
+    pub fn fingerprint_counts(
+        &self,
+        from: UnixNanos,
+        to: UnixNanos,
+        max: usize,
+    ) -> Result<(u64, Vec<(String, u64)>)> {
+        let range = self.time_range(Some(from), Some(to));
+        let request = serde_json::json!({"fps": {"terms": {"field": "fingerprint", "size": max}}});
+        let aggs: Aggregations =
+            serde_json::from_value(request).map_err(|e| Error::InvalidQuery(e.to_string()))?;
+        let collector = AggregationCollector::from_aggs(aggs, Default::default());
+        let (total, result) = self.reader.searcher().search(&range, &(Count, collector))?;
+        let json = serde_json::to_value(result).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let buckets = json["fps"]["buckets"].as_array().cloned().unwrap_or_default();
+        let counts = buckets
+            .iter()
+            .filter_map(|b| Some((b["key"].as_str()?.to_string(), b["doc_count"].as_u64()?)))
+            .collect();
+        Ok((total as u64, counts))
+    }
+
     /// How many events the index can search now.
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
