@@ -22,19 +22,13 @@
 //!
 //! Run: `cargo bench -p faultline-benches --bench alert_latency`.
 //!
-//! It needs the `faultline` binary of the bench's own profile:
-//! `faultline_tests::binary()` looks for `target/<profile>/faultline` next
-//! to the bench executable's `deps/` directory, i.e. `target/release/` under
-//! `cargo bench`, but only ever builds the debug binary. So this bench
-//! first runs `cargo build --release -p faultline-server --bin faultline`
-//! itself (a no-op when it is up to date).
+//! It runs the `faultline` binary of the bench's own profile (release under
+//! `cargo bench`), which `faultline_tests::binary()` builds when needed.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -132,26 +126,6 @@ kind = "regression"
 channels = ["hook"]
 "#
     )
-}
-
-/// Builds the server binary in this bench's profile when it is not the
-/// debug one, which `faultline_tests::binary()` would build instead.
-fn build_server() {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let profile = profile_dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug").to_string();
-    if profile == "debug" {
-        return;
-    }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("building target/{profile}/faultline (cargo build --profile {profile}) ...");
-    let status = Command::new(cargo)
-        .args(["build", "--profile", &profile, "-p", "faultline-server", "--bin", "faultline"])
-        .current_dir(workspace)
-        .status()
-        .unwrap();
-    assert!(status.success(), "building faultline failed");
 }
 
 /// A never-seen exception type per index, letters only (grouping replaces
@@ -267,7 +241,6 @@ fn print_row(what: &str, values: &[f64], expected: usize) {
 }
 
 fn main() {
-    build_server();
     let (port, rx) = start_receiver();
     let tmp = TempDir::new("faultline-alert-latency");
     let path = tmp.path().join("alerts.toml");

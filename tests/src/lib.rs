@@ -26,8 +26,16 @@ pub fn binary() -> PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let newest = ["crates", "proto"].iter().filter_map(|d| newest_file(&workspace.join(d))).max();
     if built.is_none() || newest > built {
+        // Build in the profile of the running test or bench (target/<profile>/).
+        let profile = profile_dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
+        let profile_flag: Vec<String> = match profile {
+            "debug" => Vec::new(),
+            "release" => vec!["--release".into()],
+            other => vec!["--profile".into(), other.into()],
+        };
         let status = Command::new(env!("CARGO"))
             .args(["build", "-p", "faultline-server", "--bin", "faultline"])
+            .args(&profile_flag)
             .current_dir(workspace)
             .status()
             .unwrap();
