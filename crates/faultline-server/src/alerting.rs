@@ -41,6 +41,9 @@ pub struct AlertsConfig {
     pub channels: Vec<Channel>,
     /// Base URL of this server as users reach it, for links in messages.
     pub public_url: Option<String>,
+    /// Scheduled reports (`[[alerts.digests]]`).
+    #[serde(default)]
+    pub digests: Vec<crate::report::digest::DigestConfig>,
 }
 
 impl AlertsConfig {
@@ -56,6 +59,7 @@ impl AlertsConfig {
                 }
             }
         }
+        crate::report::digest::validate(&self.digests, &self.channels)?;
         Ok(())
     }
 }
@@ -102,6 +106,7 @@ impl Alerting {
             public_url: config.public_url.map(|u| u.trim_end_matches('/').to_string()),
         });
         tokio::spawn(alerting.clone().run_ticks());
+        crate::report::digest::start(&alerting, config.digests);
         Ok(alerting)
     }
 
@@ -252,7 +257,7 @@ impl Alerting {
         result.is_ok()
     }
 
-    fn record(&self, attempt: DeliveryAttempt) {
+    pub(crate) fn record(&self, attempt: DeliveryAttempt) {
         let mut deliveries = self.deliveries.lock().unwrap_or_else(|p| p.into_inner());
         if deliveries.len() == DELIVERY_HISTORY {
             deliveries.pop_front();
@@ -318,11 +323,20 @@ impl Alerting {
         &self.storage
     }
 
+    pub(crate) fn checks(&self) -> &Checks {
+        &self.checks
+    }
+
+    /// `public_url` of `[alerts]`, without a trailing slash.
+    pub(crate) fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
+    }
+
     pub fn channels(&self) -> Vec<Channel> {
         self.channels.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
     }
 
-    fn channel(&self, id: &str) -> Option<Channel> {
+    pub(crate) fn channel(&self, id: &str) -> Option<Channel> {
         self.channels.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
     }
 

@@ -42,6 +42,7 @@ pub fn router(api: Api) -> Router {
         .merge(crate::health_api::routes())
         .merge(crate::checks_api::routes())
         .merge(crate::alerts_api::routes())
+        .merge(crate::report_api::routes())
         .with_state(api)
 }
 

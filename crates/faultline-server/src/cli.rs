@@ -45,6 +45,30 @@ pub struct GroupsArgs {
     pub json: bool,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Length of the period, ending now (`1h`, `24h`, `7d`); compared with the one before.
+    #[arg(long, default_value = "24h")]
+    pub since: String,
+    #[arg(long, env = "FAULTLINE_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints the server's report with the renderer the digests use.
+pub fn report(args: ReportArgs) -> anyhow::Result<()> {
+    let answer = get(&args.server, "/api/v1/report", &[("since", args.since.clone())])?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(());
+    }
+    let report: crate::report::Report =
+        serde_json::from_value(answer).context("the server's report is not in a format this client reads")?;
+    print!("{}", crate::report::render_text(&report));
+    Ok(())
+}
+
 pub fn search(args: SearchArgs) -> anyhow::Result<()> {
     let mut params = vec![("q", args.query.clone()), ("limit", args.limit.to_string())];
     params.extend(args.from.map(|f| ("from", f)));

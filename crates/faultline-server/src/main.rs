@@ -1,5 +1,5 @@
 //! `faultline`: the server (`faultline serve`) and its command-line client
-//! (`faultline search`, `faultline groups`).
+//! (`faultline search`, `faultline groups`, `faultline report`).
 
 mod alert_admin;
 mod alerting;
@@ -14,6 +14,8 @@ mod metrics;
 mod otlp_grpc;
 mod otlp_http;
 mod pipeline;
+mod report;
+mod report_api;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +35,8 @@ enum Command {
     Search(cli::SearchArgs),
     /// List groups (issues) on a running server.
     Groups(cli::GroupsArgs),
+    /// Report on a period (new issues, top issues, service health, uptime) vs the one before.
+    Report(cli::ReportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -41,6 +45,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => server::run(args),
         Command::Search(args) => cli::search(args),
         Command::Groups(args) => cli::groups(args),
+        Command::Report(args) => cli::report(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

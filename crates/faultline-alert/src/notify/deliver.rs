@@ -48,10 +48,22 @@ pub async fn deliver(
     channel: &Channel,
     notification: &Notification,
     policy: &DeliveryPolicy,
-    mut on_attempt: impl FnMut(DeliveryAttempt),
+    on_attempt: impl FnMut(DeliveryAttempt),
 ) -> Result<(), DeliveryError> {
     channel.validate()?;
     let mut sender = Sender::new(channel, notification, policy);
+    send_with_retries(&mut sender, &channel.id, &notification.id, policy, on_attempt).await
+}
+
+/// The retry loop of [`deliver`], for anything a [`Sender`] can carry
+/// (notifications, reports): attempts, backoff, and one report per attempt.
+pub(crate) async fn send_with_retries(
+    sender: &mut Sender,
+    channel_id: &str,
+    message_id: &str,
+    policy: &DeliveryPolicy,
+    mut on_attempt: impl FnMut(DeliveryAttempt),
+) -> Result<(), DeliveryError> {
     let attempts = policy.attempts();
     let mut attempt = 1;
     loop {
@@ -64,8 +76,8 @@ pub async fn deliver(
             Err(failure) => (false, Some(failure.message.clone())),
         };
         on_attempt(DeliveryAttempt {
-            channel_id: channel.id.clone(),
-            notification_id: notification.id.clone(),
+            channel_id: channel_id.to_string(),
+            notification_id: message_id.to_string(),
             attempt,
             at,
             ok,
@@ -88,8 +100,8 @@ pub async fn deliver(
         }
         let wait = policy.backoff(attempt, retry_after);
         tracing::debug!(
-            channel = %channel.id,
-            notification = %notification.id,
+            channel = %channel_id,
+            notification = %message_id,
             attempt,
             error = %failure.message,
             wait_ms = wait.as_millis() as u64,
@@ -102,7 +114,7 @@ pub async fn deliver(
 
 /// The channel's transport with the rendered notification, ready to be
 /// sent as often as needed.
-enum Sender {
+pub(crate) enum Sender {
     Http(HttpSender),
     Smtp(Box<SmtpSender>),
 }
@@ -157,7 +169,7 @@ impl Sender {
 }
 
 /// The configured headers; `validate` already refused any that would not parse.
-fn header_map(headers: &std::collections::BTreeMap<String, String>) -> HeaderMap {
+pub(crate) fn header_map(headers: &std::collections::BTreeMap<String, String>) -> HeaderMap {
     headers
         .iter()
         .filter_map(|(name, value)| {

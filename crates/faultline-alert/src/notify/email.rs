@@ -129,7 +129,7 @@ fn html_body(n: &Notification) -> String {
 
 /// HTML text and attribute escaping (attributes are always double-quoted,
 /// but `'` is escaped too so a future single-quoted one stays safe).
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -26,6 +26,9 @@ pub enum ChannelError {
     CaFile { path: String, reason: String },
     #[error("routing_key {0}")]
     InvalidRoutingKey(&'static str),
+    /// Reports go to people and programs that read them; a pager is for incidents.
+    #[error("{kind} channels cannot receive reports")]
+    NotForReports { kind: &'static str },
 }
 
 /// Why [`deliver`](super::deliver) gave up. Every attempt before this was

@@ -69,6 +69,7 @@ mod http;
 mod outcome;
 mod pagerduty;
 mod policy;
+pub mod report;
 mod slack;
 mod smtp;
 mod webhook;

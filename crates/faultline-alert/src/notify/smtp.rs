@@ -43,6 +43,19 @@ impl SmtpSender {
         SmtpSender { prepared }
     }
 
+    /// A message rendered elsewhere (reports), over the same transport.
+    /// `message_id` is the left part of the Message-ID, stable across attempts.
+    pub fn with_content(
+        settings: &SmtpSettings<'_>,
+        (subject, text, html): (String, String, String),
+        message_id: &str,
+        timeout: Duration,
+    ) -> Self {
+        let prepared = transport(settings, timeout)
+            .and_then(|t| build_message(settings, subject, text, html, message_id).map(|m| (t, m)));
+        SmtpSender { prepared }
+    }
+
     pub async fn attempt(&self, timeout: Duration) -> Outcome {
         let (transport, message) = match &self.prepared {
             Ok(prepared) => prepared,
@@ -149,13 +162,23 @@ fn transport(
 
 fn message(settings: &SmtpSettings<'_>, n: &Notification, channel_id: &str) -> Result<Message, String> {
     let (subject, text, html) = render_email(n);
+    build_message(settings, subject, text, html, &format!("{}.{}", id_part(&n.id), id_part(channel_id)))
+}
+
+fn build_message(
+    settings: &SmtpSettings<'_>,
+    subject: String,
+    text: String,
+    html: String,
+    message_id: &str,
+) -> Result<Message, String> {
     let from: Mailbox = parse_mailbox("from", settings.from).map_err(|e| e.to_string())?;
     let mut builder = Message::builder()
         .from(from)
         .subject(subject)
         // Stable across attempts: if an attempt's reply was lost after the
         // server took the message, the duplicate can be recognised.
-        .message_id(Some(format!("<{}.{}@faultline>", id_part(&n.id), id_part(channel_id))))
+        .message_id(Some(format!("<{message_id}@faultline>")))
         .user_agent(concat!("Faultline ", env!("CARGO_PKG_VERSION")).to_string());
     for address in settings.to {
         builder = builder.to(parse_mailbox("to", address).map_err(|e| e.to_string())?);
@@ -166,7 +189,7 @@ fn message(settings: &SmtpSettings<'_>, n: &Notification, channel_id: &str) -> R
 }
 
 /// Only what a Message-ID's dot-atom allows.
-fn id_part(id: &str) -> String {
+pub(crate) fn id_part(id: &str) -> String {
     let cleaned: String =
         id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_".contains(c) { c } else { '-' }).collect();
     if cleaned.is_empty() {
