@@ -5,7 +5,7 @@
 //! Delivery runs in its own tasks: a slow or broken channel never holds up
 //! ingestion or the other channels.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use crate::pipeline::now_nanos;
 
 /// How often rate, latency, check and anomaly rules are evaluated.
 pub const TICK: Duration = Duration::from_secs(5);
-/// Delivery attempts kept for `GET /api/v1/alerts`.
+/// Delivery attempts `GET /api/v1/alerts` shows.
 const DELIVERY_HISTORY: usize = 1000;
 const STATE_KEY: &str = "alert-engine";
 const HOUR_NANOS: i64 = 3_600_000_000_000;
@@ -75,7 +75,6 @@ pub struct Alerting {
     policy: DeliveryPolicy,
     storage: Arc<Storage>,
     checks: Arc<Checks>,
-    deliveries: Mutex<VecDeque<DeliveryAttempt>>,
     public_url: Option<String>,
 }
 
@@ -102,7 +101,6 @@ impl Alerting {
             policy: DeliveryPolicy::default(),
             storage,
             checks,
-            deliveries: Mutex::new(VecDeque::new()),
             public_url: config.public_url.map(|u| u.trim_end_matches('/').to_string()),
         });
         tokio::spawn(alerting.clone().run_ticks());
@@ -257,12 +255,14 @@ impl Alerting {
         result.is_ok()
     }
 
+    /// Keeps a delivery attempt in the store for `GET /api/v1/alerts`.
     pub(crate) fn record(&self, attempt: DeliveryAttempt) {
-        let mut deliveries = self.deliveries.lock().unwrap_or_else(|p| p.into_inner());
-        if deliveries.len() == DELIVERY_HISTORY {
-            deliveries.pop_front();
+        let stored = serde_json::to_vec(&attempt)
+            .map_err(|e| e.to_string())
+            .and_then(|json| self.storage.record_delivery(now_nanos(), json).map_err(|e| e.to_string()));
+        if let Err(e) = stored {
+            tracing::warn!(channel = %attempt.channel_id, error = %e, "delivery attempt not recorded");
         }
-        deliveries.push_back(attempt);
     }
 
     /// Links alerts to the UI pages of their group, service or check.
@@ -350,8 +350,10 @@ impl Alerting {
         (engine.alerts(), engine.history().to_vec())
     }
 
+    /// The latest delivery attempts, newest first.
     pub fn deliveries(&self) -> Vec<DeliveryAttempt> {
-        self.deliveries.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+        let stored = self.storage.deliveries(DELIVERY_HISTORY).unwrap_or_default();
+        stored.iter().filter_map(|json| serde_json::from_slice(json).ok()).collect()
     }
 }
 
