@@ -428,3 +428,66 @@ channels = ["hook"]
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(of("hot", "firing"), 1, "fired exactly once");
 }
+
+#[test]
+fn an_exception_from_the_rust_sdk_reaches_a_mailbox() {
+    use faultline_tests::smtp::SmtpServer;
+    use opentelemetry::trace::{Span as _, Status, Tracer as _, TracerProvider as _};
+    use opentelemetry_otlp::WithExportConfig;
+    let smtp = SmtpServer::start();
+    let tmp = TempDir::new("faultline-alerts-mail");
+    let path = tmp.path().join("mail.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[alerts]
+public_url = "http://faultline.test"
+
+[[alerts.channels]]
+id = "mail"
+name = "On-call mail"
+config = {{ kind = "email", smtp_host = "127.0.0.1", smtp_port = {}, tls = "none", from = "faultline@example.test", to = ["oncall@example.test", "lead@example.test"] }}
+
+[[alerts.rules]]
+id = "new-issues"
+name = "New issue"
+kind = "new_group"
+channels = ["mail"]
+"#,
+            smtp.port
+        ),
+    )
+    .unwrap();
+    let server = Server::start_with(&["--config", path.to_str().unwrap()]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _guard = runtime.enter();
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(server.grpc_endpoint())
+        .build()
+        .unwrap();
+    let resource = opentelemetry_sdk::Resource::builder().with_service_name("billing").build();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource)
+        .build();
+    let tracer = provider.tracer("e2e");
+    let mut span = tracer.start("charge");
+    span.record_error(&std::io::Error::other("card <b>declined</b> for invoice 42"));
+    span.set_status(Status::error("charge failed"));
+    span.end();
+    provider.force_flush().unwrap();
+
+    let mail = smtp.next_message(Duration::from_secs(20));
+    let subject = mail["subject"].as_str().unwrap();
+    assert!(subject.contains("New issue"), "{mail}");
+    assert!(mail["to"].as_str().unwrap().contains("lead@example.test"), "{mail}");
+    let parts = mail["parts"].as_array().unwrap();
+    let text = parts.iter().find(|p| p["content_type"] == "text/plain").unwrap()["body"].as_str().unwrap();
+    let html = parts.iter().find(|p| p["content_type"] == "text/html").unwrap()["body"].as_str().unwrap();
+    assert!(text.contains("card <b>declined</b>"), "plain text keeps the message: {text}");
+    assert!(html.contains("card &lt;b&gt;declined&lt;/b&gt;"), "HTML escapes it: {html}");
+    assert!(html.contains("http://faultline.test/issues/"), "links to the issue: {html}");
+    provider.shutdown().unwrap();
+}

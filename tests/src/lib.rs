@@ -6,6 +6,7 @@
 pub mod api;
 pub mod otlp;
 pub mod receiver;
+pub mod smtp;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
