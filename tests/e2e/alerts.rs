@@ -491,3 +491,53 @@ channels = ["mail"]
     assert!(html.contains("http://faultline.test/issues/"), "links to the issue: {html}");
     provider.shutdown().unwrap();
 }
+
+#[test]
+fn a_certificate_expiring_soon_alerts_with_its_severity() {
+    let hooks = Receiver::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let tls_port = faultline_tests::tls::tls_server(&runtime, 10);
+    let tmp = TempDir::new("faultline-alerts-cert");
+    let path = tmp.path().join("cert.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[[checks]]
+id = "api-cert"
+kind = "tls"
+address = "localhost:{tls_port}"
+min_days_left = 5
+interval = "1s"
+
+[[alerts.channels]]
+id = "hook"
+name = "hook"
+config = {{ kind = "webhook", url = "{}" }}
+
+[[alerts.rules]]
+id = "certificates"
+kind = "cert_expiry"
+days = 14
+critical_days = 3
+channels = ["hook"]
+"#,
+            hooks.url("/hook")
+        ),
+    )
+    .unwrap();
+    let _server = Server::start_with(&["--config", path.to_str().unwrap()]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while webhooks_of(&hooks, "certificates").is_empty() {
+        assert!(Instant::now() < deadline, "no certificate alert");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let alert = &webhooks_of(&hooks, "certificates")[0];
+    assert_eq!(alert["kind"], "firing");
+    assert_eq!(alert["severity"], "warning", "10 days left: under 14, over 3");
+    assert_eq!(alert["alerts"][0]["check_id"], "api-cert");
+    let days = alert["alerts"][0]["value"].as_f64().unwrap();
+    assert!((days - 10.0).abs() < 0.1, "{alert}");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(webhooks_of(&hooks, "certificates").len(), 1, "once, not on every run");
+}

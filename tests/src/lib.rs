@@ -7,6 +7,7 @@ pub mod api;
 pub mod otlp;
 pub mod receiver;
 pub mod smtp;
+pub mod tls;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
