@@ -541,3 +541,79 @@ channels = ["hook"]
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(webhooks_of(&hooks, "certificates").len(), 1, "once, not on every run");
 }
+
+#[test]
+fn an_error_rate_far_from_its_baseline_is_an_anomaly() {
+    let hooks = Receiver::start();
+    let tmp = TempDir::new("faultline-alerts-anomaly");
+    let path = tmp.path().join("anomaly.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[[alerts.channels]]
+id = "hook"
+name = "hook"
+config = {{ kind = "webhook", url = "{}" }}
+
+[[alerts.rules]]
+id = "seasonal-anomaly"
+kind = "anomaly"
+metric = "error_rate"
+service = "seasonal"
+sensitivity = 3.0
+min_requests = 100
+channels = ["hook"]
+"#,
+            hooks.url("/hook")
+        ),
+    )
+    .unwrap();
+    let mut server = Server::start_with(&["--config", path.to_str().unwrap()]);
+    const HOUR: u64 = 3_600_000_000_000;
+    let this_hour = now_nanos() / HOUR * HOUR;
+    // Eight days of ordinary hours (1% failing), then 30% failing.
+    let hour_of = |hours_ago: u64, failing: usize| -> Vec<Span> {
+        let start = this_hour - hours_ago * HOUR;
+        (0..200)
+            .map(|i| Span {
+                start_time_unix_nano: start + i as u64 * 10_000_000_000,
+                end_time_unix_nano: start + i as u64 * 10_000_000_000 + 20_000_000,
+                ..request_span(if i < failing { 503 } else { 200 })
+            })
+            .collect()
+    };
+    let mut spans = Vec::new();
+    for hours_ago in (2..=8 * 24).rev() {
+        spans.extend(hour_of(hours_ago, 2));
+        if spans.len() >= 4000 {
+            let batch = std::mem::take(&mut spans);
+            assert_eq!(
+                post_protobuf(&server.http_url("/v1/traces"), &traces_request("seasonal", batch)).unwrap().0,
+                200
+            );
+        }
+    }
+    // The spike: the last 50 minutes, which the rule's one-hour window covers.
+    let now = now_nanos();
+    spans.extend((0..200).map(|i| Span {
+        start_time_unix_nano: now - 3_000_000_000_000 + i * 12_000_000_000,
+        end_time_unix_nano: now - 3_000_000_000_000 + i * 12_000_000_000 + 20_000_000,
+        ..request_span(if i < 60 { 503 } else { 200 })
+    }));
+    assert_eq!(
+        post_protobuf(&server.http_url("/v1/traces"), &traces_request("seasonal", spans)).unwrap().0,
+        200
+    );
+    // The engine reads its baselines from stored hours when it starts.
+    server.restart();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while webhooks_of(&hooks, "seasonal-anomaly").is_empty() {
+        assert!(Instant::now() < deadline, "no anomaly alert; alerts: {}", server.get("/api/v1/alerts"));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let alert = &webhooks_of(&hooks, "seasonal-anomaly")[0];
+    assert_eq!(alert["kind"], "firing");
+    assert_eq!(alert["alerts"][0]["service"], "seasonal");
+    assert!(alert["alerts"][0]["value"].as_f64().unwrap() > 0.2, "{alert}");
+}
