@@ -4,6 +4,7 @@
 //! decoder through grouping into the store and out of the query API.
 
 mod check;
+pub mod duration;
 mod event;
 mod group;
 pub mod health;

@@ -66,9 +66,9 @@ struct FileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileHealth {
-    #[serde(default, with = "humantime_serde_opt")]
+    #[serde(default, with = "faultline_model::duration::option")]
     rollup_after: Option<Duration>,
-    #[serde(default, with = "humantime_serde_opt")]
+    #[serde(default, with = "faultline_model::duration::option")]
     retention: Option<Duration>,
     max_endpoints_per_service: Option<usize>,
 }
@@ -94,7 +94,7 @@ struct FileLimits {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileIndex {
-    #[serde(default, with = "humantime_serde_opt")]
+    #[serde(default, with = "faultline_model::duration::option")]
     commit_interval: Option<Duration>,
 }
 
@@ -218,20 +218,6 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
-}
-
-/// `commit_interval = "500ms"` in the file.
-mod humantime_serde_opt {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        match Option::<String>::deserialize(d)? {
-            Some(text) => humantime::parse_duration(&text).map(Some).map_err(serde::de::Error::custom),
-            None => Ok(None),
-        }
-    }
 }
 
 #[cfg(test)]
