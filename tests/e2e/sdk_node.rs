@@ -10,11 +10,11 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use faultline_tests::api::{encode, group_events, titles, total};
-use faultline_tests::{Server, TempDir};
+use faultline_tests::sdk_app::{self, App};
+use faultline_tests::Server;
 use serde_json::{json, Value};
 
 const SERVICE: &str = "shop-node";
@@ -58,64 +58,23 @@ fn check_node() {
     );
 }
 
-/// Runs app.js against `server` with the standard OTel variables, and
-/// fails with its output unless it exported everything and exited 0.
+/// Runs app.js against `server`; fails with its output unless it exported
+/// everything and exited 0.
 fn run_app(server: &Server, protocol: &str) {
     check_node();
-    let endpoint = match protocol {
-        "grpc" => server.grpc_endpoint(),
-        _ => server.http_url(""),
+    let app = App {
+        label: "app.js",
+        program: "node".into(),
+        args: &["app.js"],
+        dir: app_dir(),
+        clear_env: &["NODE_OPTIONS"],
+        extra_env: &[],
+        missing_sdk: (
+            "Cannot find module",
+            "the JS SDK is not installed in tests/sdk/node/node_modules: run scripts/test",
+        ),
     };
-    let out = TempDir::new("sdk-node-out");
-    let stdout_path = out.path().join("stdout");
-    let stderr_path = out.path().join("stderr");
-    let mut command = Command::new("node");
-    command.arg("app.js").current_dir(app_dir());
-    // Nothing from the caller's environment may redirect the exporters.
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("OTEL_") || name == "NODE_OPTIONS" {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
-        .env("OTEL_SERVICE_NAME", SERVICE)
-        .env("OTEL_RESOURCE_ATTRIBUTES", RESOURCE)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&stdout_path).unwrap())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let stdout = std::fs::read_to_string(&stdout_path).unwrap_or_default();
-    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    let hint = if stderr.contains("Cannot find module") {
-        "\n(the JS SDK is not installed in tests/sdk/node/node_modules: run scripts/test)"
-    } else {
-        ""
-    };
-    match status {
-        Some(status) if status.success() => {}
-        Some(status) => {
-            panic!("app.js over {protocol} exited {status}{hint}\nstdout:\n{stdout}\nstderr:\n{stderr}")
-        }
-        None => {
-            panic!("app.js over {protocol} did not finish in 120 s\nstdout:\n{stdout}\nstderr:\n{stderr}")
-        }
-    }
-    assert_eq!(stdout.trim(), "sent", "app.js over {protocol}; stderr:\n{stderr}");
+    sdk_app::run(&app, server, protocol, SERVICE, RESOURCE);
 }
 
 /// The one group whose culprit is exactly `culprit`.

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod otlp;
 pub mod receiver;
+pub mod sdk_app;
 pub mod smtp;
 pub mod tls;
 
