@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 use faultline_grouping::{FingerprintRule, Grouper, GroupingConfig, GROUPING_VERSION};
-use faultline_model::{Attributes, ErrorEvent, EventSource, Grouping};
+use faultline_model::{ErrorEvent, EventSource, Grouping};
 
 /// `views.handle` → `orders.create` → `orders.parse_quantity` under Flask.
 const TRACE: &str = r#"Traceback (most recent call last):
@@ -33,29 +33,11 @@ const V2: &str = "0d8c72a2626b7bbf5e8aa4a831aae144";
 
 fn event(trace: &str) -> ErrorEvent {
     ErrorEvent {
-        seq: 0,
-        group_id: 0,
-        timestamp: 1_700_000_000_000_000_000,
-        received_at: 1_700_000_000_000_000_000,
-        source: EventSource::SpanException,
-        service: "checkout".into(),
-        service_version: None,
-        environment: None,
-        host: None,
         sdk_language: Some("python".into()),
-        trace_id: String::new(),
-        span_id: String::new(),
-        span_name: None,
-        level: "error".into(),
         exception_type: Some("ValueError".into()),
         message: Some("invalid literal for int() with base 10: 'abc'".into()),
         stacktrace: Some(trace.into()),
-        escaped: None,
-        http_route: None,
-        http_method: None,
-        http_status: None,
-        attributes: Attributes::new(),
-        resource: Attributes::new(),
+        ..ErrorEvent::blank("checkout", EventSource::SpanException, 1_700_000_000_000_000_000)
     }
 }
 

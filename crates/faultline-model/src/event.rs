@@ -84,6 +84,36 @@ pub struct ErrorEvent {
 }
 
 impl ErrorEvent {
+    /// An event of `service` at `timestamp` with nothing else known yet:
+    /// the start extractors and tests fill in.
+    pub fn blank(service: impl Into<String>, source: EventSource, timestamp: UnixNanos) -> ErrorEvent {
+        ErrorEvent {
+            seq: 0,
+            group_id: 0,
+            timestamp,
+            received_at: timestamp,
+            source,
+            service: service.into(),
+            service_version: None,
+            environment: None,
+            host: None,
+            sdk_language: None,
+            trace_id: String::new(),
+            span_id: String::new(),
+            span_name: None,
+            level: "error".into(),
+            exception_type: None,
+            message: None,
+            stacktrace: None,
+            escaped: None,
+            http_route: None,
+            http_method: None,
+            http_status: None,
+            attributes: Attributes::new(),
+            resource: Attributes::new(),
+        }
+    }
+
     /// Looks an attribute up by its OTel name: the item's own first, then the resource's.
     pub fn attribute(&self, name: &str) -> Option<&serde_json::Value> {
         self.attributes.get(name).or_else(|| self.resource.get(name))

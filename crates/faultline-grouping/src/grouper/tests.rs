@@ -11,29 +11,10 @@ use super::*;
 
 fn event() -> ErrorEvent {
     ErrorEvent {
-        seq: 0,
-        group_id: 0,
-        timestamp: 1_700_000_000_000_000_000,
-        received_at: 1_700_000_000_000_000_000,
-        source: EventSource::SpanException,
-        service: "checkout".into(),
         service_version: Some("1.4.2".into()),
         environment: Some("production".into()),
-        host: None,
-        sdk_language: None,
-        trace_id: String::new(),
-        span_id: String::new(),
         span_name: Some("POST /orders".into()),
-        level: "error".into(),
-        exception_type: None,
-        message: None,
-        stacktrace: None,
-        escaped: None,
-        http_route: None,
-        http_method: None,
-        http_status: None,
-        attributes: Attributes::new(),
-        resource: Attributes::new(),
+        ..ErrorEvent::blank("checkout", EventSource::SpanException, 1_700_000_000_000_000_000)
     }
 }
 
