@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use faultline_model::{Attributes, ErrorEvent, EventSource, Grouping};
+use faultline_model::{ErrorEvent, EventSource, Grouping};
 use serde_json::json;
 
 use super::*;
