@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use faultline_tests::otlp::{exception_span, kv, kv_int, now_nanos, post_protobuf, traces_request};
 use faultline_tests::receiver::Receiver;
-use faultline_tests::{Server, TempDir};
+use faultline_tests::{wait_until, Server, TempDir};
 use opentelemetry_proto::tonic::trace::v1::{span, Span};
 use serde_json::Value;
 
@@ -147,17 +147,17 @@ fn new_issues_notify_once_grouped_then_resolve_and_regress() {
     let client = reqwest::blocking::Client::new();
     let url = server.api_url(&format!("/api/v1/groups/{id}"));
     client.patch(url).json(&serde_json::json!({"status": "resolved"})).send().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !webhooks_of(&hooks, "new-issues").iter().any(|w| w["kind"] == "resolved") {
-        assert!(Instant::now() < deadline, "no resolved notice");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(
+        Duration::from_secs(10),
+        || webhooks_of(&hooks, "new-issues").iter().any(|w| w["kind"] == "resolved"),
+        || "no resolved notice".to_string(),
+    );
     export(&server, vec![exception_span("GET /cart", "CartError", "cart 19 is locked", vec![])]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while webhooks_of(&hooks, "regressions").is_empty() {
-        assert!(Instant::now() < deadline, "no regression notice");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(
+        Duration::from_secs(10),
+        || !webhooks_of(&hooks, "regressions").is_empty(),
+        || "no regression notice".to_string(),
+    );
     let regression = &webhooks_of(&hooks, "regressions")[0];
     assert_eq!(regression["kind"], "firing");
     assert_eq!(regression["alerts"][0]["group_id"], id);
@@ -198,21 +198,21 @@ fn error_rate_rule_fires_from_real_spans_and_resolves() {
     let server = start(&hooks, &broken, &tmp);
     // 12 of 20 requests fail: 60%, over the critical 50%.
     export(&server, (0..20).map(|i| request_span(if i < 12 { 503 } else { 200 })).collect());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while webhooks_of(&hooks, "checkout-errors").is_empty() {
-        assert!(Instant::now() < deadline, "error-rate rule did not fire");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        Duration::from_secs(20),
+        || !webhooks_of(&hooks, "checkout-errors").is_empty(),
+        || "error-rate rule did not fire".to_string(),
+    );
     let firing = &webhooks_of(&hooks, "checkout-errors")[0];
     assert_eq!(firing["kind"], "firing");
     assert_eq!(firing["severity"], "critical");
     // Healthy traffic brings the rate under the resolve level (12 / 240 = 5%).
     export(&server, (0..220).map(|_| request_span(200)).collect());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !webhooks_of(&hooks, "checkout-errors").iter().any(|w| w["kind"] == "resolved") {
-        assert!(Instant::now() < deadline, "error-rate alert did not resolve");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        Duration::from_secs(20),
+        || webhooks_of(&hooks, "checkout-errors").iter().any(|w| w["kind"] == "resolved"),
+        || "error-rate alert did not resolve".to_string(),
+    );
     assert_eq!(
         webhooks_of(&hooks, "checkout-errors").iter().filter(|w| w["kind"] == "firing").count(),
         1,
@@ -250,11 +250,11 @@ fn silences_mute_matching_alerts_until_removed() {
     // Removing the silence releases the firing alert on the next tick.
     let deleted = client.delete(server.api_url(&format!("/api/v1/silences/{id}"))).send().unwrap();
     assert_eq!(deleted.status(), 204);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while webhooks_of(&hooks, "new-issues").is_empty() {
-        assert!(Instant::now() < deadline, "alert not sent after the silence ended");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        Duration::from_secs(15),
+        || !webhooks_of(&hooks, "new-issues").is_empty(),
+        || "alert not sent after the silence ended".to_string(),
+    );
     let group = &server.groups()[0];
     let snoozed: Value = client
         .post(server.api_url(&format!("/api/v1/groups/{}/snooze", group["id"])))
@@ -383,15 +383,10 @@ channels = ["hook"]
     let of =
         |rule: &str, kind: &str| webhooks_of(&hooks, rule).into_iter().filter(|w| w["kind"] == kind).count();
     let wait = |what: &str, ok: &dyn Fn() -> bool| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !ok() {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; got {:?}",
-                hooks.on("/hook").iter().map(|r| r.json()).collect::<Vec<_>>()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until(Duration::from_secs(30), ok, || {
+            let got: Vec<Value> = hooks.on("/hook").iter().map(|r| r.json()).collect();
+            format!("timed out waiting for {what}; got {got:?}")
+        });
     };
 
     // The checked server fails: down after 2 runs, a reminder after 4 s, resolved when it recovers.
@@ -527,11 +522,11 @@ channels = ["hook"]
     )
     .unwrap();
     let _server = Server::start_with(&["--config", path.to_str().unwrap()]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while webhooks_of(&hooks, "certificates").is_empty() {
-        assert!(Instant::now() < deadline, "no certificate alert");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        Duration::from_secs(30),
+        || !webhooks_of(&hooks, "certificates").is_empty(),
+        || "no certificate alert".to_string(),
+    );
     let alert = &webhooks_of(&hooks, "certificates")[0];
     assert_eq!(alert["kind"], "firing");
     assert_eq!(alert["severity"], "warning", "10 days left: under 14, over 3");
@@ -607,11 +602,11 @@ channels = ["hook"]
     );
     // The engine reads its baselines from stored hours when it starts.
     server.restart();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while webhooks_of(&hooks, "seasonal-anomaly").is_empty() {
-        assert!(Instant::now() < deadline, "no anomaly alert; alerts: {}", server.get("/api/v1/alerts"));
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until(
+        Duration::from_secs(30),
+        || !webhooks_of(&hooks, "seasonal-anomaly").is_empty(),
+        || format!("no anomaly alert; alerts: {}", server.get("/api/v1/alerts")),
+    );
     let alert = &webhooks_of(&hooks, "seasonal-anomaly")[0];
     assert_eq!(alert["kind"], "firing");
     assert_eq!(alert["alerts"][0]["service"], "seasonal");

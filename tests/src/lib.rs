@@ -59,6 +59,15 @@ fn newest_file(dir: &Path) -> Option<std::time::SystemTime> {
     newest
 }
 
+/// Polls `done` until it holds; fails with `what()` after `timeout`.
+pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool, what: impl Fn() -> String) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "{}", what());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
