@@ -2,7 +2,7 @@
 //! variables (clap reads both), then an optional TOML file, then the
 //! embedded defaults. `faultline serve` with nothing set works.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,29 +16,30 @@ pub struct ServeArgs {
     /// TOML configuration file.
     #[arg(long, env = "FAULTLINE_CONFIG")]
     pub config: Option<PathBuf>,
-    /// OTLP/gRPC listen address.
-    #[arg(long, env = "FAULTLINE_OTLP_GRPC_ADDR")]
-    pub otlp_grpc_addr: Option<SocketAddr>,
-    /// OTLP/HTTP listen address.
-    #[arg(long, env = "FAULTLINE_OTLP_HTTP_ADDR")]
-    pub otlp_http_addr: Option<SocketAddr>,
-    /// Query API (and UI) listen address.
-    #[arg(long, env = "FAULTLINE_API_ADDR")]
-    pub api_addr: Option<SocketAddr>,
-    /// Where events, groups and the index are stored.
-    #[arg(long, env = "FAULTLINE_DATA_DIR")]
+    /// OTLP/gRPC listen address, HOST:PORT (a host name is resolved)
+    /// [default: 127.0.0.1:4317].
+    #[arg(long, env = "FAULTLINE_OTLP_GRPC_ADDR", value_name = "HOST:PORT")]
+    pub otlp_grpc_addr: Option<String>,
+    /// OTLP/HTTP listen address, HOST:PORT [default: 127.0.0.1:4318].
+    #[arg(long, env = "FAULTLINE_OTLP_HTTP_ADDR", value_name = "HOST:PORT")]
+    pub otlp_http_addr: Option<String>,
+    /// Query API and web page listen address, HOST:PORT [default: 127.0.0.1:8080].
+    #[arg(long, env = "FAULTLINE_API_ADDR", value_name = "HOST:PORT")]
+    pub api_addr: Option<String>,
+    /// Where events, groups and the index are stored [default: ./faultline-data].
+    #[arg(long, env = "FAULTLINE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Largest export accepted, in bytes, after decompression.
-    #[arg(long, env = "FAULTLINE_MAX_REQUEST_BYTES")]
+    /// Largest export accepted, in bytes, after decompression [default: 20971520].
+    #[arg(long, env = "FAULTLINE_MAX_REQUEST_BYTES", value_name = "BYTES")]
     pub max_request_bytes: Option<usize>,
-    /// Most attributes on one span or log record; more rejects the item.
-    #[arg(long, env = "FAULTLINE_MAX_ATTRIBUTES")]
+    /// Most attributes on one span or log record; more rejects the item [default: 128].
+    #[arg(long, env = "FAULTLINE_MAX_ATTRIBUTES", value_name = "N")]
     pub max_attributes: Option<usize>,
-    /// Longest string value kept, in bytes; longer ones are truncated.
-    #[arg(long, env = "FAULTLINE_MAX_STRING_LEN")]
+    /// Longest string value kept, in bytes; longer ones are truncated [default: 32768].
+    #[arg(long, env = "FAULTLINE_MAX_STRING_LEN", value_name = "BYTES")]
     pub max_string_len: Option<usize>,
-    /// Exports waiting to be committed before new ones get "busy, retry".
-    #[arg(long, env = "FAULTLINE_QUEUE_DEPTH")]
+    /// Exports waiting to be committed before new ones get "busy, retry" [default: 1024].
+    #[arg(long, env = "FAULTLINE_QUEUE_DEPTH", value_name = "N")]
     pub queue_depth: Option<usize>,
 }
 
@@ -76,9 +77,9 @@ struct FileHealth {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileListen {
-    otlp_grpc: Option<SocketAddr>,
-    otlp_http: Option<SocketAddr>,
-    api: Option<SocketAddr>,
+    otlp_grpc: Option<String>,
+    otlp_http: Option<String>,
+    api: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -134,10 +135,29 @@ impl Config {
         };
         let default_limits = faultline_otlp::Limits::default();
         let default_health = faultline_store::HealthOptions::default();
+        let file_path = args.config.as_deref();
         let config = Config {
-            otlp_grpc_addr: pick(args.otlp_grpc_addr, file.listen.otlp_grpc, addr(DEFAULT_OTLP_GRPC)?),
-            otlp_http_addr: pick(args.otlp_http_addr, file.listen.otlp_http, addr(DEFAULT_OTLP_HTTP)?),
-            api_addr: pick(args.api_addr, file.listen.api, addr(DEFAULT_API)?),
+            otlp_grpc_addr: ListenSetting {
+                flag: "--otlp-grpc-addr",
+                env: "FAULTLINE_OTLP_GRPC_ADDR",
+                file_key: "listen.otlp_grpc",
+                default: DEFAULT_OTLP_GRPC,
+            }
+            .resolve(args.otlp_grpc_addr.as_deref(), file.listen.otlp_grpc.as_deref(), file_path)?,
+            otlp_http_addr: ListenSetting {
+                flag: "--otlp-http-addr",
+                env: "FAULTLINE_OTLP_HTTP_ADDR",
+                file_key: "listen.otlp_http",
+                default: DEFAULT_OTLP_HTTP,
+            }
+            .resolve(args.otlp_http_addr.as_deref(), file.listen.otlp_http.as_deref(), file_path)?,
+            api_addr: ListenSetting {
+                flag: "--api-addr",
+                env: "FAULTLINE_API_ADDR",
+                file_key: "listen.api",
+                default: DEFAULT_API,
+            }
+            .resolve(args.api_addr.as_deref(), file.listen.api.as_deref(), file_path)?,
             data_dir: pick(args.data_dir.clone(), file.data_dir, PathBuf::from(DEFAULT_DATA_DIR)),
             max_request_bytes: pick(
                 args.max_request_bytes,
@@ -210,8 +230,59 @@ fn pick<T>(flag_or_env: Option<T>, file: Option<T>, default: T) -> T {
     flag_or_env.or(file).unwrap_or(default)
 }
 
-fn addr(text: &str) -> anyhow::Result<SocketAddr> {
-    text.parse().with_context(|| format!("bad default address {text}"))
+/// One listen address: where it can be set, so that a bad value is
+/// reported with the place it came from.
+struct ListenSetting {
+    flag: &'static str,
+    env: &'static str,
+    file_key: &'static str,
+    default: &'static str,
+}
+
+impl ListenSetting {
+    fn resolve(&self, flag_or_env: Option<&str>, file: Option<&str>, file_path: Option<&Path>) -> anyhow::Result<SocketAddr> {
+        let (value, origin) = match (flag_or_env, file) {
+            (Some(v), _) => (v, self.flag_or_env_origin(v)),
+            (None, Some(v)) => {
+                let path = file_path.map(|p| p.display().to_string()).unwrap_or_default();
+                (v, format!("{} in {path}", self.file_key))
+            }
+            (None, None) => (self.default, "the default".to_string()),
+        };
+        resolve_listen_addr(value).with_context(|| format!("invalid listen address {value:?} (from {origin})"))
+    }
+
+    /// clap takes the flag before the variable; when the variable holds
+    /// this very value, it is the likelier place the user will look.
+    fn flag_or_env_origin(&self, value: &str) -> String {
+        match std::env::var(self.env) {
+            Ok(env) if env == value => self.env.to_string(),
+            _ => self.flag.to_string(),
+        }
+    }
+}
+
+/// `HOST:PORT` to one address to bind. A host name is resolved; of its
+/// addresses IPv4 comes first, so `localhost:8080` answers on 127.0.0.1
+/// as most clients expect.
+fn resolve_listen_addr(value: &str) -> anyhow::Result<SocketAddr> {
+    if let Ok(addr) = value.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let Some((host, port)) = value.rsplit_once(':') else {
+        bail!("expected HOST:PORT, for example 127.0.0.1:8080 or localhost:8080");
+    };
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        bail!("expected HOST:PORT with a port from 0 to 65535, for example 127.0.0.1:8080");
+    }
+    let addrs: Vec<SocketAddr> =
+        value.to_socket_addrs().with_context(|| format!("cannot resolve the host name {host:?}"))?.collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .with_context(|| format!("the host name {host:?} has no address"))
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -257,6 +328,22 @@ mod tests {
         assert!(err.contains("unknown field `queue_dept`"), "{err}");
         std::fs::write(&path, "[limits]\nqueue_depth = 0\n").unwrap();
         assert!(format!("{:#}", Config::load(&args).unwrap_err()).contains("queue_depth"));
+        std::fs::write(&path, "[listen]\napi = \"nowhere\"\n").unwrap();
+        let err = format!("{:#}", Config::load(&args).unwrap_err());
+        assert!(err.contains("listen.api in ") && err.contains("HOST:PORT"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn listen_addresses_take_host_names() {
+        assert_eq!(resolve_listen_addr("localhost:8081").unwrap().to_string(), "127.0.0.1:8081");
+        assert_eq!(resolve_listen_addr("[::1]:9").unwrap().to_string(), "[::1]:9");
+        assert_eq!(resolve_listen_addr("0.0.0.0:4317").unwrap().to_string(), "0.0.0.0:4317");
+        for bad in ["localhost", "localhost:http", ":80", "localhost:70000"] {
+            assert!(resolve_listen_addr(bad).is_err(), "{bad}");
+        }
+        let args = ServeArgs { api_addr: Some("no-such-host.invalid:80".into()), ..Default::default() };
+        let err = format!("{:#}", Config::load(&args).unwrap_err());
+        assert!(err.contains("from --api-addr") && err.contains("cannot resolve"), "{err}");
     }
 }

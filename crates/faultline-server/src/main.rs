@@ -21,10 +21,19 @@ mod server;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "faultline", version, about = "Self-hosted error tracking and API health for OpenTelemetry")]
+#[command(
+    name = "faultline",
+    version,
+    about = "Self-hosted error tracking and API health for OpenTelemetry",
+    // Plain `faultline [serve flags]` is `faultline serve [serve flags]`.
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// The flags of `serve`, for when no command is given.
+    #[command(flatten)]
+    serve: config::ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -41,7 +50,7 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Serve(config::ServeArgs::default())) {
+    let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => server::run(args),
         Command::Search(args) => cli::search(args),
         Command::Groups(args) => cli::groups(args),

@@ -2,6 +2,7 @@
 //! until SIGTERM or Ctrl-C, then drains in-flight exports and flushes.
 
 use std::future::IntoFuture;
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -20,16 +21,30 @@ use crate::pipeline::Pipeline;
 use crate::{otlp_grpc, otlp_http};
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging();
+    init_logging()?;
     let config = Config::load(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve(config))
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FAULTLINE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+/// Logs to stderr, filtered by `FAULTLINE_LOG` (default `info`); colour
+/// only on a terminal and never with `NO_COLOR` set.
+fn init_logging() -> anyhow::Result<()> {
+    let filter = match std::env::var("FAULTLINE_LOG") {
+        Ok(text) if !text.trim().is_empty() => tracing_subscriber::EnvFilter::builder()
+            .parse(&text)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "invalid FAULTLINE_LOG {text:?} ({e}); expected a level such as `info` or `debug`, \
+                     or directives like `info,faultline_store=debug`"
+                )
+            })?,
+        _ => tracing_subscriber::EnvFilter::new("info"),
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let ansi = std::io::stderr().is_terminal() && !no_color;
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -39,9 +54,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         health: config.health.clone(),
     };
     let data_dir = config.data_dir.clone();
-    let storage = tokio::task::spawn_blocking(move || Storage::open(&data_dir, options))
-        .await?
-        .with_context(|| format!("cannot open storage in {}", config.data_dir.display()))?;
+    let storage = tokio::task::spawn_blocking(move || Storage::open(&data_dir, options)).await?.map_err(
+        |e| match e {
+            // These already name the directory and what to do.
+            faultline_store::Error::Locked(_) | faultline_store::Error::DataDirAccess { .. } => {
+                anyhow::Error::new(e)
+            }
+            other => anyhow::Error::new(other)
+                .context(format!("cannot open storage in {}", config.data_dir.display())),
+        },
+    )?;
     let storage = Arc::new(storage);
     let metrics = Arc::new(Metrics::default());
     let checks =

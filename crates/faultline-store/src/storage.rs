@@ -69,12 +69,32 @@ pub struct Storage {
     dir: PathBuf,
 }
 
+/// Names the two start-up failures a user can fix themselves: a directory
+/// another process holds, and one this user may not write.
+fn data_dir_error(dir: &Path, e: std::io::Error) -> Error {
+    // sled 0.34 reports a held lock as an `Other` error with this text.
+    let lock_held = e.kind() == std::io::ErrorKind::WouldBlock
+        || e.to_string().starts_with("could not acquire lock");
+    if lock_held {
+        return Error::Locked(dir.to_path_buf());
+    }
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            Error::DataDirAccess { dir: dir.to_path_buf(), reason: e }
+        }
+        _ => Error::Io(e),
+    }
+}
+
 impl Storage {
     /// Opens (or creates) storage under `dir`: the event store in
     /// `dir/store`, the index in `dir/index`.
     pub fn open(dir: &Path, options: StorageOptions) -> Result<Storage> {
-        std::fs::create_dir_all(dir)?;
-        let backend: Arc<dyn Backend> = Arc::new(SledBackend::open(&dir.join("store"))?);
+        std::fs::create_dir_all(dir).map_err(|e| data_dir_error(dir, e))?;
+        let backend: Arc<dyn Backend> = Arc::new(SledBackend::open(&dir.join("store")).map_err(|e| match e {
+            Error::Backend(sled::Error::Io(io)) => data_dir_error(dir, io),
+            other => other,
+        })?);
         let committed = Arc::new(Watermark::default());
         let overflowed = Arc::new(AtomicU64::new(0));
         let committer =
