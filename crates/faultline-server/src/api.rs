@@ -43,6 +43,7 @@ pub fn router(api: Api) -> Router {
         .merge(crate::checks_api::routes())
         .merge(crate::alerts_api::routes())
         .merge(crate::report_api::routes())
+        .merge(crate::ui::routes())
         .with_state(api)
 }
 

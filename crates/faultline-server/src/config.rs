@@ -143,14 +143,22 @@ impl Config {
                 file_key: "listen.otlp_grpc",
                 default: DEFAULT_OTLP_GRPC,
             }
-            .resolve(args.otlp_grpc_addr.as_deref(), file.listen.otlp_grpc.as_deref(), file_path)?,
+            .resolve(
+                args.otlp_grpc_addr.as_deref(),
+                file.listen.otlp_grpc.as_deref(),
+                file_path,
+            )?,
             otlp_http_addr: ListenSetting {
                 flag: "--otlp-http-addr",
                 env: "FAULTLINE_OTLP_HTTP_ADDR",
                 file_key: "listen.otlp_http",
                 default: DEFAULT_OTLP_HTTP,
             }
-            .resolve(args.otlp_http_addr.as_deref(), file.listen.otlp_http.as_deref(), file_path)?,
+            .resolve(
+                args.otlp_http_addr.as_deref(),
+                file.listen.otlp_http.as_deref(),
+                file_path,
+            )?,
             api_addr: ListenSetting {
                 flag: "--api-addr",
                 env: "FAULTLINE_API_ADDR",
@@ -240,7 +248,12 @@ struct ListenSetting {
 }
 
 impl ListenSetting {
-    fn resolve(&self, flag_or_env: Option<&str>, file: Option<&str>, file_path: Option<&Path>) -> anyhow::Result<SocketAddr> {
+    fn resolve(
+        &self,
+        flag_or_env: Option<&str>,
+        file: Option<&str>,
+        file_path: Option<&Path>,
+    ) -> anyhow::Result<SocketAddr> {
         let (value, origin) = match (flag_or_env, file) {
             (Some(v), _) => (v, self.flag_or_env_origin(v)),
             (None, Some(v)) => {
@@ -249,7 +262,7 @@ impl ListenSetting {
             }
             (None, None) => (self.default, "the default".to_string()),
         };
-        resolve_listen_addr(value).with_context(|| format!("invalid listen address {value:?} (from {origin})"))
+        resolve_listen_addr(value).with_context(|| format!("invalid value '{value}' for {origin}"))
     }
 
     /// clap takes the flag before the variable; when the variable holds
@@ -344,6 +357,6 @@ mod tests {
         }
         let args = ServeArgs { api_addr: Some("no-such-host.invalid:80".into()), ..Default::default() };
         let err = format!("{:#}", Config::load(&args).unwrap_err());
-        assert!(err.contains("from --api-addr") && err.contains("cannot resolve"), "{err}");
+        assert!(err.contains("for --api-addr") && err.contains("cannot resolve"), "{err}");
     }
 }

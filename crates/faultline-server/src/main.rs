@@ -17,6 +17,7 @@ mod pipeline;
 mod report;
 mod report_api;
 mod server;
+mod ui;
 
 use clap::{Parser, Subcommand};
 

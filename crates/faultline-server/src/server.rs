@@ -31,14 +31,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// only on a terminal and never with `NO_COLOR` set.
 fn init_logging() -> anyhow::Result<()> {
     let filter = match std::env::var("FAULTLINE_LOG") {
-        Ok(text) if !text.trim().is_empty() => tracing_subscriber::EnvFilter::builder()
-            .parse(&text)
-            .map_err(|e| {
+        Ok(text) if !text.trim().is_empty() => {
+            tracing_subscriber::EnvFilter::builder().parse(&text).map_err(|e| {
                 anyhow::anyhow!(
                     "invalid FAULTLINE_LOG {text:?} ({e}); expected a level such as `info` or `debug`, \
                      or directives like `info,faultline_store=debug`"
                 )
-            })?,
+            })?
+        }
         _ => tracing_subscriber::EnvFilter::new("info"),
     };
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());

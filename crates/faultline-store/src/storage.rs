@@ -73,8 +73,8 @@ pub struct Storage {
 /// another process holds, and one this user may not write.
 fn data_dir_error(dir: &Path, e: std::io::Error) -> Error {
     // sled 0.34 reports a held lock as an `Other` error with this text.
-    let lock_held = e.kind() == std::io::ErrorKind::WouldBlock
-        || e.to_string().starts_with("could not acquire lock");
+    let lock_held =
+        e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().starts_with("could not acquire lock");
     if lock_held {
         return Error::Locked(dir.to_path_buf());
     }
@@ -91,10 +91,11 @@ impl Storage {
     /// `dir/store`, the index in `dir/index`.
     pub fn open(dir: &Path, options: StorageOptions) -> Result<Storage> {
         std::fs::create_dir_all(dir).map_err(|e| data_dir_error(dir, e))?;
-        let backend: Arc<dyn Backend> = Arc::new(SledBackend::open(&dir.join("store")).map_err(|e| match e {
-            Error::Backend(sled::Error::Io(io)) => data_dir_error(dir, io),
-            other => other,
-        })?);
+        let backend: Arc<dyn Backend> =
+            Arc::new(SledBackend::open(&dir.join("store")).map_err(|e| match e {
+                Error::Backend(sled::Error::Io(io)) => data_dir_error(dir, io),
+                other => other,
+            })?);
         let committed = Arc::new(Watermark::default());
         let overflowed = Arc::new(AtomicU64::new(0));
         let committer =
@@ -248,6 +249,9 @@ impl Storage {
         filter: &HealthFilter,
     ) -> Result<Vec<(UnixNanos, HealthBucket)>> {
         let step = i64::try_from(step.as_nanos()).unwrap_or(i64::MAX).max(1);
+        // Points sit on step boundaries (a 5m step gives :00, :05, ...), so
+        // the first point is a whole bucket and series line up across requests.
+        let from = from - from.rem_euclid(step);
         let steps = usize::try_from((to.saturating_sub(from)).max(0) / step + 1).unwrap_or(0);
         let mut series: Vec<(UnixNanos, HealthBucket)> =
             (0..steps).map(|i| (from + step * i as i64, HealthBucket::default())).collect();

@@ -301,6 +301,18 @@ mod health {
             )
             .unwrap();
         assert_eq!(series.iter().map(|(_, b)| b.requests).collect::<Vec<_>>(), vec![110, 5, 0]);
+        // A range that starts mid-minute still gets points on minute
+        // boundaries, the first one whole.
+        let series = storage
+            .health_series(
+                t0 + 30_000_000_000,
+                t0 + 3 * MINUTE,
+                Duration::from_secs(60),
+                &HealthFilter { route: Some("/a".into()), ..Default::default() },
+            )
+            .unwrap();
+        assert_eq!(series.iter().map(|(t, _)| t - t0).collect::<Vec<_>>(), vec![0, MINUTE, 2 * MINUTE]);
+        assert_eq!(series[0].1.requests, 110);
 
         // Two hours later the minutes are rolled into their hour: same totals.
         storage.maintain(t0 + 120 * MINUTE).unwrap().blocking_recv().unwrap().unwrap();
