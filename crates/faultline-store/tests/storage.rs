@@ -114,6 +114,36 @@ fn commits_groups_searches_and_survives_reopen() {
 }
 
 #[test]
+fn closed_vocabulary_fields_match_whatever_the_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path(), options()).unwrap();
+    let now = 1_700_000_000_000_000_000;
+    // An event stored before levels were normalized keeps its SDK's text.
+    let old_log = ErrorEvent {
+        source: EventSource::Log,
+        level: "ERROR".into(),
+        environment: Some("Prod".into()),
+        ..event("api", "E", "m", now)
+    };
+    let new_log = ErrorEvent { source: EventSource::Log, ..event("api", "E", "m", now + 1) };
+    let span = ErrorEvent { http_method: Some("post".into()), ..event("api", "E", "m", now + 2) };
+    let batch = vec![(old_log, grouping("f")), (new_log, grouping("f")), (span, grouping("f"))];
+    storage.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
+    assert!(storage.wait_indexed(Duration::from_secs(10)));
+    let total = |q: &str| {
+        storage.search(&SearchRequest { query: q.into(), limit: 10, ..Default::default() }).unwrap().0.total
+    };
+    assert_eq!(total("level:error source:log"), 2);
+    assert_eq!(total("level:ERROR"), 3);
+    assert_eq!(total("source:LOG"), 2);
+    assert_eq!(total("method:get"), 2);
+    assert_eq!(total("http.request.method:POST"), 1);
+    assert_eq!(total("environment:prod"), 3);
+    assert_eq!(total("env:PROD -source:Log"), 1);
+    assert_eq!(total("type:e"), 0, "open-vocabulary fields stay exact");
+}
+
+#[test]
 fn resolved_group_regresses_on_a_later_event() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(dir.path(), options()).unwrap();
