@@ -12,7 +12,7 @@ pub mod sketch;
 
 pub use check::CheckResult;
 pub use event::{Attributes, ErrorEvent, EventSource, Level};
-pub use group::{Group, GroupStatus, Grouping};
+pub use group::{Group, GroupStatus, Grouping, LAST_MESSAGE_CHARS};
 pub use health::{HealthBucket, HealthKey, HealthSample, Outcome};
 pub use sketch::{Sketch, SketchParts, RELATIVE_ACCURACY};
 
