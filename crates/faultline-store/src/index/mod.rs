@@ -239,7 +239,7 @@ fn describe(e: &tantivy::query::QueryParserError) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use tantivy::schema::{FieldEntry, Schema, TextOptions, STRING};
+    use tantivy::schema::{FieldEntry, Schema, STRING};
 
     use super::*;
 
@@ -251,7 +251,7 @@ mod tests {
         for (_, entry) in current.fields() {
             let entry = match entry.name() {
                 "level" | "source" | "method" | "environment" => {
-                    FieldEntry::new_text(entry.name().to_string(), TextOptions::from(STRING))
+                    FieldEntry::new_text(entry.name().to_string(), STRING)
                 }
                 _ => entry.clone(),
             };
