@@ -179,6 +179,8 @@ fn run_scenario(transport: Transport) {
 
     let user = group_with(&groups, "UserNotFound");
     assert_eq!(user["count"], 2, "User 42 and User 97 are one issue");
+    assert_eq!(user["title"], "UserNotFound: User <num> not found");
+    assert!(user["last_message"] == "User 97 not found" || user["last_message"] == "User 42 not found");
     assert_eq!(user["service"], "checkout");
     assert_eq!(user["status"], "unresolved");
     assert_eq!(user["environments"], serde_json::json!(["prod"]));
@@ -217,6 +219,8 @@ fn run_scenario(transport: Transport) {
     assert_eq!(total("status:503"), 2);
     assert_eq!(total("user.id:u-42"), 1);
     assert_eq!(total("declined"), 2);
+    assert_eq!(total("level:error source:log"), 2);
+    assert_eq!(total("level:ERROR"), 9);
     assert_eq!(total("order.id:1234"), 1);
     assert_eq!(total("get_user"), 4, "free text covers the stack trace");
     let trace_id = user_event["trace_id"].as_str().unwrap();

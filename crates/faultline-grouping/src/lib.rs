@@ -25,6 +25,7 @@
 //!
 //! [`ErrorEvent`]: faultline_model::ErrorEvent
 
+mod code_location;
 mod custom;
 mod fingerprint;
 mod grouper;

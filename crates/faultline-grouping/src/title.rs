@@ -2,30 +2,38 @@
 //!
 //! The title says *what* failed (`ValueError: invalid literal for int()`),
 //! the culprit *where* (`app.orders in parse_quantity`). Both are for
-//! people: they come from the first event of a group and are not part of
-//! the fingerprint.
+//! people and not part of the fingerprint. A group is named by its first
+//! event, so the title shows the message parameterized (`cart <num> is
+//! locked`): the issue then reads the same whichever of its events came
+//! first, and the store keeps the latest raw message beside it.
 
 use faultline_model::ErrorEvent;
 
+use crate::code_location::code_frame;
 use crate::limits::TITLE_CHARS;
 use crate::locate::culprit_frame;
+use crate::normalize::parameterize_message;
 use crate::stacktrace::{Frame, Trace};
 use crate::variant::{present, route_or_span};
 
 /// Shown when an event carries nothing to name it by.
 const UNKNOWN: &str = "Unknown error";
 
-/// `Type: first line of message`, cut to `TITLE_CHARS` characters; the type
-/// alone without a message, the message alone without a type, else the
-/// span name or route. The event's own type and message come first (what
-/// the SDK reported, the outermost exception), then the trace's header.
+/// `Type: first line of message, parameterized`, cut to `TITLE_CHARS`
+/// characters; the type alone without a message, the message alone without
+/// a type, else the span name or route. The event's own type and message
+/// come first (what the SDK reported, the outermost exception), then the
+/// trace's header. Only the message is parameterized: the type names the
+/// error (`HTTP 503` is one status, not a number that varies).
 pub(crate) fn title(event: &ErrorEvent, trace: &Trace) -> String {
     let outermost = trace.outermost();
     let exception_type = present(event.exception_type.as_deref())
         .or_else(|| present(outermost.and_then(|e| e.exception_type.as_deref())));
     let message = present(event.message.as_deref())
         .or_else(|| present(outermost.and_then(|e| e.message.as_deref())))
-        .and_then(|m| m.lines().map(str::trim).find(|l| !l.is_empty()));
+        .and_then(|m| m.lines().map(str::trim).find(|l| !l.is_empty()))
+        .map(parameterize_message);
+    let message = message.as_deref();
     let text = match (exception_type, message) {
         // Node's `err.code` as the type (`ENOENT`) already heads its message.
         (Some(t), Some(m)) if repeats_type(t, m) => m.to_string(),
@@ -46,16 +54,24 @@ fn repeats_type(exception_type: &str, message: &str) -> bool {
 }
 
 /// `module in function` of the frame locating the root cause (its top
-/// in-app frame, see [`crate::locate`]); else `METHOD /route`, the route or
-/// the span name; else empty.
+/// in-app frame, see [`crate::locate`]); else of the place the `code.*`
+/// attributes name (error logs without a traceback); else `METHOD /route`,
+/// the route or the span name; else the logger's name (a log record's
+/// instrumentation scope); else empty.
 pub(crate) fn culprit(event: &ErrorEvent, trace: &Trace) -> String {
-    let from_frame = culprit_frame(trace).map(describe);
-    let text = from_frame
+    let text = culprit_frame(trace)
+        .map(describe)
+        .or_else(|| code_frame(event).as_ref().map(describe).filter(|place| !place.is_empty()))
         .or_else(|| route_label(event))
         .or_else(|| present(event.span_name.as_deref()).map(str::to_string))
+        .or_else(|| present(event.attribute_str(LOGGER_NAME)).map(str::to_string))
         .unwrap_or_default();
     cut(&text, TITLE_CHARS)
 }
+
+/// Where the log extractor keeps a record's instrumentation scope name,
+/// which logging bridges set to the logger's name (`shop.payments`).
+const LOGGER_NAME: &str = "otel.scope.name";
 
 /// `app.orders in parse_quantity`; the module (or file) or the function
 /// alone when the frame has only one.

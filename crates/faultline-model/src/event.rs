@@ -44,6 +44,34 @@ impl EventSource {
     }
 }
 
+/// How severe an event is, in Sentry's vocabulary. Every event is stored
+/// with one of these names, whatever its SDK called the level (`SEVERE`,
+/// `WARN`, `err`, ...), so that `level:error` finds the error logs of every
+/// runtime as well as span-derived errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Trace,
+    Debug,
+    Info,
+    Warning,
+    Error,
+    Fatal,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Trace => "trace",
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warning => "warning",
+            Level::Error => "error",
+            Level::Fatal => "fatal",
+        }
+    }
+}
+
 /// One error occurrence, as extracted from a span or a log record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorEvent {
@@ -68,7 +96,9 @@ pub struct ErrorEvent {
     pub trace_id: String,
     pub span_id: String,
     pub span_name: Option<String>,
-    /// `ERROR`, `FATAL`, … for logs; `error` for span-derived events.
+    /// A [`Level`] name: `error` for span-derived events, the log record's
+    /// severity for logs. A string because events stored by earlier
+    /// versions kept the SDK's own text (`ERROR`, `SEVERE`).
     pub level: String,
     pub exception_type: Option<String>,
     pub message: Option<String>,
@@ -101,7 +131,7 @@ impl ErrorEvent {
             trace_id: String::new(),
             span_id: String::new(),
             span_name: None,
-            level: "error".into(),
+            level: Level::Error.as_str().into(),
             exception_type: None,
             message: None,
             stacktrace: None,

@@ -55,6 +55,10 @@ impl GroupStatus {
     }
 }
 
+/// Longest [`Group::last_message`] kept, in characters: it is shown beside
+/// the title, and the group record is rewritten on every event.
+pub const LAST_MESSAGE_CHARS: usize = 200;
+
 /// An issue: every event sharing one fingerprint within one service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Group {
@@ -62,8 +66,13 @@ pub struct Group {
     pub fingerprint: String,
     pub grouping_version: u32,
     pub service: String,
+    /// Names the issue with its message parameterized (`cart <num> is locked`).
     pub title: String,
     pub culprit: String,
+    /// The latest event's own message as sent (`cart 17 is locked`): its
+    /// first line, at most [`LAST_MESSAGE_CHARS`] characters.
+    #[serde(default)]
+    pub last_message: Option<String>,
     pub exception_type: Option<String>,
     #[serde(with = "crate::rfc3339")]
     pub first_seen: UnixNanos,

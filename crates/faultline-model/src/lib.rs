@@ -11,8 +11,8 @@ pub mod health;
 pub mod sketch;
 
 pub use check::CheckResult;
-pub use event::{Attributes, ErrorEvent, EventSource};
-pub use group::{Group, GroupStatus, Grouping};
+pub use event::{Attributes, ErrorEvent, EventSource, Level};
+pub use group::{Group, GroupStatus, Grouping, LAST_MESSAGE_CHARS};
 pub use health::{HealthBucket, HealthKey, HealthSample, Outcome};
 pub use sketch::{Sketch, SketchParts, RELATIVE_ACCURACY};
 

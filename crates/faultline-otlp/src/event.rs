@@ -1,6 +1,6 @@
 //! Assembling an `ErrorEvent` from the parts every signal shares.
 
-use faultline_model::{Attributes, ErrorEvent, EventSource, UnixNanos};
+use faultline_model::{Attributes, ErrorEvent, EventSource, Level, UnixNanos};
 
 use crate::resource::ResourceInfo;
 use crate::semconv::{Exception, Http};
@@ -11,7 +11,7 @@ use crate::semconv::{Exception, Http};
 pub(crate) struct Draft {
     pub source: EventSource,
     pub timestamp: UnixNanos,
-    pub level: String,
+    pub level: Level,
     pub trace_id: String,
     pub span_id: String,
     pub span_name: Option<String>,
@@ -36,7 +36,7 @@ impl Draft {
             trace_id: self.trace_id,
             span_id: self.span_id,
             span_name: self.span_name,
-            level: self.level,
+            level: self.level.as_str().to_string(),
             exception_type: self.exception.exception_type,
             message: self.exception.message,
             stacktrace: self.exception.stacktrace,

@@ -28,7 +28,7 @@ pub use health::{
     MAX_REQUEST_DURATION_NANOS,
 };
 pub use limits::{truncate, Limits, TRUNCATION_MARKER};
-pub use logs::{extract_logs, LOG_BODY};
+pub use logs::{extract_logs, LOG_BODY, LOG_SEVERITY_TEXT, SCOPE_NAME};
 pub use resource::UNKNOWN_SERVICE;
 pub use traces::extract_traces;
 

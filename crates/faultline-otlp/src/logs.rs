@@ -1,9 +1,9 @@
 //! Error events from log records: ERROR severity or `exception.*` attributes.
 
-use faultline_model::{EventSource, UnixNanos};
+use faultline_model::{Attributes, EventSource, Level, UnixNanos};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value::Value as Otlp, AnyValue};
-use opentelemetry_proto::tonic::logs::v1::{LogRecord, SeverityNumber};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
 
 use crate::attributes::{any_to_json, to_attributes};
 use crate::event::{first_time, hex_id, non_empty, Draft};
@@ -13,9 +13,7 @@ use crate::resource::ResourceInfo;
 use crate::semconv::{self, Exception, Http};
 use crate::Extraction;
 
-/// Severity texts that mean "error" when a bridge sends no severity number.
-const ERROR_TEXTS: &[&str] =
-    &["error", "err", "fatal", "critical", "crit", "alert", "emerg", "emergency", "severe", "panic"];
+mod severity;
 
 /// Extracts the error events of every log record in an export. Records over
 /// the attribute limit are rejected whole and reported.
@@ -26,6 +24,7 @@ pub fn extract_logs(req: &ExportLogsServiceRequest, limits: &Limits, received_at
         // Read lazily: most records are not errors.
         let mut resource: Option<ResourceInfo> = None;
         for (s, scope_logs) in resource_logs.scope_logs.iter().enumerate() {
+            let scope = scope_logs.scope.as_ref().map_or("", |scope| scope.name.as_str());
             for (l, record) in scope_logs.log_records.iter().enumerate() {
                 extraction.items += 1;
                 if record.attributes.len() > limits.max_attributes {
@@ -43,7 +42,7 @@ pub fn extract_logs(req: &ExportLogsServiceRequest, limits: &Limits, received_at
                     .get_or_insert_with(|| ResourceInfo::new(resource_logs.resource.as_ref(), limits));
                 extraction
                     .events
-                    .push(log_draft(record, limits, received_at).into_event(resource, received_at));
+                    .push(log_draft(record, scope, limits, received_at).into_event(resource, received_at));
             }
         }
     }
@@ -55,22 +54,31 @@ pub fn extract_logs(req: &ExportLogsServiceRequest, limits: &Limits, received_at
 /// ERROR or worse, or carrying an exception whatever its severity (a caught
 /// exception logged at WARN is still worth grouping).
 fn is_error(record: &LogRecord) -> bool {
-    record.severity_number >= SeverityNumber::Error as i32
-        || (record.severity_number == SeverityNumber::Unspecified as i32
-            && is_error_text(&record.severity_text))
+    severity::level(record.severity_number, &record.severity_text).is_some_and(|level| level >= Level::Error)
         || record.attributes.iter().any(|kv| kv.key.starts_with(semconv::EXCEPTION_PREFIX))
-}
-
-fn is_error_text(text: &str) -> bool {
-    let text = text.trim();
-    ERROR_TEXTS.iter().any(|e| text.eq_ignore_ascii_case(e))
 }
 
 /// Attribute holding a log record's body when an exception's message is the event message.
 pub const LOG_BODY: &str = "log.body";
 
-fn log_draft(record: &LogRecord, limits: &Limits, received_at: UnixNanos) -> Draft {
+/// Attribute keeping the SDK's severity text when it is not the stored level's name.
+pub const LOG_SEVERITY_TEXT: &str = "log.severity_text";
+
+/// Attribute holding the record's instrumentation scope name: for logging
+/// bridges the logger's name (`shop.payments`), a culprit of last resort.
+pub const SCOPE_NAME: &str = "otel.scope.name";
+
+fn log_draft(record: &LogRecord, scope: &str, limits: &Limits, received_at: UnixNanos) -> Draft {
     let mut attributes = to_attributes(&record.attributes, limits.max_string_len);
+    let level = level(record);
+    let severity_text = record.severity_text.trim();
+    // `SEVERE`, `ERROR`: stored as `error`, the original kept beside it.
+    if !severity_text.is_empty() && severity_text != level.as_str() {
+        keep_attribute(&mut attributes, LOG_SEVERITY_TEXT, limits.truncate(severity_text));
+    }
+    if !scope.is_empty() {
+        keep_attribute(&mut attributes, SCOPE_NAME, limits.truncate(scope));
+    }
     let mut exception = Exception::from_attributes(&attributes);
     let body = body_text(record.body.as_ref(), limits);
     match (&exception.message, body) {
@@ -85,7 +93,7 @@ fn log_draft(record: &LogRecord, limits: &Limits, received_at: UnixNanos) -> Dra
     Draft {
         source: EventSource::Log,
         timestamp: first_time(&[record.time_unix_nano, record.observed_time_unix_nano], received_at),
-        level: level(record, limits),
+        level,
         trace_id: hex_id(&record.trace_id),
         span_id: hex_id(&record.span_id),
         span_name: None,
@@ -95,27 +103,17 @@ fn log_draft(record: &LogRecord, limits: &Limits, received_at: UnixNanos) -> Dra
     }
 }
 
-/// The severity text as the SDK sent it (`ERROR`, `SEVERE`, `critical`, …),
-/// else the short name of the severity number.
-fn level(record: &LogRecord, limits: &Limits) -> String {
-    let text = record.severity_text.trim();
-    if !text.is_empty() {
-        return limits.truncate(text);
-    }
-    level_name(record.severity_number).to_owned()
+/// The record's level (see [`severity::level`]). A record that says nothing
+/// known and is extracted at all (for its `exception.*` attributes) reads
+/// as an error.
+fn level(record: &LogRecord) -> Level {
+    severity::level(record.severity_number, &record.severity_text).unwrap_or(Level::Error)
 }
 
-/// Short names of the OTel severity ranges. An unset number on a record that
-/// is extracted at all (for its `exception.*` attributes) reads as ERROR.
-fn level_name(severity_number: i32) -> &'static str {
-    match severity_number {
-        1..=4 => "TRACE",
-        5..=8 => "DEBUG",
-        9..=12 => "INFO",
-        13..=16 => "WARN",
-        21.. => "FATAL",
-        _ => "ERROR",
-    }
+/// Adds an attribute the extractor derived, unless the record already
+/// carries one of that name: the SDK's own value wins.
+fn keep_attribute(attributes: &mut Attributes, name: &str, value: String) {
+    attributes.entry(name.to_string()).or_insert(serde_json::Value::String(value));
 }
 
 /// A string body as is; a structured body (a map from a structured logger)

@@ -1,6 +1,6 @@
 //! Error events from spans: exception events, ERROR status, HTTP 5xx answers.
 
-use faultline_model::{Attributes, EventSource, UnixNanos};
+use faultline_model::{Attributes, EventSource, Level, UnixNanos};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{
     span::{Event, SpanKind},
@@ -16,8 +16,10 @@ use crate::resource::ResourceInfo;
 use crate::semconv::{self, Exception, Http};
 use crate::Extraction;
 
-/// Level of every span-derived event; spans have no severity of their own.
-const SPAN_LEVEL: &str = "error";
+/// Level of every span-derived event. Spans have no severity of their own;
+/// each rule that makes an event of a span (an exception, status ERROR, a
+/// 5xx answer) means the operation failed, which is an error.
+const SPAN_LEVEL: Level = Level::Error;
 
 /// Extracts the error events of every span in an export. Spans over the
 /// limits are rejected whole and reported, never half-stored.
@@ -124,7 +126,7 @@ fn span_draft(
     Draft {
         source,
         timestamp: first_time(&[span.end_time_unix_nano, span.start_time_unix_nano], received_at),
-        level: SPAN_LEVEL.to_owned(),
+        level: SPAN_LEVEL,
         trace_id: hex_id(&span.trace_id),
         span_id: hex_id(&span.span_id),
         span_name: non_empty(limits.truncate(&span.name)),

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use faultline_model::{ErrorEvent, Group, GroupStatus, Grouping, UnixNanos};
+use faultline_model::{ErrorEvent, Group, GroupStatus, Grouping, UnixNanos, LAST_MESSAGE_CHARS};
 
 use crate::backend::Op;
 use crate::txn::Txn;
@@ -29,6 +29,7 @@ fn blank(id: u64, service: &str, fingerprint: &str) -> Group {
         service: service.to_string(),
         title: String::new(),
         culprit: String::new(),
+        last_message: None,
         exception_type: None,
         first_seen: 0,
         last_seen: 0,
@@ -55,6 +56,11 @@ pub(crate) fn accumulate(group: &mut Group, event: &ErrorEvent) {
     group.count += 1;
     group.first_seen = group.first_seen.min(event.timestamp);
     group.last_seen = group.last_seen.max(event.timestamp);
+    // Latest by sequence, like `last_event_seq`: the committer hands events
+    // over in sequence order and unmerge recounts them in it.
+    if event.seq >= group.last_event_seq {
+        group.last_message = headline(event.message.as_deref());
+    }
     group.last_event_seq = group.last_event_seq.max(event.seq);
     if let Some(env) = &event.environment {
         if let Err(at) = group.environments.binary_search(env) {
@@ -67,6 +73,17 @@ pub(crate) fn accumulate(group: &mut Group, event: &ErrorEvent) {
             group.first_release = event.service_version.clone();
         }
     }
+}
+
+/// A message's first non-blank line, cut to [`LAST_MESSAGE_CHARS`] characters.
+fn headline(message: Option<&str>) -> Option<String> {
+    let line = message?.lines().map(str::trim).find(|line| !line.is_empty())?;
+    if line.chars().count() <= LAST_MESSAGE_CHARS {
+        return Some(line.to_string());
+    }
+    let mut cut: String = line.chars().take(LAST_MESSAGE_CHARS - 1).collect();
+    cut.push('…');
+    Some(cut)
 }
 
 /// Counts an event and reopens a resolved group; returns whether it did.
@@ -149,6 +166,7 @@ fn absorb(target: &mut Group, source: &Group) {
     }
     if source.last_event_seq > target.last_event_seq {
         target.last_release = source.last_release.clone().or(target.last_release.take());
+        target.last_message = source.last_message.clone();
     }
     target.count += source.count;
     target.first_seen = target.first_seen.min(source.first_seen);

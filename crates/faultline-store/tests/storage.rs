@@ -114,6 +114,36 @@ fn commits_groups_searches_and_survives_reopen() {
 }
 
 #[test]
+fn closed_vocabulary_fields_match_whatever_the_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path(), options()).unwrap();
+    let now = 1_700_000_000_000_000_000;
+    // An event stored before levels were normalized keeps its SDK's text.
+    let old_log = ErrorEvent {
+        source: EventSource::Log,
+        level: "ERROR".into(),
+        environment: Some("Prod".into()),
+        ..event("api", "E", "m", now)
+    };
+    let new_log = ErrorEvent { source: EventSource::Log, ..event("api", "E", "m", now + 1) };
+    let span = ErrorEvent { http_method: Some("post".into()), ..event("api", "E", "m", now + 2) };
+    let batch = vec![(old_log, grouping("f")), (new_log, grouping("f")), (span, grouping("f"))];
+    storage.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
+    assert!(storage.wait_indexed(Duration::from_secs(10)));
+    let total = |q: &str| {
+        storage.search(&SearchRequest { query: q.into(), limit: 10, ..Default::default() }).unwrap().0.total
+    };
+    assert_eq!(total("level:error source:log"), 2);
+    assert_eq!(total("level:ERROR"), 3);
+    assert_eq!(total("source:LOG"), 2);
+    assert_eq!(total("method:get"), 2);
+    assert_eq!(total("http.request.method:POST"), 1);
+    assert_eq!(total("environment:prod"), 3);
+    assert_eq!(total("env:PROD -source:Log"), 1);
+    assert_eq!(total("type:e"), 0, "open-vocabulary fields stay exact");
+}
+
+#[test]
 fn resolved_group_regresses_on_a_later_event() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(dir.path(), options()).unwrap();
@@ -212,6 +242,52 @@ fn merge_moves_events_and_future_events_then_unmerge_splits_them_back() {
     assert_eq!(next.group_id, split.id);
     assert_eq!(storage.event(later.seq).unwrap().unwrap().group_id, split.id);
     assert_eq!(storage.groups_matching("slow", 100).unwrap(), [split.id].into_iter().collect());
+}
+
+#[test]
+fn groups_keep_the_latest_raw_message_through_reopen_merge_and_unmerge() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = 1_700_000_000_000_000_000;
+    let (a, b) = {
+        let storage = Storage::open(dir.path(), options()).unwrap();
+        let submit = |e: ErrorEvent, fp: &str| {
+            let reply = storage.submit(vec![(e, grouping(fp))], HealthBatch::new()).unwrap();
+            reply.blocking_recv().unwrap().unwrap()[0].group_id
+        };
+        let a = submit(event("api", "CartError", "cart 17 is locked", now), "fa");
+        assert_eq!(storage.group(a).unwrap().unwrap().last_message.as_deref(), Some("cart 17 is locked"));
+        submit(event("api", "CartError", "\n  cart 18 is locked  \nretry later", now - 9), "fa");
+        let b = submit(event("api", "CartError", "cart 19 is stuck", now - 20), "fb");
+        let group = storage.group(a).unwrap().unwrap();
+        assert_eq!(group.title, "title fa", "the title is the grouping's, not the message");
+        assert_eq!(
+            group.last_message.as_deref(),
+            Some("cart 18 is locked"),
+            "the latest committed event's first line, even when it happened earlier"
+        );
+        (a, b)
+    };
+    let storage = Storage::open(dir.path(), options()).unwrap();
+    assert_eq!(storage.group(a).unwrap().unwrap().last_message.as_deref(), Some("cart 18 is locked"));
+
+    let merged = storage.merge(a, vec![b]).unwrap().blocking_recv().unwrap().unwrap();
+    assert_eq!(merged.last_message.as_deref(), Some("cart 19 is stuck"), "b's event came last");
+    let (kept, split) = storage.unmerge(a, vec!["fb".into()]).unwrap().blocking_recv().unwrap().unwrap();
+    assert_eq!(kept.last_message.as_deref(), Some("cart 18 is locked"));
+    assert_eq!(split.last_message.as_deref(), Some("cart 19 is stuck"));
+
+    let long = "x".repeat(5000);
+    let reply = storage.submit(vec![(event("api", "E", &long, now), grouping("fl"))], HealthBatch::new());
+    let id = reply.unwrap().blocking_recv().unwrap().unwrap()[0].group_id;
+    let cut = storage.group(id).unwrap().unwrap().last_message.unwrap();
+    assert_eq!(cut.chars().count(), faultline_model::LAST_MESSAGE_CHARS);
+    assert!(cut.ends_with('…'));
+    let reply = storage.submit(
+        vec![(ErrorEvent { message: None, ..event("api", "E", "", now) }, grouping("fl"))],
+        HealthBatch::new(),
+    );
+    reply.unwrap().blocking_recv().unwrap().unwrap();
+    assert_eq!(storage.group(id).unwrap().unwrap().last_message, None, "the latest event had none");
 }
 
 #[test]

@@ -389,7 +389,7 @@ fn titles_follow_sentry() {
         "invalid literal for int() with base 10: 'abc'",
         &python_trace("views", 42),
     ));
-    assert_eq!(full.title, "ValueError: invalid literal for int() with base 10: 'abc'");
+    assert_eq!(full.title, "ValueError: invalid literal for int() with base <num>: <str>");
     assert_eq!(full.culprit, "app.orders in parse_quantity");
     assert_eq!(group(&ErrorEvent { exception_type: Some("KeyError".into()), ..event() }).title, "KeyError");
     assert_eq!(group(&ErrorEvent { message: Some("disk full\nmore".into()), ..event() }).title, "disk full");
@@ -404,8 +404,25 @@ fn titles_fall_back_to_the_trace_header() {
     let trace = python_trace("views", 42);
     let grouping =
         group(&ErrorEvent { stacktrace: Some(trace), sdk_language: Some("python".into()), ..event() });
-    assert_eq!(grouping.title, "ValueError: invalid literal for int() with base 10: 'abc'");
+    assert_eq!(grouping.title, "ValueError: invalid literal for int() with base <num>: <str>");
     assert_eq!(grouping.method, "stacktrace");
+}
+
+#[test]
+fn titles_read_the_same_whichever_event_came_first() {
+    let a = group(&typed("CartError", "cart 17 is locked"));
+    let b = group(&typed("CartError", "cart 18 is locked"));
+    assert_eq!(a.title, "CartError: cart <num> is locked");
+    assert_eq!(a.title, b.title);
+    assert_eq!(
+        group(&typed("NotFound", "User 42 not found\nat 12:30:45")).title,
+        "NotFound: User <num> not found"
+    );
+    assert_eq!(
+        group(&server_error(503, "GET", "/users/{id}")).title,
+        "HTTP 503",
+        "types are not parameterized"
+    );
 }
 
 #[test]
@@ -418,6 +435,52 @@ fn culprits_fall_back_to_route_and_span() {
     assert_eq!(group(&routed).culprit, "GET /users/{id}");
     assert_eq!(group(&typed("KeyError", "x")).culprit, "POST /orders");
     assert_eq!(group(&ErrorEvent { span_name: None, ..typed("KeyError", "x") }).culprit, "");
+}
+
+fn error_log(attributes: &[(&str, &str)]) -> ErrorEvent {
+    let mut log = ErrorEvent {
+        source: EventSource::Log,
+        span_name: None,
+        message: Some("payment provider declined order 5521".into()),
+        ..event()
+    };
+    for (name, value) in attributes {
+        log.attributes.insert((*name).into(), json!(value));
+    }
+    log
+}
+
+#[test]
+fn log_culprits_come_from_code_attributes_else_the_logger() {
+    let current = error_log(&[
+        ("code.function.name", "charge"),
+        ("code.file.path", "/srv/app/shop/handlers.py"),
+        ("code.line.number", "52"),
+        ("otel.scope.name", "shop"),
+    ]);
+    assert_eq!(group(&current).culprit, "shop.handlers in charge", "Python's handler, current names");
+    let older = error_log(&[("code.function", "charge"), ("code.filepath", "/srv/app/shop/handlers.py")]);
+    assert_eq!(group(&older).culprit, "shop.handlers in charge", "Python's handler, older names");
+    let java = ErrorEvent {
+        sdk_language: Some("java".into()),
+        ..error_log(&[("code.namespace", "com.acme.shop.Billing"), ("code.function", "charge")])
+    };
+    assert_eq!(group(&java).culprit, "com.acme.shop.Billing in charge");
+    assert_eq!(group(&error_log(&[("code.function.name", "charge")])).culprit, "charge");
+    assert_eq!(group(&error_log(&[("otel.scope.name", "shop.payments")])).culprit, "shop.payments");
+    assert_eq!(group(&error_log(&[])).culprit, "");
+}
+
+#[test]
+fn span_culprits_use_code_attributes_before_the_route() {
+    let mut span = server_error(503, "GET", "/users/{id}");
+    span.attributes.insert("code.function.name".into(), json!("get_user"));
+    span.attributes.insert("code.file.path".into(), json!("/srv/app/users.py"));
+    assert_eq!(group(&span).culprit, "app.users in get_user");
+    let traced = with_trace("python", "ValueError", "x", &python_trace("views", 42));
+    let mut traced_with_code = traced.clone();
+    traced_with_code.attributes.insert("code.function.name".into(), json!("handle"));
+    assert_eq!(group(&traced_with_code).culprit, group(&traced).culprit, "the stack trace wins");
 }
 
 // ---- hostile input ---------------------------------------------------------
@@ -469,7 +532,7 @@ fn ten_thousand_level_chains_are_bounded() {
 #[test]
 fn a_type_the_message_already_starts_with_is_not_repeated() {
     let enoent = typed("ENOENT", "ENOENT: no such file or directory, open 'a.html'");
-    assert_eq!(group(&enoent).title, "ENOENT: no such file or directory, open 'a.html'");
+    assert_eq!(group(&enoent).title, "ENOENT: no such file or directory, open <str>");
     // Only a whole leading type followed by a colon counts.
-    assert_eq!(group(&typed("Error", "Errors: 3 found")).title, "Error: Errors: 3 found");
+    assert_eq!(group(&typed("Error", "Errors: 3 found")).title, "Error: Errors: <num> found");
 }

@@ -3,7 +3,7 @@
 use super::*;
 use crate::test_support::*;
 use crate::TRUNCATION_MARKER;
-use opentelemetry_proto::tonic::common::v1::KeyValueList;
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValueList};
 use serde_json::json;
 
 fn extract(records: Vec<LogRecord>) -> Extraction {
@@ -26,7 +26,7 @@ fn error_log_becomes_a_log_event() {
     rec.attributes = vec![s("order.id", "42")];
     let event = only_event(vec![rec]);
     assert_eq!(event.source, EventSource::Log);
-    assert_eq!(event.level, "ERROR");
+    assert_eq!(event.level, "error");
     assert_eq!(event.message.as_deref(), Some("payment failed for order 42"));
     assert_eq!(event.exception_type, None);
     assert_eq!(event.timestamp, 1_700_000_002_000_000_000);
@@ -34,7 +34,12 @@ fn error_log_becomes_a_log_event() {
     assert_eq!(event.span_id, "eee19b7ec3c1b174");
     assert_eq!(event.span_name, None);
     assert_eq!(event.service, "checkout");
-    assert_eq!(event.attributes, [("order.id".to_string(), json!("42"))].into_iter().collect());
+    assert_eq!(
+        event.attributes,
+        [("order.id".to_string(), json!("42")), (crate::LOG_SEVERITY_TEXT.to_string(), json!("ERROR"))]
+            .into_iter()
+            .collect()
+    );
     assert_eq!(event.resource["host.name"], json!("web-7"));
 }
 
@@ -51,11 +56,34 @@ fn logs_below_error_without_exception_are_skipped() {
 }
 
 #[test]
-fn level_comes_from_the_severity_text_else_the_number() {
-    assert_eq!(only_event(vec![record(17, "SEVERE", None)]).level, "SEVERE");
-    assert_eq!(only_event(vec![record(18, "", None)]).level, "ERROR");
-    assert_eq!(only_event(vec![record(21, "", None)]).level, "FATAL");
-    assert_eq!(only_event(vec![record(24, "", None)]).level, "FATAL");
+fn level_comes_from_the_severity_number_in_one_vocabulary() {
+    assert_eq!(only_event(vec![record(17, "SEVERE", None)]).level, "error");
+    assert_eq!(only_event(vec![record(18, "", None)]).level, "error");
+    assert_eq!(only_event(vec![record(21, "", None)]).level, "fatal");
+    assert_eq!(only_event(vec![record(24, "CRITICAL", None)]).level, "fatal");
+}
+
+#[test]
+fn a_severity_text_other_than_the_level_is_kept_as_an_attribute() {
+    let severe = only_event(vec![record(17, "SEVERE", None)]);
+    assert_eq!(severe.attributes.get(crate::LOG_SEVERITY_TEXT), Some(&json!("SEVERE")));
+    let same = only_event(vec![record(17, "error", None)]);
+    assert_eq!(same.attributes.get(crate::LOG_SEVERITY_TEXT), None, "nothing to keep");
+    let unset = only_event(vec![record(17, "", None)]);
+    assert_eq!(unset.attributes.get(crate::LOG_SEVERITY_TEXT), None);
+    let mut own = record(17, "ERROR", None);
+    own.attributes = vec![s(crate::LOG_SEVERITY_TEXT, "from the app")];
+    assert_eq!(only_event(vec![own]).attributes[crate::LOG_SEVERITY_TEXT], json!("from the app"));
+}
+
+#[test]
+fn the_scope_name_is_kept_as_the_logger_name() {
+    let mut request = logs(vec![record(17, "ERROR", text("x"))]);
+    request.resource_logs[0].scope_logs[0].scope =
+        Some(InstrumentationScope { name: "shop.payments".into(), ..Default::default() });
+    let extraction = extract_logs(&request, &Limits::default(), RECEIVED_AT);
+    assert_eq!(extraction.events[0].attribute_str(crate::SCOPE_NAME), Some("shop.payments"));
+    assert_eq!(only_event(vec![record(17, "ERROR", None)]).attributes.get(crate::SCOPE_NAME), None);
 }
 
 #[test]
@@ -68,7 +96,7 @@ fn exception_attributes_make_any_log_an_error_event() {
         s("exception.escaped", "False"),
     ];
     let event = only_event(vec![rec]);
-    assert_eq!(event.level, "WARN");
+    assert_eq!(event.level, "warning");
     assert_eq!(event.exception_type.as_deref(), Some("ConnectionError"));
     assert_eq!(
         event.message.as_deref(),
@@ -88,13 +116,14 @@ fn exception_attributes_make_any_log_an_error_event() {
 fn unset_severity_with_exception_reads_as_error() {
     let mut rec = record(0, "", None);
     rec.attributes = vec![s("exception.message", "boom")];
-    assert_eq!(only_event(vec![rec]).level, "ERROR");
+    assert_eq!(only_event(vec![rec]).level, "error");
 }
 
 #[test]
 fn severity_text_alone_counts_when_the_number_is_unset() {
     assert_eq!(only_event(vec![record(0, "error", text("x"))]).level, "error");
-    assert_eq!(only_event(vec![record(0, "CRITICAL", text("x"))]).level, "CRITICAL");
+    assert_eq!(only_event(vec![record(0, "SEVERE", text("x"))]).level, "error");
+    assert_eq!(only_event(vec![record(0, "CRITICAL", text("x"))]).level, "fatal");
     assert!(extract(vec![record(0, "info", text("x"))]).events.is_empty());
 }
 

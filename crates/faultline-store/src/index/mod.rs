@@ -75,6 +75,7 @@ impl SearchIndex {
                 create(dir, schema)?
             }
         };
+        schema::register_tokenizers(&index);
         let indexed = index.load_metas()?.payload.and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
         let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
@@ -231,5 +232,46 @@ fn describe(e: &tantivy::query::QueryParserError) -> String {
         }
         E::DateFormatError(_) => format!("dates must be RFC 3339, like 2024-05-01T12:00:00Z: {e}"),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tantivy::schema::{FieldEntry, Schema, STRING};
+
+    use super::*;
+
+    /// The schema before level, source, method and environment were
+    /// lower-cased: the same fields, those four matched case-sensitively.
+    fn case_sensitive_schema() -> Schema {
+        let (current, _) = schema::build();
+        let mut builder = Schema::builder();
+        for (_, entry) in current.fields() {
+            let entry = match entry.name() {
+                "level" | "source" | "method" | "environment" => {
+                    FieldEntry::new_text(entry.name().to_string(), STRING)
+                }
+                _ => entry.clone(),
+            };
+            builder.add_field(entry);
+        }
+        builder.build()
+    }
+
+    #[test]
+    fn an_index_with_case_sensitive_keywords_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Index::create_in_dir(dir.path(), case_sensitive_schema()).unwrap();
+        let mut writer: IndexWriter = old.writer_with_num_threads(1, WRITER_MEMORY).unwrap();
+        let mut commit = writer.prepare_commit().unwrap();
+        commit.set_payload("42");
+        commit.commit().unwrap();
+        drop((writer, old));
+
+        let (index, _writer, indexed) = SearchIndex::open(dir.path()).unwrap();
+        assert_eq!(indexed, 0, "rebuilt from the start of the event log");
+        assert!(index.index.schema() == schema::build().0);
     }
 }

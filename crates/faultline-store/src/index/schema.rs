@@ -4,10 +4,35 @@
 
 use faultline_model::ErrorEvent;
 use tantivy::schema::{
-    Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, FAST, INDEXED, STORED, STRING,
-    TEXT,
+    Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
+    STORED, STRING, TEXT,
 };
-use tantivy::{DateTime, TantivyDocument};
+use tantivy::tokenizer::{LowerCaser, RawTokenizer, TextAnalyzer};
+use tantivy::{DateTime, Index, TantivyDocument};
+
+/// Tokenizer of the keyword fields whose values come from a small, closed
+/// vocabulary (level, source, HTTP method, environment): the whole value as
+/// one term, lower-cased. The query parser runs a field's tokenizer over
+/// query terms too, so `level:ERROR`, `method:get` and `env:Prod` match
+/// whatever case the SDK sent. Naming it in the schema also makes an index
+/// built before it "of another schema", which rebuilds it from the log.
+const KEYWORD_LOWERCASE: &str = "keyword_lowercase";
+
+/// Registers the tokenizers the schema names; needed on every opened
+/// index, because tantivy keeps only their names on disk.
+pub fn register_tokenizers(index: &Index) {
+    let analyzer = TextAnalyzer::builder(RawTokenizer::default()).filter(LowerCaser).build();
+    index.tokenizers().register(KEYWORD_LOWERCASE, analyzer);
+}
+
+/// A keyword field matched without regard to case (see [`KEYWORD_LOWERCASE`]).
+fn case_insensitive_keyword() -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(KEYWORD_LOWERCASE)
+            .set_index_option(IndexRecordOption::Basic),
+    )
+}
 
 /// Handles to every field, resolved once.
 #[derive(Clone)]
@@ -51,17 +76,17 @@ pub fn build() -> (Schema, Fields) {
         message: b.add_text_field("message", TEXT),
         stacktrace: b.add_text_field("stacktrace", TEXT),
         service: b.add_text_field("service", STRING),
-        environment: b.add_text_field("environment", STRING),
+        environment: b.add_text_field("environment", case_insensitive_keyword()),
         release: b.add_text_field("release", STRING),
         exception_type: b.add_text_field("type", STRING),
         route: b.add_text_field("route", STRING),
-        method: b.add_text_field("method", STRING),
+        method: b.add_text_field("method", case_insensitive_keyword()),
         status: b.add_u64_field("status", INDEXED),
         trace_id: b.add_text_field("trace_id", STRING),
         span_id: b.add_text_field("span_id", STRING),
         span_name: b.add_text_field("span_name", STRING),
-        level: b.add_text_field("level", STRING),
-        source: b.add_text_field("source", STRING),
+        level: b.add_text_field("level", case_insensitive_keyword()),
+        source: b.add_text_field("source", case_insensitive_keyword()),
         host: b.add_text_field("host", STRING),
         attributes: b.add_json_field("attr", attributes),
     };
