@@ -29,6 +29,19 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 /// `http/protobuf`); fails with its output unless it printed `sent` and
 /// exited 0.
 pub fn run(app: &App, server: &Server, protocol: &str, service: &str, resource: &str) {
+    let (stdout, stderr) = run_output(app, server, protocol, service, resource);
+    assert_eq!(stdout.trim(), "sent", "{} over {protocol}; stderr:\n{stderr}", app.label);
+}
+
+/// Runs the app like [`run`]; fails with its output unless it exited 0,
+/// and returns its stdout and stderr.
+pub fn run_output(
+    app: &App,
+    server: &Server,
+    protocol: &str,
+    service: &str,
+    resource: &str,
+) -> (String, String) {
     let endpoint = match protocol {
         "grpc" => server.grpc_endpoint(),
         _ => server.http_url(""),
@@ -84,5 +97,5 @@ pub fn run(app: &App, server: &Server, protocol: &str, service: &str, resource: 
             TIMEOUT.as_secs()
         ),
     }
-    assert_eq!(stdout.trim(), "sent", "{label} over {protocol}; stderr:\n{stderr}");
+    (stdout, stderr)
 }
