@@ -408,7 +408,7 @@ fn assert_span_and_log_events(server: &Server, service: &str, exception_type: &s
     assert_eq!(span["environment"], "readme", "OTEL_RESOURCE_ATTRIBUTES is read: {span}");
     assert!(span["stacktrace"].as_str().unwrap().contains("charge"), "{span}");
     let log = events.iter().find(|e| e["source"] == "log").unwrap_or_else(|| panic!("no error log: {all}"));
-    assert_eq!(log["level"], "ERROR", "{log}");
+    assert_eq!(log["level"], "error", "{log}");
     assert_eq!(log["exception_type"], exception_type, "{log}");
     assert!(log["stacktrace"].as_str().unwrap().contains("charge"), "{log}");
     assert_eq!(total(server, &format!("service:{service} source:log type:{exception_type}")), 1);
