@@ -260,6 +260,10 @@ fn cli_takes_negated_queries_and_prints_aligned_tables() {
         let title_at = lines[0].find("TITLE").unwrap();
         assert!(lines[1..].iter().all(|l| l.chars().nth(title_at - 1) == Some(' ')), "{out}");
     }
+    // No query: the newest events.
+    let out = cli(&server, &["search"], "200");
+    assert!(out.starts_with("2 events match."), "{out}");
+
     let wide = cli(&server, &["groups"], "200");
     assert!(wide.contains("CULPRIT") && wide.contains("GET /x"), "{wide}");
 }
@@ -293,4 +297,15 @@ fn browsers_get_pages_and_alert_links_answer() {
     assert_eq!(reqwest::blocking::get(server.api_url("/issues/999999")).unwrap().status(), 404);
     assert_eq!(reqwest::blocking::get(server.api_url("/services/web")).unwrap().status(), 200);
     assert_eq!(reqwest::blocking::get(server.api_url("/checks/nope")).unwrap().status(), 404);
+}
+
+#[test]
+fn an_unreachable_server_is_said_once_with_a_hint() {
+    let port = free_port();
+    let out = run(&["groups", "--server", &format!("http://127.0.0.1:{port}")], &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(err.matches("Connection refused").count(), 1, "{err}");
+    assert!(err.contains("faultline serve") && err.contains("FAULTLINE_SERVER"), "{err}");
 }

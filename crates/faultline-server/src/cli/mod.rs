@@ -11,8 +11,9 @@ use table::{Column, Table};
 #[derive(Debug, clap::Args)]
 pub struct SearchArgs {
     /// Query, e.g. `service:checkout type:KeyError timeout`; one that
-    /// starts with `-` (`-type:KeyError`) works as it is.
-    #[arg(allow_hyphen_values = true)]
+    /// starts with `-` (`-type:KeyError`) works as it is. Without one,
+    /// the newest events.
+    #[arg(allow_hyphen_values = true, default_value = "")]
     pub query: String,
     #[arg(long, env = "FAULTLINE_SERVER", default_value = "http://127.0.0.1:8080")]
     pub server: String,
@@ -239,13 +240,28 @@ fn get(server: &str, path: &str, params: &[(&str, String)]) -> anyhow::Result<Va
         .get(&url)
         .query(params)
         .send()
-        .with_context(|| format!("cannot reach the faultline server at {server}"))?;
+        .map_err(|e| unreachable(server, &e))?;
     let status = response.status();
     let body: Value = response.json().with_context(|| format!("unreadable answer from {url}"))?;
     if !status.is_success() {
         bail!("{}: {}", status, body["error"].as_str().unwrap_or("request failed"));
     }
     Ok(body)
+}
+
+/// Says what went wrong in one line: reqwest's chain repeats the URL and
+/// the cause at every level.
+fn unreachable(server: &str, e: &reqwest::Error) -> anyhow::Error {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let hint = if e.is_connect() {
+        "; is `faultline serve` running there? --server or FAULTLINE_SERVER picks another address"
+    } else {
+        ""
+    };
+    anyhow::anyhow!("cannot reach the faultline server at {server} ({cause}){hint}")
 }
 
 fn text(v: &Value) -> &str {
