@@ -13,12 +13,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::alerting::Alerting;
-use crate::api::{self, Api};
 use crate::checks::Checks;
 use crate::config::{Config, ServeArgs};
+use crate::http::Api;
+use crate::ingest::{otlp_grpc, otlp_http, Pipeline};
 use crate::metrics::Metrics;
-use crate::pipeline::Pipeline;
-use crate::{otlp_grpc, otlp_http};
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging()?;
@@ -94,7 +93,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::spawn(otlp_grpc::serve(grpc, pipeline.clone(), config.max_request_bytes, stopped()));
     let http_app = otlp_http::router(pipeline.clone(), config.max_request_bytes);
     let http_task = tokio::spawn(axum::serve(http, http_app).with_graceful_shutdown(stopped()).into_future());
-    let api_app = api::router(Api {
+    let api_app = api_router(Api {
         storage: storage.clone(),
         checks: checks.clone(),
         alerting: alerting.clone(),
@@ -118,6 +117,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || storage.shutdown()).await??;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// The API listener's routes: the JSON API and the browser pages.
+fn api_router(api: Api) -> axum::Router {
+    axum::Router::new().merge(crate::http::routes()).merge(crate::ui::routes()).with_state(api)
 }
 
 async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {

@@ -10,8 +10,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use crate::api::{bad_request, blocking, Api, ApiError};
-use crate::pipeline::now_nanos;
+use crate::clock::now_nanos;
+use crate::http::common::{bad_request, blocking, Api, ApiError};
 use crate::report::{self, MAX_SINCE, MIN_SINCE};
 
 pub fn routes() -> Router<Api> {

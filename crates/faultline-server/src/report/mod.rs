@@ -5,8 +5,9 @@
 //! the scheduled digests all build the same [`Report`] and show it with the
 //! same [`render_text`].
 
-pub mod digest;
 mod render;
+
+pub(crate) use render::count;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

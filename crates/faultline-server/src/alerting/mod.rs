@@ -5,6 +5,9 @@
 //! Delivery runs in its own tasks: a slow or broken channel never holds up
 //! ingestion or the other channels.
 
+pub mod admin;
+pub mod digest;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,7 +23,7 @@ use faultline_store::{Committed, HealthFilter, Storage};
 use serde::Deserialize;
 
 use crate::checks::Checks;
-use crate::pipeline::now_nanos;
+use crate::clock::now_nanos;
 
 /// How often rate, latency, check and anomaly rules are evaluated.
 pub const TICK: Duration = Duration::from_secs(5);
@@ -43,7 +46,7 @@ pub struct AlertsConfig {
     pub public_url: Option<String>,
     /// Scheduled reports (`[[alerts.digests]]`).
     #[serde(default)]
-    pub digests: Vec<crate::report::digest::DigestConfig>,
+    pub digests: Vec<crate::alerting::digest::DigestConfig>,
 }
 
 impl AlertsConfig {
@@ -59,7 +62,7 @@ impl AlertsConfig {
                 }
             }
         }
-        crate::report::digest::validate(&self.digests, &self.channels)?;
+        crate::alerting::digest::validate(&self.digests, &self.channels)?;
         Ok(())
     }
 }
@@ -71,7 +74,7 @@ pub struct Alerting {
     /// Channels of the config file and of the API, by id.
     pub(crate) channels: Mutex<BTreeMap<String, Channel>>,
     /// What the config file defines (read-only through the API) and what the API added.
-    pub(crate) admin: crate::alert_admin::Admin,
+    pub(crate) admin: crate::alerting::admin::Admin,
     policy: DeliveryPolicy,
     storage: Arc<Storage>,
     checks: Arc<Checks>,
@@ -86,7 +89,7 @@ impl Alerting {
         checks: Arc<Checks>,
         config: AlertsConfig,
     ) -> anyhow::Result<Arc<Alerting>> {
-        let admin = crate::alert_admin::Admin::load(&storage, &config)?;
+        let admin = crate::alerting::admin::Admin::load(&storage, &config)?;
         let (rules, channels) = admin.merged(&config);
         let saved = storage.state(STATE_KEY)?.and_then(|b| serde_json::from_slice::<EngineState>(&b).ok());
         let engine = match saved {
@@ -104,7 +107,7 @@ impl Alerting {
             public_url: config.public_url.map(|u| u.trim_end_matches('/').to_string()),
         });
         tokio::spawn(alerting.clone().run_ticks());
-        crate::report::digest::start(&alerting, config.digests);
+        crate::alerting::digest::start(&alerting, config.digests);
         Ok(alerting)
     }
 

@@ -9,8 +9,8 @@ use axum::{Json, Router};
 use faultline_probe::Check;
 use serde_json::{json, Value};
 
-use crate::api::{bad_request, blocking, Api, ApiError};
 use crate::checks::CheckError;
+use crate::http::common::{bad_request, blocking, Api, ApiError};
 
 pub fn routes() -> Router<Api> {
     Router::new()

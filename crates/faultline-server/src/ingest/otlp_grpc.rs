@@ -26,8 +26,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
+use super::pipeline::{IngestError, Pipeline};
 use crate::metrics::{Refusal, Signal};
-use crate::pipeline::{IngestError, Pipeline};
 
 #[derive(Clone)]
 pub struct Otlp {

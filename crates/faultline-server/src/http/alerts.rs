@@ -11,9 +11,9 @@ use axum::extract::rejection::JsonRejection;
 use faultline_alert::engine::{Rule, Silence};
 use faultline_alert::notify::Channel;
 
-use crate::alert_admin::AdminError;
-use crate::api::{bad_request, Api, ApiError};
-use crate::pipeline::now_nanos;
+use crate::alerting::admin::AdminError;
+use crate::clock::now_nanos;
+use crate::http::common::{bad_request, Api, ApiError};
 
 pub fn routes() -> Router<Api> {
     Router::new()

@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::Router;
 use faultline_model::{format_rfc3339, ErrorEvent, Group};
 
-use crate::api::Api;
+use crate::http::Api;
 
 pub fn routes() -> Router<Api> {
     Router::new()

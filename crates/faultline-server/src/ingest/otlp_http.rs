@@ -21,8 +21,8 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 };
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
+use super::pipeline::{Accepted, IngestError, Pipeline};
 use crate::metrics::{Refusal, Signal};
-use crate::pipeline::{Accepted, IngestError, Pipeline};
 
 #[derive(Clone)]
 struct Http {

@@ -16,9 +16,9 @@ use faultline_alert::notify::{Channel, DeliveryPolicy};
 use faultline_model::UnixNanos;
 use serde::{Deserialize, Serialize};
 
-use super::render::count;
-use crate::alerting::Alerting;
-use crate::pipeline::now_nanos;
+use super::Alerting;
+use crate::clock::now_nanos;
+use crate::report::count;
 
 const SECOND: i64 = 1_000_000_000;
 const DAY: i64 = 86_400 * SECOND;
@@ -93,7 +93,7 @@ impl DigestConfig {
             Some(text) => {
                 let since = humantime::parse_duration(text.trim())
                     .with_context(|| format!("since {text:?}: not a duration like 24h"))?;
-                if since.is_zero() || since > super::MAX_SINCE {
+                if since.is_zero() || since > crate::report::MAX_SINCE {
                     bail!("since {text:?}: must be between 1s and 366d");
                 }
                 since
@@ -252,7 +252,7 @@ async fn send(alerting: &Arc<Alerting>, digest: &DigestConfig, plan: &Plan, slot
     let me = alerting.clone();
     let since = plan.since;
     let built = tokio::task::spawn_blocking(move || {
-        super::build(me.storage(), me.checks(), slot, since).map(|mut report| {
+        crate::report::build(me.storage(), me.checks(), slot, since).map(|mut report| {
             report.link_to(me.public_url());
             report
         })
@@ -266,7 +266,7 @@ async fn send(alerting: &Arc<Alerting>, digest: &DigestConfig, plan: &Plan, slot
     let message = ReportMessage {
         id: format!("digest-{}-{}", digest.channel, slot.div_euclid(SECOND)),
         subject: subject(plan.name, &report),
-        text: super::render_text(&report),
+        text: crate::report::render_text(&report),
         json: serde_json::to_value(&report).unwrap_or_default(),
         created_at: slot,
     };
@@ -277,7 +277,7 @@ async fn send(alerting: &Arc<Alerting>, digest: &DigestConfig, plan: &Plan, slot
 }
 
 /// `Faultline daily report: 3 new issues, 1,234 error events`.
-fn subject(name: &str, report: &super::Report) -> String {
+fn subject(name: &str, report: &crate::report::Report) -> String {
     let issues = match report.summary.new_groups {
         1 => "1 new issue".to_string(),
         n => format!("{} new issues", count(n as u64)),

@@ -17,6 +17,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 
 use crate::alerting::{issue_event, Alerting};
+use crate::clock::now_nanos;
 use crate::metrics::{Metrics, Refusal, Signal};
 
 /// Why an export could not be accepted.
@@ -211,11 +212,6 @@ fn store_error(e: StoreError) -> IngestError {
         StoreError::ShuttingDown => IngestError::ShuttingDown,
         other => IngestError::Storage(other.to_string()),
     }
-}
-
-pub fn now_nanos() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
 }
 
 /// Number of metrics in an export, for the received counter.

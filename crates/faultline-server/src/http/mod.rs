@@ -1,0 +1,29 @@
+//! The JSON API over HTTP, one module per resource. Timestamps are RFC
+//! 3339; lists page with an opaque `cursor`. Handlers share only
+//! `common` (state, errors, parameter parsing).
+
+pub mod common;
+
+mod alerts;
+mod checks;
+mod events;
+mod groups;
+mod health;
+mod ops;
+mod report;
+
+use axum::Router;
+
+pub use common::Api;
+
+/// Every API route, for the API listener.
+pub fn routes() -> Router<Api> {
+    Router::new()
+        .merge(events::routes())
+        .merge(groups::routes())
+        .merge(health::routes())
+        .merge(checks::routes())
+        .merge(alerts::routes())
+        .merge(report::routes())
+        .merge(ops::routes())
+}

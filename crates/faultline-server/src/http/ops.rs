@@ -1,0 +1,45 @@
+//! Operations endpoints: liveness, readiness and Prometheus metrics.
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::common::Api;
+use crate::clock::now_nanos;
+
+pub fn routes() -> Router<Api> {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+async fn readyz(State(api): State<Api>) -> Response {
+    if api.ready.load(Ordering::SeqCst) {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    }
+}
+
+/// Window of the latency quantiles and error ratios on `/metrics`.
+const METRICS_WINDOW_NANOS: i64 = 5 * 60 * 1_000_000_000;
+
+async fn metrics(State(api): State<Api>) -> Response {
+    let storage = api.storage.clone();
+    let now = now_nanos();
+    let (stats, recent) = tokio::task::spawn_blocking(move || {
+        let recent =
+            storage.health(now - METRICS_WINDOW_NANOS, now + 1, &Default::default()).unwrap_or_default();
+        (storage.stats().ok(), recent)
+    })
+    .await
+    .unwrap_or_default();
+    let mut text = api.metrics.render(stats, &recent);
+    api.checks.render_metrics(&mut text);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
