@@ -101,11 +101,27 @@ impl Server {
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
             _tmp: tmp,
         };
+        // A port free when picked can be taken by another test before the
+        // server binds it; a fresh server then simply gets new ports.
+        for _ in 0..4 {
+            if server.try_spawn() {
+                return server;
+            }
+            eprintln!("faultline exited before it was ready; retrying on other ports");
+            server.grpc_port = free_port();
+            server.http_port = free_port();
+            server.api_port = free_port();
+        }
         server.spawn();
         server
     }
 
     fn spawn(&mut self) {
+        assert!(self.try_spawn(), "faultline exited before it was ready");
+    }
+
+    /// Starts the binary and waits until it is ready; false if it exited first.
+    fn try_spawn(&mut self) -> bool {
         let child = Command::new(binary())
             .arg("serve")
             .args(["--otlp-grpc-addr", &format!("127.0.0.1:{}", self.grpc_port)])
@@ -119,19 +135,21 @@ impl Server {
             .spawn()
             .unwrap();
         self.child = Some(child);
-        self.wait_ready();
+        self.wait_ready()
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(r) = reqwest::blocking::get(self.api_url("/readyz")) {
                 if r.status().is_success() {
-                    return;
+                    return true;
                 }
             }
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                panic!("faultline exited before it was ready: {status}");
+                eprintln!("faultline exited before it was ready: {status}");
+                self.child = None;
+                return false;
             }
             assert!(Instant::now() < deadline, "faultline did not become ready");
             std::thread::sleep(Duration::from_millis(50));

@@ -2,11 +2,12 @@
 //! concern, each using only those listed before it:
 //!
 //! - `clock`, `metrics`: the wall clock and the ingest counters;
-//! - `config`: flags, environment and file into one [`config::Config`];
 //! - `checks`: the active-check scheduler over the store;
 //! - `report`: building and rendering period reports;
-//! - `alerting`: the rule engine fed with facts and health, channels,
-//!   delivery history, digests;
+//! - `alerting`: the rule engine fed with facts (over a channel, so an
+//!   export's ack never waits for it) and health, channels, delivery
+//!   history, digests;
+//! - `config`: flags, environment and file into one [`config::Config`];
 //! - `ingest`: OTLP/gRPC and OTLP/HTTP receivers and their pipeline;
 //! - `http`: the JSON API, one module per resource;
 //! - `ui`: the pages a browser gets;

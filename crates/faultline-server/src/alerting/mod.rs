@@ -10,7 +10,9 @@ pub mod digest;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
+use tokio::sync::mpsc;
 
 use faultline_alert::engine::{
     CheckStatus, Endpoint, EndpointWindow, Engine, EngineState, Fact, HourlyFigures, Input, Issue,
@@ -67,6 +69,16 @@ impl AlertsConfig {
     }
 }
 
+/// Exports' committed facts waiting for evaluation (each one export or one
+/// status change); evaluation takes about a millisecond each.
+const FACTS_QUEUE: usize = 4096;
+
+/// Engine inputs from one export or status change, with the time they happened.
+struct Facts {
+    inputs: Vec<Input>,
+    now: UnixNanos,
+}
+
 pub struct Alerting {
     pub(crate) engine: Mutex<Engine>,
     /// Start of the last hour whose figures the engine has been given.
@@ -78,6 +90,9 @@ pub struct Alerting {
     policy: DeliveryPolicy,
     storage: Arc<Storage>,
     checks: Arc<Checks>,
+    /// Facts from ingestion and status changes, in the order they happened,
+    /// for the evaluation task: the ack of an export never waits for rules.
+    facts: mpsc::Sender<Facts>,
     public_url: Option<String>,
 }
 
@@ -96,7 +111,9 @@ impl Alerting {
             Some(state) => Engine::restore(rules, state)?,
             None => Engine::new(rules)?,
         };
+        let (facts, facts_rx) = mpsc::channel(FACTS_QUEUE);
         let alerting = Arc::new(Alerting {
+            facts,
             engine: Mutex::new(engine),
             hourly_fed: Mutex::new(None),
             channels: Mutex::new(channels.into_iter().map(|c| (c.id.clone(), c)).collect()),
@@ -107,6 +124,7 @@ impl Alerting {
             public_url: config.public_url.map(|u| u.trim_end_matches('/').to_string()),
         });
         tokio::spawn(alerting.clone().run_ticks());
+        tokio::spawn(alerting.clone().run_facts(facts_rx));
         crate::alerting::digest::start(&alerting, config.digests);
         Ok(alerting)
     }
@@ -116,7 +134,8 @@ impl Alerting {
     }
 
     /// Facts of one committed export: new issues, regressions, events.
-    pub fn on_committed(self: &Arc<Self>, events: &[(IssueEvent, &Committed)]) {
+    /// Queued for the evaluation task; returns at once.
+    pub fn on_committed(&self, events: &[(IssueEvent, &Committed)]) {
         let now = now_nanos();
         let facts: Vec<Input> = events
             .iter()
@@ -133,19 +152,42 @@ impl Alerting {
                 Input::from(fact)
             })
             .collect();
-        // One call, so new issues of one export make one message per rule.
-        let notifications = self.engine().observe_all(facts, now);
-        self.dispatch(notifications);
+        self.enqueue(Facts { inputs: facts, now });
     }
 
     /// A group was resolved, ignored or merged away: its alerts resolve.
-    pub fn on_group_status(self: &Arc<Self>, group_id: u64, status: GroupStatus) {
+    /// Queued behind the facts of exports committed before it.
+    pub fn on_group_status(&self, group_id: u64, status: GroupStatus) {
         if status == GroupStatus::Unresolved {
             return;
         }
         let now = now_nanos();
-        let notifications = self.engine().observe(Fact::GroupResolved { group_id, at: now }, now);
-        self.dispatch(notifications);
+        self.enqueue(Facts { inputs: vec![Input::from(Fact::GroupResolved { group_id, at: now })], now });
+    }
+
+    /// Hands facts to the evaluation task without waiting. A full queue
+    /// (evaluation fell far behind) is waited on in a task of its own, so
+    /// no fact is dropped and still no export waits.
+    fn enqueue(&self, facts: Facts) {
+        match self.facts.try_send(facts) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(facts)) => {
+                let sender = self.facts.clone();
+                tokio::spawn(async move {
+                    let _ = sender.send(facts).await;
+                });
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => tracing::warn!("alert evaluation has stopped"),
+        }
+    }
+
+    /// Evaluates queued facts in order. One call per export, so new issues
+    /// of one export make one message per rule.
+    async fn run_facts(self: Arc<Self>, mut facts: mpsc::Receiver<Facts>) {
+        while let Some(Facts { inputs, now }) = facts.recv().await {
+            let notifications = self.engine().observe_all(inputs, now);
+            self.dispatch(notifications);
+        }
     }
 
     async fn run_ticks(self: Arc<Self>) {
@@ -403,4 +445,40 @@ fn endpoint_windows(
             at,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
+    use super::*;
+
+    /// The ingest path and the API hand facts over and return, even while
+    /// evaluation is busy (here: its engine lock is held).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn facts_are_queued_not_evaluated_by_the_caller() {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let dir = std::env::temp_dir().join(format!("faultline-alerting-{}-{nanos}", std::process::id()));
+        let storage = Arc::new(Storage::open(&dir, faultline_store::StorageOptions::default()).unwrap());
+        let checks = Checks::start(storage.clone(), Vec::new()).unwrap();
+        let alerting = Alerting::start(storage.clone(), checks, AlertsConfig::default()).unwrap();
+
+        let busy = alerting.engine();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let caller = alerting.clone();
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::spawn(move || {
+            let _entered = runtime.enter();
+            caller.on_committed(&[]);
+            caller.on_group_status(7, GroupStatus::Resolved);
+            let _ = done_tx.send(());
+        });
+        let returned = done_rx.recv_timeout(Duration::from_secs(5)).is_ok();
+        drop(busy);
+        assert!(returned, "on_committed / on_group_status waited for evaluation");
+        drop(alerting);
+        storage.shutdown().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
