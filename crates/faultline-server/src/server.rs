@@ -42,7 +42,18 @@ fn init_logging() -> anyhow::Result<()> {
     };
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let ansi = std::io::stderr().is_terminal() && !no_color;
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
+    // FAULTLINE_LOG_SPANS=1 logs each span as it closes with its busy and
+    // idle time: where an export's or a request's time went.
+    let spans = match std::env::var("FAULTLINE_LOG_SPANS").as_deref() {
+        Ok("1") | Ok("true") => tracing_subscriber::fmt::format::FmtSpan::CLOSE,
+        _ => tracing_subscriber::fmt::format::FmtSpan::NONE,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_span_events(spans)
+        .with_writer(std::io::stderr)
+        .init();
     Ok(())
 }
 
@@ -121,7 +132,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 /// The API listener's routes: the JSON API and the browser pages.
 fn api_router(api: Api) -> axum::Router {
-    axum::Router::new().merge(crate::http::routes()).merge(crate::ui::routes()).with_state(api)
+    axum::Router::new()
+        .merge(crate::http::routes())
+        .merge(crate::ui::routes())
+        .with_state(api)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
 async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {

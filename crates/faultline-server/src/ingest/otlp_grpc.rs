@@ -44,6 +44,7 @@ fn to_status(e: IngestError) -> Status {
 
 #[tonic::async_trait]
 impl TraceService for Otlp {
+    #[tracing::instrument(level = "debug", name = "otlp_grpc_export", skip_all, fields(signal = "traces"))]
     async fn export(
         &self,
         request: Request<ExportTraceServiceRequest>,
@@ -62,6 +63,7 @@ impl TraceService for Otlp {
 
 #[tonic::async_trait]
 impl LogsService for Otlp {
+    #[tracing::instrument(level = "debug", name = "otlp_grpc_export", skip_all, fields(signal = "logs"))]
     async fn export(
         &self,
         request: Request<ExportLogsServiceRequest>,
@@ -80,6 +82,7 @@ impl LogsService for Otlp {
 impl MetricsService for Otlp {
     /// Metrics: `http.server.request.duration` feeds health figures; the
     /// rest is acknowledged so SDKs that send it do not log errors.
+    #[tracing::instrument(level = "debug", name = "otlp_grpc_export", skip_all, fields(signal = "metrics"))]
     async fn export(
         &self,
         request: Request<ExportMetricsServiceRequest>,

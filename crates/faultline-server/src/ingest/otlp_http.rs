@@ -120,6 +120,7 @@ async fn logs(State(http): State<Http>, request: Request) -> Response {
     .await
 }
 
+#[tracing::instrument(level = "debug", name = "otlp_http_export", skip_all, fields(signal = "metrics"))]
 async fn metrics(State(http): State<Http>, request: Request) -> Response {
     let format = match request_format(request.headers()) {
         Ok(f) => f,
@@ -145,6 +146,7 @@ type Extractor =
 
 /// The shared shape of the trace and log endpoints: check the content
 /// type, read and decompress within the limit, decode, ingest, answer.
+#[tracing::instrument(level = "debug", name = "otlp_http_export", skip_all, fields(signal = signal.as_str()))]
 async fn handle<D, R, M>(
     http: &Http,
     request: Request,

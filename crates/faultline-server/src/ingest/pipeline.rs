@@ -17,6 +17,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 
 use crate::alerting::{issue_event, Alerting};
+use tracing::Instrument;
+
 use crate::clock::now_nanos;
 use crate::metrics::{Metrics, Refusal, Signal};
 
@@ -97,12 +99,15 @@ impl Pipeline {
     /// Runs `extract` (CPU work, off the async threads), groups the events,
     /// commits them with the export's health figures, and answers once all
     /// of it is durable.
+    #[tracing::instrument(level = "debug", skip_all, fields(signal = signal.as_str(), events, items))]
     pub async fn ingest<F>(self: &Arc<Self>, signal: Signal, extract: F) -> Result<Accepted, IngestError>
     where
         F: FnOnce(&Limits, i64) -> (Extraction, Vec<HealthSample>) + Send + 'static,
     {
         let pipeline = self.clone();
+        let span = tracing::debug_span!("extract_and_group");
         let prepared = tokio::task::spawn_blocking(move || {
+            let _span = span.entered();
             let (extraction, samples) = extract(&pipeline.limits, now_nanos());
             let mut health = HealthBatch::new();
             faultline_store::health::add_samples(&mut health, &samples);
@@ -122,10 +127,12 @@ impl Pipeline {
         .await
         .map_err(|e| self.refuse(IngestError::Storage(format!("extraction task failed: {e}"))))?;
         let (batch, issues, health, items, rejected, error_message) = prepared;
+        tracing::Span::current().record("events", batch.len()).record("items", items);
 
         if !batch.is_empty() || !health.is_empty() {
             let answer = self.storage.submit(batch, health).map_err(|e| self.refuse(store_error(e)))?;
             let committed = answer
+                .instrument(tracing::debug_span!("commit"))
                 .await
                 .map_err(|_| self.refuse(IngestError::ShuttingDown))?
                 .map_err(|e| self.refuse(store_error(e)))?;
