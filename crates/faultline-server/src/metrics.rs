@@ -1,5 +1,5 @@
-//! Faultline's own counters, rendered in the Prometheus text format on
-//! `GET /metrics`.
+//! Faultline's own counters, rendered in the Prometheus (OpenMetrics) text
+//! format on `GET /metrics` by `prometheus-client`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -8,9 +8,14 @@ use std::sync::Mutex;
 
 use faultline_model::{HealthBucket, HealthKey, HealthSample, Outcome};
 use faultline_store::StorageStats;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
 /// The OTLP signals, for per-signal counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Signal {
     Traces,
     Logs,
@@ -34,7 +39,7 @@ impl Signal {
 }
 
 /// Why an export was refused as a whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Refusal {
     Malformed,
     TooLarge,
@@ -128,174 +133,241 @@ impl Metrics {
         self.regressions.fetch_add(regressions, Ordering::Relaxed);
     }
 
-    /// The Prometheus text. `recent` holds each endpoint's figures over the
-    /// last few minutes, for latency quantiles and error ratio.
+    /// The Prometheus text (OpenMetrics). `recent` holds each endpoint's
+    /// figures over the last few minutes, for latency quantiles and error
+    /// ratio. The counters live in atomics on the hot path; a registry is
+    /// filled from them per scrape, and `prometheus-client` writes it.
     pub fn render(
         &self,
         storage: Option<StorageStats>,
         recent: &BTreeMap<HealthKey, HealthBucket>,
+        extra: impl FnOnce(&mut Registry),
     ) -> String {
-        let mut out = String::new();
+        let mut registry = Registry::default();
+        self.register_exports(&mut registry);
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        header(&mut out, "faultline_exports_total", "counter", "OTLP export requests accepted, by signal.");
-        for s in Signal::ALL {
-            let _ = writeln!(
-                out,
-                "faultline_exports_total{{signal=\"{}\"}} {}",
-                s.as_str(),
-                get(&self.exports[s.index()])
-            );
-        }
-        header(
-            &mut out,
-            "faultline_items_received_total",
-            "counter",
-            "Spans, log records and metric data batches received.",
-        );
-        for s in Signal::ALL {
-            let _ = writeln!(
-                out,
-                "faultline_items_received_total{{signal=\"{}\"}} {}",
-                s.as_str(),
-                get(&self.items_received[s.index()])
-            );
-        }
-        header(
-            &mut out,
-            "faultline_items_rejected_total",
-            "counter",
-            "Items rejected over limits (reported as partial success).",
-        );
-        for s in Signal::ALL {
-            let _ = writeln!(
-                out,
-                "faultline_items_rejected_total{{signal=\"{}\"}} {}",
-                s.as_str(),
-                get(&self.items_rejected[s.index()])
-            );
-        }
-        header(
-            &mut out,
-            "faultline_exports_refused_total",
-            "counter",
-            "Export requests refused as a whole, by reason.",
-        );
-        for r in Refusal::ALL {
-            let _ = writeln!(
-                out,
-                "faultline_exports_refused_total{{reason=\"{}\"}} {}",
-                r.as_str(),
-                get(&self.refused[r as usize])
-            );
-        }
-        counter(
-            &mut out,
-            "faultline_events_stored_total",
+        register_counter(
+            &mut registry,
+            "faultline_events_stored",
             "Error events committed since start.",
             get(&self.events_stored),
         );
-        counter(&mut out, "faultline_new_groups_total", "Groups created since start.", get(&self.new_groups));
-        counter(
-            &mut out,
-            "faultline_regressions_total",
+        register_counter(
+            &mut registry,
+            "faultline_new_groups",
+            "Groups created since start.",
+            get(&self.new_groups),
+        );
+        register_counter(
+            &mut registry,
+            "faultline_regressions",
             "Resolved groups reopened since start.",
             get(&self.regressions),
         );
         if let Some(s) = storage {
-            gauge(&mut out, "faultline_events", "Error events stored.", s.last_seq);
-            gauge(&mut out, "faultline_groups", "Groups stored.", s.groups);
-            gauge(
-                &mut out,
+            register_gauge(&mut registry, "faultline_events", "Error events stored.", s.last_seq);
+            register_gauge(&mut registry, "faultline_groups", "Groups stored.", s.groups);
+            register_gauge(
+                &mut registry,
                 "faultline_index_lag_events",
                 "Committed events not yet searchable.",
                 s.last_seq.saturating_sub(s.indexed_seq),
             );
-            counter(
-                &mut out,
-                "faultline_endpoints_overflowed_total",
+            register_counter(
+                &mut registry,
+                "faultline_endpoints_overflowed",
                 "Requests counted as route \"other\" over the per-service endpoint limit.",
                 s.endpoints_overflowed,
             );
         }
-        self.render_requests(&mut out);
-        render_recent(&mut out, recent);
+        self.register_requests(&mut registry);
+        register_recent(&mut registry, recent);
+        extra(&mut registry);
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
         out
     }
 
-    fn render_requests(&self, out: &mut String) {
-        let counts = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        let series = [
-            ("faultline_http_requests_total", "Server requests seen in spans, by endpoint.", 0),
-            ("faultline_http_errors_total", "Server requests that failed (status ERROR or HTTP 5xx).", 1),
-            ("faultline_http_client_errors_total", "Server requests answered with HTTP 4xx.", 2),
+    fn register_exports(&self, registry: &mut Registry) {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let per_signal = [
+            ("faultline_exports", "OTLP export requests accepted, by signal.", &self.exports),
+            (
+                "faultline_items_received",
+                "Spans, log records and metric data batches received.",
+                &self.items_received,
+            ),
+            (
+                "faultline_items_rejected",
+                "Items rejected over limits (reported as partial success).",
+                &self.items_rejected,
+            ),
         ];
-        for (name, help, which) in series {
-            header(out, name, "counter", help);
-            for (key, c) in counts.iter() {
-                let value = [c.requests, c.errors, c.client_errors][which];
-                let _ = writeln!(out, "{name}{{{}}} {value}", labels(key));
+        for (name, help, values) in per_signal {
+            let family = Family::<SignalLabels, Counter>::default();
+            for signal in Signal::ALL {
+                family.get_or_create(&SignalLabels { signal }).inc_by(get(&values[signal.index()]));
             }
+            registry.register(name, help, family);
+        }
+        let refused = Family::<RefusalLabels, Counter>::default();
+        for reason in Refusal::ALL {
+            refused.get_or_create(&RefusalLabels { reason }).inc_by(get(&self.refused[reason as usize]));
+        }
+        registry.register(
+            "faultline_exports_refused",
+            "Export requests refused as a whole, by reason.",
+            refused,
+        );
+    }
+
+    fn register_requests(&self, registry: &mut Registry) {
+        let counts = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        let series: [(&str, &str, CountOf); 3] = [
+            ("faultline_http_requests", "Server requests seen in spans, by endpoint.", |c| c.requests),
+            ("faultline_http_errors", "Server requests that failed (status ERROR or HTTP 5xx).", |c| {
+                c.errors
+            }),
+            ("faultline_http_client_errors", "Server requests answered with HTTP 4xx.", |c| c.client_errors),
+        ];
+        for (name, help, value) in series {
+            let family = Family::<EndpointLabels, Counter>::default();
+            for (key, c) in counts.iter() {
+                family.get_or_create(&EndpointLabels::of(key)).inc_by(value(c));
+            }
+            registry.register(name, help, family);
         }
     }
 }
+
+/// Which of an endpoint's counts a series shows.
+type CountOf = fn(&RequestCounts) -> u64;
 
 /// Latency quantiles and error ratio per endpoint over the recent window.
-fn render_recent(out: &mut String, recent: &BTreeMap<HealthKey, HealthBucket>) {
-    header(
-        out,
-        "faultline_http_request_duration_ms",
-        "gauge",
-        "Server request latency quantiles over the last 5 minutes.",
-    );
+fn register_recent(registry: &mut Registry, recent: &BTreeMap<HealthKey, HealthBucket>) {
+    let latency = Family::<QuantileLabels, Gauge<f64, AtomicU64>>::default();
+    let ratio = Family::<EndpointLabels, Gauge<f64, AtomicU64>>::default();
     for (key, bucket) in recent {
-        for q in [0.5, 0.95, 0.99] {
-            if let Some(v) = bucket.latency.quantile(q) {
-                let _ = writeln!(
-                    out,
-                    "faultline_http_request_duration_ms{{{},quantile=\"{q}\"}} {v}",
-                    labels(key)
-                );
+        let endpoint = EndpointLabels::of(key);
+        for q in ["0.5", "0.95", "0.99"] {
+            let Ok(level) = q.parse::<f64>() else { continue };
+            if let Some(v) = bucket.latency.quantile(level) {
+                latency.get_or_create(&QuantileLabels { endpoint: endpoint.clone(), quantile: q }).set(v);
             }
         }
-    }
-    header(
-        out,
-        "faultline_http_error_ratio",
-        "gauge",
-        "Share of server requests that failed over the last 5 minutes.",
-    );
-    for (key, bucket) in recent {
         if let Some(rate) = bucket.error_rate() {
-            let _ = writeln!(out, "faultline_http_error_ratio{{{}}} {rate}", labels(key));
+            ratio.get_or_create(&endpoint).set(rate);
+        }
+    }
+    registry.register(
+        "faultline_http_request_duration_ms",
+        "Server request latency quantiles over the last 5 minutes.",
+        latency,
+    );
+    registry.register(
+        "faultline_http_error_ratio",
+        "Share of server requests that failed over the last 5 minutes.",
+        ratio,
+    );
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SignalLabels {
+    signal: Signal,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    reason: Refusal,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabels {
+    service: String,
+    environment: String,
+    route: String,
+    method: String,
+}
+
+impl EndpointLabels {
+    fn of(key: &HealthKey) -> EndpointLabels {
+        EndpointLabels {
+            service: key.service.clone(),
+            environment: key.environment.clone(),
+            route: key.route.clone(),
+            method: key.method.clone(),
         }
     }
 }
 
-fn labels(key: &HealthKey) -> String {
-    format!(
-        "service=\"{}\",environment=\"{}\",route=\"{}\",method=\"{}\"",
-        escape(&key.service),
-        escape(&key.environment),
-        escape(&key.route),
-        escape(&key.method)
-    )
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QuantileLabels {
+    #[prometheus(flatten)]
+    endpoint: EndpointLabels,
+    quantile: &'static str,
 }
 
-/// Label values escape backslash, double quote and newline.
-pub fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+impl EncodeLabelValue for Signal {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+impl EncodeLabelValue for Refusal {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
 }
 
-fn counter(out: &mut String, name: &str, help: &str, value: u64) {
-    header(out, name, "counter", help);
-    let _ = writeln!(out, "{name} {value}");
+/// A counter with its value as of this scrape.
+pub fn register_counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
+    let counter = Counter::<u64>::default();
+    counter.inc_by(value);
+    registry.register(name, help, counter);
 }
 
-fn gauge(out: &mut String, name: &str, help: &str, value: u64) {
-    header(out, name, "gauge", help);
-    let _ = writeln!(out, "{name} {value}");
+/// A gauge with its value as of this scrape.
+pub fn register_gauge(registry: &mut Registry, name: &str, help: &str, value: u64) {
+    let gauge = Gauge::<i64>::default();
+    gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
+    registry.register(name, help, gauge);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_and_labels_are_written_as_prometheus_reads_them() {
+        let metrics = Metrics::default();
+        metrics.export_accepted(Signal::Traces, 7, 1);
+        metrics.refused(Refusal::Busy);
+        let key = HealthKey {
+            service: "shop".into(),
+            environment: "prod".into(),
+            route: "/a\"b\nc".into(),
+            method: "GET".into(),
+        };
+        metrics.count_requests(&[HealthSample {
+            key,
+            at: 0,
+            duration_ms: 1.0,
+            outcome: Outcome::ServerError,
+        }]);
+        let text = metrics.render(None, &BTreeMap::new(), |_| {});
+        assert!(text.contains("# TYPE faultline_exports counter"), "{text}");
+        assert!(text.contains("faultline_exports_total{signal=\"traces\"} 1\n"), "{text}");
+        assert!(text.contains("faultline_items_received_total{signal=\"traces\"} 7\n"), "{text}");
+        assert!(text.contains("faultline_items_rejected_total{signal=\"traces\"} 1\n"), "{text}");
+        assert!(text.contains("faultline_exports_refused_total{reason=\"busy\"} 1\n"), "{text}");
+        assert!(
+            text.contains(
+                "faultline_http_errors_total{service=\"shop\",environment=\"prod\",route=\"/a\\\"b\\nc\",method=\"GET\"} 1\n"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
+    }
 }

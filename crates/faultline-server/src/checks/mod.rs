@@ -3,7 +3,6 @@
 //! API and `/metrics` show.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 
 use faultline_model::{format_rfc3339, CheckResult, UnixNanos};
@@ -235,11 +234,11 @@ impl Checks {
         Ok(value)
     }
 
-    /// Prometheus lines for every check's latest run.
-    pub fn render_metrics(&self, out: &mut String) {
+    /// Gauges for every check's latest run.
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        use prometheus_client::metrics::family::Family;
+        use prometheus_client::metrics::gauge::Gauge;
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        let mut ids: Vec<&String> = live.keys().collect();
-        ids.sort();
         let lines: [(&str, &str, ResultValue); 3] = [
             ("faultline_check_up", "1 when the check's latest run succeeded.", |r| {
                 Some(if r.ok { 1.0 } else { 0.0 })
@@ -248,12 +247,14 @@ impl Checks {
             ("faultline_check_tls_days_left", "Days until the certificate expires.", |r| r.tls_days_left),
         ];
         for (name, help, value) in lines {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-            for id in &ids {
-                if let Some(v) = live.get(*id).and_then(|l| l.last.as_ref()).and_then(value) {
-                    let _ = writeln!(out, "{name}{{check=\"{}\"}} {v}", crate::metrics::escape(id));
+            let family =
+                Family::<Vec<(&'static str, String)>, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+            for (id, l) in live.iter() {
+                if let Some(v) = l.last.as_ref().and_then(value) {
+                    family.get_or_create(&vec![("check", id.clone())]).set(v);
                 }
             }
+            registry.register(name, help, family);
         }
     }
 

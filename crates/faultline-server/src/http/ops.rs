@@ -39,7 +39,8 @@ async fn metrics(State(api): State<Api>) -> Response {
     })
     .await
     .unwrap_or_default();
-    let mut text = api.metrics.render(stats, &recent);
-    api.checks.render_metrics(&mut text);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+    let checks = api.checks.clone();
+    let text = api.metrics.render(stats, &recent, |registry| checks.register_metrics(registry));
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+        .into_response()
 }
