@@ -4,11 +4,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use faultline_model::ErrorEvent;
 use faultline_store::SearchRequest;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::common::{blocking, page_limit, parse_id, parse_seq_cursor, parse_time, Api, ApiError};
+use super::types::{EventBody, EventPage};
 
 pub fn routes() -> Router<Api> {
     Router::new().route("/api/v1/search", get(search)).route("/api/v1/events/{seq}", get(get_event))
@@ -23,13 +23,6 @@ struct SearchParams {
     cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct EventPage {
-    pub total: usize,
-    pub events: Vec<ErrorEvent>,
-    pub next_cursor: Option<String>,
-}
-
 async fn search(State(api): State<Api>, Query(p): Query<SearchParams>) -> Result<Json<EventPage>, ApiError> {
     let request = SearchRequest {
         query: p.q.unwrap_or_default(),
@@ -40,14 +33,18 @@ async fn search(State(api): State<Api>, Query(p): Query<SearchParams>) -> Result
     };
     let storage = api.storage.clone();
     let (page, events) = blocking(move || storage.search(&request)).await?;
-    Ok(Json(EventPage { total: page.total, events, next_cursor: page.next_cursor.map(|c| c.to_string()) }))
+    Ok(Json(EventPage {
+        total: page.total,
+        events: events.into_iter().map(EventBody::from).collect(),
+        next_cursor: page.next_cursor.map(|c| c.to_string()),
+    }))
 }
 
-async fn get_event(State(api): State<Api>, Path(seq): Path<String>) -> Result<Json<ErrorEvent>, ApiError> {
+async fn get_event(State(api): State<Api>, Path(seq): Path<String>) -> Result<Json<EventBody>, ApiError> {
     let seq = parse_id(&seq)?;
     let storage = api.storage.clone();
     blocking(move || storage.event(seq))
         .await?
-        .map(Json)
+        .map(|v| Json(EventBody::from(v)))
         .ok_or(ApiError(StatusCode::NOT_FOUND, format!("event {seq} not found")))
 }

@@ -6,15 +6,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use faultline_model::{Group, GroupStatus};
+use faultline_model::GroupStatus;
 use faultline_store::{GroupFilter, GroupSort};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::common::{
     bad_request, blocking, committed, json_body, page_limit, parse_id, parse_seq_cursor, Api, ApiError,
     MAX_GROUPS_FOR_QUERY,
 };
-use super::events::EventPage;
+use super::types::{EventBody, EventPage, GroupBody, GroupPage, Unmerged};
 use crate::clock::now_nanos;
 
 pub fn routes() -> Router<Api> {
@@ -35,12 +35,6 @@ struct GroupParams {
     sort: Option<String>,
     limit: Option<usize>,
     cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct GroupPage {
-    groups: Vec<Group>,
-    next_cursor: Option<String>,
 }
 
 async fn list_groups(
@@ -81,7 +75,10 @@ async fn list_groups(
         storage.groups(&filter)
     })
     .await?;
-    Ok(Json(GroupPage { groups, next_cursor: next.map(|(key, id)| format!("{key}_{id}")) }))
+    Ok(Json(GroupPage {
+        groups: groups.into_iter().map(GroupBody::from).collect(),
+        next_cursor: next.map(|(key, id)| format!("{key}_{id}")),
+    }))
 }
 
 fn parse_group_cursor(text: &str) -> Result<(i128, u64), ApiError> {
@@ -90,12 +87,12 @@ fn parse_group_cursor(text: &str) -> Result<(i128, u64), ApiError> {
     Ok((key.parse().map_err(|_| invalid())?, id.parse().map_err(|_| invalid())?))
 }
 
-async fn get_group(State(api): State<Api>, Path(id): Path<String>) -> Result<Json<Group>, ApiError> {
+async fn get_group(State(api): State<Api>, Path(id): Path<String>) -> Result<Json<GroupBody>, ApiError> {
     let id = parse_id(&id)?;
     let storage = api.storage.clone();
     blocking(move || storage.group(id))
         .await?
-        .map(Json)
+        .map(|v| Json(GroupBody::from(v)))
         .ok_or(ApiError(StatusCode::NOT_FOUND, format!("group {id} not found")))
 }
 
@@ -108,7 +105,7 @@ async fn patch_group(
     State(api): State<Api>,
     Path(id): Path<String>,
     body: Result<Json<GroupPatch>, JsonRejection>,
-) -> Result<Json<Group>, ApiError> {
+) -> Result<Json<GroupBody>, ApiError> {
     let id = parse_id(&id)?;
     let patch = json_body(body, r#"{"status": "resolved"}"#)?;
     let status = GroupStatus::parse(&patch.status).ok_or_else(|| {
@@ -116,7 +113,7 @@ async fn patch_group(
     })?;
     let group = committed(api.storage.set_group_status(id, status, now_nanos())?).await?;
     api.alerting.on_group_status(id, group.status);
-    Ok(Json(group))
+    Ok(Json(group.into()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,7 +127,7 @@ async fn merge_groups(
     State(api): State<Api>,
     Path(id): Path<String>,
     body: Result<Json<MergeBody>, JsonRejection>,
-) -> Result<Json<Group>, ApiError> {
+) -> Result<Json<GroupBody>, ApiError> {
     let id = parse_id(&id)?;
     let body = json_body(body, r#"{"ids": [12, 13]}"#)?;
     let sources = body.ids.clone();
@@ -139,18 +136,12 @@ async fn merge_groups(
     for source in sources {
         api.alerting.on_group_status(source, faultline_model::GroupStatus::Resolved);
     }
-    Ok(Json(merged))
+    Ok(Json(merged.into()))
 }
 
 #[derive(Debug, Deserialize)]
 struct UnmergeBody {
     fingerprints: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct Unmerged {
-    group: Group,
-    new_group: Group,
 }
 
 /// `POST /api/v1/groups/{id}/unmerge` with `{"fingerprints": [..]}`: those
@@ -163,7 +154,7 @@ async fn unmerge_group(
     let id = parse_id(&id)?;
     let body = json_body(body, r#"{"fingerprints": ["3f9a…"]}"#)?;
     let (group, new_group) = committed(api.storage.unmerge(id, body.fingerprints)?).await?;
-    Ok(Json(Unmerged { group, new_group }))
+    Ok(Json(Unmerged { group: group.into(), new_group: new_group.into() }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,5 +176,9 @@ async fn group_events(
         blocking(move || Ok((storage.group(id)?, storage.group_events(id, before, limit)?))).await?;
     let group = group.ok_or(ApiError(StatusCode::NOT_FOUND, format!("group {id} not found")))?;
     let total = usize::try_from(group.count).unwrap_or(usize::MAX);
-    Ok(Json(EventPage { total, events, next_cursor: next.map(|c| c.to_string()) }))
+    Ok(Json(EventPage {
+        total,
+        events: events.into_iter().map(EventBody::from).collect(),
+        next_cursor: next.map(|c| c.to_string()),
+    }))
 }

@@ -1,8 +1,10 @@
 //! The JSON API over HTTP, one module per resource. Timestamps are RFC
 //! 3339; lists page with an opaque `cursor`. Handlers share only
-//! `common` (state, errors, parameter parsing).
+//! `common` (state, errors, parameter parsing); the bodies of the event
+//! and group resources are defined in `types`, apart from the domain.
 
 pub mod common;
+pub mod types;
 
 mod alerts;
 mod checks;
