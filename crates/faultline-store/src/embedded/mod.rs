@@ -178,8 +178,12 @@ impl Embedded {
 
 /// Asks the committer for health maintenance now and then, until stopped.
 fn spawn_maintenance(requests: SyncSender<Request>, stop: Arc<AtomicBool>) -> Result<JoinHandle<()>> {
+    // The first pass is queued before the engine is handed out, so it comes
+    // before any request of the caller's: a pass that a fast caller's
+    // writes could overtake would expire them or not depending on timing.
+    let _ = requests.try_send(Request::Maintain { now: crate::health::now_nanos(), reply: None });
     let thread = std::thread::Builder::new().name("faultline-maintain".into()).spawn(move || {
-        let mut waited = MAINTENANCE_INTERVAL;
+        let mut waited = Duration::ZERO;
         while !stop.load(Ordering::SeqCst) {
             if waited >= MAINTENANCE_INTERVAL {
                 waited = Duration::ZERO;
