@@ -63,3 +63,23 @@ pub(crate) fn committer() -> (Committer, Arc<MemoryBackend>) {
     .unwrap();
     (committer, backend)
 }
+
+/// A backend holding the given exports, committed by the real committer
+/// (so groups, fingerprints and memberships are as in production).
+pub(crate) fn seeded(exports: Vec<crate::EventBatch>) -> Arc<MemoryBackend> {
+    let (committer, backend) = committer();
+    let (tx, rx) = std::sync::mpsc::sync_channel(exports.len().max(1));
+    let mut answers = Vec::new();
+    for events in exports {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        tx.send(crate::committer::Request::Events { events, health: crate::HealthBatch::new(), reply })
+            .unwrap();
+        answers.push(answer);
+    }
+    drop(tx);
+    committer.run(rx);
+    for answer in answers {
+        answer.blocking_recv().unwrap().unwrap();
+    }
+    backend
+}

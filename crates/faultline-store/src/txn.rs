@@ -146,3 +146,7 @@ impl<'a> Txn<'a> {
         self.ops
     }
 }
+
+#[cfg(test)]
+#[path = "txn_tests.rs"]
+mod tests;
