@@ -17,6 +17,7 @@ mod committer;
 mod embedded;
 mod error;
 mod group_ops;
+mod group_summary;
 mod groups;
 pub mod health;
 mod index;

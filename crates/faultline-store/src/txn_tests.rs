@@ -30,7 +30,7 @@ fn rollback_forgets_groups_fingerprints_and_ops_since_the_savepoint() {
     assert_eq!(txn.group_mut(1).unwrap().count, 0);
     assert_eq!(txn.group_id_for("b").unwrap(), None);
     let ops = txn.finish();
-    assert_eq!(put_keys(&ops), vec![keys::fingerprint("a"), keys::group(1)]);
+    assert_eq!(put_keys(&ops), vec![keys::fingerprint("a"), keys::group(1), keys::group_summary(1)]);
     assert!(!ops.iter().any(|op| matches!(op, Op::Delete(_))));
 }
 

@@ -13,7 +13,7 @@ use crate::committer::{last_id, Committed, EventBatch, Request};
 use crate::groups::{self, GroupCursor, GroupFilter};
 use crate::health::HealthBatch;
 use crate::index::{SearchPage, SearchRequest};
-use crate::{keys, records, Error, Result, StorageStats};
+use crate::{group_summary, keys, records, Error, Result, StorageStats};
 
 impl Embedded {
     /// The group a fingerprint maps to now.
@@ -81,15 +81,27 @@ impl GroupStore for Embedded {
         self.backend.get(&keys::group(id))?.map(|b| records::decode_group(&b)).transpose()
     }
 
+    /// Filters and sorts the small listing summaries, and decodes full
+    /// groups only for the page returned.
     fn groups(&self, filter: &GroupFilter) -> Result<(Vec<Group>, Option<GroupCursor>)> {
-        let mut matching = Vec::new();
-        for entry in self.backend.scan(&[keys::GROUP], &[keys::GROUP + 1], false) {
-            let group = records::decode_group(&entry?.1)?;
-            if filter.matches(&group) {
-                matching.push(group);
+        let summaries = match &filter.ids {
+            // The groups of a search: read just those.
+            Some(ids) => {
+                let mut found = Vec::with_capacity(ids.len());
+                for &id in ids {
+                    found.extend(group_summary::get(&*self.backend, id)?);
+                }
+                found
             }
+            None => group_summary::all(&*self.backend)?,
+        };
+        let matching = summaries.into_iter().filter(|s| filter.matches_summary(s)).collect();
+        let (page, next) = groups::page(matching, filter);
+        let mut shown = Vec::with_capacity(page.len());
+        for summary in page {
+            shown.extend(self.group(summary.id)?);
         }
-        Ok(groups::page(matching, filter))
+        Ok((shown, next))
     }
 
     fn set_group_status(&self, id: u64, status: GroupStatus, now: UnixNanos) -> Result<Ack<Group>> {

@@ -98,6 +98,7 @@ impl Embedded {
         (index, writer, indexed_seq): (SearchIndex, IndexWriter, u64),
         options: StorageOptions,
     ) -> Result<Embedded> {
+        crate::group_summary::backfill(&*backend)?;
         let committed = Arc::new(Watermark::default());
         let overflowed = Arc::new(AtomicU64::new(0));
         let committer =
