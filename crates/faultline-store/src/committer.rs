@@ -129,7 +129,7 @@ impl Committer {
         let broken = answers.iter().find_map(Answer::storage_failure);
         let written = match broken {
             Some(e) => Err(e),
-            None => backend.write(txn.finish()).and_then(|()| backend.flush()),
+            None => backend.write(txn.finish()).and_then(|()| backend.flush()).map_err(|e| e.to_string()),
         };
         match written {
             Ok(()) => {
@@ -142,8 +142,7 @@ impl Committer {
                 if let Err(e) = self.reload_counters() {
                     tracing::error!(error = %e, "could not re-read counters after a failed commit");
                 }
-                let message = e.to_string();
-                answers.into_iter().for_each(|a| a.fail(&message));
+                answers.into_iter().for_each(|a| a.fail(&e));
             }
         }
     }
@@ -306,10 +305,12 @@ impl Answer {
         }
     }
 
-    /// The error of an events request, which only storage failures cause.
-    fn storage_failure(&self) -> Option<Error> {
+    /// The error of an events or maintenance request, which only storage
+    /// failures cause (a failed read, a damaged record): the batch is then
+    /// not written. As text: every request of the batch gets a copy.
+    fn storage_failure(&self) -> Option<String> {
         match self {
-            Answer::Events(_, Err(e)) | Answer::Maintenance(_, Err(e)) => Some(Error::Corrupt(e.to_string())),
+            Answer::Events(_, Err(e)) | Answer::Maintenance(_, Err(e)) => Some(e.to_string()),
             _ => None,
         }
     }
@@ -326,7 +327,9 @@ impl Answer {
     }
 
     fn fail(self, message: &str) {
-        let err = || Error::Corrupt(format!("commit failed: {message}"));
+        // A write that did not happen is not damage to what is stored:
+        // callers may retry, and nothing of the batch is half-written.
+        let err = || Error::CommitFailed(message.to_string());
         match self {
             Answer::Events(reply, _) => drop(reply.send(Err(err()))),
             Answer::Maintenance(reply, _) => drop(reply.map(|reply| reply.send(Err(err())))),
@@ -346,3 +349,7 @@ pub(crate) fn last_id(backend: &dyn Backend, kind: u8) -> Result<Option<u64>> {
         None => Ok(None),
     }
 }
+
+#[cfg(test)]
+#[path = "committer_tests.rs"]
+mod tests;

@@ -1,15 +1,22 @@
+//! The one error type of storage, whatever engine is behind it.
+//!
+//! Engine errors (sled, tantivy, later PostgreSQL) are turned into text at
+//! the boundary, so callers never depend on an engine's types and a second
+//! engine can report the same variants.
+
 /// Everything that can go wrong in storage.
 ///
 /// The wrapped library errors are part of the message and deliberately not
 /// `source`s: `{:#}` would otherwise print each of them twice.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The storage engine failed to read or write (I/O, a full disk, an
+    /// engine bug); the message names the engine's own error.
     #[error("storage backend: {0}")]
-    Backend(sled::Error),
+    Backend(String),
+    /// The search index could not be opened, read or written.
     #[error("search index: {0}")]
-    Index(tantivy::TantivyError),
-    #[error("could not open the search index directory: {0}")]
-    IndexDirectory(tantivy::directory::error::OpenDirectoryError),
+    Index(String),
     /// Another process (most likely another Faultline) holds the data directory.
     #[error(
         "the data directory {} is in use by another running Faultline (its lock is held); \
@@ -24,6 +31,11 @@ pub enum Error {
         dir.display()
     )]
     DataDirAccess { dir: std::path::PathBuf, reason: std::io::Error },
+    /// A group commit was not written: nothing of the batch it belonged to
+    /// is stored, and it may be retried. Not a sign of damaged data.
+    #[error("commit failed; nothing of this batch was stored: {0}")]
+    CommitFailed(String),
+    /// A stored record cannot be decoded.
     #[error("stored record is damaged: {0}")]
     Corrupt(String),
     #[error("stored record has format version {found}; this build reads up to {supported}")]
@@ -43,21 +55,15 @@ pub enum Error {
     Io(std::io::Error),
 }
 
-impl From<sled::Error> for Error {
-    fn from(e: sled::Error) -> Self {
-        Error::Backend(e)
+impl Error {
+    /// An engine failure, kept as text so no engine type leaks out.
+    pub(crate) fn backend(e: impl std::fmt::Display) -> Error {
+        Error::Backend(e.to_string())
     }
-}
 
-impl From<tantivy::TantivyError> for Error {
-    fn from(e: tantivy::TantivyError) -> Self {
-        Error::Index(e)
-    }
-}
-
-impl From<tantivy::directory::error::OpenDirectoryError> for Error {
-    fn from(e: tantivy::directory::error::OpenDirectoryError) -> Self {
-        Error::IndexDirectory(e)
+    /// A search-index failure, kept as text so no tantivy type leaks out.
+    pub(crate) fn index(e: impl std::fmt::Display) -> Error {
+        Error::Index(e.to_string())
     }
 }
 

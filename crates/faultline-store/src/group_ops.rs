@@ -269,3 +269,7 @@ fn empty_like(original: &Group, id: u64, naming: &records::FingerprintRecord, fi
     group.fingerprints = Vec::new();
     group
 }
+
+#[cfg(test)]
+#[path = "group_ops_tests.rs"]
+mod tests;

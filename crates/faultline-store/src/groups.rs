@@ -4,6 +4,8 @@ use std::collections::HashSet;
 
 use faultline_model::{Group, GroupStatus};
 
+use crate::group_summary::Summary;
+
 /// Sort orders, all descending (newest or largest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum GroupSort {
@@ -23,7 +25,7 @@ impl GroupSort {
         })
     }
 
-    fn key(self, g: &Group) -> i128 {
+    fn key(self, g: &Summary) -> i128 {
         match self {
             GroupSort::LastSeen => i128::from(g.last_seen),
             GroupSort::FirstSeen => i128::from(g.first_seen),
@@ -45,28 +47,38 @@ pub struct GroupFilter {
     pub ids: Option<HashSet<u64>>,
     pub sort: GroupSort,
     pub limit: usize,
-    /// Opaque position from a previous page (see [`cursor_of`]).
+    /// Opaque position: the cursor a previous page returned.
     pub cursor: Option<GroupCursor>,
 }
 
 impl GroupFilter {
     pub fn matches(&self, g: &Group) -> bool {
-        g.merged_into.is_none()
-            && self.service.as_ref().is_none_or(|s| &g.service == s)
-            && self.environment.as_ref().is_none_or(|e| g.environments.contains(e))
-            && self.status.is_none_or(|s| g.status == s)
-            && self.ids.as_ref().is_none_or(|ids| ids.contains(&g.id))
+        self.accepts(g.id, g.merged_into.is_some(), &g.service, &g.environments, g.status)
+    }
+
+    /// The same test on a listing summary.
+    pub(crate) fn matches_summary(&self, s: &Summary) -> bool {
+        self.accepts(s.id, s.merged, &s.service, &s.environments, s.status)
+    }
+
+    fn accepts(&self, id: u64, merged: bool, service: &str, envs: &[String], status: GroupStatus) -> bool {
+        !merged
+            && self.service.as_ref().is_none_or(|s| service == s)
+            && self.environment.as_ref().is_none_or(|e| envs.contains(e))
+            && self.status.is_none_or(|s| status == s)
+            && self.ids.as_ref().is_none_or(|ids| ids.contains(&id))
     }
 }
 
-/// Sorts and pages the matching groups; returns the page and the cursor
-/// for the next one (sort key and id of its last group) when there is more.
-pub fn page(mut groups: Vec<Group>, filter: &GroupFilter) -> (Vec<Group>, Option<GroupCursor>) {
+/// Sorts and pages the matching groups' summaries; returns the page and
+/// the cursor for the next one (sort key and id of its last group) when
+/// there is more.
+pub(crate) fn page(mut groups: Vec<Summary>, filter: &GroupFilter) -> (Vec<Summary>, Option<GroupCursor>) {
     let sort = filter.sort;
-    groups.sort_by(|a, b| sort.key(b).cmp(&sort.key(a)).then(b.id.cmp(&a.id)));
     if let Some(cursor) = filter.cursor {
         groups.retain(|g| (sort.key(g), g.id) < cursor);
     }
+    groups.sort_by(|a, b| sort.key(b).cmp(&sort.key(a)).then(b.id.cmp(&a.id)));
     let more = groups.len() > filter.limit;
     groups.truncate(filter.limit);
     let next = if more { groups.last().map(|g| (sort.key(g), g.id)) } else { None };

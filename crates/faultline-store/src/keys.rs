@@ -17,6 +17,7 @@ pub const CHECK_RESULT: u8 = b'k';
 pub const CHECK_DEFINITION: u8 = b'c';
 pub const STATE: u8 = b'm';
 pub const DELIVERY: u8 = b'd';
+pub const GROUP_SUMMARY: u8 = b's';
 
 /// `e` + seq: one error event.
 pub fn event(seq: u64) -> Vec<u8> {
@@ -26,6 +27,11 @@ pub fn event(seq: u64) -> Vec<u8> {
 /// `g` + id: one group.
 pub fn group(id: u64) -> Vec<u8> {
     with_u64(GROUP, id)
+}
+
+/// `s` + id: what group listings filter and sort on (`group_summary.rs`).
+pub fn group_summary(id: u64) -> Vec<u8> {
+    with_u64(GROUP_SUMMARY, id)
 }
 
 /// `f` + fingerprint: the group id a fingerprint belongs to.
@@ -148,13 +154,13 @@ pub fn state(name: &str) -> Vec<u8> {
 }
 
 /// Length-prefixed, so names may hold any byte.
-fn push_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
     let len = u16::try_from(s.len()).unwrap_or(u16::MAX);
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&s.as_bytes()[..usize::from(len)]);
 }
 
-fn take_str(bytes: &[u8]) -> Option<(String, &[u8])> {
+pub(crate) fn take_str(bytes: &[u8]) -> Option<(String, &[u8])> {
     let len = usize::from(u16::from_be_bytes(bytes.get(..2)?.try_into().ok()?));
     let text = std::str::from_utf8(bytes.get(2..2 + len)?).ok()?;
     Some((text.to_string(), bytes.get(2 + len..)?))

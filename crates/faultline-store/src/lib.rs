@@ -1,32 +1,42 @@
-//! Faultline's storage: the durable event log, groups and counters (in a
-//! sorted key-value backend, sled by default) and the derived tantivy
-//! search index.
+//! Faultline's storage: the durable event log, groups, health figures,
+//! check runs and alerting state, and search over events.
 //!
-//! Writes go through one committer thread that batches concurrent exports
-//! into one atomic write and one flush (group commit): when
-//! [`Storage::submit`]'s receiver answers, the events are on disk.
-//! The index tails the event log and can always be rebuilt from it.
+//! Callers use the domain traits of [`api`] (one per concern) through a
+//! [`Storage`] handle; which engine is behind it is chosen by
+//! [`StoreConfig`]. Today's engine is embedded: a sorted key-value store
+//! (sled on disk, or a `BTreeMap` in memory for tests) written by one
+//! committer thread that batches concurrent exports into one atomic write
+//! and one flush (group commit) — when [`api::EventStore::submit`]'s
+//! receiver answers, the events are on disk — plus a tantivy index that
+//! tails the event log and can always be rebuilt from it.
 
+pub mod api;
 mod backend;
 mod checks;
 mod committer;
+mod embedded;
 mod error;
 mod group_ops;
+mod group_summary;
 mod groups;
 pub mod health;
-pub mod index;
+mod index;
 mod keys;
+mod memory_backend;
 mod records;
+mod sled_backend;
 mod storage;
+#[cfg(test)]
+mod test_support;
 mod txn;
 mod watermark;
 
-pub use backend::{Backend, Op, SledBackend};
+pub use api::{AlertStore, CheckStore, EventStore, GroupStore, HealthStore, SearchStore, Store, StoreAdmin};
 pub use committer::{Committed, EventBatch};
 pub use error::Error;
 pub use groups::{GroupCursor, GroupFilter, GroupSort};
 pub use health::{HealthBatch, HealthFilter, HealthOptions, OVERFLOW_ROUTE};
 pub use index::{SearchHit, SearchPage, SearchRequest};
-pub use storage::{Storage, StorageOptions, StorageStats};
+pub use storage::{open, Storage, StorageOptions, StorageStats, StoreConfig};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -130,7 +130,8 @@ impl<'a> Txn<'a> {
         self.ops.truncate(to.ops);
     }
 
-    /// All writes of the commit: the queued ops plus every touched group and fingerprint.
+    /// All writes of the commit: the queued ops plus every touched group (with
+    /// its listing summary) and fingerprint.
     pub fn finish(mut self) -> Vec<Op> {
         for fp in &self.dirty_fingerprints {
             if let Some(r) = self.fingerprints.get(fp) {
@@ -139,6 +140,9 @@ impl<'a> Txn<'a> {
         }
         for group in self.groups.values() {
             self.ops.push(Op::Put(keys::group(group.id), records::encode_group(group)));
+            // In the same batch, so a listing never sees a summary that
+            // disagrees with its group.
+            self.ops.push(crate::group_summary::put(group));
         }
         for (key, bucket) in &self.health {
             self.ops.push(Op::Put(key.clone(), crate::health::encode(bucket)));
@@ -146,3 +150,7 @@ impl<'a> Txn<'a> {
         self.ops
     }
 }
+
+#[cfg(test)]
+#[path = "txn_tests.rs"]
+mod tests;

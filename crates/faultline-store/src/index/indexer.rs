@@ -11,7 +11,7 @@ use tantivy::IndexWriter;
 use super::{schema, SearchIndex};
 use crate::backend::Backend;
 use crate::watermark::Watermark;
-use crate::{keys, records, Result};
+use crate::{keys, records, Error, Result};
 
 /// Events read from the log per step, to bound memory while catching up.
 const CHUNK: usize = 10_000;
@@ -76,7 +76,9 @@ impl Indexer {
             last = keys::u64_at(&key, 1).unwrap_or(last);
             match records::decode_event(&value) {
                 Ok((event, fingerprint)) => {
-                    self.writer.add_document(schema::document(&fields, &event, &fingerprint))?;
+                    self.writer
+                        .add_document(schema::document(&fields, &event, &fingerprint))
+                        .map_err(Error::index)?;
                 }
                 // One damaged record must not stop the index; it stays readable by id.
                 Err(e) => tracing::error!(seq = last, error = %e, "skipping unreadable event"),
@@ -91,9 +93,9 @@ impl Indexer {
     }
 
     fn commit(&mut self, last: u64) -> Result<()> {
-        let mut prepared = self.writer.prepare_commit()?;
+        let mut prepared = self.writer.prepare_commit().map_err(Error::index)?;
         prepared.set_payload(&last.to_string());
-        prepared.commit()?;
+        prepared.commit().map_err(Error::index)?;
         self.index.reload()?;
         self.indexed.store(last, Ordering::SeqCst);
         Ok(())

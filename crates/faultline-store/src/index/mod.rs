@@ -14,8 +14,7 @@ use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::AggregationCollector;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery};
-use tantivy::schema::Value;
-use tantivy::{DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Term};
 
 pub(crate) use indexer::Indexer;
 pub use schema::Fields;
@@ -54,7 +53,7 @@ pub struct SearchHit {
 /// is enough for error volumes and leaves the other core to ingest.
 const WRITER_MEMORY: usize = 50_000_000;
 
-pub struct SearchIndex {
+pub(crate) struct SearchIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
@@ -75,15 +74,28 @@ impl SearchIndex {
                 create(dir, schema)?
             }
         };
+        SearchIndex::ready(index, fields)
+    }
+
+    /// An empty index held in memory, for the in-memory engine: same
+    /// schema, tokenizers and queries as on disk, nothing survives a drop.
+    pub(crate) fn open_in_ram() -> Result<(SearchIndex, IndexWriter, u64)> {
+        let (schema, fields) = schema::build();
+        SearchIndex::ready(Index::create_in_ram(schema), fields)
+    }
+
+    fn ready(index: Index, fields: Fields) -> Result<(SearchIndex, IndexWriter, u64)> {
         schema::register_tokenizers(&index);
-        let indexed = index.load_metas()?.payload.and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let metas = index.load_metas().map_err(Error::index)?;
+        let indexed = metas.payload.and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
+        let writer = index.writer_with_num_threads(1, WRITER_MEMORY).map_err(Error::index)?;
+        let reader =
+            index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(Error::index)?;
         Ok((SearchIndex { index, reader, fields }, writer, indexed))
     }
 
     pub(crate) fn reload(&self) -> Result<()> {
-        self.reader.reload()?;
+        self.reader.reload().map_err(Error::index)?;
         Ok(())
     }
 
@@ -118,7 +130,7 @@ impl SearchIndex {
             clauses.push((Occur::Must, self.time_range(req.from, req.to)));
         }
         let matching = BooleanQuery::new(clauses.iter().map(|(o, q)| (*o, q.box_clone())).collect());
-        let total = searcher.search(&matching, &Count)?;
+        let total = searcher.search(&matching, &Count).map_err(Error::index)?;
         if let Some(before) = req.before_seq {
             let below = RangeQuery::new(
                 Bound::Unbounded,
@@ -129,7 +141,7 @@ impl SearchIndex {
         let page = BooleanQuery::new(clauses);
         let limit = req.limit.max(1);
         let top = TopDocs::with_limit(limit + 1).order_by_fast_field::<u64>("seq", Order::Desc);
-        let docs = searcher.search(&page, &top)?;
+        let docs = searcher.search(&page, &top).map_err(Error::index)?;
         let mut hits: Vec<SearchHit> =
             docs.into_iter().filter_map(|(seq, _)| seq).map(|seq| SearchHit { seq }).collect();
         let next_cursor = if hits.len() > limit {
@@ -148,8 +160,8 @@ impl SearchIndex {
         let aggs: Aggregations =
             serde_json::from_value(request).map_err(|e| Error::InvalidQuery(e.to_string()))?;
         let collector = AggregationCollector::from_aggs(aggs, Default::default());
-        let result = self.reader.searcher().search(&query, &collector)?;
-        let json = serde_json::to_value(result).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let result = self.reader.searcher().search(&query, &collector).map_err(Error::index)?;
+        let json = serde_json::to_value(result).map_err(Error::index)?;
         let buckets = json["fps"]["buckets"].as_array().cloned().unwrap_or_default();
         Ok(buckets.iter().filter_map(|b| b["key"].as_str().map(str::to_string)).collect())
     }
@@ -169,19 +181,15 @@ impl SearchIndex {
         let aggs: Aggregations =
             serde_json::from_value(request).map_err(|e| Error::InvalidQuery(e.to_string()))?;
         let collector = AggregationCollector::from_aggs(aggs, Default::default());
-        let (total, result) = self.reader.searcher().search(&range, &(Count, collector))?;
-        let json = serde_json::to_value(result).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let (total, result) =
+            self.reader.searcher().search(&range, &(Count, collector)).map_err(Error::index)?;
+        let json = serde_json::to_value(result).map_err(Error::index)?;
         let buckets = json["fps"]["buckets"].as_array().cloned().unwrap_or_default();
         let counts = buckets
             .iter()
             .filter_map(|b| Some((b["key"].as_str()?.to_string(), b["doc_count"].as_u64()?)))
             .collect();
         Ok((total as u64, counts))
-    }
-
-    /// How many events the index can search now.
-    pub fn num_docs(&self) -> u64 {
-        self.reader.searcher().num_docs()
     }
 
     fn time_range(&self, from: Option<UnixNanos>, to: Option<UnixNanos>) -> Box<dyn Query> {
@@ -198,18 +206,13 @@ impl SearchIndex {
         };
         Box::new(RangeQuery::new(bound(from, true), bound(to, false)))
     }
-
-    /// The stored sequence number of a document, for tests and tools.
-    pub fn seq_of(&self, doc: &TantivyDocument) -> Option<u64> {
-        doc.get_first(self.fields.seq).and_then(|v| v.as_u64())
-    }
 }
 
 fn open_existing(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<Index>> {
     if !dir.join("meta.json").exists() {
         return Ok(None);
     }
-    let index = Index::open_in_dir(dir)?;
+    let index = Index::open_in_dir(dir).map_err(Error::index)?;
     if index.schema() != *schema {
         return Err(Error::Corrupt("the index was built with another schema".into()));
     }
@@ -218,7 +221,7 @@ fn open_existing(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<
 
 fn create(dir: &Path, schema: tantivy::schema::Schema) -> Result<Index> {
     std::fs::create_dir_all(dir)?;
-    Ok(Index::create_in_dir(dir, schema)?)
+    Index::create_in_dir(dir, schema).map_err(Error::index)
 }
 
 /// Says what is wrong with a query in words a user can act on.

@@ -1,0 +1,172 @@
+//! The domain traits storage is used through, one per concern. Every
+//! engine (the embedded sled + tantivy one today, PostgreSQL later)
+//! implements all of them; [`Store`] names the whole set so the server can
+//! hold one `Storage` handle (or an `Arc<dyn Store>`).
+//!
+//! Writes go through the engine's commit path and answer through a
+//! oneshot receiver ([`Ack`]) once they are durable, so async callers
+//! await the answer and blocking callers use `blocking_recv`. Reads are
+//! blocking calls; async callers run them on a blocking thread.
+//!
+//! The traits are object safe and `Send + Sync`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use faultline_model::{CheckResult, ErrorEvent, Group, GroupStatus, HealthBucket, HealthKey, UnixNanos};
+use tokio::sync::oneshot;
+
+use crate::{
+    Committed, EventBatch, GroupCursor, GroupFilter, HealthBatch, HealthFilter, Result, SearchPage,
+    SearchRequest, StorageStats,
+};
+
+/// The answer to a write, sent once it is durable (or failed).
+pub type Ack<T> = oneshot::Receiver<Result<T>>;
+
+/// The event log: exports in, events out.
+pub trait EventStore: Send + Sync {
+    /// Queues an export (its events with their groupings, and its health
+    /// figures, committed together). Fails at once with
+    /// [`Error::QueueFull`](crate::Error::QueueFull) when the engine is too
+    /// far behind; otherwise the receiver answers once the export is durable.
+    fn submit(&self, events: EventBatch, health: HealthBatch) -> Result<Ack<Vec<Committed>>>;
+
+    /// One event, with `group_id` set to the group its fingerprint belongs
+    /// to now (merge and unmerge move fingerprints between groups).
+    fn event(&self, seq: u64) -> Result<Option<ErrorEvent>>;
+
+    /// A group's events, newest first, starting below `before_seq`; and the
+    /// cursor of the next page.
+    fn group_events(
+        &self,
+        id: u64,
+        before_seq: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<ErrorEvent>, Option<u64>)>;
+}
+
+/// Groups: reading, listing and the user's actions on them. Actions are
+/// ordered with incoming events (they go through the same commit path).
+pub trait GroupStore: Send + Sync {
+    fn group(&self, id: u64) -> Result<Option<Group>>;
+
+    /// Groups matching the filter, one page, and the next page's cursor.
+    fn groups(&self, filter: &GroupFilter) -> Result<(Vec<Group>, Option<GroupCursor>)>;
+
+    fn set_group_status(&self, id: u64, status: GroupStatus, now: UnixNanos) -> Result<Ack<Group>>;
+
+    /// Merges `sources` into `target`; answers with the merged group.
+    fn merge(&self, target: u64, sources: Vec<u64>) -> Result<Ack<Group>>;
+
+    /// Splits fingerprints off a group into a new one; answers with
+    /// (the group, the new group).
+    fn unmerge(&self, id: u64, fingerprints: Vec<String>) -> Result<Ack<(Group, Group)>>;
+}
+
+/// Per-endpoint request figures. They are written with the export they
+/// came in ([`EventStore::submit`]); this reads them and keeps them tidy.
+pub trait HealthStore: Send + Sync {
+    /// Health figures per endpoint over `[from, to)`, merged across time.
+    fn health(
+        &self,
+        from: UnixNanos,
+        to: UnixNanos,
+        filter: &HealthFilter,
+    ) -> Result<BTreeMap<HealthKey, HealthBucket>>;
+
+    /// Health figures over `[from, to)` in steps of `step`, every endpoint
+    /// the filter accepts merged together: one bucket per step, in order,
+    /// each point on a step boundary.
+    fn health_series(
+        &self,
+        from: UnixNanos,
+        to: UnixNanos,
+        step: Duration,
+        filter: &HealthFilter,
+    ) -> Result<Vec<(UnixNanos, HealthBucket)>>;
+
+    /// Runs maintenance as if the time were `now` (engines also run it by
+    /// themselves): rollup of old minutes, expiry of what is past the
+    /// retention (health, check runs, deliveries).
+    fn maintain(&self, now: UnixNanos) -> Result<Ack<()>>;
+}
+
+/// Active checks: their runs and the checks created through the API.
+pub trait CheckStore: Send + Sync {
+    /// Stores one run of a check; answers once it is durable.
+    fn record_check_result(&self, result: &CheckResult) -> Result<Ack<()>>;
+
+    /// A check's runs in `[from, to)`, oldest first.
+    fn check_results(&self, check_id: &str, from: UnixNanos, to: UnixNanos) -> Result<Vec<CheckResult>>;
+
+    /// Saves a check created through the API (its definition as JSON).
+    fn put_check_definition(&self, id: &str, json: &str) -> Result<Ack<()>>;
+
+    /// Deletes a check created through the API, with its runs.
+    fn delete_check(&self, id: &str) -> Result<Ack<()>>;
+
+    /// Every check created through the API: (id, definition JSON).
+    fn check_definitions(&self) -> Result<Vec<(String, String)>>;
+}
+
+/// What alerting keeps: components' saved state and the delivery history.
+pub trait AlertStore: Send + Sync {
+    /// Saves a component's state (an opaque, self-versioned document).
+    fn put_state(&self, name: &str, bytes: Vec<u8>) -> Result<Ack<()>>;
+
+    fn state(&self, name: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Records one delivery attempt (a self-describing JSON document).
+    fn record_delivery(&self, at: UnixNanos, json: Vec<u8>) -> Result<Ack<()>>;
+
+    /// The latest `limit` delivery attempts, newest first.
+    fn deliveries(&self, limit: usize) -> Result<Vec<Vec<u8>>>;
+}
+
+/// Search over events. It may lag the event log a little (the embedded
+/// engine indexes in the background); [`SearchStore::wait_indexed`] waits
+/// for it to catch up.
+pub trait SearchStore: Send + Sync {
+    /// One page of hits for a query, and the hits as full events.
+    fn search(&self, request: &SearchRequest) -> Result<(SearchPage, Vec<ErrorEvent>)>;
+
+    /// Checks a query without running it, for a clear 400 before any work.
+    fn validate_query(&self, query: &str) -> Result<()>;
+
+    /// Groups with at least one event matching the query (from at most `max` fingerprints).
+    fn groups_matching(&self, query: &str, max: usize) -> Result<HashSet<u64>>;
+
+    /// Events with a timestamp in `[from, to)`: the total, and the count
+    /// per group (as fingerprints map to groups now) for the
+    /// `max_fingerprints` busiest fingerprints.
+    fn group_event_counts(
+        &self,
+        from: UnixNanos,
+        to: UnixNanos,
+        max_fingerprints: usize,
+    ) -> Result<(u64, BTreeMap<u64, u64>)>;
+
+    /// Waits (bounded) until everything committed so far is searchable.
+    fn wait_indexed(&self, timeout: Duration) -> bool;
+}
+
+/// The engine as a whole: figures and an orderly stop.
+pub trait StoreAdmin: Send + Sync {
+    fn stats(&self) -> Result<StorageStats>;
+
+    /// Stops accepting writes, finishes queued commits and makes
+    /// everything durable. Safe to call more than once.
+    fn shutdown(&self) -> Result<()>;
+}
+
+/// Every concern at once: what an engine implements and the server holds.
+pub trait Store:
+    EventStore + GroupStore + HealthStore + CheckStore + AlertStore + SearchStore + StoreAdmin
+{
+}
+
+impl<T> Store for T where
+    T: EventStore + GroupStore + HealthStore + CheckStore + AlertStore + SearchStore + StoreAdmin
+{
+}

@@ -1,0 +1,188 @@
+//! The embedded engine's events, groups, search and admin.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use faultline_model::{ErrorEvent, Group, GroupStatus, UnixNanos};
+use tokio::sync::oneshot;
+
+use super::Embedded;
+use crate::api::{Ack, EventStore, GroupStore, SearchStore, StoreAdmin};
+use crate::committer::{last_id, Committed, EventBatch, Request};
+use crate::groups::{self, GroupCursor, GroupFilter};
+use crate::health::HealthBatch;
+use crate::index::{SearchPage, SearchRequest};
+use crate::{group_summary, keys, records, Error, Result, StorageStats};
+
+impl Embedded {
+    /// The group a fingerprint maps to now.
+    fn fingerprint_group(&self, fingerprint: &str) -> Result<Option<u64>> {
+        if fingerprint.is_empty() {
+            return Ok(None);
+        }
+        let record = self.backend.get(&keys::fingerprint(fingerprint))?;
+        Ok(record.map(|b| records::decode_fingerprint(&b)).transpose()?.map(|r| r.group_id))
+    }
+
+    /// Sends a request whose answer is a reply of type `T`.
+    fn ask<T>(&self, request: impl FnOnce(oneshot::Sender<Result<T>>) -> Request) -> Result<Ack<T>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(request(reply))?;
+        Ok(answer)
+    }
+}
+
+impl EventStore for Embedded {
+    fn submit(&self, events: EventBatch, health: HealthBatch) -> Result<Ack<Vec<Committed>>> {
+        self.ask(|reply| Request::Events { events, health, reply })
+    }
+
+    fn event(&self, seq: u64) -> Result<Option<ErrorEvent>> {
+        let Some(bytes) = self.backend.get(&keys::event(seq))? else { return Ok(None) };
+        let (mut event, fingerprint) = records::decode_event(&bytes)?;
+        if let Some(group_id) = self.fingerprint_group(&fingerprint)? {
+            event.group_id = group_id;
+        }
+        Ok(Some(event))
+    }
+
+    fn group_events(
+        &self,
+        id: u64,
+        before_seq: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<ErrorEvent>, Option<u64>)> {
+        let from = keys::group_event(id, 0);
+        let to = match before_seq {
+            Some(seq) => keys::group_event(id, seq),
+            None => keys::group_event_end(id),
+        };
+        let mut events = Vec::new();
+        for entry in self.backend.scan(&from, &to, true).take(limit + 1) {
+            let seq =
+                keys::u64_at(&entry?.0, 9).ok_or_else(|| Error::Corrupt("short group-event key".into()))?;
+            if let Some(event) = self.event(seq)? {
+                events.push(event);
+            }
+        }
+        let next = if events.len() > limit {
+            events.truncate(limit);
+            events.last().map(|e| e.seq)
+        } else {
+            None
+        };
+        Ok((events, next))
+    }
+}
+
+impl GroupStore for Embedded {
+    fn group(&self, id: u64) -> Result<Option<Group>> {
+        self.backend.get(&keys::group(id))?.map(|b| records::decode_group(&b)).transpose()
+    }
+
+    /// Filters and sorts the small listing summaries, and decodes full
+    /// groups only for the page returned.
+    fn groups(&self, filter: &GroupFilter) -> Result<(Vec<Group>, Option<GroupCursor>)> {
+        let summaries = match &filter.ids {
+            // The groups of a search: read just those.
+            Some(ids) => {
+                let mut found = Vec::with_capacity(ids.len());
+                for &id in ids {
+                    found.extend(group_summary::get(&*self.backend, id)?);
+                }
+                found
+            }
+            None => group_summary::all(&*self.backend)?,
+        };
+        let matching = summaries.into_iter().filter(|s| filter.matches_summary(s)).collect();
+        let (page, next) = groups::page(matching, filter);
+        let mut shown = Vec::with_capacity(page.len());
+        for summary in page {
+            shown.extend(self.group(summary.id)?);
+        }
+        Ok((shown, next))
+    }
+
+    fn set_group_status(&self, id: u64, status: GroupStatus, now: UnixNanos) -> Result<Ack<Group>> {
+        self.ask(|reply| Request::SetStatus { id, status, now, reply })
+    }
+
+    fn merge(&self, target: u64, sources: Vec<u64>) -> Result<Ack<Group>> {
+        self.ask(|reply| Request::Merge { target, sources, reply })
+    }
+
+    fn unmerge(&self, id: u64, fingerprints: Vec<String>) -> Result<Ack<(Group, Group)>> {
+        self.ask(|reply| Request::Unmerge { id, fingerprints, reply })
+    }
+}
+
+impl SearchStore for Embedded {
+    fn search(&self, request: &SearchRequest) -> Result<(SearchPage, Vec<ErrorEvent>)> {
+        let page = self.index.search(request)?;
+        let mut events = Vec::with_capacity(page.hits.len());
+        for hit in &page.hits {
+            if let Some(event) = self.event(hit.seq)? {
+                events.push(event);
+            }
+        }
+        Ok((page, events))
+    }
+
+    fn validate_query(&self, query: &str) -> Result<()> {
+        self.index.parse(query).map(|_| ())
+    }
+
+    fn groups_matching(&self, query: &str, max: usize) -> Result<HashSet<u64>> {
+        let mut ids = HashSet::new();
+        for fingerprint in self.index.fingerprints(query, max)? {
+            ids.extend(self.fingerprint_group(&fingerprint)?);
+        }
+        Ok(ids)
+    }
+
+    /// Read from the index: events committed in the last index interval
+    /// may not be counted yet.
+    fn group_event_counts(
+        &self,
+        from: UnixNanos,
+        to: UnixNanos,
+        max_fingerprints: usize,
+    ) -> Result<(u64, BTreeMap<u64, u64>)> {
+        let (total, counts) = self.index.fingerprint_counts(from, to, max_fingerprints)?;
+        let mut by_group = BTreeMap::new();
+        for (fingerprint, count) in counts {
+            if let Some(group_id) = self.fingerprint_group(&fingerprint)? {
+                *by_group.entry(group_id).or_insert(0) += count;
+            }
+        }
+        Ok((total, by_group))
+    }
+
+    fn wait_indexed(&self, timeout: Duration) -> bool {
+        let target = self.committed.get();
+        let deadline = std::time::Instant::now() + timeout;
+        while self.indexed.load(Ordering::SeqCst) < target {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+}
+
+impl StoreAdmin for Embedded {
+    fn stats(&self) -> Result<StorageStats> {
+        Ok(StorageStats {
+            last_seq: self.committed.get(),
+            indexed_seq: self.indexed.load(Ordering::SeqCst),
+            groups: last_id(&*self.backend, keys::GROUP)?.unwrap_or(0),
+            endpoints_overflowed: self.overflowed.load(Ordering::Relaxed),
+        })
+    }
+
+    fn shutdown(&self) -> Result<()> {
+        self.stop()
+    }
+}

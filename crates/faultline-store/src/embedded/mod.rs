@@ -1,0 +1,207 @@
+//! The embedded engine: a sorted key-value store (sled on disk, a
+//! `BTreeMap` in memory) written by one committer thread, and a tantivy
+//! index (on disk or in RAM) filled by an indexer thread that tails the
+//! event log. It implements every domain trait: events, groups, search and
+//! admin in `events.rs`; health, checks and alerting in `side_data.rs`.
+//!
+//! The in-memory variant is this same engine over `MemoryBackend` and
+//! `Index::create_in_ram`, rather than a separate fake: tests then run the
+//! real committer, transaction and key layout, and only durability differs.
+
+mod events;
+mod side_data;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tantivy::IndexWriter;
+use tokio::sync::oneshot;
+
+use crate::backend::{Backend, Op};
+use crate::committer::{Committer, Request};
+use crate::index::{Indexer, SearchIndex};
+use crate::memory_backend::MemoryBackend;
+use crate::sled_backend::SledBackend;
+use crate::watermark::Watermark;
+use crate::{Error, Result, StorageOptions};
+
+/// How often old health buckets are rolled up and expired ones dropped.
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
+
+pub(crate) struct Embedded {
+    backend: Arc<dyn Backend>,
+    requests: Mutex<Option<SyncSender<Request>>>,
+    committer: Mutex<Option<JoinHandle<()>>>,
+    indexer: Mutex<Option<JoinHandle<()>>>,
+    index: Arc<SearchIndex>,
+    committed: Arc<Watermark>,
+    indexed: Arc<AtomicU64>,
+    stop_indexer: Arc<AtomicBool>,
+    stop_maintenance: Arc<AtomicBool>,
+    maintenance: Mutex<Option<JoinHandle<()>>>,
+    overflowed: Arc<AtomicU64>,
+    /// Distinguishes delivery records written in the same nanosecond.
+    deliveries_written: AtomicU64,
+}
+
+/// Names the two start-up failures a user can fix themselves: a directory
+/// another process holds, and one this user may not write.
+pub(crate) fn data_dir_error(dir: &Path, e: std::io::Error) -> Error {
+    // sled 0.34 reports a held lock as an `Other` error with this text.
+    let lock_held =
+        e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().starts_with("could not acquire lock");
+    if lock_held {
+        return Error::Locked(dir.to_path_buf());
+    }
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            Error::DataDirAccess { dir: dir.to_path_buf(), reason: e }
+        }
+        _ => Error::Io(e),
+    }
+}
+
+impl Embedded {
+    /// Opens (or creates) the engine under `dir`: the event store in
+    /// `dir/store`, the index in `dir/index`.
+    pub fn open(dir: &Path, options: StorageOptions) -> Result<Embedded> {
+        std::fs::create_dir_all(dir).map_err(|e| data_dir_error(dir, e))?;
+        let backend: Arc<dyn Backend> = Arc::new(SledBackend::open(&dir.join("store"), dir)?);
+        let index = SearchIndex::open(&dir.join("index"))?;
+        let engine = Embedded::start(backend, index, options)?;
+        tracing::info!(
+            last_seq = engine.committed.get(),
+            indexed_seq = engine.indexed.load(Ordering::SeqCst),
+            dir = %dir.display(),
+            "storage open"
+        );
+        Ok(engine)
+    }
+
+    /// The engine over an empty in-memory key space and RAM index.
+    pub fn in_memory(options: StorageOptions) -> Result<Embedded> {
+        Embedded::over(Arc::new(MemoryBackend::default()), options)
+    }
+
+    /// The engine over a given key-value store and a RAM index (tests pass
+    /// a `MemoryBackend` they keep a handle on, to make writes fail).
+    pub(crate) fn over(backend: Arc<dyn Backend>, options: StorageOptions) -> Result<Embedded> {
+        Embedded::start(backend, SearchIndex::open_in_ram()?, options)
+    }
+
+    fn start(
+        backend: Arc<dyn Backend>,
+        (index, writer, indexed_seq): (SearchIndex, IndexWriter, u64),
+        options: StorageOptions,
+    ) -> Result<Embedded> {
+        crate::group_summary::backfill(&*backend)?;
+        let committed = Arc::new(Watermark::default());
+        let overflowed = Arc::new(AtomicU64::new(0));
+        let committer =
+            Committer::new(backend.clone(), committed.clone(), options.health.clone(), overflowed.clone())?;
+        let (tx, rx) = sync_channel(options.queue_depth.max(1));
+        let stop_maintenance = Arc::new(AtomicBool::new(false));
+        let maintenance = spawn_maintenance(tx.clone(), stop_maintenance.clone())?;
+        let committer_thread =
+            std::thread::Builder::new().name("faultline-commit".into()).spawn(move || committer.run(rx))?;
+
+        let index = Arc::new(index);
+        // An index ahead of the log (log restored from a backup) is rebuilt.
+        let indexed_seq = if indexed_seq > committed.get() { 0 } else { indexed_seq };
+        let indexed = Arc::new(AtomicU64::new(indexed_seq));
+        let stop_indexer = Arc::new(AtomicBool::new(false));
+        let indexer = Indexer {
+            backend: backend.clone(),
+            index: index.clone(),
+            writer,
+            committed: committed.clone(),
+            indexed: indexed.clone(),
+            stop: stop_indexer.clone(),
+            interval: options.index_commit_interval,
+        };
+        let indexer_thread =
+            std::thread::Builder::new().name("faultline-index".into()).spawn(move || indexer.run())?;
+        Ok(Embedded {
+            backend,
+            requests: Mutex::new(Some(tx)),
+            committer: Mutex::new(Some(committer_thread)),
+            indexer: Mutex::new(Some(indexer_thread)),
+            index,
+            committed,
+            indexed,
+            stop_indexer,
+            stop_maintenance,
+            maintenance: Mutex::new(Some(maintenance)),
+            overflowed,
+            deliveries_written: AtomicU64::new(0),
+        })
+    }
+
+    /// Queues plain writes that read nothing first.
+    fn write(&self, ops: Vec<Op>) -> Result<oneshot::Receiver<Result<()>>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Write { ops, reply })?;
+        Ok(answer)
+    }
+
+    fn send(&self, request: Request) -> Result<()> {
+        let guard = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        let sender = guard.as_ref().ok_or(Error::ShuttingDown)?;
+        sender.try_send(request).map_err(|e| match e {
+            TrySendError::Full(_) => Error::QueueFull,
+            TrySendError::Disconnected(_) => Error::ShuttingDown,
+        })
+    }
+
+    /// Stops accepting writes, finishes queued commits, indexes everything
+    /// committed and flushes. Safe to call more than once.
+    fn stop(&self) -> Result<()> {
+        self.stop_maintenance.store(true, Ordering::SeqCst);
+        if let Some(handle) = self.maintenance.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = handle.join();
+        }
+        drop(self.requests.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if let Some(handle) = self.committer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = handle.join();
+        }
+        self.stop_indexer.store(true, Ordering::SeqCst);
+        self.committed.wake();
+        if let Some(handle) = self.indexer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = handle.join();
+        }
+        self.backend.flush()
+    }
+}
+
+/// Asks the committer for health maintenance now and then, until stopped.
+fn spawn_maintenance(requests: SyncSender<Request>, stop: Arc<AtomicBool>) -> Result<JoinHandle<()>> {
+    // The first pass is queued before the engine is handed out, so it comes
+    // before any request of the caller's: a pass that a fast caller's
+    // writes could overtake would expire them or not depending on timing.
+    let _ = requests.try_send(Request::Maintain { now: crate::health::now_nanos(), reply: None });
+    let thread = std::thread::Builder::new().name("faultline-maintain".into()).spawn(move || {
+        let mut waited = Duration::ZERO;
+        while !stop.load(Ordering::SeqCst) {
+            if waited >= MAINTENANCE_INTERVAL {
+                waited = Duration::ZERO;
+                // A full queue just means a busy moment; try again next time.
+                let _ = requests.try_send(Request::Maintain { now: crate::health::now_nanos(), reply: None });
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            waited += Duration::from_millis(200);
+        }
+    })?;
+    Ok(thread)
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            tracing::error!(error = %e, "storage shutdown failed");
+        }
+    }
+}
