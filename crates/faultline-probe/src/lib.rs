@@ -37,7 +37,7 @@ pub use config::{
 };
 pub use error::ConfigError;
 pub use incident::{incidents, Incident};
-pub use result::{now_nanos, CheckResult};
+pub use result::CheckResult;
 pub use run::run;
 pub use scheduler::{Scheduler, SchedulerOptions, Upsert};
 pub use state::{CheckState, StateTracker, Transition};

@@ -2,14 +2,13 @@
 //! certificate's notAfter. See [`TlsProbe`] for why trust is not checked
 //! unless `verify` is set.
 
-use faultline_model::UnixNanos;
+use faultline_model::{now_nanos, UnixNanos};
 use rustls::pki_types::ServerName;
 use tokio::io::AsyncWriteExt;
 use tokio_rustls::TlsConnector;
 
 use crate::address::split_host_port;
 use crate::config::TlsProbe;
-use crate::result::now_nanos;
 use crate::run::Outcome;
 use crate::tcp;
 use crate::tls_config::{client_config, Trust};

@@ -20,7 +20,7 @@ use faultline_store::{Committed, HealthFilter, Storage};
 use serde::Deserialize;
 
 use crate::checks::Checks;
-use crate::pipeline::now_nanos;
+use faultline_model::now_nanos;
 
 /// How often rate, latency, check and anomaly rules are evaluated.
 pub const TICK: Duration = Duration::from_secs(5);

@@ -13,7 +13,7 @@ use faultline_alert::notify::Channel;
 
 use crate::alert_admin::AdminError;
 use crate::api::{bad_request, Api, ApiError};
-use crate::pipeline::now_nanos;
+use faultline_model::now_nanos;
 
 pub fn routes() -> Router<Api> {
     Router::new()

@@ -15,7 +15,7 @@ use faultline_store::{Error as StoreError, GroupFilter, GroupSort, SearchRequest
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Metrics;
-use crate::pipeline::now_nanos;
+use faultline_model::now_nanos;
 
 #[derive(Clone)]
 pub struct Api {

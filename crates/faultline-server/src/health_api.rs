@@ -12,7 +12,7 @@ use faultline_store::HealthFilter;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{bad_request, blocking, parse_time, Api, ApiError};
-use crate::pipeline::now_nanos;
+use faultline_model::now_nanos;
 
 pub fn routes() -> Router<Api> {
     Router::new()

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use faultline_alert::engine::IssueEvent;
 use faultline_grouping::Grouper;
+use faultline_model::now_nanos;
 use faultline_model::HealthSample;
 use faultline_otlp::{Extraction, Limits, MetricsHealth};
 use faultline_store::HealthBatch;
@@ -211,11 +212,6 @@ fn store_error(e: StoreError) -> IngestError {
         StoreError::ShuttingDown => IngestError::ShuttingDown,
         other => IngestError::Storage(other.to_string()),
     }
-}
-
-pub fn now_nanos() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
 }
 
 /// Number of metrics in an export, for the received counter.

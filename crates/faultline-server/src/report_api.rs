@@ -11,8 +11,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::api::{bad_request, blocking, Api, ApiError};
-use crate::pipeline::now_nanos;
 use crate::report::{self, MAX_SINCE, MIN_SINCE};
+use faultline_model::now_nanos;
 
 pub fn routes() -> Router<Api> {
     Router::new().route("/api/v1/report", get(get_report))

@@ -467,7 +467,8 @@ fn spawn_maintenance(requests: SyncSender<Request>, stop: Arc<AtomicBool>) -> Re
             if waited >= MAINTENANCE_INTERVAL {
                 waited = Duration::ZERO;
                 // A full queue just means a busy moment; try again next time.
-                let _ = requests.try_send(Request::Maintain { now: crate::health::now_nanos(), reply: None });
+                let _ =
+                    requests.try_send(Request::Maintain { now: faultline_model::now_nanos(), reply: None });
             }
             std::thread::sleep(Duration::from_millis(200));
             waited += Duration::from_millis(200);

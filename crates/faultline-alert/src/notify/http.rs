@@ -3,7 +3,7 @@
 
 use std::error::Error as _;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::redirect::Policy;
@@ -72,7 +72,8 @@ async fn send(client: &Client, request: &HttpRequest, timeout: Duration) -> Outc
     let mut headers = request.headers.clone();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(secret) = &request.signing_secret {
-        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        // Whole seconds, as the signature scheme says; a clock before 1970 signs 0.
+        let timestamp = u64::try_from(faultline_model::now_nanos() / 1_000_000_000).unwrap_or(0);
         let signature = sign_webhook(secret, timestamp, &request.body);
         for (name, value) in [(TIMESTAMP_HEADER, timestamp.to_string()), (SIGNATURE_HEADER, signature)] {
             // Constant names, digits and hex: these never fail to parse.

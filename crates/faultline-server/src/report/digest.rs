@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::render::count;
 use crate::alerting::Alerting;
-use crate::pipeline::now_nanos;
+use faultline_model::now_nanos;
 
 const SECOND: i64 = 1_000_000_000;
 const DAY: i64 = 86_400 * SECOND;
