@@ -53,9 +53,12 @@ impl AlertsConfig {
             channel.validate().map_err(|e| anyhow::anyhow!("channel {:?}: {e}", channel.id))?;
         }
         for rule in &self.rules {
-            for name in &rule.channels {
+            for name in rule.channels() {
                 if !self.channels.iter().any(|c| &c.id == name) {
-                    anyhow::bail!("alert rule {:?} names channel {name:?}, which is not configured", rule.id);
+                    anyhow::bail!(
+                        "alert rule {:?} names channel {name:?}, which is not configured",
+                        rule.id()
+                    );
                 }
             }
         }

@@ -40,7 +40,7 @@ async fn rules(State(api): State<Api>) -> Json<Value> {
         .iter()
         .map(|r| {
             let mut v = json!(r);
-            v["source"] = json!(api.alerting.admin.rule_source(&r.id));
+            v["source"] = json!(api.alerting.admin.rule_source(r.id()));
             v
         })
         .collect();
@@ -91,7 +91,7 @@ async fn replace_rule(
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let rule: Rule = parse(body, "alert rule")?;
-    same_id(&id, &rule.id)?;
+    same_id(&id, rule.id())?;
     api.alerting.replace_rule(rule.clone()).await?;
     Ok(Json(json!(rule)))
 }
