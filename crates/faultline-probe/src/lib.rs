@@ -28,7 +28,6 @@ mod state;
 mod status;
 mod tcp;
 mod tls;
-mod tls_config;
 mod uptime;
 
 pub use config::{
