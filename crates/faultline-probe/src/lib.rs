@@ -30,6 +30,7 @@ mod tcp;
 mod tls;
 mod uptime;
 
+pub use address::AddressError;
 pub use config::{
     validate_all, Check, CheckKind, HttpProbe, Probe, TcpProbe, TlsProbe, DEFAULT_INTERVAL,
     DEFAULT_MIN_DAYS_LEFT, DEFAULT_TIMEOUT, MIN_INTERVAL,
