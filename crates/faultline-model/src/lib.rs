@@ -1,17 +1,22 @@
 //! Domain types shared by every step of Faultline's data flow.
 //!
 //! Nothing here does I/O: these are the values that flow from the OTLP
-//! decoder through grouping into the store and out of the query API.
+//! decoder through grouping into the store and out of the query API. (The
+//! one impure helper is [`now_nanos`], which only reads the clock.)
 
 mod check;
+mod clock;
 pub mod duration;
 mod event;
+mod glob;
 mod group;
 pub mod health;
 pub mod sketch;
 
 pub use check::CheckResult;
+pub use clock::now_nanos;
 pub use event::{Attributes, ErrorEvent, EventSource, Level};
+pub use glob::{Glob, GlobError, MAX_GLOB_BYTES};
 pub use group::{Group, GroupStatus, Grouping, LAST_MESSAGE_CHARS};
 pub use health::{HealthBucket, HealthKey, HealthSample, Outcome};
 pub use sketch::{Sketch, SketchParts, RELATIVE_ACCURACY};

@@ -5,31 +5,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// gRPC status codes (`google.rpc.Code`) that an OTLP receiver answers with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i32)]
-pub enum Code {
-    Ok = 0,
-    Cancelled = 1,
-    Unknown = 2,
-    /// Malformed request: the client must not retry.
-    InvalidArgument = 3,
-    DeadlineExceeded = 4,
-    NotFound = 5,
-    AlreadyExists = 6,
-    PermissionDenied = 7,
-    /// Retryable when the response says when to retry.
-    ResourceExhausted = 8,
-    FailedPrecondition = 9,
-    Aborted = 10,
-    OutOfRange = 11,
-    Unimplemented = 12,
-    Internal = 13,
-    /// The OTLP "try again later" code (a full ingest queue).
-    Unavailable = 14,
-    DataLoss = 15,
-    Unauthenticated = 16,
-}
+/// gRPC status codes (`google.rpc.Code`): tonic's, so both transports
+/// name codes the same way.
+pub use tonic::Code;
 
 /// `google.rpc.Status`: code = 1, message = 2, details = 3.
 #[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]

@@ -2,29 +2,48 @@
 //! as `SocketAddr` because the host is usually a DNS name, resolved at each
 //! run so that a DNS change is followed.
 
+/// Why an address cannot be dialled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    #[error("missing ']' after an IPv6 address")]
+    UnclosedBracket,
+    #[error("expected host:port, e.g. db.internal:5432")]
+    NoPort,
+    #[error("write IPv6 addresses in brackets, e.g. [::1]:443")]
+    UnbracketedIpv6,
+    #[error("the host is empty")]
+    EmptyHost,
+    #[error("the host must be a name or an IP address")]
+    BadHost,
+    #[error("port {0:?} is not a number from 1 to 65535")]
+    BadPort(String),
+    #[error("port 0 cannot be connected to")]
+    PortZero,
+}
+
 /// Splits `host:port` (`[v6]:port` for IPv6 literals) into its parts; the
 /// host comes back without brackets.
-pub(crate) fn split_host_port(address: &str) -> Result<(&str, u16), String> {
+pub(crate) fn split_host_port(address: &str) -> Result<(&str, u16), AddressError> {
     let (host, port) = if let Some(rest) = address.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or("missing ']' after an IPv6 address")?;
-        let port = after.strip_prefix(':').ok_or("expected host:port, e.g. db.internal:5432")?;
+        let (host, after) = rest.split_once(']').ok_or(AddressError::UnclosedBracket)?;
+        let port = after.strip_prefix(':').ok_or(AddressError::NoPort)?;
         (host, port)
     } else {
-        let (host, port) = address.rsplit_once(':').ok_or("expected host:port, e.g. db.internal:5432")?;
+        let (host, port) = address.rsplit_once(':').ok_or(AddressError::NoPort)?;
         if host.contains(':') {
-            return Err("write IPv6 addresses in brackets, e.g. [::1]:443".to_owned());
+            return Err(AddressError::UnbracketedIpv6);
         }
         (host, port)
     };
     if host.is_empty() {
-        return Err("the host is empty".to_owned());
+        return Err(AddressError::EmptyHost);
     }
     if host.chars().any(|c| c.is_whitespace() || c == '/') {
-        return Err("the host must be a name or an IP address".to_owned());
+        return Err(AddressError::BadHost);
     }
-    let port: u16 = port.parse().map_err(|_| format!("port {port:?} is not a number from 1 to 65535"))?;
+    let port: u16 = port.parse().map_err(|_| AddressError::BadPort(port.to_owned()))?;
     if port == 0 {
-        return Err("port 0 cannot be connected to".to_owned());
+        return Err(AddressError::PortZero);
     }
     Ok((host, port))
 }

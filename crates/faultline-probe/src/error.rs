@@ -40,7 +40,7 @@ pub enum ConfigError {
     EmptyBodyContains { id: String },
 
     #[error("check {id:?}: invalid address {address:?}: {reason}")]
-    InvalidAddress { id: String, address: String, reason: String },
+    InvalidAddress { id: String, address: String, reason: crate::AddressError },
 
     #[error("check {id:?}: invalid server_name {name:?}: not a DNS name or IP address")]
     InvalidServerName { id: String, name: String },

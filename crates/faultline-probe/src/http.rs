@@ -7,7 +7,7 @@ use reqwest::{Client, Method};
 use crate::config::HttpProbe;
 use crate::describe;
 use crate::run::Outcome;
-use crate::tls_config::{client_config, Trust};
+use faultline_tls::{client_config, Trust};
 
 /// Only this much of a body is searched for `body_contains`: a health
 /// endpoint is small, and a huge page must not cost unbounded memory.
@@ -51,7 +51,7 @@ async fn request(probe: &HttpProbe) -> Result<Outcome, Outcome> {
 /// costly to build (the TLS roots) is shared through `client_config`.
 fn client(tls_insecure: bool) -> Result<Client, String> {
     let trust = if tls_insecure { Trust::AnyCertificate } else { Trust::WebpkiRoots };
-    let tls = (*client_config(trust)?).clone();
+    let tls = (*client_config(trust).map_err(|e| e.to_string())?).clone();
     Client::builder()
         .use_preconfigured_tls(tls)
         // Judge the target's own answer: a redirect is a status like any other.

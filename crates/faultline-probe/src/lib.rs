@@ -28,16 +28,16 @@ mod state;
 mod status;
 mod tcp;
 mod tls;
-mod tls_config;
 mod uptime;
 
+pub use address::AddressError;
 pub use config::{
     validate_all, Check, CheckKind, HttpProbe, Probe, TcpProbe, TlsProbe, DEFAULT_INTERVAL,
     DEFAULT_MIN_DAYS_LEFT, DEFAULT_TIMEOUT, MIN_INTERVAL,
 };
 pub use error::ConfigError;
 pub use incident::{incidents, Incident};
-pub use result::{now_nanos, CheckResult};
+pub use result::CheckResult;
 pub use run::run;
 pub use scheduler::{Scheduler, SchedulerOptions, Upsert};
 pub use state::{CheckState, StateTracker, Transition};

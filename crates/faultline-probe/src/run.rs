@@ -3,10 +3,10 @@
 
 use std::time::Instant;
 
-use faultline_model::UnixNanos;
+use faultline_model::{now_nanos, UnixNanos};
 
 use crate::config::{Check, Probe};
-use crate::result::{now_nanos, CheckResult};
+use crate::result::CheckResult;
 use crate::{duration, http, tcp, tls};
 
 /// What a probe found, before timing is added.

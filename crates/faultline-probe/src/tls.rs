@@ -2,17 +2,16 @@
 //! certificate's notAfter. See [`TlsProbe`] for why trust is not checked
 //! unless `verify` is set.
 
-use faultline_model::UnixNanos;
+use faultline_model::{now_nanos, UnixNanos};
 use rustls::pki_types::ServerName;
 use tokio::io::AsyncWriteExt;
 use tokio_rustls::TlsConnector;
 
 use crate::address::split_host_port;
 use crate::config::TlsProbe;
-use crate::result::now_nanos;
 use crate::run::Outcome;
 use crate::tcp;
-use crate::tls_config::{client_config, Trust};
+use faultline_tls::{client_config, Trust};
 
 const SECONDS_PER_DAY: f64 = 86_400.0;
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
@@ -37,7 +36,7 @@ async fn not_after(probe: &TlsProbe) -> Result<i64, String> {
     let server_name = ServerName::try_from(name)
         .map_err(|_| "invalid server name: not a DNS name or IP address".to_owned())?;
     let trust = if probe.verify { Trust::WebpkiRoots } else { Trust::AnyCertificate };
-    let connector = TlsConnector::from(client_config(trust)?);
+    let connector = TlsConnector::from(client_config(trust).map_err(|e| e.to_string())?);
 
     let stream = tcp::connect(&probe.address).await?;
     let mut tls = connector.connect(server_name, stream).await.map_err(|e| crate::describe::io_error(&e))?;

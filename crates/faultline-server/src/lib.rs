@@ -1,7 +1,7 @@
 //! The Faultline server as a library: what `faultline` runs. Modules by
 //! concern, each using only those listed before it:
 //!
-//! - `clock`, `metrics`: the wall clock and the ingest counters;
+//! - `metrics`: the ingest counters;
 //! - `checks`: the active-check scheduler over the store;
 //! - `report`: building and rendering period reports;
 //! - `alerting`: the rule engine fed with facts (over a channel, so an
@@ -17,7 +17,6 @@
 pub mod alerting;
 pub mod checks;
 pub mod cli;
-pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod http;

@@ -216,7 +216,7 @@ impl Committer {
     /// Merges an export's health buckets into the stored ones. Figures for
     /// minutes already rolled up go straight into their hour.
     fn add_health(&mut self, txn: &mut Txn, batch: HealthBatch) -> Result<()> {
-        let cutoff = health::rollup_cutoff(health::now_nanos(), &self.health);
+        let cutoff = health::rollup_cutoff(faultline_model::now_nanos(), &self.health);
         for ((key, minute), bucket) in batch {
             let key = self.endpoints.admit(
                 key,

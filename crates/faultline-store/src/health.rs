@@ -203,8 +203,3 @@ pub(crate) fn hour_of_minute(minute: u64) -> u64 {
 fn duration_nanos(d: Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
-
-pub(crate) fn now_nanos() -> UnixNanos {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
-}

@@ -24,10 +24,10 @@ pub(crate) fn on_status(
     let subject = Subject::check(&status.check_id);
     let id = &status.check_id;
     for rule in rules {
-        if !rule.kind.is_check_kind() || !rule.check.as_ref().is_none_or(|p| glob::matches(p, id)) {
+        if !rule.kind().is_check_kind() || !rule.check_pattern().is_none_or(|p| glob::matches(p, id)) {
             continue;
         }
-        match rule.kind {
+        match rule.kind() {
             RuleKind::CheckDown => {
                 let failures = status.consecutive_failures;
                 let needed = rule.consecutive();
@@ -49,8 +49,8 @@ pub(crate) fn on_status(
                         value: Some(0.0),
                         threshold: Some(f64::from(needed)),
                     };
-                    state.alerts.clear(&rule.id, &subject.key, Some(content), now, out);
-                } else if let Some(tracked) = state.alerts.get_mut(&rule.id, &subject.key) {
+                    state.alerts.clear(rule.id(), &subject.key, Some(content), now, out);
+                } else if let Some(tracked) = state.alerts.get_mut(rule.id(), &subject.key) {
                     // Still failing, fewer times than needed (the rule was
                     // changed): down until a run succeeds.
                     tracked.last_seen = now;
@@ -89,7 +89,7 @@ pub(crate) fn on_status(
                             value: Some(days),
                             threshold: Some(warning),
                         };
-                        state.alerts.clear(&rule.id, &subject.key, Some(content), now, out);
+                        state.alerts.clear(rule.id(), &subject.key, Some(content), now, out);
                     }
                 }
             }

@@ -22,13 +22,17 @@ use crate::alert::Severity;
 
 /// Whether `rule` looks at `endpoint`: service and environment globs, and
 /// routes only when the rule names one (whole services otherwise).
+/// Rules of other kinds look at no endpoint.
 pub(crate) fn endpoint_matches(rule: &Rule, endpoint: &Endpoint) -> bool {
-    rule.service.as_ref().is_none_or(|p| glob::matches(p, &endpoint.service))
-        && rule
+    let Some(selector) = rule.endpoints() else {
+        return false;
+    };
+    selector.service.as_ref().is_none_or(|p| glob::matches(p, &endpoint.service))
+        && selector
             .environment
             .as_ref()
             .is_none_or(|p| endpoint.environment.as_deref().is_some_and(|e| glob::matches(p, e)))
-        && match (&rule.route, &endpoint.route) {
+        && match (&selector.route, &endpoint.route) {
             (None, None) => true,
             (Some(pattern), Some(route)) => glob::matches(pattern, route),
             _ => false,
@@ -43,14 +47,16 @@ pub(crate) fn on_window(
     out: &mut Outbox,
 ) {
     for rule in rules {
-        if !rule.kind.is_endpoint_kind() || rule.window() != w.window || !endpoint_matches(rule, &w.endpoint)
+        if !rule.kind().is_endpoint_kind()
+            || rule.window() != w.window
+            || !endpoint_matches(rule, &w.endpoint)
         {
             continue;
         }
         if w.requests < rule.min_requests() || w.requests == 0 {
             continue;
         }
-        match rule.kind {
+        match rule.kind() {
             RuleKind::ErrorRate | RuleKind::Latency => threshold_rule(rule, state, w, now, out),
             RuleKind::Anomaly => anomaly_rule(rule, state, w, now, out),
             _ => {}
@@ -60,7 +66,7 @@ pub(crate) fn on_window(
 
 pub(crate) fn on_hourly(rules: &[Rule], state: &mut EngineState, h: &HourlyFigures, now: UnixNanos) {
     // Only endpoints an anomaly rule looks at are worth remembering.
-    if rules.iter().any(|r| r.kind == RuleKind::Anomaly && endpoint_matches(r, &h.endpoint)) {
+    if rules.iter().any(|r| r.kind() == RuleKind::Anomaly && endpoint_matches(r, &h.endpoint)) {
         let key = Subject::endpoint(&h.endpoint).key;
         state.baselines.record(&key, h, now);
     }
@@ -73,7 +79,7 @@ struct Measure {
 }
 
 fn measure(rule: &Rule, w: &EndpointWindow) -> Option<Measure> {
-    let (value, name, show): (f64, String, fn(f64) -> String) = match rule.kind {
+    let (value, name, show): (f64, String, fn(f64) -> String) = match rule.kind() {
         RuleKind::ErrorRate => (w.errors as f64 / w.requests as f64, "error rate".into(), text::percent),
         RuleKind::Latency => {
             let p = rule.percentile();
@@ -112,7 +118,7 @@ fn levels_line(t: &Thresholds, show: fn(f64) -> String) -> String {
 
 fn figures_line(rule: &Rule, w: &EndpointWindow) -> String {
     let over = text::duration(rule.window());
-    match rule.kind {
+    match rule.kind() {
         RuleKind::ErrorRate => {
             format!("{} of {} requests failed over the last {over}.", w.errors, w.requests)
         }
@@ -132,7 +138,7 @@ fn threshold_rule(
     };
     let subject = Subject::endpoint(&w.endpoint);
     let t = rule.thresholds();
-    let firing = state.alerts.is_firing(&rule.id, &subject.key);
+    let firing = state.alerts.is_firing(rule.id(), &subject.key);
     let what = text::endpoint(&w.endpoint);
     let summary = format!("{}\n{}.", figures_line(rule, w), levels_line(&t, m.show));
     match decide(m.value, &t, firing) {
@@ -152,7 +158,7 @@ fn threshold_rule(
                 value: Some(m.value),
                 threshold: t.resolve_level(),
             };
-            state.alerts.clear(&rule.id, &subject.key, Some(content), now, out);
+            state.alerts.clear(rule.id(), &subject.key, Some(content), now, out);
         }
     }
 }
@@ -171,7 +177,7 @@ fn anomaly_rule(rule: &Rule, state: &mut EngineState, w: &EndpointWindow, now: U
         return;
     };
     let sensitivity = rule.sensitivity();
-    let firing = state.alerts.is_firing(&rule.id, &subject.key);
+    let firing = state.alerts.is_firing(rule.id(), &subject.key);
     let level = verdict.level(sensitivity);
     let what = text::endpoint(&w.endpoint);
     let summary = format!(
@@ -201,6 +207,6 @@ fn anomaly_rule(rule: &Rule, state: &mut EngineState, w: &EndpointWindow, now: U
             value: Some(m.value),
             threshold: Some(level),
         };
-        state.alerts.clear(&rule.id, &subject.key, Some(content), now, out);
+        state.alerts.clear(rule.id(), &subject.key, Some(content), now, out);
     }
 }

@@ -80,10 +80,10 @@ pub(crate) fn on_fact(
         Fact::GroupEvent(event) => on_event(rules, state, event, now, out),
         Fact::GroupResolved { group_id, .. } => {
             let key = issue_key(*group_id);
-            for rule in rules.iter().filter(|r| r.kind.is_issue_kind()) {
-                state.alerts.annotate(&rule.id, &key, "The issue was resolved.");
-                state.alerts.clear(&rule.id, &key, None, now, out);
-                if let Some(windows) = state.windows.get_mut(&rule.id) {
+            for rule in rules.iter().filter(|r| r.kind().is_issue_kind()) {
+                state.alerts.annotate(rule.id(), &key, "The issue was resolved.");
+                state.alerts.clear(rule.id(), &key, None, now, out);
+                if let Some(windows) = state.windows.get_mut(rule.id()) {
                     windows.groups.remove(group_id);
                 }
             }
@@ -100,7 +100,7 @@ fn raise_news(
     out: &mut Outbox,
 ) {
     let subject = Subject::issue(&event.issue);
-    for rule in rules.iter().filter(|r| r.kind == kind && filter_matches(r.filter.as_ref(), &event.issue)) {
+    for rule in rules.iter().filter(|r| r.kind() == kind && filter_matches(r.filter(), &event.issue)) {
         // The start is the event's time, so a fact replayed after a crash
         // gives the same notification id and receivers drop the duplicate.
         let content = news_content(kind, &event.issue);
@@ -114,19 +114,19 @@ fn on_event(rules: &[Rule], state: &mut EngineState, event: &IssueEvent, now: Un
     let at = event.at.min(now);
     let key = issue_key(event.issue.group_id);
     for rule in rules {
-        match rule.kind {
-            RuleKind::NewGroup | RuleKind::Regression => {
-                if let Some(tracked) = state.alerts.get_mut(&rule.id, &key) {
+        match rule {
+            Rule::NewGroup(_) | Rule::Regression(_) => {
+                if let Some(tracked) = state.alerts.get_mut(rule.id(), &key) {
                     tracked.last_seen = tracked.last_seen.max(at);
                 }
             }
-            RuleKind::GroupFrequency if filter_matches(rule.filter.as_ref(), &event.issue) => {
+            Rule::GroupFrequency(frequency_rule) if filter_matches(rule.filter(), &event.issue) => {
                 let window = nanos(rule.window());
                 let windows =
-                    state.windows.entry(rule.id.clone()).or_insert_with(|| RuleWindows::new(window));
+                    state.windows.entry(rule.id().to_string()).or_insert_with(|| RuleWindows::new(window));
                 // Twice the threshold so the summary can say how far over it
                 // is; see `windows` for why the most recent users suffice.
-                let user_cap = rule
+                let user_cap = frequency_rule
                     .distinct_users
                     .map_or(0, |n| usize::try_from(n.saturating_mul(2)).unwrap_or(MAX_USERS).min(MAX_USERS));
                 windows.record(&event.issue, at, event.user.as_deref(), user_cap, now);
@@ -147,7 +147,10 @@ fn on_event(rules: &[Rule], state: &mut EngineState, event: &IssueEvent, now: Un
 fn frequency(rule: &Rule, windows: &RuleWindows, group_id: u64, now: UnixNanos) -> Option<(Content, bool)> {
     let group = windows.groups.get(&group_id)?;
     let window = windows.window;
-    let (measured, limit, what) = match (rule.count, rule.distinct_users) {
+    let Rule::GroupFrequency(kind) = rule else {
+        return None;
+    };
+    let (measured, limit, what) = match (kind.count, kind.distinct_users) {
         (Some(limit), _) => (group.count(now, window), limit, "events"),
         (None, Some(limit)) => (group.distinct_users(now, window), limit, "users affected"),
         (None, None) => return None,
@@ -169,13 +172,13 @@ fn frequency(rule: &Rule, windows: &RuleWindows, group_id: u64, now: UnixNanos) 
 /// Slides frequency windows and resolves what went quiet.
 pub(crate) fn on_tick(rules: &[Rule], state: &mut EngineState, now: UnixNanos, out: &mut Outbox) {
     for rule in rules {
-        match rule.kind {
+        match rule.kind() {
             RuleKind::NewGroup | RuleKind::Regression => {
                 let quiet = nanos(rule.resolve_after());
                 let gone_quiet: Vec<String> = state
                     .alerts
                     .by_rule
-                    .get(&rule.id)
+                    .get(rule.id())
                     .into_iter()
                     .flat_map(|alerts| alerts.iter())
                     .filter(|(_, t)| now.saturating_sub(t.last_seen) >= quiet)
@@ -183,8 +186,8 @@ pub(crate) fn on_tick(rules: &[Rule], state: &mut EngineState, now: UnixNanos, o
                     .collect();
                 let note = format!("No events for {}.", text::duration(rule.resolve_after()));
                 for key in gone_quiet {
-                    state.alerts.annotate(&rule.id, &key, &note);
-                    state.alerts.clear(&rule.id, &key, None, now, out);
+                    state.alerts.annotate(rule.id(), &key, &note);
+                    state.alerts.clear(rule.id(), &key, None, now, out);
                 }
             }
             RuleKind::GroupFrequency => slide(rule, state, now, out),
@@ -195,10 +198,10 @@ pub(crate) fn on_tick(rules: &[Rule], state: &mut EngineState, now: UnixNanos, o
 
 fn slide(rule: &Rule, state: &mut EngineState, now: UnixNanos, out: &mut Outbox) {
     let empty = RuleWindows::new(nanos(rule.window()));
-    if let Some(windows) = state.windows.get_mut(&rule.id) {
+    if let Some(windows) = state.windows.get_mut(rule.id()) {
         windows.expire(now);
     }
-    let windows = state.windows.get(&rule.id).unwrap_or(&empty);
+    let windows = state.windows.get(rule.id()).unwrap_or(&empty);
     for (group_id, group) in &windows.groups {
         let Some((content, over)) = frequency(rule, windows, *group_id, now) else {
             continue;
@@ -215,14 +218,14 @@ fn slide(rule: &Rule, state: &mut EngineState, now: UnixNanos, out: &mut Outbox)
                 out,
             );
         } else {
-            state.alerts.clear(&rule.id, &key, Some(content), now, out);
+            state.alerts.clear(rule.id(), &key, Some(content), now, out);
         }
     }
     // Alerts whose issue has no window left: nothing happened for a whole window.
     let orphaned: Vec<String> = state
         .alerts
         .by_rule
-        .get(&rule.id)
+        .get(rule.id())
         .into_iter()
         .flat_map(|alerts| alerts.values())
         .filter(|t| t.alert.group_id.is_none_or(|id| !windows.groups.contains_key(&id)))
@@ -230,7 +233,7 @@ fn slide(rule: &Rule, state: &mut EngineState, now: UnixNanos, out: &mut Outbox)
         .collect();
     for key in orphaned {
         let note = format!("No events in the last {}.", text::duration(rule.window()));
-        state.alerts.annotate(&rule.id, &key, &note);
-        state.alerts.clear(&rule.id, &key, None, now, out);
+        state.alerts.annotate(rule.id(), &key, &note);
+        state.alerts.clear(rule.id(), &key, None, now, out);
     }
 }

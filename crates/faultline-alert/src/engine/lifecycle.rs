@@ -127,11 +127,11 @@ impl AlertTable {
     ) {
         // An alert left by a rule of another kind under the same id (the
         // config changed across a restart) ends rather than being reinterpreted.
-        if self.get(&rule.id, &subject.key).is_some_and(|t| t.kind != rule.kind) {
-            self.annotate(&rule.id, &subject.key, "The rule changed.");
-            self.clear(&rule.id, &subject.key, None, now, out);
+        if self.get(rule.id(), &subject.key).is_some_and(|t| t.kind != rule.kind()) {
+            self.annotate(rule.id(), &subject.key, "The rule changed.");
+            self.clear(rule.id(), &subject.key, None, now, out);
         }
-        let alerts = self.by_rule.entry(rule.id.clone()).or_default();
+        let alerts = self.by_rule.entry(rule.id().to_string()).or_default();
         if let Some(tracked) = alerts.get_mut(&subject.key) {
             tracked.alert.severity = severity;
             tracked.alert.rule_name = rule.display_name().to_string();
@@ -142,9 +142,9 @@ impl AlertTable {
                 return;
             }
             let mut labels = subject.labels.clone();
-            labels.insert("rule".to_string(), rule.id.clone());
+            labels.insert("rule".to_string(), rule.id().to_string());
             let mut alert = Alert {
-                rule_id: rule.id.clone(),
+                rule_id: rule.id().to_string(),
                 rule_name: rule.display_name().to_string(),
                 key: subject.key.clone(),
                 labels,
@@ -166,7 +166,7 @@ impl AlertTable {
                 subject.key.clone(),
                 Tracked {
                     alert,
-                    kind: rule.kind,
+                    kind: rule.kind(),
                     last_seen: now,
                     notified: None,
                     last_sent: None,
@@ -174,7 +174,7 @@ impl AlertTable {
                 },
             );
         }
-        out.touched.insert((rule.id.clone(), subject.key.clone()));
+        out.touched.insert((rule.id().to_string(), subject.key.clone()));
     }
 
     /// Adds a line to an alert's summary, saying why it is about to resolve.

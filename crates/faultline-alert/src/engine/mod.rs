@@ -63,6 +63,7 @@ mod text;
 mod threshold;
 mod validate;
 mod windows;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -77,7 +78,9 @@ pub use facts::{
 pub use glob::GlobError;
 pub use lifecycle::{HISTORY_LIMIT, MAX_ALERTS_PER_RULE};
 pub use rules::{
-    AlertsConfig, AnomalyMetric, ConfigError, IssueFilter, Percentile, Rule, RuleKind, Thresholds,
+    AlertsConfig, AnomalyMetric, AnomalyRule, CertExpiryRule, CheckDownRule, Common, ConfigError,
+    EndpointSelector, ErrorRateRule, FrequencyRule, IssueFilter, IssueRule, LatencyRule, Percentile, Rule,
+    RuleKind, Thresholds,
 };
 pub use silence::{MutedBy, Silence, SilenceError, Snooze, MAX_SILENCES};
 pub use state::{EngineState, STATE_VERSION};
@@ -92,7 +95,7 @@ use crate::alert::{Alert, Notification};
 /// for kinds that resolve otherwise (frequency windows, quiet periods).
 fn stale_after(rule: &Rule) -> Option<UnixNanos> {
     const MINUTE: UnixNanos = 60_000_000_000;
-    match rule.kind {
+    match rule.kind() {
         // Two windows, and at least ten minutes so a short window does not
         // resolve on a server tick that came late.
         RuleKind::ErrorRate | RuleKind::Latency => Some((2 * nanos(rule.window())).max(10 * MINUTE)),
@@ -127,11 +130,11 @@ impl Engine {
         validate_rules(&rules)?;
         state.windows.retain(|id, windows| {
             rules.iter().any(|r| {
-                r.id == *id && r.kind == RuleKind::GroupFrequency && nanos(r.window()) == windows.window
+                r.id() == *id && r.kind() == RuleKind::GroupFrequency && nanos(r.window()) == windows.window
             })
         });
         state.version = STATE_VERSION;
-        let index = rules.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
+        let index = rules.iter().enumerate().map(|(i, r)| (r.id().to_string(), i)).collect();
         Ok(Engine { rules, index, state })
     }
 
@@ -151,7 +154,7 @@ impl Engine {
     /// Where a rule's notifications go. ([`Notification`] names its rule,
     /// not its channels.)
     pub fn channels(&self, rule_id: &str) -> &[String] {
-        self.rule(rule_id).map(|r| r.channels.as_slice()).unwrap_or_default()
+        self.rule(rule_id).map(|r| r.channels()).unwrap_or_default()
     }
 
     /// The windows the server should compute [`EndpointWindow`]s over:
@@ -159,7 +162,7 @@ impl Engine {
     /// there are anomaly rules. Sorted, without duplicates.
     pub fn endpoint_windows(&self) -> Vec<Duration> {
         let mut windows: Vec<Duration> =
-            self.rules.iter().filter(|r| r.kind.is_endpoint_kind()).map(Rule::window).collect();
+            self.rules.iter().filter(|r| r.kind().is_endpoint_kind()).map(Rule::window).collect();
         windows.sort();
         windows.dedup();
         windows
@@ -167,7 +170,7 @@ impl Engine {
 
     /// Whether any rule wants [`HourlyFigures`] (anomaly rules do).
     pub fn wants_hourly(&self) -> bool {
-        self.rules.iter().any(|r| r.kind == RuleKind::Anomaly)
+        self.rules.iter().any(|r| r.kind() == RuleKind::Anomaly)
     }
 
     /// Applies one input at `now` and returns what to announce.
@@ -297,7 +300,7 @@ impl Engine {
             .state
             .alerts
             .current()
-            .filter(|t| self.rule(&t.alert.rule_id).is_none_or(|r| r.kind != t.kind))
+            .filter(|t| self.rule(&t.alert.rule_id).is_none_or(|r| r.kind() != t.kind))
             .map(|t| (t.alert.rule_id.clone(), t.alert.key.clone()))
             .collect();
         for (rule_id, key) in orphans {
@@ -312,12 +315,12 @@ impl Engine {
             let Some(limit) = stale_after(rule) else {
                 continue;
             };
-            let Some(alerts) = self.state.alerts.by_rule.get(&rule.id) else {
+            let Some(alerts) = self.state.alerts.by_rule.get(rule.id()) else {
                 continue;
             };
             for (key, tracked) in alerts {
                 if now.saturating_sub(tracked.last_seen) >= limit {
-                    stale.push((rule.id.clone(), key.clone(), limit));
+                    stale.push((rule.id().to_string(), key.clone(), limit));
                 }
             }
         }

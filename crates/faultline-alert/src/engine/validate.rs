@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::glob::{self, GlobError};
-use super::rules::{Rule, RuleKind};
+use super::rules::{Rule, RuleKind, Thresholds};
 
 /// Most users a `distinct_users` rule may count to: the engine remembers
 /// that many users per issue, so the bound is a memory bound.
@@ -44,160 +44,75 @@ pub fn validate_rules(rules: &[Rule]) -> Result<(), RuleError> {
     let mut seen = BTreeSet::new();
     for rule in rules {
         rule.validate()?;
-        if !seen.insert(rule.id.as_str()) {
-            return Err(RuleError::DuplicateId(rule.id.clone()));
+        if !seen.insert(rule.id()) {
+            return Err(RuleError::DuplicateId(rule.id().to_string()));
         }
     }
     Ok(())
 }
 
-use RuleKind::*;
-
-/// Which keys apply to which kinds, and what to say when one is misplaced.
-/// Every optional key is listed, so a new key cannot be forgotten here
-/// without `present_fields` failing to compile.
-fn allowed(field: &str) -> (&'static [RuleKind], &'static str) {
-    match field {
-        "for" => (
-            &[GroupFrequency, ErrorRate, Latency, CheckDown, CertExpiry, Anomaly],
-            ": new issues and regressions fire at once",
-        ),
-        "severity" => (
-            &[NewGroup, Regression, GroupFrequency, CheckDown, Anomaly],
-            "; its severity follows the warning and critical levels",
-        ),
-        "filter" => (
-            &[NewGroup, Regression, GroupFrequency],
-            "; endpoint rules select with `service`, `environment` and `route`",
-        ),
-        "resolve_after" => (&[NewGroup, Regression], ""),
-        "count" | "distinct_users" => (&[GroupFrequency], ""),
-        "window" => (&[GroupFrequency, ErrorRate, Latency], "; anomaly rules always look at the last hour"),
-        "service" | "environment" | "route" => {
-            (&[ErrorRate, Latency, Anomaly], "; issue rules select with `filter = { service = ... }`")
-        }
-        "min_requests" => (&[ErrorRate, Latency, Anomaly], ""),
-        "warning" | "critical" | "resolve" => (
-            &[ErrorRate],
-            "; latency levels go in `threshold_ms = { warning = ..., critical = ... }`, \
-             certificate levels in `days` and `critical_days`",
-        ),
-        "percentile" | "threshold_ms" => (&[Latency], ""),
-        "metric" | "sensitivity" => (&[Anomaly], ""),
-        "check" => (&[CheckDown, CertExpiry], ""),
-        "consecutive" => (&[CheckDown], ""),
-        "days" | "critical_days" => (&[CertExpiry], ""),
-        _ => (&[], ""),
-    }
-}
-
-fn present_fields(rule: &Rule) -> Vec<&'static str> {
-    let Rule {
-        id: _,
-        name: _,
-        kind: _,
-        channels: _,
-        repeat_interval: _,
-        for_duration,
-        severity,
-        filter,
-        resolve_after,
-        count,
-        distinct_users,
-        window,
-        service,
-        environment,
-        route,
-        min_requests,
-        warning,
-        critical,
-        resolve,
-        percentile,
-        threshold_ms,
-        metric,
-        sensitivity,
-        check,
-        consecutive,
-        days,
-        critical_days,
-    } = rule;
-    [
-        ("for", for_duration.is_some()),
-        ("severity", severity.is_some()),
-        ("filter", filter.is_some()),
-        ("resolve_after", resolve_after.is_some()),
-        ("count", count.is_some()),
-        ("distinct_users", distinct_users.is_some()),
-        ("window", window.is_some()),
-        ("service", service.is_some()),
-        ("environment", environment.is_some()),
-        ("route", route.is_some()),
-        ("min_requests", min_requests.is_some()),
-        ("warning", warning.is_some()),
-        ("critical", critical.is_some()),
-        ("resolve", resolve.is_some()),
-        ("percentile", percentile.is_some()),
-        ("threshold_ms", threshold_ms.is_some()),
-        ("metric", metric.is_some()),
-        ("sensitivity", sensitivity.is_some()),
-        ("check", check.is_some()),
-        ("consecutive", consecutive.is_some()),
-        ("days", days.is_some()),
-        ("critical_days", critical_days.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(name, present)| present.then_some(name))
-    .collect()
-}
-
 impl Rule {
     /// Checks the rule on its own (not id uniqueness; see [`validate_rules`]).
+    /// Which keys a kind has is settled by the type (and, for rules read
+    /// from a file or the API, by [`super::wire`]); what is left are ids,
+    /// patterns, ranges and how levels relate.
     pub fn validate(&self) -> Result<(), RuleError> {
-        if self.id.is_empty() {
+        let common = self.common();
+        let id = &common.id;
+        if id.is_empty() {
             return Err(RuleError::EmptyId);
         }
         // The id goes into notification ids and URLs.
-        if !self.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-            return Err(RuleError::BadId(self.id.clone()));
-        }
-        for field in present_fields(self) {
-            let (kinds, hint) = allowed(field);
-            if !kinds.contains(&self.kind) {
-                return Err(RuleError::NotForKind { rule: self.id.clone(), field, kind: self.kind, hint });
-            }
+        if !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+            return Err(RuleError::BadId(id.clone()));
         }
         let bad = |field: &'static str, problem: &str| RuleError::BadValue {
-            rule: self.id.clone(),
+            rule: id.clone(),
             field,
             problem: problem.to_string(),
         };
-        if self.name.as_deref() == Some("") {
+        if common.name.as_deref() == Some("") {
             return Err(bad("name", "is empty; leave it out to use the id"));
         }
-        if self.channels.iter().any(String::is_empty) {
+        if common.channels.iter().any(String::is_empty) {
             return Err(bad("channels", "holds an empty channel name"));
         }
         self.check_globs()?;
-        match self.kind {
-            NewGroup | Regression => {
-                if self.resolve_after.is_some_and(|d| d.is_zero()) {
+        match self {
+            Rule::NewGroup(r) | Rule::Regression(r) => {
+                if r.resolve_after.is_some_and(|d| d.is_zero()) {
                     return Err(bad("resolve_after", "must be longer than 0s"));
                 }
             }
-            GroupFrequency => self.validate_frequency()?,
-            ErrorRate | Latency => self.validate_thresholds()?,
-            Anomaly => {
+            Rule::GroupFrequency(r) => self.validate_frequency(r.count, r.distinct_users)?,
+            Rule::ErrorRate(r) => {
+                self.validate_window(MAX_ENDPOINT_WINDOW)?;
+                self.validate_levels(r.levels, 1.0, "")?;
+            }
+            Rule::Latency(r) => {
+                self.validate_window(MAX_ENDPOINT_WINDOW)?;
+                let Some(levels) = r.threshold_ms else {
+                    return Err(RuleError::Missing {
+                        rule: id.clone(),
+                        field: "threshold_ms",
+                        kind: self.kind(),
+                        hint: ", e.g. `threshold_ms = { warning = 300, critical = 800 }`",
+                    });
+                };
+                self.validate_levels(levels, f64::INFINITY, "threshold_ms.")?;
+            }
+            Rule::Anomaly(_) => {
                 let s = self.sensitivity();
                 if !s.is_finite() || s <= 0.0 {
                     return Err(bad("sensitivity", "must be a positive number (3 is a good start)"));
                 }
             }
-            CheckDown => {
-                if self.consecutive == Some(0) {
+            Rule::CheckDown(r) => {
+                if r.consecutive == Some(0) {
                     return Err(bad("consecutive", "must be at least 1"));
                 }
             }
-            CertExpiry => {
+            Rule::CertExpiry(_) => {
                 let (days, critical) = (self.cert_days(), self.cert_critical_days());
                 if !days.is_finite() || days <= 0.0 {
                     return Err(bad("days", "must be a positive number of days"));
@@ -214,21 +129,22 @@ impl Rule {
     }
 
     fn check_globs(&self) -> Result<(), RuleError> {
-        let filter = self.filter.as_ref();
-        let patterns: [(&'static str, Option<&String>); 8] = [
-            ("filter.service", filter.and_then(|f| f.service.as_ref())),
-            ("filter.environment", filter.and_then(|f| f.environment.as_ref())),
-            ("filter.exception_type", filter.and_then(|f| f.exception_type.as_ref())),
-            ("filter.level", filter.and_then(|f| f.level.as_ref())),
-            ("service", self.service.as_ref()),
-            ("environment", self.environment.as_ref()),
-            ("route", self.route.as_ref()),
-            ("check", self.check.as_ref()),
+        let filter = self.filter();
+        let endpoints = self.endpoints();
+        let patterns: [(&'static str, Option<&str>); 8] = [
+            ("filter.service", filter.and_then(|f| f.service.as_deref())),
+            ("filter.environment", filter.and_then(|f| f.environment.as_deref())),
+            ("filter.exception_type", filter.and_then(|f| f.exception_type.as_deref())),
+            ("filter.level", filter.and_then(|f| f.level.as_deref())),
+            ("service", endpoints.and_then(|e| e.service.as_deref())),
+            ("environment", endpoints.and_then(|e| e.environment.as_deref())),
+            ("route", endpoints.and_then(|e| e.route.as_deref())),
+            ("check", self.check_pattern()),
         ];
         for (field, pattern) in patterns {
             if let Some(pattern) = pattern {
                 glob::check(pattern).map_err(|source| RuleError::BadGlob {
-                    rule: self.id.clone(),
+                    rule: self.id().to_string(),
                     field,
                     source,
                 })?;
@@ -241,14 +157,14 @@ impl Rule {
         let window = self.window();
         if window < Duration::from_secs(1) {
             return Err(RuleError::BadValue {
-                rule: self.id.clone(),
+                rule: self.id().to_string(),
                 field: "window",
                 problem: "must be at least 1s".into(),
             });
         }
         if window > max {
             return Err(RuleError::BadValue {
-                rule: self.id.clone(),
+                rule: self.id().to_string(),
                 field: "window",
                 problem: format!("must be at most {}", super::duration::format(max)),
             });
@@ -256,18 +172,18 @@ impl Rule {
         Ok(())
     }
 
-    fn validate_frequency(&self) -> Result<(), RuleError> {
+    fn validate_frequency(&self, count: Option<u64>, distinct_users: Option<u64>) -> Result<(), RuleError> {
         let bad = |field: &'static str, problem: String| RuleError::BadValue {
-            rule: self.id.clone(),
+            rule: self.id().to_string(),
             field,
             problem,
         };
-        match (self.count, self.distinct_users) {
+        match (count, distinct_users) {
             (None, None) => {
                 return Err(RuleError::Missing {
-                    rule: self.id.clone(),
+                    rule: self.id().to_string(),
                     field: "count",
-                    kind: self.kind,
+                    kind: self.kind(),
                     hint: " (events in the window) or `distinct_users`",
                 })
             }
@@ -284,22 +200,9 @@ impl Rule {
         self.validate_window(MAX_FREQUENCY_WINDOW)
     }
 
-    fn validate_thresholds(&self) -> Result<(), RuleError> {
-        self.validate_window(MAX_ENDPOINT_WINDOW)?;
-        let (t, unit_max, prefix) = match self.kind {
-            Latency => match self.threshold_ms {
-                Some(t) => (t, f64::INFINITY, "threshold_ms."),
-                None => {
-                    return Err(RuleError::Missing {
-                        rule: self.id.clone(),
-                        field: "threshold_ms",
-                        kind: self.kind,
-                        hint: ", e.g. `threshold_ms = { warning = 300, critical = 800 }`",
-                    })
-                }
-            },
-            _ => (self.thresholds(), 1.0, ""),
-        };
+    /// Levels of error_rate rules (fractions, `unit_max` 1) and latency
+    /// rules (milliseconds, no upper bound, keys under `threshold_ms.`).
+    fn validate_levels(&self, t: Thresholds, unit_max: f64, prefix: &str) -> Result<(), RuleError> {
         let field = |name: &'static str| -> &'static str {
             match (prefix.is_empty(), name) {
                 (true, _) => name,
@@ -309,15 +212,15 @@ impl Rule {
             }
         };
         let bad = |name: &'static str, problem: String| RuleError::BadValue {
-            rule: self.id.clone(),
+            rule: self.id().to_string(),
             field: field(name),
             problem,
         };
         if t.warning.is_none() && t.critical.is_none() {
             return Err(RuleError::Missing {
-                rule: self.id.clone(),
+                rule: self.id().to_string(),
                 field: field("warning"),
-                kind: self.kind,
+                kind: self.kind(),
                 hint: " or `critical` (or both)",
             });
         }

@@ -13,7 +13,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use serde::{Deserialize, Serialize};
 
-use super::error::ChannelError;
+use super::error::{CaFileError, ChannelError};
 use super::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 pub const DEFAULT_PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
@@ -212,13 +212,13 @@ pub(crate) fn parse_mailbox(field: &'static str, address: &str) -> Result<Mailbo
 }
 
 /// The certificates of a PEM file; an error if it has none.
-pub(crate) fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let pem = std::fs::read(path).map_err(|e| e.to_string())?;
+pub(crate) fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaFileError> {
+    let pem = std::fs::read(path).map_err(|e| CaFileError::Read(e.to_string()))?;
     let certificates = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("not a PEM certificate file: {e}"))?;
+        .map_err(|e| CaFileError::NotPem(e.to_string()))?;
     if certificates.is_empty() {
-        return Err("no certificate in the file (expected PEM \"BEGIN CERTIFICATE\" blocks)".into());
+        return Err(CaFileError::NoCertificate);
     }
     Ok(certificates)
 }

@@ -2,9 +2,9 @@
 //! report every attempt.
 
 use std::str::FromStr;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
-use faultline_model::UnixNanos;
+use faultline_model::{now_nanos, UnixNanos};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 
@@ -176,10 +176,4 @@ pub(crate) fn header_map(headers: &std::collections::BTreeMap<String, String>) -
             Some((HeaderName::from_str(name).ok()?, HeaderValue::from_str(value).ok()?))
         })
         .collect()
-}
-
-fn now_nanos() -> UnixNanos {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| UnixNanos::try_from(d.as_nanos()).unwrap_or(UnixNanos::MAX))
 }

@@ -23,7 +23,7 @@ pub enum ChannelError {
     #[error("username and password must be set together")]
     IncompleteCredentials,
     #[error("ca_file {path}: {reason}")]
-    CaFile { path: String, reason: String },
+    CaFile { path: String, reason: CaFileError },
     #[error("routing_key {0}")]
     InvalidRoutingKey(&'static str),
     /// Reports go to people and programs that read them; a pager is for incidents.
@@ -45,4 +45,17 @@ pub enum DeliveryError {
     /// Every attempt the policy allows failed; `error` is the last one's.
     #[error("failed after {attempts} attempts: {error}")]
     Exhausted { attempts: u32, error: String },
+}
+
+/// Why a `ca_file` cannot be used. Causes are kept as text because
+/// [`ChannelError`], which carries this, is `Clone` and `Eq` and
+/// `io::Error` is neither.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaFileError {
+    #[error("{0}")]
+    Read(String),
+    #[error("not a PEM certificate file: {0}")]
+    NotPem(String),
+    #[error("no certificate in the file (expected PEM \"BEGIN CERTIFICATE\" blocks)")]
+    NoCertificate,
 }

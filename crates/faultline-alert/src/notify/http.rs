@@ -2,13 +2,12 @@
 //! POSTs of prepared JSON bodies, and what each answer means for retrying.
 
 use std::error::Error as _;
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
+use faultline_tls::{client_config, Trust};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, StatusCode};
-use rustls::{ClientConfig, RootCertStore};
 
 use super::format::{one_line, truncate};
 use super::outcome::Outcome;
@@ -72,7 +71,8 @@ async fn send(client: &Client, request: &HttpRequest, timeout: Duration) -> Outc
     let mut headers = request.headers.clone();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(secret) = &request.signing_secret {
-        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        // Whole seconds, as the signature scheme says; a clock before 1970 signs 0.
+        let timestamp = u64::try_from(faultline_model::now_nanos() / 1_000_000_000).unwrap_or(0);
         let signature = sign_webhook(secret, timestamp, &request.body);
         for (name, value) in [(TIMESTAMP_HEADER, timestamp.to_string()), (SIGNATURE_HEADER, signature)] {
             // Constant names, digits and hex: these never fail to parse.
@@ -175,7 +175,8 @@ fn without_query(url: &str) -> &str {
 /// outlives the runtime that made it. The TLS setup, which is costly, is
 /// built once.
 fn client(timeout: Duration) -> Result<Client, String> {
-    let tls = (*tls_config()?).clone();
+    // The webpki-verifying config the HTTP checks use too.
+    let tls = (*client_config(Trust::WebpkiRoots).map_err(|e| e.to_string())?).clone();
     Client::builder()
         .use_preconfigured_tls(tls)
         .connect_timeout(timeout)
@@ -183,20 +184,4 @@ fn client(timeout: Duration) -> Result<Client, String> {
         .user_agent(concat!("faultline/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("HTTP client setup failed: {e}"))
-}
-
-/// rustls with the ring provider named explicitly (not a process-wide
-/// default another crate might set) and the webpki roots.
-fn tls_config() -> Result<Arc<ClientConfig>, String> {
-    static CONFIG: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-            ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
-                .map_err(|e| format!("TLS setup failed: {e}"))
-        })
-        .clone()
 }

@@ -77,7 +77,7 @@ mod webhook;
 pub use channel::{Channel, ChannelConfig, EmailTls, DEFAULT_PAGERDUTY_EVENTS_URL};
 pub use deliver::{deliver, DeliveryAttempt};
 pub use email::render_email;
-pub use error::{ChannelError, DeliveryError};
+pub use error::{CaFileError, ChannelError, DeliveryError};
 pub use pagerduty::render_pagerduty;
 pub use policy::DeliveryPolicy;
 pub use slack::render_slack;

@@ -80,7 +80,7 @@ min_requests = 100
 #[test]
 fn every_kind_parses_with_its_defaults() {
     let rules = AlertsConfig::from_toml(EVERY_KIND).unwrap().rules;
-    let kinds: Vec<RuleKind> = rules.iter().map(|r| r.kind).collect();
+    let kinds: Vec<RuleKind> = rules.iter().map(|r| r.kind()).collect();
     assert_eq!(
         kinds,
         [
@@ -95,7 +95,7 @@ fn every_kind_parses_with_its_defaults() {
             RuleKind::Anomaly,
         ]
     );
-    let by_id = |id: &str| rules.iter().find(|r| r.id == id).unwrap();
+    let by_id = |id: &str| rules.iter().find(|r| r.id() == id).unwrap();
     assert_eq!(by_id("new-issues").display_name(), "New issue");
     assert_eq!(by_id("regressions").display_name(), "regressions");
     assert_eq!(by_id("new-issues").repeat_interval(), Duration::from_secs(4 * 3600));
@@ -203,7 +203,8 @@ fn ids_are_unique_and_engine_refuses_invalid_rules() {
 
     let mut rule = Rule::new("slow", RuleKind::Latency);
     assert!(matches!(Engine::new(vec![rule.clone()]), Err(RuleError::Missing { field: "threshold_ms", .. })));
-    rule.threshold_ms =
+    let Rule::Latency(latency) = &mut rule else { panic!("Rule::new(.., Latency) makes a latency rule") };
+    latency.threshold_ms =
         Some(faultline_alert::engine::Thresholds { warning: Some(100.0), critical: None, resolve: None });
     assert!(Engine::new(vec![rule]).is_ok());
 }

@@ -103,7 +103,7 @@ fn state_round_trips_through_json_and_carries_on_identically() {
 #[test]
 fn alerts_of_removed_rules_resolve_on_the_next_tick() {
     let engine = busy_engine();
-    let fewer: Vec<_> = engine.rules().iter().filter(|r| r.id != "new-issues").cloned().collect();
+    let fewer: Vec<_> = engine.rules().iter().filter(|r| r.id() != "new-issues").cloned().collect();
     let mut restored = Engine::restore(fewer, engine.state()).unwrap();
     let sent = restored.tick(T0 + M);
     assert_eq!(summary(&sent), [(NotificationKind::Resolved, "new-issues".to_string(), 1)]);

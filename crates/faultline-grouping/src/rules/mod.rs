@@ -17,21 +17,20 @@
 //! when the server starts, never while grouping an event.
 
 mod facts;
-mod glob;
 mod template;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use faultline_model::ErrorEvent;
+use faultline_model::{ErrorEvent, Glob};
 use serde::Deserialize;
 
 use crate::limits::{truncate, MAX_CUSTOM_PART_BYTES};
 use crate::stacktrace::Trace;
 use crate::variant::{Method, Variant};
 use facts::Facts;
-use glob::Glob;
-pub use glob::GlobError;
+// One glob syntax for grouping rules and alert filters, defined in the model.
+pub use faultline_model::GlobError;
 use template::{known_placeholders, Placeholder, Template, TemplateError};
 
 /// The `[grouping]` section of the server's configuration.

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use faultline_probe::{now_nanos, run, Check, Probe};
+use faultline_model::now_nanos;
+use faultline_probe::{run, Check, Probe};
 
 use crate::support::{SilentTarget, TlsTarget};
 

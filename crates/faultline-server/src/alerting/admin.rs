@@ -43,7 +43,7 @@ impl Admin {
         let channels: Vec<Channel> =
             read(CHANNELS_KEY)?.map(|b| serde_json::from_slice(&b)).transpose()?.unwrap_or_default();
         Ok(Admin {
-            config_rules: config.rules.iter().map(|r| r.id.clone()).collect(),
+            config_rules: config.rules.iter().map(|r| r.id().to_string()).collect(),
             config_channels: config.channels.iter().map(|c| c.id.clone()).collect(),
             api: Mutex::new((rules, channels)),
         })
@@ -54,7 +54,7 @@ impl Admin {
     pub fn merged(&self, config: &AlertsConfig) -> (Vec<Rule>, Vec<Channel>) {
         let api = self.api.lock().unwrap_or_else(|p| p.into_inner());
         let mut rules = config.rules.clone();
-        rules.extend(api.0.iter().filter(|r| !self.config_rules.contains(&r.id)).cloned());
+        rules.extend(api.0.iter().filter(|r| !self.config_rules.contains(r.id())).cloned());
         let mut channels = config.channels.clone();
         channels.extend(api.1.iter().filter(|c| !self.config_channels.contains(&c.id)).cloned());
         (rules, channels)
@@ -122,7 +122,7 @@ impl Alerting {
         let config = AlertsConfig {
             rules: current
                 .iter()
-                .filter(|r| self.admin.rule_source(&r.id) == "config")
+                .filter(|r| self.admin.rule_source(r.id()) == "config")
                 .cloned()
                 .chain(rules.clone())
                 .collect(),
@@ -173,24 +173,24 @@ fn apply(
 ) -> Result<(), AdminError> {
     match change {
         Change::PutRule(rule, create) => {
-            if admin.config_rules.contains(&rule.id) {
-                return Err(AdminError::FromConfig("rule", rule.id));
+            if admin.config_rules.contains(rule.id()) {
+                return Err(AdminError::FromConfig("rule", rule.id().to_string()));
             }
-            let exists = current.iter().any(|r| r.id == rule.id);
+            let exists = current.iter().any(|r| r.id() == rule.id());
             if create && exists {
-                return Err(AdminError::Exists("rule", rule.id));
+                return Err(AdminError::Exists("rule", rule.id().to_string()));
             }
-            rules.retain(|r| r.id != rule.id);
+            rules.retain(|r| r.id() != rule.id());
             rules.push(*rule);
         }
         Change::DeleteRule(id) => {
             if admin.config_rules.contains(&id) {
                 return Err(AdminError::FromConfig("rule", id));
             }
-            if !rules.iter().any(|r| r.id == id) {
+            if !rules.iter().any(|r| r.id() == id) {
                 return Err(AdminError::NotFound("rule", id));
             }
-            rules.retain(|r| r.id != id);
+            rules.retain(|r| r.id() != id);
         }
         Change::PutChannel(channel, create) => {
             if admin.config_channels.contains(&channel.id) {
@@ -210,10 +210,10 @@ fn apply(
             if !channels.iter().any(|c| c.id == id) {
                 return Err(AdminError::NotFound("channel", id));
             }
-            if let Some(rule) = current.iter().find(|r| r.channels.contains(&id)) {
+            if let Some(rule) = current.iter().find(|r| r.channels().contains(&id)) {
                 return Err(AdminError::Invalid(format!(
                     "rule {:?} sends to channel {id:?}; change the rule first",
-                    rule.id
+                    rule.id()
                 )));
             }
             channels.retain(|c| c.id != id);

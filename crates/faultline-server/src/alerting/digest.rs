@@ -17,8 +17,8 @@ use faultline_model::UnixNanos;
 use serde::{Deserialize, Serialize};
 
 use super::Alerting;
-use crate::clock::now_nanos;
 use crate::report::count;
+use faultline_model::now_nanos;
 
 const SECOND: i64 = 1_000_000_000;
 const DAY: i64 = 86_400 * SECOND;

@@ -25,7 +25,7 @@ use faultline_store::{Committed, HealthFilter, Storage};
 use serde::Deserialize;
 
 use crate::checks::Checks;
-use crate::clock::now_nanos;
+use faultline_model::now_nanos;
 
 /// How often rate, latency, check and anomaly rules are evaluated.
 pub const TICK: Duration = Duration::from_secs(5);
@@ -58,9 +58,12 @@ impl AlertsConfig {
             channel.validate().map_err(|e| anyhow::anyhow!("channel {:?}: {e}", channel.id))?;
         }
         for rule in &self.rules {
-            for name in &rule.channels {
+            for name in rule.channels() {
                 if !self.channels.iter().any(|c| &c.id == name) {
-                    anyhow::bail!("alert rule {:?} names channel {name:?}, which is not configured", rule.id);
+                    anyhow::bail!(
+                        "alert rule {:?} names channel {name:?}, which is not configured",
+                        rule.id()
+                    );
                 }
             }
         }

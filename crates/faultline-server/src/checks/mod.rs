@@ -91,7 +91,7 @@ impl Checks {
                 }
             }
         }
-        let now = faultline_probe::now_nanos();
+        let now = faultline_model::now_nanos();
         let mut live = HashMap::new();
         for check in &all {
             let results = storage.check_results(&check.id, now - REPLAY_WINDOW_NANOS, now + 1)?;
@@ -202,7 +202,7 @@ impl Checks {
 
     /// A check as the API shows it; with `detail`, its incidents and recent runs.
     pub fn describe(&self, check: &Check, detail: bool) -> Result<Value, faultline_store::Error> {
-        let now = faultline_probe::now_nanos();
+        let now = faultline_model::now_nanos();
         let results = self.storage.check_results(&check.id, now - 30 * DAY_NANOS, now + 1)?;
         let uptime = uptime_summary(&results, now);
         let (state, failures, last) = {

@@ -4,6 +4,7 @@
 mod table;
 
 use anyhow::{bail, Context};
+use faultline_model::now_nanos;
 use serde_json::Value;
 
 use table::{Column, Table};
@@ -182,13 +183,6 @@ fn group_status(g: &Value) -> String {
     } else {
         status.to_string()
     }
-}
-
-fn now_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// `12s ago`, `5m ago`, `3h ago`, `2d ago`.

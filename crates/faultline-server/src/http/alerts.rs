@@ -12,8 +12,8 @@ use faultline_alert::engine::{Rule, Silence};
 use faultline_alert::notify::Channel;
 
 use crate::alerting::admin::AdminError;
-use crate::clock::now_nanos;
 use crate::http::common::{bad_request, Api, ApiError};
+use faultline_model::now_nanos;
 
 pub fn routes() -> Router<Api> {
     Router::new()
@@ -40,7 +40,7 @@ async fn rules(State(api): State<Api>) -> Json<Value> {
         .iter()
         .map(|r| {
             let mut v = json!(r);
-            v["source"] = json!(api.alerting.admin.rule_source(&r.id));
+            v["source"] = json!(api.alerting.admin.rule_source(r.id()));
             v
         })
         .collect();
@@ -91,7 +91,7 @@ async fn replace_rule(
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let rule: Rule = parse(body, "alert rule")?;
-    same_id(&id, &rule.id)?;
+    same_id(&id, rule.id())?;
     api.alerting.replace_rule(rule.clone()).await?;
     Ok(Json(json!(rule)))
 }

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use faultline_store::{Error as StoreError, Storage};
 
-use crate::clock::now_nanos;
 use crate::metrics::Metrics;
+use faultline_model::now_nanos;
 
 #[derive(Clone)]
 pub struct Api {

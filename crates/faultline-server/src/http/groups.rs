@@ -15,7 +15,7 @@ use super::common::{
     MAX_GROUPS_FOR_QUERY,
 };
 use super::types::{EventBody, EventPage, GroupBody, GroupPage, Unmerged};
-use crate::clock::now_nanos;
+use faultline_model::now_nanos;
 
 pub fn routes() -> Router<Api> {
     Router::new()

@@ -11,8 +11,8 @@ use faultline_model::{HealthBucket, HealthKey};
 use faultline_store::HealthFilter;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::now_nanos;
 use crate::http::common::{bad_request, blocking, parse_time, Api, ApiError};
+use faultline_model::now_nanos;
 
 pub fn routes() -> Router<Api> {
     Router::new()

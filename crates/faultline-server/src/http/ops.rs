@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::Router;
 
 use super::common::Api;
-use crate::clock::now_nanos;
+use faultline_model::now_nanos;
 
 pub fn routes() -> Router<Api> {
     Router::new()

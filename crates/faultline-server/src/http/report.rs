@@ -10,9 +10,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use crate::clock::now_nanos;
 use crate::http::common::{bad_request, blocking, Api, ApiError};
 use crate::report::{self, MAX_SINCE, MIN_SINCE};
+use faultline_model::now_nanos;
 
 pub fn routes() -> Router<Api> {
     Router::new().route("/api/v1/report", get(get_report))

@@ -24,7 +24,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use tonic::codec::CompressionEncoding;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
 
 use super::pipeline::{IngestError, Pipeline};
 use crate::metrics::{Refusal, Signal};
@@ -134,22 +134,23 @@ pub async fn serve(
 /// Rewrites tonic's own decode-failure statuses (sent as trailers-only
 /// responses, so in the headers) to the codes OTLP specifies.
 fn map_tonic_status(headers: &mut http::HeaderMap) -> Option<Refusal> {
-    let code = headers.get("grpc-status")?.to_str().ok()?.parse::<i32>().ok()?;
+    let code = Code::from(headers.get("grpc-status")?.to_str().ok()?.parse::<i32>().ok()?);
     let message =
         headers.get("grpc-message").and_then(|m| m.to_str().ok()).map(percent_decode).unwrap_or_default();
     let (new_code, refusal) = match code {
-        // OUT_OF_RANGE: tonic's "decoded message length too large".
-        11 => (8, Refusal::TooLarge),
-        // RESOURCE_EXHAUSTED: tonic's limit hit while decompressing.
-        8 => (8, Refusal::TooLarge),
-        13 if message.contains("failed to decode Protobuf message")
-            || message.contains("Error decompressing") =>
+        // tonic's "decoded message length too large".
+        Code::OutOfRange => (Code::ResourceExhausted, Refusal::TooLarge),
+        // tonic's limit hit while decompressing.
+        Code::ResourceExhausted => (Code::ResourceExhausted, Refusal::TooLarge),
+        Code::Internal
+            if message.contains("failed to decode Protobuf message")
+                || message.contains("Error decompressing") =>
         {
-            (3, Refusal::Malformed)
+            (Code::InvalidArgument, Refusal::Malformed)
         }
         _ => return None,
     };
-    headers.insert("grpc-status", HeaderValue::from(new_code));
+    headers.insert("grpc-status", HeaderValue::from(new_code as i32));
     Some(refusal)
 }
 

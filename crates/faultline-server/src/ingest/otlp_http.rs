@@ -13,7 +13,7 @@ use axum::routing::post;
 use axum::Router;
 use faultline_model::HealthSample;
 use faultline_otlp::decode::{decode, encode, Format};
-use faultline_otlp::status::Status;
+use faultline_otlp::status::{Code, Status};
 use faultline_otlp::{extract_logs, extract_traces, span_samples};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
@@ -40,22 +40,16 @@ pub fn router(pipeline: Arc<Pipeline>, max_request_bytes: usize) -> Router {
         .with_state(Http { pipeline, max_request_bytes })
 }
 
-/// google.rpc.Status codes used in error bodies.
-const INVALID_ARGUMENT: i32 = 3;
-const RESOURCE_EXHAUSTED: i32 = 8;
-const INTERNAL: i32 = 13;
-const UNAVAILABLE: i32 = 14;
-
 /// A refused export: HTTP status, a Status body, and the reason counted.
 struct Refused {
     http: StatusCode,
-    code: i32,
+    code: Code,
     message: String,
     why: Refusal,
 }
 
 impl Refused {
-    fn new(http: StatusCode, code: i32, why: Refusal, message: impl Into<String>) -> Refused {
+    fn new(http: StatusCode, code: Code, why: Refusal, message: impl Into<String>) -> Refused {
         Refused { http, code, message: message.into(), why }
     }
 
@@ -63,7 +57,7 @@ impl Refused {
     /// its own refusals, [`Http::refuse`] counts the transport's.
     fn into_response(self, format: Format) -> Response {
         let busy = self.why == Refusal::Busy;
-        let status = Status { code: self.code, message: self.message, ..Default::default() };
+        let status = Status::new(self.code, self.message);
         let mut response = (self.http, body_response(encode(&status, format), format)).into_response();
         if busy {
             // 503 + Retry-After makes OTLP exporters back off and resend.
@@ -172,8 +166,12 @@ where
         Ok(Ok(extractor)) => extractor,
         Ok(Err(refused)) => return http.refuse(refused, format),
         Err(e) => {
-            let refused =
-                Refused::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL, Refusal::Internal, e.to_string());
+            let refused = Refused::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Code::Internal,
+                Refusal::Internal,
+                e.to_string(),
+            );
             return http.refuse(refused, format);
         }
     };
@@ -186,16 +184,16 @@ where
 fn ingest_refusal(e: IngestError) -> Refused {
     match e {
         IngestError::Busy | IngestError::ShuttingDown => {
-            Refused::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE, Refusal::Busy, e.to_string())
+            Refused::new(StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, Refusal::Busy, e.to_string())
         }
         IngestError::Storage(_) => {
-            Refused::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL, Refusal::Internal, e.to_string())
+            Refused::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, Refusal::Internal, e.to_string())
         }
     }
 }
 
 fn malformed(e: faultline_otlp::decode::DecodeError) -> Refused {
-    Refused::new(StatusCode::BAD_REQUEST, INVALID_ARGUMENT, Refusal::Malformed, e.to_string())
+    Refused::new(StatusCode::BAD_REQUEST, Code::InvalidArgument, Refusal::Malformed, e.to_string())
 }
 
 /// Picks the body format from Content-Type; anything else is 415.
@@ -207,7 +205,7 @@ fn request_format(headers: &HeaderMap) -> Result<Format, Refused> {
         "application/json" => Ok(Format::Json),
         _ => Err(Refused::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            INVALID_ARGUMENT,
+            Code::InvalidArgument,
             Refusal::UnsupportedMediaType,
             format!("unsupported content type {raw:?}: use application/x-protobuf or application/json"),
         )),
@@ -221,7 +219,7 @@ async fn read_body(http: &Http, request: Request) -> Result<Bytes, Refused> {
     let too_large = || {
         Refused::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            RESOURCE_EXHAUSTED,
+            Code::ResourceExhausted,
             Refusal::TooLarge,
             format!("request body exceeds the limit of {limit} bytes"),
         )
@@ -240,20 +238,25 @@ async fn read_body(http: &Http, request: Request) -> Result<Bytes, Refused> {
         "gzip" | "x-gzip" => tokio::task::spawn_blocking(move || gunzip(&raw, limit))
             .await
             .map_err(|e| {
-                Refused::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL, Refusal::Internal, e.to_string())
+                Refused::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Code::Internal,
+                    Refusal::Internal,
+                    e.to_string(),
+                )
             })?
             .map_err(|e| match e {
                 Gunzip::TooLarge => too_large(),
                 Gunzip::Corrupt(msg) => Refused::new(
                     StatusCode::BAD_REQUEST,
-                    INVALID_ARGUMENT,
+                    Code::InvalidArgument,
                     Refusal::Malformed,
                     format!("gzip body could not be decompressed: {msg}"),
                 ),
             }),
         other => Err(Refused::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            INVALID_ARGUMENT,
+            Code::InvalidArgument,
             Refusal::UnsupportedMediaType,
             format!("unsupported content encoding {other:?}: use gzip or none"),
         )),

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use faultline_alert::engine::IssueEvent;
 use faultline_grouping::Grouper;
+use faultline_model::now_nanos;
 use faultline_model::HealthSample;
 use faultline_otlp::{Extraction, Limits, MetricsHealth};
 use faultline_store::HealthBatch;
@@ -19,7 +20,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use crate::alerting::{issue_event, Alerting};
 use tracing::Instrument;
 
-use crate::clock::now_nanos;
 use crate::metrics::{Metrics, Refusal, Signal};
 
 /// Why an export could not be accepted.

@@ -182,14 +182,15 @@ fn spawn_maintenance(requests: SyncSender<Request>, stop: Arc<AtomicBool>) -> Re
     // The first pass is queued before the engine is handed out, so it comes
     // before any request of the caller's: a pass that a fast caller's
     // writes could overtake would expire them or not depending on timing.
-    let _ = requests.try_send(Request::Maintain { now: crate::health::now_nanos(), reply: None });
+    let _ = requests.try_send(Request::Maintain { now: faultline_model::now_nanos(), reply: None });
     let thread = std::thread::Builder::new().name("faultline-maintain".into()).spawn(move || {
         let mut waited = Duration::ZERO;
         while !stop.load(Ordering::SeqCst) {
             if waited >= MAINTENANCE_INTERVAL {
                 waited = Duration::ZERO;
                 // A full queue just means a busy moment; try again next time.
-                let _ = requests.try_send(Request::Maintain { now: crate::health::now_nanos(), reply: None });
+                let _ =
+                    requests.try_send(Request::Maintain { now: faultline_model::now_nanos(), reply: None });
             }
             std::thread::sleep(Duration::from_millis(200));
             waited += Duration::from_millis(200);

@@ -1,7 +1,10 @@
-//! The two rustls client configurations every check uses: verifying
-//! against the webpki roots, and accepting any certificate.
+//! The rustls client configurations of every outgoing TLS connection:
+//! verifying against the webpki roots (HTTP and TLS checks, alert channels),
+//! and accepting any certificate (checks with `tls_insecure`).
 //!
-//! Built once (loading the roots is the costly part) and shared. The ring
+//! A crate of its own because both `faultline-probe` and `faultline-alert`
+//! need it and neither depends on the other, and `faultline-model` does no
+//! I/O. Built once (loading the roots is the costly part) and shared. The ring
 //! provider is named explicitly instead of relying on a process-wide
 //! default, so nothing depends on which crypto features other crates in
 //! the binary happen to enable.
@@ -15,16 +18,23 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 
 /// Whether the server's certificate chain and name are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Trust {
+pub enum Trust {
     WebpkiRoots,
     AnyCertificate,
 }
 
-/// The shared configuration for `trust`, or why it could not be built
-/// (only possible if the crypto provider were inconsistent).
-pub(crate) fn client_config(trust: Trust) -> Result<Arc<ClientConfig>, String> {
-    static VERIFYING: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
-    static ACCEPTING: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
+/// Why a configuration could not be built (only possible if the crypto
+/// provider were inconsistent).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TlsError {
+    #[error("TLS setup failed: {0}")]
+    Setup(#[source] rustls::Error),
+}
+
+/// The shared configuration for `trust`, or why it could not be built.
+pub fn client_config(trust: Trust) -> Result<Arc<ClientConfig>, TlsError> {
+    static VERIFYING: OnceLock<Result<Arc<ClientConfig>, TlsError>> = OnceLock::new();
+    static ACCEPTING: OnceLock<Result<Arc<ClientConfig>, TlsError>> = OnceLock::new();
     let cell = match trust {
         Trust::WebpkiRoots => &VERIFYING,
         Trust::AnyCertificate => &ACCEPTING,
@@ -32,11 +42,11 @@ pub(crate) fn client_config(trust: Trust) -> Result<Arc<ClientConfig>, String> {
     cell.get_or_init(|| build(trust).map(Arc::new)).clone()
 }
 
-fn build(trust: Trust) -> Result<ClientConfig, String> {
+fn build(trust: Trust) -> Result<ClientConfig, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?;
+        .map_err(TlsError::Setup)?;
     let config = match trust {
         Trust::WebpkiRoots => {
             let roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
