@@ -9,9 +9,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use faultline_model::{HealthBucket, HealthKey};
 use faultline_store::HealthFilter;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::http::common::{bad_request, blocking, parse_time, Api, ApiError};
+use crate::http::types::{
+    EndpointFigures, EndpointsBody, Figures, Point, SeriesBody, ServiceFigures, ServicesBody,
+};
 use faultline_model::now_nanos;
 
 pub fn routes() -> Router<Api> {
@@ -19,34 +22,6 @@ pub fn routes() -> Router<Api> {
         .route("/api/v1/services", get(services))
         .route("/api/v1/services/{service}/endpoints", get(endpoints))
         .route("/api/v1/timeseries", get(timeseries))
-}
-
-/// The figures users watch, for one service or endpoint over a window.
-#[derive(Debug, Serialize, PartialEq)]
-pub struct Figures {
-    pub requests: u64,
-    pub rate_per_second: f64,
-    pub errors: u64,
-    pub error_rate: Option<f64>,
-    pub client_errors: u64,
-    pub p50_ms: Option<f64>,
-    pub p95_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-}
-
-impl Figures {
-    pub fn of(bucket: &HealthBucket, window: Duration) -> Figures {
-        Figures {
-            requests: bucket.requests,
-            rate_per_second: bucket.requests as f64 / window.as_secs_f64().max(1.0),
-            errors: bucket.errors,
-            error_rate: bucket.error_rate(),
-            client_errors: bucket.client_errors,
-            p50_ms: bucket.latency.quantile(0.5),
-            p95_ms: bucket.latency.quantile(0.95),
-            p99_ms: bucket.latency.quantile(0.99),
-        }
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,18 +47,10 @@ fn window_start(window: Duration) -> i64 {
     now_nanos().saturating_sub(i64::try_from(window.as_nanos()).unwrap_or(i64::MAX))
 }
 
-#[derive(Debug, Serialize)]
-struct ServiceFigures {
-    service: String,
-    environments: Vec<String>,
-    #[serde(flatten)]
-    figures: Figures,
-}
-
 async fn services(
     State(api): State<Api>,
     Query(p): Query<WindowParams>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ServicesBody>, ApiError> {
     let window = parse_window(p.window.as_deref())?;
     let filter = HealthFilter { environment: p.environment.filter(|e| !e.is_empty()), ..Default::default() };
     let storage = api.storage.clone();
@@ -103,22 +70,14 @@ async fn services(
             ServiceFigures { service, environments, figures: Figures::of(&bucket, window) }
         })
         .collect();
-    Ok(Json(serde_json::json!({ "window_seconds": window.as_secs(), "services": services })))
-}
-
-#[derive(Debug, Serialize)]
-struct EndpointFigures {
-    route: String,
-    method: String,
-    #[serde(flatten)]
-    figures: Figures,
+    Ok(Json(ServicesBody { window_seconds: window.as_secs(), services }))
 }
 
 async fn endpoints(
     State(api): State<Api>,
     Path(service): Path<String>,
     Query(p): Query<WindowParams>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<EndpointsBody>, ApiError> {
     let window = parse_window(p.window.as_deref())?;
     let filter = HealthFilter {
         service: Some(service.clone()),
@@ -141,9 +100,7 @@ async fn endpoints(
         .collect();
     // Busiest first, as a dashboard shows them.
     endpoints.sort_by_key(|e| std::cmp::Reverse(e.figures.requests));
-    Ok(Json(
-        serde_json::json!({ "service": service, "window_seconds": window.as_secs(), "endpoints": endpoints }),
-    ))
+    Ok(Json(EndpointsBody { service, window_seconds: window.as_secs(), endpoints }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,7 +154,7 @@ const MAX_POINTS: i64 = 10_000;
 async fn timeseries(
     State(api): State<Api>,
     Query(p): Query<SeriesParams>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SeriesBody>, ApiError> {
     let name = p.metric.clone().unwrap_or_else(|| "requests".into());
     let metric = Metric::parse(&name).ok_or_else(|| {
         bad_request(format!("unknown metric {name:?}: use requests, errors, error_rate, p50, p95 or p99"))
@@ -228,11 +185,9 @@ async fn timeseries(
     };
     let storage = api.storage.clone();
     let series = blocking(move || storage.health_series(from, to, step, &filter)).await?;
-    let points: Vec<serde_json::Value> = series
+    let points: Vec<Point> = series
         .iter()
-        .map(|(at, bucket)| {
-            serde_json::json!({ "t": faultline_model::format_rfc3339(*at), "value": metric.value(bucket) })
-        })
+        .map(|(at, bucket)| Point { t: faultline_model::format_rfc3339(*at), value: metric.value(bucket) })
         .collect();
-    Ok(Json(serde_json::json!({ "metric": name, "step_seconds": step.as_secs(), "points": points })))
+    Ok(Json(SeriesBody { metric: name, step_seconds: step.as_secs(), points }))
 }

@@ -3,7 +3,9 @@
 //! without changing what clients (the CLI, the UI, scripts) read. Every
 //! time is RFC 3339 in UTC; absent values are `null`.
 
-use faultline_model::{format_rfc3339, Attributes, ErrorEvent, Group};
+use std::time::Duration;
+
+use faultline_model::{format_rfc3339, Attributes, ErrorEvent, Group, HealthBucket};
 use serde::Serialize;
 
 /// One error event (`GET /api/v1/events/{seq}`, and in lists).
@@ -164,6 +166,82 @@ pub struct GroupPage {
 pub struct Unmerged {
     pub group: GroupBody,
     pub new_group: GroupBody,
+}
+
+/// The figures users watch, for one service or endpoint over a window.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Figures {
+    pub requests: u64,
+    pub rate_per_second: f64,
+    pub errors: u64,
+    pub error_rate: Option<f64>,
+    pub client_errors: u64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+impl Figures {
+    pub fn of(bucket: &HealthBucket, window: Duration) -> Figures {
+        Figures {
+            requests: bucket.requests,
+            rate_per_second: bucket.requests as f64 / window.as_secs_f64().max(1.0),
+            errors: bucket.errors,
+            error_rate: bucket.error_rate(),
+            client_errors: bucket.client_errors,
+            p50_ms: bucket.latency.quantile(0.5),
+            p95_ms: bucket.latency.quantile(0.95),
+            p99_ms: bucket.latency.quantile(0.99),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+/// One service's figures, with the environments it was seen in.
+pub struct ServiceFigures {
+    pub service: String,
+    pub environments: Vec<String>,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Serialize)]
+/// One route and method's figures.
+pub struct EndpointFigures {
+    pub route: String,
+    pub method: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// `GET /api/v1/services`.
+#[derive(Debug, Serialize)]
+pub struct ServicesBody {
+    pub window_seconds: u64,
+    pub services: Vec<ServiceFigures>,
+}
+
+/// `GET /api/v1/services/{service}/endpoints`, busiest first.
+#[derive(Debug, Serialize)]
+pub struct EndpointsBody {
+    pub service: String,
+    pub window_seconds: u64,
+    pub endpoints: Vec<EndpointFigures>,
+}
+
+/// `GET /api/v1/timeseries`: one point per step, on step boundaries.
+#[derive(Debug, Serialize)]
+pub struct SeriesBody {
+    pub metric: String,
+    pub step_seconds: u64,
+    pub points: Vec<Point>,
+}
+
+/// A step's start and its value (`null` when the step had no data).
+#[derive(Debug, Serialize)]
+pub struct Point {
+    pub t: String,
+    pub value: Option<f64>,
 }
 
 #[cfg(test)]
