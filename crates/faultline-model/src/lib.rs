@@ -11,6 +11,7 @@ mod event;
 mod glob;
 mod group;
 pub mod health;
+mod html;
 pub mod sketch;
 
 pub use check::CheckResult;
@@ -19,6 +20,7 @@ pub use event::{Attributes, ErrorEvent, EventSource, Level};
 pub use glob::{Glob, GlobError, MAX_GLOB_BYTES};
 pub use group::{Group, GroupStatus, Grouping, LAST_MESSAGE_CHARS};
 pub use health::{HealthBucket, HealthKey, HealthSample, Outcome};
+pub use html::escape_html;
 pub use sketch::{Sketch, SketchParts, RELATIVE_ACCURACY};
 
 /// Nanoseconds since the Unix epoch, the unit OTLP uses for every timestamp.

@@ -5,7 +5,7 @@
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use faultline_model::{Attributes, ErrorEvent, EventSource, Grouping};
+use faultline_model::{ErrorEvent, EventSource, Grouping};
 
 use crate::committer::Committer;
 use crate::health::HealthOptions;
@@ -13,31 +13,13 @@ use crate::memory_backend::MemoryBackend;
 use crate::watermark::Watermark;
 
 pub(crate) fn event(service: &str, ts: i64) -> ErrorEvent {
-    ErrorEvent {
-        seq: 0,
-        group_id: 0,
-        timestamp: ts,
-        received_at: ts,
-        source: EventSource::SpanException,
-        service: service.into(),
-        service_version: None,
-        environment: Some("prod".into()),
-        host: None,
-        sdk_language: None,
-        trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
-        span_id: "b7ad6b7169203331".into(),
-        span_name: None,
-        level: "error".into(),
-        exception_type: Some("KeyError".into()),
-        message: Some(format!("message at {ts}")),
-        stacktrace: None,
-        escaped: None,
-        http_route: None,
-        http_method: None,
-        http_status: None,
-        attributes: Attributes::new(),
-        resource: Attributes::new(),
-    }
+    let mut e = ErrorEvent::blank(service, EventSource::SpanException, ts);
+    e.environment = Some("prod".into());
+    e.trace_id = "0af7651916cd43dd8448eb211c80319c".into();
+    e.span_id = "b7ad6b7169203331".into();
+    e.exception_type = Some("KeyError".into());
+    e.message = Some(format!("message at {ts}"));
+    e
 }
 
 pub(crate) fn grouping(fp: &str) -> Grouping {

@@ -5,49 +5,15 @@
 
 use std::time::Duration;
 
-use faultline_model::{Attributes, ErrorEvent, EventSource, Grouping};
 use faultline_store::{HealthBatch, SearchRequest, Storage, StorageOptions};
 
-fn event(service: &str, ty: &str, message: &str, ts: i64) -> ErrorEvent {
-    let mut attributes = Attributes::new();
-    attributes.insert("user.id".into(), serde_json::json!("u-42"));
-    ErrorEvent {
-        seq: 0,
-        group_id: 0,
-        timestamp: ts,
-        received_at: ts,
-        source: EventSource::SpanException,
-        service: service.into(),
-        service_version: Some("1.0.0".into()),
-        environment: Some("prod".into()),
-        host: None,
-        sdk_language: None,
-        trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
-        span_id: "b7ad6b7169203331".into(),
-        span_name: Some("GET /orders".into()),
-        level: "error".into(),
-        exception_type: Some(ty.into()),
-        message: Some(message.into()),
-        stacktrace: None,
-        escaped: None,
-        http_route: Some("/orders/{id}".into()),
-        http_method: Some("GET".into()),
-        http_status: Some(500),
-        attributes,
-        resource: Attributes::new(),
-    }
-}
+// The conformance suite's builders, so both test files make the same events.
+#[path = "conformance/support.rs"]
+#[allow(dead_code)]
+mod support;
 
-fn grouping(fp: &str) -> Grouping {
-    Grouping {
-        fingerprint: fp.into(),
-        title: format!("title {fp}"),
-        culprit: "culprit".into(),
-        method: "message".into(),
-        version: 1,
-        previous_fingerprints: Vec::new(),
-    }
-}
+use faultline_model::ErrorEvent;
+use support::{event, grouping};
 
 fn options() -> StorageOptions {
     StorageOptions { queue_depth: 16, index_commit_interval: Duration::from_millis(50), ..Default::default() }

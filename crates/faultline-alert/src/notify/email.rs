@@ -1,7 +1,7 @@
 //! The email: a subject, and the same content as plain text and HTML
 //! (sent as multipart/alternative by `smtp`).
 
-use faultline_model::format_rfc3339;
+use faultline_model::{escape_html, format_rfc3339};
 
 use super::format::{
     absolute_url, alert_resolved, headline, more_line, one_line, severity_name, truncate, value_line,
@@ -85,8 +85,11 @@ fn html_body(n: &Notification) -> String {
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n\
          <body style=\"font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#222;\">\n",
     );
-    out.push_str(&format!("<h2 style=\"color:{accent};margin:0 0 4px;\">{}</h2>\n", escape(&headline(n))));
-    out.push_str(&format!("<p style=\"color:#555;margin:0 0 16px;\">{}</p>\n", escape(&overview(n))));
+    out.push_str(&format!(
+        "<h2 style=\"color:{accent};margin:0 0 4px;\">{}</h2>\n",
+        escape_html(&headline(n))
+    ));
+    out.push_str(&format!("<p style=\"color:#555;margin:0 0 16px;\">{}</p>\n", escape_html(&overview(n))));
     for alert in n.alerts.iter().take(EMAIL_MAX_ALERTS) {
         let resolved = alert_resolved(n, alert);
         let border = if resolved { "#2e7d32" } else { accent };
@@ -96,50 +99,33 @@ fn html_body(n: &Notification) -> String {
         let marker = if resolved { "Resolved: " } else { "" };
         out.push_str(&format!(
             "<p style=\"margin:4px 0;\"><strong>{marker}{}</strong></p>\n",
-            escape(&one_line(&alert.title))
+            escape_html(&one_line(&alert.title))
         ));
         if let Some(facts) = facts(alert) {
-            out.push_str(&format!("<p style=\"margin:4px 0;\">{}</p>\n", escape(&facts)));
+            out.push_str(&format!("<p style=\"margin:4px 0;\">{}</p>\n", escape_html(&facts)));
         }
         if !alert.summary.trim().is_empty() {
             out.push_str(&format!(
                 "<pre style=\"white-space:pre-wrap;margin:4px 0;font-size:13px;\">{}</pre>\n",
-                escape(alert.summary.trim())
+                escape_html(alert.summary.trim())
             ));
         }
-        out.push_str(&format!("<p style=\"color:#777;margin:4px 0;\">{}</p>\n", escape(&times(alert))));
+        out.push_str(&format!("<p style=\"color:#777;margin:4px 0;\">{}</p>\n", escape_html(&times(alert))));
         if let Some(url) = absolute_url(alert) {
             out.push_str(&format!(
                 "<p style=\"margin:4px 0;\"><a href=\"{}\">Open in Faultline</a></p>\n",
-                escape(url)
+                escape_html(url)
             ));
         }
         out.push_str("</div>\n");
     }
     let hidden = n.alerts.len().saturating_sub(EMAIL_MAX_ALERTS);
     if hidden > 0 {
-        out.push_str(&format!("<p>{}</p>\n", escape(&more_line(hidden))));
+        out.push_str(&format!("<p>{}</p>\n", escape_html(&more_line(hidden))));
     }
     out.push_str(&format!(
         "<p style=\"color:#999;font-size:12px;\">Sent by Faultline. Notification {}</p>\n</body></html>\n",
-        escape(&n.id)
+        escape_html(&n.id)
     ));
-    out
-}
-
-/// HTML text and attribute escaping (attributes are always double-quoted,
-/// but `'` is escaped too so a future single-quoted one stays safe).
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
     out
 }

@@ -27,13 +27,13 @@ use serde_json::{json, Value};
 
 use super::channel::{Channel, ChannelConfig};
 use super::deliver::{header_map, send_with_retries, Sender};
-use super::email::escape as html_escape;
 use super::error::{ChannelError, DeliveryError};
 use super::format::truncate;
 use super::http::{HttpRequest, HttpSender};
 use super::smtp::{id_part, SmtpSender, SmtpSettings};
 use super::webhook::WEBHOOK_VERSION;
 use super::{DeliveryAttempt, DeliveryPolicy};
+use faultline_model::escape_html as html_escape;
 
 // Slack's limits: a header of 150 characters, sections of 3000, 50 blocks.
 const SLACK_HEADER_MAX_CHARS: usize = 150;
