@@ -24,7 +24,11 @@ async fn home(State(api): State<Api>) -> Response {
     let storage = api.storage.clone();
     let stats = tokio::task::spawn_blocking(move || storage.stats()).await.ok().and_then(Result::ok);
     let counts = match stats {
-        Some(s) => format!("<p>{} error events stored in {} issues.</p>", s.last_seq, s.groups),
+        Some(s) => format!(
+            "<p>{} stored in {}.</p>",
+            plural(s.last_seq, "error event", "error events"),
+            plural(s.groups, "issue", "issues")
+        ),
         None => String::new(),
     };
     let body = format!(
@@ -151,6 +155,11 @@ async fn service(Path(name): Path<String>) -> Response {
     page(StatusCode::OK, &format!("Service {name}"), &body)
 }
 
+/// `1 issue`, `2 issues`.
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn not_found(message: &str) -> Response {
     page(StatusCode::NOT_FOUND, "Not found", &format!("<p>{message}</p><p><a href=\"/\">Faultline</a></p>"))
 }
@@ -199,7 +208,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn markup_in_stored_text_is_shown_as_text() {
+    fn counts_read_as_english() {
+        assert_eq!(plural(1, "issue", "issues"), "1 issue");
+        assert_eq!(plural(0, "issue", "issues"), "0 issues");
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
         assert_eq!(url_segment("a b/<c>"), "a%20b%2F%3Cc%3E");
     }
 }
