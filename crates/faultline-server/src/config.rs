@@ -62,6 +62,8 @@ struct FileConfig {
     checks: Vec<faultline_probe::Check>,
     #[serde(default)]
     alerts: crate::alerting::AlertsConfig,
+    #[serde(default)]
+    ui: crate::ui::UiConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +120,8 @@ pub struct Config {
     pub checks: Vec<faultline_probe::Check>,
     /// Alert rules and channels (`[alerts]`).
     pub alerts: crate::alerting::AlertsConfig,
+    /// The web explorer (`[ui]`).
+    pub ui: crate::ui::UiConfig,
 }
 
 pub const DEFAULT_OTLP_GRPC: &str = "127.0.0.1:4317";
@@ -190,6 +194,7 @@ impl Config {
             grouping: file.grouping,
             checks: file.checks,
             alerts: file.alerts,
+            ui: file.ui.validated()?,
             health: faultline_store::HealthOptions {
                 rollup_after: file.health.rollup_after.unwrap_or(default_health.rollup_after),
                 retention: file.health.retention.unwrap_or(default_health.retention),

@@ -110,6 +110,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         alerting: alerting.clone(),
         metrics,
         ready: ready.clone(),
+        ui: Arc::new(config.ui.clone()),
+        grouper: Arc::new(Grouper::with_config(config.grouping.clone())?),
     });
     let api_task =
         tokio::spawn(axum::serve(api_listener, api_app).with_graceful_shutdown(stopped()).into_future());

@@ -22,6 +22,10 @@ pub struct Api {
     pub metrics: Arc<Metrics>,
     /// False until every listener is up, and again once shutdown starts.
     pub ready: Arc<AtomicBool>,
+    /// The web explorer's settings (`[ui]`).
+    pub ui: Arc<crate::ui::UiConfig>,
+    /// The grouping the pipeline runs, so pages can say why an event was grouped.
+    pub grouper: Arc<faultline_grouping::Grouper>,
 }
 
 pub const DEFAULT_LIMIT: usize = 50;
