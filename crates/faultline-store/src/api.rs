@@ -44,6 +44,21 @@ pub trait EventStore: Send + Sync {
         before_seq: Option<u64>,
         limit: usize,
     ) -> Result<(Vec<ErrorEvent>, Option<u64>)>;
+
+    /// Where event `seq` sits among its group's events, for a pager: the
+    /// sequence numbers of the newest, the next newer, the next older and
+    /// the oldest event of group `id` (each `None` when it is `seq` itself
+    /// or there is none).
+    fn group_event_neighbors(&self, id: u64, seq: u64) -> Result<EventNeighbors>;
+}
+
+/// A pager's view of one event among its group's events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventNeighbors {
+    pub newest: Option<u64>,
+    pub newer: Option<u64>,
+    pub older: Option<u64>,
+    pub oldest: Option<u64>,
 }
 
 /// Groups: reading, listing and the user's actions on them. Actions are

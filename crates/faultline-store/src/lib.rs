@@ -31,7 +31,10 @@ mod test_support;
 mod txn;
 mod watermark;
 
-pub use api::{AlertStore, CheckStore, EventStore, GroupStore, HealthStore, SearchStore, Store, StoreAdmin};
+pub use api::{
+    AlertStore, CheckStore, EventNeighbors, EventStore, GroupStore, HealthStore, SearchStore, Store,
+    StoreAdmin,
+};
 pub use committer::{Committed, EventBatch};
 pub use error::Error;
 pub use groups::{GroupCursor, GroupFilter, GroupSort};

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use faultline_grouping::stacktrace::{parse_trace, Frame};
 use faultline_model::{now_nanos, ErrorEvent, Group, GroupStatus};
-use faultline_store::{GroupFilter, GroupSort, HealthFilter};
+use faultline_store::{EventNeighbors, GroupFilter, GroupSort, HealthFilter};
 use serde::Deserialize;
 
 use super::format::{self, query_string};
@@ -91,7 +91,9 @@ pub struct EventView {
 
 pub struct Pager {
     pub newest: Option<String>,
+    pub newer: Option<String>,
     pub older: Option<String>,
+    pub oldest: Option<String>,
     pub position: String,
 }
 
@@ -143,7 +145,7 @@ impl IssuePage {
 struct Loaded {
     group: Group,
     event: Option<ErrorEvent>,
-    older: Option<u64>,
+    neighbors: EventNeighbors,
     sample: Vec<ErrorEvent>,
     health: Option<(String, Vec<(i64, faultline_model::HealthBucket)>)>,
     candidates: Vec<Group>,
@@ -166,7 +168,10 @@ pub async fn page(
         let Some(group) = storage.group(id)? else { return Ok(None) };
         let seq = wanted.unwrap_or(group.last_event_seq);
         let event = storage.event(seq)?.filter(|e| e.group_id == group.id);
-        let (older, _) = storage.group_events(id, Some(seq), 1)?;
+        let neighbors = match &event {
+            Some(e) => storage.group_event_neighbors(id, e.seq)?,
+            None => EventNeighbors::default(),
+        };
         let (sample, _) = storage.group_events(id, None, TAG_SAMPLE)?;
         let route = event.as_ref().and_then(|e| e.http_route.clone());
         let health = match route {
@@ -188,7 +193,7 @@ pub async fn page(
             ..GroupFilter::default()
         })?;
         let candidates = candidates.into_iter().filter(|g| g.id != group.id).take(20).collect();
-        Ok(Some(Loaded { group, event, older: older.first().map(|e| e.seq), sample, health, candidates }))
+        Ok(Some(Loaded { group, event, neighbors, sample, health, candidates }))
     })
     .await;
     let loaded = match loaded {
@@ -219,12 +224,16 @@ fn build(api: &Api, l: Loaded, period: Period, params: &Params, now: i64, token:
     let keep = |event: &str| {
         format!("{base}{}", query_string(&[("period", period.key), ("tag", &params.tag), ("event", event)]))
     };
-    let showing_newest = l.event.as_ref().is_none_or(|e| e.seq == group.last_event_seq);
+    let n = l.neighbors;
+    let link = |seq: Option<u64>| seq.map(|s| keep(&s.to_string()));
     let pager = Pager {
-        newest: (!showing_newest).then(|| keep("")),
-        older: l.older.map(|seq| keep(&seq.to_string())),
+        newest: n.newest.map(|_| keep("")),
+        newer: link(n.newer),
+        older: link(n.older),
+        oldest: link(n.oldest),
         position: match &l.event {
-            Some(e) if showing_newest => format!("Newest of {} events", group.count),
+            Some(_) if n.newest.is_none() => format!("Newest of {} events", group.count),
+            Some(_) if n.oldest.is_none() => format!("Oldest of {} events", group.count),
             Some(e) => format!("Event #{} of {}", e.seq, group.count),
             None => "No stored event".into(),
         },

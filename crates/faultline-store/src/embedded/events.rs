@@ -8,7 +8,7 @@ use faultline_model::{ErrorEvent, Group, GroupStatus, UnixNanos};
 use tokio::sync::oneshot;
 
 use super::Embedded;
-use crate::api::{Ack, EventStore, GroupStore, SearchStore, StoreAdmin};
+use crate::api::{Ack, EventNeighbors, EventStore, GroupStore, SearchStore, StoreAdmin};
 use crate::committer::{last_id, Committed, EventBatch, Request};
 use crate::groups::{self, GroupCursor, GroupFilter};
 use crate::health::HealthBatch;
@@ -73,6 +73,27 @@ impl EventStore for Embedded {
             None
         };
         Ok((events, next))
+    }
+
+    fn group_event_neighbors(&self, id: u64, seq: u64) -> Result<EventNeighbors> {
+        let first = |from: Vec<u8>, to: Vec<u8>, reverse: bool| -> Result<Option<u64>> {
+            match self.backend.scan(&from, &to, reverse).next() {
+                Some(entry) => Ok(Some(
+                    keys::u64_at(&entry?.0, 9)
+                        .ok_or_else(|| Error::Corrupt("short group-event key".into()))?,
+                )),
+                None => Ok(None),
+            }
+        };
+        let start = keys::group_event(id, 0);
+        let end = keys::group_event_end(id);
+        let other = |found: Option<u64>| found.filter(|s| *s != seq);
+        Ok(EventNeighbors {
+            newest: other(first(start.clone(), end.clone(), true)?),
+            newer: first(keys::group_event(id, seq.saturating_add(1)), end.clone(), false)?,
+            older: first(start.clone(), keys::group_event(id, seq), true)?,
+            oldest: other(first(start, end, false)?),
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use faultline_model::{ErrorEvent, EventSource, GroupStatus, Grouping};
-use faultline_store::{GroupFilter, HealthBatch, SearchRequest, Store};
+use faultline_store::{EventNeighbors, GroupFilter, HealthBatch, SearchRequest, Store};
 
 use crate::support::{event, grouping};
 
@@ -78,6 +78,13 @@ pub fn resolved_group_regresses_on_a_later_event(storage: &dyn Store) {
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 2]);
     let (rest, _) = storage.group_events(id, next, 2).unwrap();
     assert_eq!(rest.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1]);
+
+    let middle = storage.group_event_neighbors(id, 2).unwrap();
+    assert_eq!(middle, EventNeighbors { newest: Some(3), newer: Some(3), older: Some(1), oldest: Some(1) });
+    let newest = storage.group_event_neighbors(id, 3).unwrap();
+    assert_eq!(newest, EventNeighbors { newest: None, newer: None, older: Some(2), oldest: Some(1) });
+    let oldest = storage.group_event_neighbors(id, 1).unwrap();
+    assert_eq!(oldest, EventNeighbors { newest: Some(3), newer: Some(2), older: None, oldest: None });
 }
 
 pub fn merge_moves_events_and_future_events_then_unmerge_splits_them_back(storage: &dyn Store) {
