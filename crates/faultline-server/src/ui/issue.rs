@@ -579,3 +579,86 @@ async fn unmerge(api: &Api, id: u64, fingerprint: String) -> Result<(u64, String
     let (_, split) = answer.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
     Ok((split.id, format!("Split off from issue {id}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_model::EventSource;
+
+    fn frame(function: &str, in_app: bool) -> Frame {
+        Frame {
+            function: Some(function.into()),
+            file: Some(format!("{function}.py")),
+            line: Some(3),
+            in_app,
+            ..Frame::default()
+        }
+    }
+
+    #[test]
+    fn library_frames_fold_between_app_frames_raise_site_last() {
+        // Parsers give the raise site first.
+        let frames =
+            [frame("raise_site", true), frame("lib_a", false), frame("lib_b", false), frame("main", true)];
+        let runs = runs(&frames);
+        let shape: Vec<String> = runs
+            .iter()
+            .map(|r| match r {
+                FrameRun::App(f) => f.function.clone(),
+                FrameRun::Library(fs) => format!("lib x{}", fs.len()),
+            })
+            .collect();
+        assert_eq!(shape, ["main", "lib x2", "raise_site"]);
+        match &runs[2] {
+            FrameRun::App(f) => assert_eq!(f.location, "raise_site.py:3"),
+            FrameRun::Library(_) => panic!("the raise site is in-app"),
+        }
+    }
+
+    #[test]
+    fn tags_count_values_and_percentages() {
+        let mut events = Vec::new();
+        for (i, release) in ["1.0", "1.0", "1.0", "2.0"].iter().enumerate() {
+            let mut e = ErrorEvent::blank("api", EventSource::Log, i as i64);
+            e.service_version = Some((*release).into());
+            e.attributes.insert("tenant".into(), serde_json::json!(i % 2));
+            events.push(e);
+        }
+        let tags = breakdowns(&events, "tenant");
+        let release = tags.iter().find(|t| t.name == "release").expect("release");
+        assert_eq!(release.bars[0].value, "1.0");
+        assert_eq!((release.bars[0].count, release.bars[0].percent.as_str()), (3, "75%"));
+        let tenant = tags.iter().find(|t| t.name == "tenant").expect("picked attribute");
+        assert_eq!(tenant.bars.len(), 2);
+        assert!(tags.iter().all(|t| t.name != "host"), "tags no event has are left out");
+    }
+
+    #[test]
+    fn chained_exceptions_keep_their_order() {
+        let mut e = ErrorEvent::blank("api", EventSource::SpanException, 0);
+        e.sdk_language = Some("python".into());
+        e.stacktrace = Some(
+            "Traceback (most recent call last):\n  File \"/app/db.py\", line 3, in connect\n    raise OSError('down')\nOSError: down\n\n\
+             The above exception was the direct cause of the following exception:\n\n\
+             Traceback (most recent call last):\n  File \"/app/api.py\", line 9, in handler\n    raise RuntimeError('no db')\nRuntimeError: no db\n"
+                .into(),
+        );
+        let chain = exceptions(&e);
+        let types: Vec<&str> = chain.iter().map(|x| x.exception_type.as_str()).collect();
+        assert_eq!(types.len(), 2, "{types:?}");
+        assert!(types.contains(&"OSError") && types.contains(&"RuntimeError"), "{types:?}");
+    }
+
+    #[test]
+    fn trace_links_need_a_template_and_a_hex_id() {
+        let ui = crate::ui::UiConfig { trace_url: Some("https://jaeger.example/trace/{trace_id}".into()) };
+        assert_eq!(ui.trace_link("abc123").as_deref(), Some("https://jaeger.example/trace/abc123"));
+        assert_eq!(ui.trace_link("\"><script>"), None);
+        assert_eq!(ui.trace_link(""), None);
+        assert_eq!(crate::ui::UiConfig::default().trace_link("abc123"), None);
+        assert!(crate::ui::UiConfig { trace_url: Some("https://x/no-placeholder".into()) }
+            .validated()
+            .is_err());
+        assert!(crate::ui::UiConfig { trace_url: Some("javascript:{trace_id}".into()) }.validated().is_err());
+    }
+}
