@@ -111,3 +111,40 @@ fn ui_browser_html_in_a_message_stays_inert() {
     assert!(browser.title().contains("<script>"), "the title is text too: {}", browser.title());
     browser.screenshot("issue-with-markup");
 }
+
+/// The client itself on a page of its own (a data: URL, no server): the
+/// checks above would see a script that ran and an error it threw, and
+/// forms respond to typing, clearing, selecting and clicking.
+#[test]
+fn ui_browser_client_sees_what_runs_and_drives_forms() {
+    let page = r#"<!doctype html><title>probe</title>
+<img src=x onerror="window.__xss=2">
+<form onsubmit="event.preventDefault(); document.getElementById('out').textContent = this.q.value + '/' + this.s.value">
+<input name=q value=old><select name=s><option value=a>A</option><option value="b&quot;c">B</option></select>
+<button id=go data-role="submit">Go</button></form><p id=out></p>
+<script>setTimeout(() => { document.body.insertAdjacentHTML('beforeend', '<p id=late>late</p>'); }, 300);
+throw new Error('probe failure');</script>"#;
+    let browser = Browser::start();
+    browser.goto(&format!("data:text/html;charset=utf-8,{}", faultline_tests::api::encode(page)));
+    assert_eq!(browser.title(), "probe");
+    assert_eq!(browser.execute_script("return window.__xss", vec![]), 2);
+    let errors = browser.js_errors();
+    assert!(errors.iter().any(|e| e.message.contains("probe failure")), "the thrown error is logged: {errors:?}");
+
+    // find waits for an element that appears later.
+    assert_eq!(browser.find("#late").text(), "late");
+    assert!(browser.find_all_now("#never").is_empty());
+
+    let input = browser.find("input[name=q]");
+    input.clear();
+    input.type_text("new");
+    browser.find("select").select_by_value("b\"c");
+    let button = browser.find("#go");
+    assert_eq!(button.attribute("data-role").as_deref(), Some("submit"));
+    assert_eq!(button.attribute("missing"), None);
+    button.click();
+    browser.wait_until("the form was submitted", || browser.text_of("#out").as_deref() == Some("new/b\"c"));
+    assert_eq!(browser.execute_script("return arguments[0].value", vec![input.to_arg()]), "new");
+    assert!(browser.page_source().contains("id=\"out\""));
+    assert!(browser.screenshot("probe").exists());
+}
