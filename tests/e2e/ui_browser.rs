@@ -14,7 +14,8 @@ use serde_json::Value;
 const SERVICE: &str = "checkout";
 
 /// Script that would run if any stored string reached the page unescaped.
-const XSS_MESSAGE: &str = "bad coupon <script>window.__xss=1</script> and <img src=x onerror=\"window.__xss=2\">";
+const XSS_MESSAGE: &str =
+    "bad coupon <script>window.__xss=1</script> and <img src=x onerror=\"window.__xss=2\">";
 
 /// One failing request with a Python stack trace, as an instrumented
 /// service exports it.
@@ -95,8 +96,15 @@ fn ui_browser_html_in_a_message_stays_inert() {
     for path in ["/".to_string(), format!("/issues/{}", group["id"])] {
         browser.goto(&server.api_url(&path));
         // The load event waited for images, so an injected onerror would have run.
-        assert_eq!(browser.execute_script("return window.__xss", vec![]), Value::Null, "script ran on {path}");
-        assert!(browser.find_all_now("img[src='x'], [onerror]").is_empty(), "an injected <img> exists on {path}");
+        assert_eq!(
+            browser.execute_script("return window.__xss", vec![]),
+            Value::Null,
+            "script ran on {path}"
+        );
+        assert!(
+            browser.find_all_now("img[src='x'], [onerror]").is_empty(),
+            "an injected <img> exists on {path}"
+        );
         let injected = browser.execute_script(
             "return [...document.scripts].filter(s => s.text.includes('__xss')).length",
             vec![],
@@ -129,7 +137,10 @@ throw new Error('probe failure');</script>"#;
     assert_eq!(browser.title(), "probe");
     assert_eq!(browser.execute_script("return window.__xss", vec![]), 2);
     let errors = browser.js_errors();
-    assert!(errors.iter().any(|e| e.message.contains("probe failure")), "the thrown error is logged: {errors:?}");
+    assert!(
+        errors.iter().any(|e| e.message.contains("probe failure")),
+        "the thrown error is logged: {errors:?}"
+    );
 
     // find waits for an element that appears later.
     assert_eq!(browser.find("#late").text(), "late");

@@ -190,7 +190,11 @@ impl Browser {
         while !done() {
             if Instant::now() >= deadline {
                 let shot = self.failure_screenshot();
-                panic!("timed out after {:?} waiting until {what} (at {}; {shot})", self.timeout, self.current_url());
+                panic!(
+                    "timed out after {:?} waiting until {what} (at {}; {shot})",
+                    self.timeout,
+                    self.current_url()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -247,7 +251,11 @@ impl Browser {
         self.console_log().into_iter().filter(|e| e.level == "SEVERE" && e.source != "network").collect()
     }
 
-    fn wait_for_elements<'a>(&'a self, css: &str, mut found: impl FnMut() -> Vec<Element<'a>>) -> Vec<Element<'a>> {
+    fn wait_for_elements<'a>(
+        &'a self,
+        css: &str,
+        mut found: impl FnMut() -> Vec<Element<'a>>,
+    ) -> Vec<Element<'a>> {
         let deadline = Instant::now() + self.timeout;
         loop {
             let elements = found();
@@ -256,7 +264,11 @@ impl Browser {
             }
             if Instant::now() >= deadline {
                 let shot = self.failure_screenshot();
-                panic!("no element matches {css:?} after {:?} (at {}; {shot})", self.timeout, self.current_url());
+                panic!(
+                    "no element matches {css:?} after {:?} (at {}; {shot})",
+                    self.timeout,
+                    self.current_url()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -267,7 +279,11 @@ impl Browser {
     /// rather than an error, so polling costs no error handling.
     fn locate(&self, parent: &str, css: &str) -> Vec<Element<'_>> {
         let found = self
-            .session_cmd("POST", &format!("{parent}/elements"), json!({ "using": "css selector", "value": css }))
+            .session_cmd(
+                "POST",
+                &format!("{parent}/elements"),
+                json!({ "using": "css selector", "value": css }),
+            )
             .unwrap_or_else(|e| panic!("finding {css:?}: {e}"));
         found
             .as_array()
@@ -289,7 +305,11 @@ impl Browser {
     fn failure_screenshot(&self) -> String {
         let path = self.screenshots.join("failure.png");
         match self.screenshot_png() {
-            Ok(png) if std::fs::create_dir_all(&self.screenshots).and_then(|()| std::fs::write(&path, &png)).is_ok() => {
+            Ok(png)
+                if std::fs::create_dir_all(&self.screenshots)
+                    .and_then(|()| std::fs::write(&path, &png))
+                    .is_ok() =>
+            {
                 format!("screenshot {}", path.display())
             }
             _ => "no screenshot".to_string(),
@@ -420,7 +440,12 @@ impl<'a> Element<'a> {
 }
 
 /// Sends one WebDriver command and unwraps its `value`.
-fn command(http: &reqwest::blocking::Client, method: &str, url: &str, body: Value) -> Result<Value, WebDriverError> {
+fn command(
+    http: &reqwest::blocking::Client,
+    method: &str,
+    url: &str,
+    body: Value,
+) -> Result<Value, WebDriverError> {
     let request = match method {
         "GET" => http.get(url),
         "DELETE" => http.delete(url),
@@ -472,7 +497,11 @@ fn wait_driver_ready(http: &reqwest::blocking::Client, url: &str, driver: &mut C
     }
 }
 
-fn new_session(http: &reqwest::blocking::Client, url: &str, profile: &Path) -> Result<String, WebDriverError> {
+fn new_session(
+    http: &reqwest::blocking::Client,
+    url: &str,
+    profile: &Path,
+) -> Result<String, WebDriverError> {
     let capabilities = json!({ "capabilities": { "alwaysMatch": {
         "browserName": "chrome",
         "goog:chromeOptions": { "binary": CHROMIUM, "args": chromium_args(profile) },
