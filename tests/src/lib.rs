@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod api;
+pub mod browser;
 pub mod otlp;
 pub mod receiver;
 pub mod sdk_app;
