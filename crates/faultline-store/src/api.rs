@@ -17,8 +17,8 @@ use faultline_model::{CheckResult, ErrorEvent, Group, GroupStatus, HealthBucket,
 use tokio::sync::oneshot;
 
 use crate::{
-    Committed, EventBatch, GroupCursor, GroupFilter, HealthBatch, HealthFilter, Result, SearchPage,
-    SearchRequest, StorageStats,
+    Committed, EventBatch, Facet, GroupActivity, GroupCursor, GroupFilter, HealthBatch, HealthFilter, Result,
+    SearchPage, SearchRequest, StorageStats,
 };
 
 /// The answer to a write, sent once it is durable (or failed).
@@ -161,6 +161,35 @@ pub trait SearchStore: Send + Sync {
         to: UnixNanos,
         max_fingerprints: usize,
     ) -> Result<(u64, BTreeMap<u64, u64>)>;
+
+    /// Events matching `query` with a timestamp in `[from, to)`, counted
+    /// per step: one point per step, each on a multiple of `step`, zeros included.
+    fn event_histogram(
+        &self,
+        query: &str,
+        from: UnixNanos,
+        to: UnixNanos,
+        step: Duration,
+    ) -> Result<Vec<(UnixNanos, u64)>>;
+
+    /// The `limit` most frequent values of one tag (`release`,
+    /// `environment`, `host`, `route`, `method`, `status`, `sdk`, `user`,
+    /// `level`, `source`, `service`, or an attribute name) among the
+    /// events matching `query` in `[from, to)`.
+    fn facet(&self, query: &str, from: UnixNanos, to: UnixNanos, field: &str, limit: usize) -> Result<Facet>;
+
+    /// For each of `group_ids`: its events matching `query` in `[from,
+    /// to)`: count, distinct users and counts per step (as
+    /// [`SearchStore::event_histogram`] steps them). Groups without such
+    /// events are left out.
+    fn group_activity(
+        &self,
+        group_ids: &[u64],
+        query: &str,
+        from: UnixNanos,
+        to: UnixNanos,
+        step: Duration,
+    ) -> Result<BTreeMap<u64, GroupActivity>>;
 
     /// Waits (bounded) until everything committed so far is searchable.
     fn wait_indexed(&self, timeout: Duration) -> bool;

@@ -42,6 +42,9 @@ pub enum Error {
     UnsupportedFormat { found: u32, supported: u32 },
     #[error("invalid query: {0}")]
     InvalidQuery(String),
+    /// A tag breakdown asked for a name that is no tag.
+    #[error("unknown tag {0:?}: use release, environment, host, route, method, status, sdk, user, level, source, service or an attribute name")]
+    UnknownField(String),
     #[error("the ingest queue is full")]
     QueueFull,
     #[error("storage is shutting down")]

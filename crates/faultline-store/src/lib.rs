@@ -39,7 +39,7 @@ pub use committer::{Committed, EventBatch};
 pub use error::Error;
 pub use groups::{GroupCursor, GroupFilter, GroupSort};
 pub use health::{HealthBatch, HealthFilter, HealthOptions, OVERFLOW_ROUTE};
-pub use index::{SearchHit, SearchPage, SearchRequest};
+pub use index::{Facet, GroupActivity, SearchHit, SearchPage, SearchRequest};
 pub use storage::{open, Storage, StorageOptions, StorageStats, StoreConfig};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

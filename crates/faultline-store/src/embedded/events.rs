@@ -14,6 +14,7 @@ use crate::groups::{self, GroupCursor, GroupFilter};
 use crate::health::HealthBatch;
 use crate::index::{SearchPage, SearchRequest};
 use crate::{group_summary, keys, records, Error, Result, StorageStats};
+use crate::{Facet, GroupActivity};
 
 impl Embedded {
     /// The group a fingerprint maps to now.
@@ -138,9 +139,31 @@ impl GroupStore for Embedded {
     }
 }
 
+impl Embedded {
+    /// The query with each `group:ID` (or `issue:ID`) replaced by the
+    /// group's fingerprints as they are now, since the index knows events
+    /// by fingerprint only.
+    fn expand_groups(&self, query: &str) -> Result<String> {
+        let mut out = String::with_capacity(query.len());
+        let mut rest = query;
+        while let Some((before, id, after)) = crate::index::query::next_group_term(rest) {
+            out.push_str(before);
+            let fingerprints = match self.group(id)? {
+                Some(g) if g.merged_into.is_none() => g.fingerprints,
+                _ => Vec::new(),
+            };
+            out.push_str(&crate::index::query::any_fingerprint(&fingerprints));
+            rest = after;
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
 impl SearchStore for Embedded {
     fn search(&self, request: &SearchRequest) -> Result<(SearchPage, Vec<ErrorEvent>)> {
-        let page = self.index.search(request)?;
+        let request = SearchRequest { query: self.expand_groups(&request.query)?, ..request.clone() };
+        let page = self.index.search(&request)?;
         let mut events = Vec::with_capacity(page.hits.len());
         for hit in &page.hits {
             if let Some(event) = self.event(hit.seq)? {
@@ -151,12 +174,12 @@ impl SearchStore for Embedded {
     }
 
     fn validate_query(&self, query: &str) -> Result<()> {
-        self.index.parse(query).map(|_| ())
+        self.index.parse(&self.expand_groups(query)?).map(|_| ())
     }
 
     fn groups_matching(&self, query: &str, max: usize) -> Result<HashSet<u64>> {
         let mut ids = HashSet::new();
-        for fingerprint in self.index.fingerprints(query, max)? {
+        for fingerprint in self.index.fingerprints(&self.expand_groups(query)?, max)? {
             ids.extend(self.fingerprint_group(&fingerprint)?);
         }
         Ok(ids)
@@ -178,6 +201,58 @@ impl SearchStore for Embedded {
             }
         }
         Ok((total, by_group))
+    }
+
+    fn event_histogram(
+        &self,
+        query: &str,
+        from: UnixNanos,
+        to: UnixNanos,
+        step: Duration,
+    ) -> Result<Vec<(UnixNanos, u64)>> {
+        self.index.histogram(&self.expand_groups(query)?, from, to, step)
+    }
+
+    fn facet(&self, query: &str, from: UnixNanos, to: UnixNanos, field: &str, limit: usize) -> Result<Facet> {
+        self.index.facet(&self.expand_groups(query)?, from, to, field, limit)
+    }
+
+    fn group_activity(
+        &self,
+        group_ids: &[u64],
+        query: &str,
+        from: UnixNanos,
+        to: UnixNanos,
+        step: Duration,
+    ) -> Result<BTreeMap<u64, GroupActivity>> {
+        let mut owner = BTreeMap::new();
+        for id in group_ids {
+            if let Some(g) = self.group(*id)? {
+                for fp in g.fingerprints {
+                    owner.insert(fp, *id);
+                }
+            }
+        }
+        let fingerprints: Vec<String> = owner.keys().cloned().collect();
+        let by_fp =
+            self.index.fingerprint_activity(&fingerprints, &self.expand_groups(query)?, from, to, step)?;
+        let mut out: BTreeMap<u64, GroupActivity> = BTreeMap::new();
+        for (fp, activity) in by_fp {
+            let Some(id) = owner.get(&fp) else { continue };
+            let entry = out.entry(*id).or_default();
+            entry.count += activity.count;
+            // Users of a merged group's fingerprints may overlap: the
+            // largest is a lower bound, the sum an upper one.
+            entry.users = entry.users.max(activity.users);
+            if entry.histogram.is_empty() {
+                entry.histogram = activity.histogram;
+            } else {
+                for (a, b) in entry.histogram.iter_mut().zip(activity.histogram) {
+                    *a += b;
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn wait_indexed(&self, timeout: Duration) -> bool {

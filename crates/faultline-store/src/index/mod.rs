@@ -1,6 +1,7 @@
 //! The tantivy search index over error events: derived data, rebuilt from
 //! the event log whenever it is missing, damaged or of an older schema.
 
+mod aggregate;
 mod indexer;
 pub mod query;
 mod schema;
@@ -16,6 +17,7 @@ use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery};
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Term};
 
+pub use aggregate::{Facet, GroupActivity};
 pub(crate) use indexer::Indexer;
 pub use schema::Fields;
 

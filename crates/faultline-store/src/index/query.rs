@@ -43,11 +43,56 @@ const ALIASES: &[(&str, &str)] = &[
     ("source", "source"),
     ("host", "host"),
     ("host.name", "host"),
+    ("sdk", "sdk"),
+    ("telemetry.sdk.language", "sdk"),
+    ("user", "user"),
     ("fingerprint", "fingerprint"),
     ("seq", "seq"),
     ("timestamp", "timestamp"),
     ("attr", "attr"),
 ];
+
+/// The next `group:ID` / `issue:ID` term of a query: the text before it,
+/// the id, and the text after it. Quoted text is skipped.
+pub fn next_group_term(query: &str) -> Option<(&str, u64, &str)> {
+    let bytes = query.as_bytes();
+    let mut in_quotes = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => in_quotes = !in_quotes,
+            _ if in_quotes => {}
+            _ => {
+                let at_start = i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'(' | b'-' | b'+');
+                let rest = &query[i..];
+                let name_len = ["group:", "issue:"].iter().find(|p| rest.starts_with(*p)).map(|p| p.len());
+                if let (true, Some(len)) = (at_start, name_len) {
+                    let digits = rest[len..].bytes().take_while(u8::is_ascii_digit).count();
+                    let end = i + len + digits;
+                    let ends_token = end == bytes.len() || matches!(bytes[end], b' ' | b'\t' | b')');
+                    if digits > 0 && ends_token {
+                        if let Ok(id) = query[i + len..end].parse() {
+                            return Some((&query[..i], id, &query[end..]));
+                        }
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A query term matching events of any of `fingerprints` (none: nothing).
+pub fn any_fingerprint(fingerprints: &[String]) -> String {
+    if fingerprints.is_empty() {
+        // No fingerprint is empty, so this matches no event.
+        return "fingerprint:\"\"".to_string();
+    }
+    let terms: Vec<String> =
+        fingerprints.iter().map(|f| format!("fingerprint:\"{}\"", f.replace('"', ""))).collect();
+    format!("({})", terms.join(" OR "))
+}
 
 /// The index field a query name stands for.
 pub fn field_for(name: &str) -> String {
@@ -126,6 +171,20 @@ fn name_end(query: &str, start: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_group_terms_outside_quotes() {
+        assert_eq!(next_group_term("group:42 AND release:1"), Some(("", 42, " AND release:1")));
+        assert_eq!(next_group_term("a (issue:7)"), Some(("a (", 7, ")")));
+        assert_eq!(next_group_term("-group:3"), Some(("-", 3, "")));
+        assert_eq!(next_group_term("\"group:42\" x"), None);
+        assert_eq!(next_group_term("subgroup:42"), None);
+        assert_eq!(next_group_term("group:abc"), None);
+        assert_eq!(
+            any_fingerprint(&["a1".into(), "b2".into()]),
+            "(fingerprint:\"a1\" OR fingerprint:\"b2\")"
+        );
+    }
 
     #[test]
     fn maps_aliases_and_attributes() {

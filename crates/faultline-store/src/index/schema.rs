@@ -26,12 +26,15 @@ pub fn register_tokenizers(index: &Index) {
 }
 
 /// A keyword field matched without regard to case (see [`KEYWORD_LOWERCASE`]).
+/// Its fast column keeps the value as sent, for tag breakdowns.
 fn case_insensitive_keyword() -> TextOptions {
-    TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(KEYWORD_LOWERCASE)
-            .set_index_option(IndexRecordOption::Basic),
-    )
+    TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(KEYWORD_LOWERCASE)
+                .set_index_option(IndexRecordOption::Basic),
+        )
+        .set_fast("raw")
 }
 
 /// Handles to every field, resolved once.
@@ -55,6 +58,8 @@ pub struct Fields {
     pub level: Field,
     pub source: Field,
     pub host: Field,
+    pub sdk: Field,
+    pub user: Field,
     pub attributes: Field,
 }
 
@@ -66,7 +71,8 @@ pub fn build() -> (Schema, Fields) {
         .set_indexing_options(
             TextFieldIndexing::default().set_tokenizer("raw").set_index_option(IndexRecordOption::Basic),
         )
-        .set_expand_dots_enabled();
+        .set_expand_dots_enabled()
+        .set_fast("raw");
     let fields = Fields {
         seq: b.add_u64_field("seq", FAST | STORED | INDEXED),
         // The fingerprint, not the group id: merge and unmerge change which
@@ -75,19 +81,24 @@ pub fn build() -> (Schema, Fields) {
         timestamp: b.add_date_field("timestamp", FAST | INDEXED),
         message: b.add_text_field("message", TEXT),
         stacktrace: b.add_text_field("stacktrace", TEXT),
-        service: b.add_text_field("service", STRING),
+        // FAST columns feed the tag breakdowns and histograms: aggregations
+        // read them without loading a document.
+        service: b.add_text_field("service", STRING | FAST),
         environment: b.add_text_field("environment", case_insensitive_keyword()),
-        release: b.add_text_field("release", STRING),
+        release: b.add_text_field("release", STRING | FAST),
         exception_type: b.add_text_field("type", STRING),
-        route: b.add_text_field("route", STRING),
+        route: b.add_text_field("route", STRING | FAST),
         method: b.add_text_field("method", case_insensitive_keyword()),
-        status: b.add_u64_field("status", INDEXED),
+        status: b.add_u64_field("status", INDEXED | FAST),
         trace_id: b.add_text_field("trace_id", STRING),
         span_id: b.add_text_field("span_id", STRING),
         span_name: b.add_text_field("span_name", STRING),
         level: b.add_text_field("level", case_insensitive_keyword()),
         source: b.add_text_field("source", case_insensitive_keyword()),
-        host: b.add_text_field("host", STRING),
+        host: b.add_text_field("host", STRING | FAST),
+        sdk: b.add_text_field("sdk", STRING | FAST),
+        // The user an event affected: `enduser.id`, else `user.id`.
+        user: b.add_text_field("user", STRING | FAST),
         attributes: b.add_json_field("attr", attributes),
     };
     (b.build(), fields)
@@ -99,6 +110,7 @@ pub fn document(f: &Fields, e: &ErrorEvent, fingerprint: &str) -> TantivyDocumen
     doc.add_u64(f.seq, e.seq);
     doc.add_text(f.fingerprint, fingerprint);
     doc.add_date(f.timestamp, DateTime::from_timestamp_nanos(e.timestamp));
+    let user = user_of(e);
     let texts = [
         (f.message, e.message.as_deref()),
         (f.stacktrace, e.stacktrace.as_deref()),
@@ -114,6 +126,8 @@ pub fn document(f: &Fields, e: &ErrorEvent, fingerprint: &str) -> TantivyDocumen
         (f.level, Some(e.level.as_str())),
         (f.source, Some(e.source.as_str())),
         (f.host, e.host.as_deref()),
+        (f.sdk, e.sdk_language.as_deref()),
+        (f.user, user.as_deref()),
     ];
     for (field, value) in texts {
         if let Some(v) = value {
@@ -139,6 +153,16 @@ pub fn document(f: &Fields, e: &ErrorEvent, fingerprint: &str) -> TantivyDocumen
     }
     doc.add_object(f.attributes, json_to_owned(attrs));
     doc
+}
+
+/// The user id an event names, as text.
+pub fn user_of(e: &ErrorEvent) -> Option<String> {
+    let value = e.attributes.get("enduser.id").or_else(|| e.attributes.get("user.id"))?;
+    match value {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// The last segment of a qualified type name, when it has one.

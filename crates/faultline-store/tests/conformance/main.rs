@@ -4,6 +4,7 @@
 //! metastores. A new engine (PostgreSQL) adds one `conformance_suite!` line.
 #![allow(clippy::unwrap_used)]
 
+mod aggregates;
 mod events;
 mod listing;
 mod side_data;
@@ -50,6 +51,10 @@ macro_rules! conformance_suite {
     ($engine:ident, $open:ident) => {
         mod $engine {
             conformance_suite!(@tests $open;
+                aggregates::histograms_count_matching_events_per_step,
+                aggregates::facets_count_values_missing_and_other,
+                aggregates::group_activity_counts_users_and_steps_per_group,
+                aggregates::group_terms_match_the_groups_events,
                 events::closed_vocabulary_fields_match_whatever_the_case,
                 events::resolved_group_regresses_on_a_later_event,
                 events::merge_moves_events_and_future_events_then_unmerge_splits_them_back,
