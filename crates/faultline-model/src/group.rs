@@ -99,4 +99,65 @@ pub struct Group {
     /// Set when the group was merged into another one.
     #[serde(default)]
     pub merged_into: Option<u64>,
+    /// Resolved "in the next release": the release that was the latest
+    /// then. Only an event from a later release reopens the issue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_in_release: Option<String>,
+    /// Ignored until then: the first event after it brings the issue back.
+    #[serde(with = "crate::rfc3339::option", default, skip_serializing_if = "Option::is_none")]
+    pub ignored_until: Option<UnixNanos>,
+    /// Ignored until the event count reaches this: the event that reaches
+    /// it brings the issue back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored_until_count: Option<u64>,
+}
+
+/// A user's triage action on an issue, with the conditions Sentry users
+/// know: resolve in the next release, ignore for a while or for a number
+/// of events. A plain status converts into one without conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatusChange {
+    pub status: GroupStatus,
+    /// With `Resolved`: only an event from a release later than the
+    /// issue's latest one reopens it.
+    pub in_next_release: bool,
+    /// With `Ignored`: the issue comes back with its first event after
+    /// this long.
+    pub ignore_for: Option<std::time::Duration>,
+    /// With `Ignored`: the issue comes back once this many more events
+    /// have arrived.
+    pub ignore_count: Option<u64>,
+}
+
+impl From<GroupStatus> for StatusChange {
+    fn from(status: GroupStatus) -> StatusChange {
+        StatusChange { status, ..StatusChange::default() }
+    }
+}
+
+impl StatusChange {
+    /// Conditions only make sense with their status.
+    pub fn validate(&self) -> Result<(), StatusChangeError> {
+        if self.in_next_release && self.status != GroupStatus::Resolved {
+            return Err(StatusChangeError::NextReleaseNeedsResolved);
+        }
+        if (self.ignore_for.is_some() || self.ignore_count.is_some()) && self.status != GroupStatus::Ignored {
+            return Err(StatusChangeError::ConditionNeedsIgnored);
+        }
+        if self.ignore_count == Some(0) {
+            return Err(StatusChangeError::ZeroCount);
+        }
+        Ok(())
+    }
+}
+
+/// A status change whose conditions do not fit it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatusChangeError {
+    #[error("in_next_release goes with the status resolved")]
+    NextReleaseNeedsResolved,
+    #[error("ignore_duration and ignore_count go with the status ignored")]
+    ConditionNeedsIgnored,
+    #[error("ignore_count must be at least 1")]
+    ZeroCount,
 }

@@ -12,15 +12,17 @@ mod glob;
 mod group;
 pub mod health;
 mod html;
+mod release;
 pub mod sketch;
 
 pub use check::CheckResult;
 pub use clock::now_nanos;
 pub use event::{Attributes, ErrorEvent, EventSource, Level};
 pub use glob::{Glob, GlobError, MAX_GLOB_BYTES};
-pub use group::{Group, GroupStatus, Grouping, LAST_MESSAGE_CHARS};
+pub use group::{Group, GroupStatus, Grouping, StatusChange, StatusChangeError, LAST_MESSAGE_CHARS};
 pub use health::{HealthBucket, HealthKey, HealthSample, Outcome};
 pub use html::escape_html;
+pub use release::{compare_versions, is_later_release};
 pub use sketch::{Sketch, SketchParts, RELATIVE_ACCURACY};
 
 /// Nanoseconds since the Unix epoch, the unit OTLP uses for every timestamp.

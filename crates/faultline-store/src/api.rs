@@ -13,7 +13,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use faultline_model::{CheckResult, ErrorEvent, Group, GroupStatus, HealthBucket, HealthKey, UnixNanos};
+use faultline_model::{
+    CheckResult, ErrorEvent, Group, GroupStatus, HealthBucket, HealthKey, StatusChange, UnixNanos,
+};
 use tokio::sync::oneshot;
 
 use crate::{
@@ -69,7 +71,15 @@ pub trait GroupStore: Send + Sync {
     /// Groups matching the filter, one page, and the next page's cursor.
     fn groups(&self, filter: &GroupFilter) -> Result<(Vec<Group>, Option<GroupCursor>)>;
 
-    fn set_group_status(&self, id: u64, status: GroupStatus, now: UnixNanos) -> Result<Ack<Group>>;
+    /// Changes a group's status with its conditions (resolve in the next
+    /// release, ignore for a while or a number of events); refuses
+    /// conditions that do not fit the status.
+    fn change_group_status(&self, id: u64, change: StatusChange, now: UnixNanos) -> Result<Ack<Group>>;
+
+    /// A plain status change, without conditions.
+    fn set_group_status(&self, id: u64, status: GroupStatus, now: UnixNanos) -> Result<Ack<Group>> {
+        self.change_group_status(id, StatusChange::from(status), now)
+    }
 
     /// Merges `sources` into `target`; answers with the merged group.
     fn merge(&self, target: u64, sources: Vec<u64>) -> Result<Ack<Group>>;

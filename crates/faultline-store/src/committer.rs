@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
-use faultline_model::{ErrorEvent, Group, GroupStatus, Grouping, UnixNanos};
+use faultline_model::{ErrorEvent, Group, Grouping, StatusChange, UnixNanos};
 use tokio::sync::oneshot;
 
 use crate::backend::{Backend, Op};
@@ -52,7 +52,7 @@ pub(crate) enum Request {
     },
     SetStatus {
         id: u64,
-        status: GroupStatus,
+        change: StatusChange,
         now: UnixNanos,
         reply: Reply<Group>,
     },
@@ -169,8 +169,8 @@ impl Committer {
                 txn.ops.extend(ops);
                 Answer::Written(reply)
             }
-            Request::SetStatus { id, status, now, reply } => {
-                Answer::Group(reply, Box::new(group_ops::set_status(txn, id, status, now)))
+            Request::SetStatus { id, change, now, reply } => {
+                Answer::Group(reply, Box::new(group_ops::set_status(txn, id, change, now)))
             }
             Request::Merge { target, sources, reply } => {
                 Answer::Group(reply, Box::new(group_ops::merge(txn, target, &sources)))

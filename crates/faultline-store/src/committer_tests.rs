@@ -82,7 +82,7 @@ fn a_refused_merge_is_rolled_back_and_the_rest_of_the_batch_commits() {
     let status = |id, tx: &std::sync::mpsc::SyncSender<Request>| {
         let (reply, answer) = oneshot::channel();
         let status = faultline_model::GroupStatus::Resolved;
-        tx.send(Request::SetStatus { id, status, now: 50, reply }).unwrap();
+        tx.send(Request::SetStatus { id, change: status.into(), now: 50, reply }).unwrap();
         answer
     };
     let (first, second) = (status(1, &tx), status(2, &tx));

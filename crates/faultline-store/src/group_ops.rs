@@ -3,7 +3,10 @@
 
 use std::collections::HashSet;
 
-use faultline_model::{ErrorEvent, Group, GroupStatus, Grouping, UnixNanos, LAST_MESSAGE_CHARS};
+use faultline_model::{
+    duration, is_later_release, ErrorEvent, Group, GroupStatus, Grouping, StatusChange, UnixNanos,
+    LAST_MESSAGE_CHARS,
+};
 
 use crate::backend::Op;
 use crate::txn::Txn;
@@ -44,6 +47,9 @@ fn blank(id: u64, service: &str, fingerprint: &str) -> Group {
         last_event_seq: 0,
         fingerprints: vec![fingerprint.to_string()],
         merged_into: None,
+        resolved_in_release: None,
+        ignored_until: None,
+        ignored_until_count: None,
     }
 }
 
@@ -87,27 +93,65 @@ fn headline(message: Option<&str>) -> Option<String> {
 }
 
 /// Counts an event and reopens a resolved group; returns whether it did.
+/// An ignored group whose condition has run out comes back too (as
+/// unresolved, not as a regression: it was never called fixed).
 ///
 /// Only an event that happened after the resolution reopens it, so a late
-/// batch of old events does not turn a fix into a false regression.
+/// batch of old events does not turn a fix into a false regression; and a
+/// group resolved in the next release waits for an event from a later one.
 pub(crate) fn record_occurrence(group: &mut Group, event: &ErrorEvent) -> bool {
     accumulate(group, event);
-    let reopens =
-        group.status == GroupStatus::Resolved && group.resolved_at.is_none_or(|at| event.timestamp > at);
+    if group.status == GroupStatus::Ignored && ignore_ran_out(group, event) {
+        group.status = GroupStatus::Unresolved;
+        clear_conditions(group);
+    }
+    let reopens = group.status == GroupStatus::Resolved
+        && group.resolved_at.is_none_or(|at| event.timestamp > at)
+        && from_a_later_release(group, event);
     if reopens {
         group.status = GroupStatus::Unresolved;
         group.regressed = true;
         group.regressed_at = Some(event.timestamp);
         group.resolved_at = None;
+        clear_conditions(group);
     }
     reopens
 }
 
-pub(crate) fn set_status(txn: &mut Txn, id: u64, status: GroupStatus, now: UnixNanos) -> Result<Group> {
+/// Whether an ignored group's time or event budget is spent (`event` is
+/// already counted). Ignored without conditions means forever.
+fn ignore_ran_out(group: &Group, event: &ErrorEvent) -> bool {
+    let time_up = group.ignored_until.is_some_and(|until| event.timestamp >= until);
+    let count_reached = group.ignored_until_count.is_some_and(|target| group.count >= target);
+    time_up || count_reached
+}
+
+/// For a group resolved in the next release: whether the event comes from
+/// a release later than the one it was resolved in. An event without a
+/// release says nothing about the fix, so it does not reopen.
+fn from_a_later_release(group: &Group, event: &ErrorEvent) -> bool {
+    match &group.resolved_in_release {
+        None => true,
+        Some(current) => {
+            event.service_version.as_deref().is_some_and(|release| is_later_release(release, current))
+        }
+    }
+}
+
+fn clear_conditions(group: &mut Group) {
+    group.resolved_in_release = None;
+    group.ignored_until = None;
+    group.ignored_until_count = None;
+}
+
+/// Applies a user's status change. Conditions of an earlier change are
+/// replaced by the new one's.
+pub(crate) fn set_status(txn: &mut Txn, id: u64, change: StatusChange, now: UnixNanos) -> Result<Group> {
+    change.validate().map_err(|e| Error::Invalid(e.to_string()))?;
     let group = live_group(txn, id)?;
-    if group.status != status {
-        group.status = status;
-        match status {
+    if group.status != change.status {
+        group.status = change.status;
+        match change.status {
             GroupStatus::Resolved => {
                 group.resolved_at = Some(now);
                 group.regressed = false;
@@ -115,6 +159,13 @@ pub(crate) fn set_status(txn: &mut Txn, id: u64, status: GroupStatus, now: UnixN
             GroupStatus::Unresolved | GroupStatus::Ignored => group.resolved_at = None,
         }
     }
+    clear_conditions(group);
+    if change.in_next_release {
+        // Without any release seen there is no "next" one: a plain resolve.
+        group.resolved_in_release = group.last_release.clone();
+    }
+    group.ignored_until = change.ignore_for.map(|d| now.saturating_add(duration::nanos(d)));
+    group.ignored_until_count = change.ignore_count.map(|n| group.count.saturating_add(n));
     Ok(group.clone())
 }
 

@@ -1,7 +1,9 @@
 //! Status changes, regressions, merge and unmerge: the edge cases.
 #![allow(clippy::unwrap_used)]
 
-use faultline_model::{ErrorEvent, GroupStatus};
+use std::time::Duration;
+
+use faultline_model::{ErrorEvent, GroupStatus, StatusChange};
 
 use super::{merge, record_occurrence, set_status, unmerge};
 use crate::test_support::{event, grouping, seeded};
@@ -20,13 +22,13 @@ fn status_changes_stamp_and_clear_the_resolution() {
     let backend = seeded(vec![vec![(event("api", 10), grouping("a"))]]);
     let mut txn = Txn::new(&*backend);
     txn.group_mut(1).unwrap().regressed = true;
-    let resolved = set_status(&mut txn, 1, GroupStatus::Resolved, 100).unwrap();
+    let resolved = set_status(&mut txn, 1, GroupStatus::Resolved.into(), 100).unwrap();
     assert_eq!((resolved.resolved_at, resolved.regressed), (Some(100), false));
-    let again = set_status(&mut txn, 1, GroupStatus::Resolved, 200).unwrap();
+    let again = set_status(&mut txn, 1, GroupStatus::Resolved.into(), 200).unwrap();
     assert_eq!(again.resolved_at, Some(100), "resolving a resolved group keeps when it was resolved");
-    let ignored = set_status(&mut txn, 1, GroupStatus::Ignored, 300).unwrap();
+    let ignored = set_status(&mut txn, 1, GroupStatus::Ignored.into(), 300).unwrap();
     assert_eq!((ignored.status, ignored.resolved_at), (GroupStatus::Ignored, None));
-    assert!(matches!(set_status(&mut txn, 9, GroupStatus::Resolved, 1), Err(Error::GroupNotFound(9))));
+    assert!(matches!(set_status(&mut txn, 9, GroupStatus::Resolved.into(), 1), Err(Error::GroupNotFound(9))));
 }
 
 #[test]
@@ -51,6 +53,75 @@ fn only_an_event_after_the_resolution_reopens_a_group() {
         !record_occurrence(group, &ErrorEvent { seq: 4, ..event("api", 500) }),
         "open groups do not regress"
     );
+}
+
+fn released(release: &str, timestamp: i64, seq: u64) -> ErrorEvent {
+    ErrorEvent { seq, service_version: Some(release.into()), ..event("api", timestamp) }
+}
+
+#[test]
+fn resolved_in_the_next_release_reopens_only_for_a_later_release() {
+    let backend = seeded(vec![vec![(released("1.9.0", 10, 1), grouping("a"))]]);
+    let mut txn = Txn::new(&*backend);
+    let next = StatusChange { in_next_release: true, ..GroupStatus::Resolved.into() };
+    let group = set_status(&mut txn, 1, next, 100).unwrap();
+    assert_eq!((group.status, group.resolved_in_release.as_deref()), (GroupStatus::Resolved, Some("1.9.0")));
+    let group = txn.group_mut(1).unwrap();
+    assert!(!record_occurrence(group, &released("1.9.0", 200, 2)), "the release it was resolved in");
+    assert!(!record_occurrence(group, &released("1.8.5", 201, 3)), "an older release");
+    assert!(!record_occurrence(group, &ErrorEvent { seq: 4, ..event("api", 202) }), "no release at all");
+    assert_eq!((group.status, group.count), (GroupStatus::Resolved, 4));
+    assert!(record_occurrence(group, &released("1.10.0", 203, 5)), "a later release");
+    assert_eq!(
+        (group.status, group.regressed, group.resolved_in_release.clone()),
+        (GroupStatus::Unresolved, true, None)
+    );
+}
+
+#[test]
+fn ignored_groups_come_back_after_their_time_or_their_events() {
+    let backend = seeded(vec![vec![(event("api", 10), grouping("a")), (event("api", 20), grouping("b"))]]);
+    let mut txn = Txn::new(&*backend);
+    let for_a_while =
+        StatusChange { ignore_for: Some(Duration::from_nanos(50)), ..GroupStatus::Ignored.into() };
+    assert_eq!(set_status(&mut txn, 1, for_a_while, 100).unwrap().ignored_until, Some(150));
+    let group = txn.group_mut(1).unwrap();
+    assert!(!record_occurrence(group, &ErrorEvent { seq: 3, ..event("api", 149) }));
+    assert_eq!(group.status, GroupStatus::Ignored, "still within the time");
+    assert!(
+        !record_occurrence(group, &ErrorEvent { seq: 4, ..event("api", 150) }),
+        "back, but not a regression"
+    );
+    assert_eq!((group.status, group.regressed, group.ignored_until), (GroupStatus::Unresolved, false, None));
+
+    let three_more = StatusChange { ignore_count: Some(3), ..GroupStatus::Ignored.into() };
+    assert_eq!(set_status(&mut txn, 2, three_more, 100).unwrap().ignored_until_count, Some(4));
+    let group = txn.group_mut(2).unwrap();
+    for seq in [5, 6] {
+        record_occurrence(group, &ErrorEvent { seq, ..event("api", 200) });
+        assert_eq!(group.status, GroupStatus::Ignored, "{} of 3 more events", seq - 4);
+    }
+    record_occurrence(group, &ErrorEvent { seq: 7, ..event("api", 200) });
+    assert_eq!((group.status, group.ignored_until_count), (GroupStatus::Unresolved, None));
+
+    let forever = set_status(&mut txn, 2, GroupStatus::Ignored.into(), 300).unwrap();
+    assert_eq!((forever.ignored_until, forever.ignored_until_count), (None, None));
+    let group = txn.group_mut(2).unwrap();
+    record_occurrence(group, &ErrorEvent { seq: 8, ..event("api", i64::MAX / 2) });
+    assert_eq!(group.status, GroupStatus::Ignored, "ignored without a condition is for good");
+}
+
+#[test]
+fn conditions_that_do_not_fit_the_status_are_refused() {
+    let backend = seeded(vec![vec![(event("api", 10), grouping("a"))]]);
+    let mut txn = Txn::new(&*backend);
+    let odd = StatusChange { in_next_release: true, ..GroupStatus::Ignored.into() };
+    assert!(invalid(set_status(&mut txn, 1, odd, 1)).contains("resolved"));
+    let odd = StatusChange { ignore_count: Some(2), ..GroupStatus::Resolved.into() };
+    assert!(invalid(set_status(&mut txn, 1, odd, 1)).contains("ignored"));
+    let zero = StatusChange { ignore_count: Some(0), ..GroupStatus::Ignored.into() };
+    assert!(invalid(set_status(&mut txn, 1, zero, 1)).contains("at least 1"));
+    assert_eq!(txn.group_mut(1).unwrap().status, GroupStatus::Unresolved, "nothing changed");
 }
 
 #[test]

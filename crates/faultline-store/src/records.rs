@@ -113,6 +113,9 @@ pub fn encode_group(g: &Group) -> Vec<u8> {
         last_event_seq: g.last_event_seq,
         fingerprints: g.fingerprints.clone(),
         merged_into: g.merged_into,
+        resolved_in_release: g.resolved_in_release.clone(),
+        ignored_until_unix_nano: g.ignored_until,
+        ignored_until_count: g.ignored_until_count,
     }
     .encode_to_vec()
 }
@@ -145,6 +148,9 @@ pub fn decode_group(bytes: &[u8]) -> Result<Group> {
         fingerprints: if r.fingerprints.is_empty() { vec![r.fingerprint.clone()] } else { r.fingerprints },
         fingerprint: r.fingerprint,
         merged_into: r.merged_into,
+        resolved_in_release: r.resolved_in_release,
+        ignored_until: r.ignored_until_unix_nano,
+        ignored_until_count: r.ignored_until_count,
     })
 }
 

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use faultline_model::GroupStatus;
+use faultline_model::{GroupStatus, StatusChange};
 use faultline_store::{GroupFilter, GroupSort};
 use serde::Deserialize;
 
@@ -96,9 +96,42 @@ async fn get_group(State(api): State<Api>, Path(id): Path<String>) -> Result<Jso
         .ok_or(ApiError(StatusCode::NOT_FOUND, format!("group {id} not found")))
 }
 
+/// `PATCH /api/v1/groups/{id}`: a status, with Sentry's conditions:
+/// `{"status": "resolved", "in_next_release": true}`,
+/// `{"status": "ignored", "ignore_duration": "2h"}` or
+/// `{"status": "ignored", "ignore_count": 100}`.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct GroupPatch {
     status: String,
+    #[serde(default)]
+    in_next_release: bool,
+    #[serde(default)]
+    ignore_duration: Option<String>,
+    #[serde(default)]
+    ignore_count: Option<u64>,
+}
+
+impl GroupPatch {
+    fn change(&self) -> Result<StatusChange, ApiError> {
+        let status = GroupStatus::parse(&self.status).ok_or_else(|| {
+            bad_request(format!("unknown status {:?}: use unresolved, resolved or ignored", self.status))
+        })?;
+        let ignore_for = match self.ignore_duration.as_deref() {
+            None => None,
+            Some(text) => Some(humantime::parse_duration(text).map_err(|e| {
+                bad_request(format!("`ignore_duration` must be a duration like 30m or 7d, got {text:?}: {e}"))
+            })?),
+        };
+        let change = StatusChange {
+            status,
+            in_next_release: self.in_next_release,
+            ignore_for,
+            ignore_count: self.ignore_count,
+        };
+        change.validate().map_err(|e| bad_request(e.to_string()))?;
+        Ok(change)
+    }
 }
 
 async fn patch_group(
@@ -107,11 +140,8 @@ async fn patch_group(
     body: Result<Json<GroupPatch>, JsonRejection>,
 ) -> Result<Json<GroupBody>, ApiError> {
     let id = parse_id(&id)?;
-    let patch = json_body(body, r#"{"status": "resolved"}"#)?;
-    let status = GroupStatus::parse(&patch.status).ok_or_else(|| {
-        bad_request(format!("unknown status {:?}: use unresolved, resolved or ignored", patch.status))
-    })?;
-    let group = committed(api.storage.set_group_status(id, status, now_nanos())?).await?;
+    let change = json_body(body, r#"{"status": "resolved"}"#)?.change()?;
+    let group = committed(api.storage.change_group_status(id, change, now_nanos())?).await?;
     api.alerting.on_group_status(id, group.status);
     Ok(Json(group.into()))
 }

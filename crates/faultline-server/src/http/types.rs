@@ -113,6 +113,16 @@ pub struct GroupBody {
     pub fingerprints: Vec<String>,
     /// Set when this group was merged into another one.
     pub merged_into: Option<u64>,
+    /// Resolved in the next release: the release it was resolved in; only
+    /// an event from a later release reopens it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_in_release: Option<String>,
+    /// Ignored until this time (then its next event brings it back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored_until: Option<String>,
+    /// Ignored until its event count reaches this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored_until_count: Option<u64>,
 }
 
 impl From<Group> for GroupBody {
@@ -139,6 +149,9 @@ impl From<Group> for GroupBody {
             last_event_seq: g.last_event_seq,
             fingerprints: g.fingerprints,
             merged_into: g.merged_into,
+            resolved_in_release: g.resolved_in_release,
+            ignored_until: g.ignored_until.map(format_rfc3339),
+            ignored_until_count: g.ignored_until_count,
         }
     }
 }
@@ -284,6 +297,9 @@ mod tests {
             last_event_seq: 4,
             fingerprints: vec!["f".into()],
             merged_into: None,
+            resolved_in_release: Some("1.2".into()),
+            ignored_until: None,
+            ignored_until_count: Some(12),
         };
         let domain = serde_json::to_value(&g).unwrap();
         assert_eq!(serde_json::to_value(GroupBody::from(g)).unwrap(), domain);

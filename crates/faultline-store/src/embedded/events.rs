@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use faultline_model::{ErrorEvent, Group, GroupStatus, UnixNanos};
+use faultline_model::{ErrorEvent, Group, StatusChange, UnixNanos};
 use tokio::sync::oneshot;
 
 use super::Embedded;
@@ -126,8 +126,8 @@ impl GroupStore for Embedded {
         Ok((shown, next))
     }
 
-    fn set_group_status(&self, id: u64, status: GroupStatus, now: UnixNanos) -> Result<Ack<Group>> {
-        self.ask(|reply| Request::SetStatus { id, status, now, reply })
+    fn change_group_status(&self, id: u64, change: StatusChange, now: UnixNanos) -> Result<Ack<Group>> {
+        self.ask(|reply| Request::SetStatus { id, change, now, reply })
     }
 
     fn merge(&self, target: u64, sources: Vec<u64>) -> Result<Ack<Group>> {
