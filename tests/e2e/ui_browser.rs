@@ -8,6 +8,7 @@
 use faultline_tests::api::titles;
 use faultline_tests::browser::Browser;
 use faultline_tests::otlp::{exception_span, kv, post_protobuf, traces_request};
+use faultline_tests::rust_sdk::{Failure, RustService};
 use faultline_tests::Server;
 use serde_json::Value;
 
@@ -158,4 +159,174 @@ throw new Error('probe failure');</script>"#;
     assert_eq!(browser.execute_script("return arguments[0].value", vec![input.to_arg()]), "new");
     assert!(browser.page_source().contains("id=\"out\""));
     assert!(browser.screenshot("probe").exists());
+}
+
+fn failure<'a>(exception_type: &'a str, message: &'a str, user: &'a str, function: &'a str) -> Failure<'a> {
+    Failure { route: "/cart", method: "POST", exception_type, message, user, function }
+}
+
+/// Titles of the stream's rows, as shown.
+fn stream_titles(browser: &Browser) -> Vec<String> {
+    browser.find_all_now("table.stream a.issue-title").iter().map(|a| a.text()).collect()
+}
+
+/// What an engineer does in the explorer with errors a real SDK sent:
+/// filters the stream by service and by a query, opens an issue, reads its
+/// in-app frame and tag breakdown, pages through its events, resolves it
+/// and sees it leave the unresolved stream, and resolves another one in
+/// the next release, which an event from an older release leaves resolved
+/// and one from a newer release reopens.
+#[test]
+fn ui_browser_triage_an_issue_from_the_stream() {
+    let server = Server::start();
+    let checkout = RustService::start(&server, SERVICE, "1.4.0", "production");
+    let billing = RustService::start(&server, "billing", "7.0.1", "production");
+    for user in ["u-1", "u-2", "u-3"] {
+        checkout.fail(&failure("KeyError", "'sku'", user, "add_item"));
+    }
+    checkout.fail(&failure("ZeroDivisionError", "division by zero", "u-1", "apply_discount"));
+    billing.fail(&failure("TimeoutError", "charge timed out", "u-9", "charge"));
+    checkout.flush();
+    billing.flush();
+    server.wait_for("/api/v1/groups", |b| b["groups"].as_array().is_some_and(|g| g.len() == 3));
+    server.wait_for("/api/v1/search?q=", |b| b["total"] == 5);
+    let key_error = group_with(&server, "KeyError");
+
+    let browser = Browser::start();
+    browser.goto(&server.api_url("/"));
+    let all = stream_titles(&browser);
+    assert_eq!(all.len(), 3, "the unresolved stream: {all:?}");
+    browser.screenshot("stream");
+    assert_no_js_errors(&browser, "/");
+
+    // Filter by service: billing's issue leaves.
+    browser.find("select[name=service]").select_by_value(SERVICE);
+    browser.wait_until("the stream shows checkout only", || {
+        browser.current_url().contains("service=checkout") && stream_titles(&browser).len() == 2
+    });
+    assert!(stream_titles(&browser).iter().all(|t| !t.contains("TimeoutError")));
+
+    // And by a query: only the KeyError matches, with its 3 events and 3 users.
+    let query = browser.find("input.query");
+    query.clear();
+    query.type_text("type:KeyError");
+    browser.find("form.filters button[type=submit]").click();
+    browser.wait_until("the stream shows the query's matches", || stream_titles(&browser).len() == 1);
+    let row = browser.find("table.stream tbody tr").text();
+    assert!(
+        row.contains("KeyError") && row.contains("add_item"),
+        "the row names the issue and culprit: {row}"
+    );
+    let cells: Vec<String> =
+        browser.find_all_now("table.stream tbody tr td.num").iter().map(|c| c.text()).collect();
+    assert_eq!(cells[..2], ["3".to_string(), "3".to_string()], "matching events and users: {cells:?}");
+    browser.screenshot("stream-filtered");
+
+    // The issue page: the in-app frame, the framework frame folded away.
+    browser.find("table.stream a.issue-title").click();
+    browser.wait_until("the issue page opens", || browser.current_url().contains("/issues/"));
+    let app_frames: Vec<String> = browser.find_all_now(".frame.app").iter().map(|f| f.text()).collect();
+    assert!(
+        app_frames.iter().any(|f| f.contains("add_item") && f.contains("cart.py")),
+        "the in-app frame is shown: {app_frames:?}"
+    );
+    let folded = browser.find(".hidden-frames");
+    assert!(folded.text().contains("Show 1 library frame"), "the flask frame is folded: {}", folded.text());
+
+    // Tag breakdowns: one release, three users a third each.
+    let tags = browser.find("#tags").text();
+    assert!(tags.contains("release") && tags.contains("1.4.0") && tags.contains("3 · 100%"), "{tags}");
+    assert!(tags.contains("u-2") && tags.contains("1 · 33%"), "users are broken down: {tags}");
+    browser.screenshot("issue-triage");
+
+    // The pager walks the three events, newest first.
+    let position = browser.find("#event-position").text();
+    assert!(position.contains('3'), "the pager says where the event sits among 3: {position}");
+    browser.find("#oldest-event").click();
+    browser.wait_until("the oldest event is shown", || browser.find_all_now("#oldest-event").is_empty());
+    let oldest_user = browser.find("#attributes").text();
+    assert!(oldest_user.contains("u-1"), "the oldest event was user u-1's: {oldest_user}");
+    browser.find("#newer-event").click();
+    browser.wait_until("the middle event is shown", || browser.find("#attributes").text().contains("u-2"));
+    browser.find("#newest-event").click();
+    browser.wait_until("the newest event is shown", || browser.find("#attributes").text().contains("u-3"));
+
+    // Resolve it: it leaves the unresolved stream.
+    browser.find("button[value=resolved]").click();
+    browser.wait_until("the issue is resolved", || {
+        browser.text_of("#issue-status").as_deref() == Some("resolved")
+    });
+    browser.goto(&server.api_url("/"));
+    let open = stream_titles(&browser);
+    assert_eq!(open.len(), 2, "the resolved issue left the stream: {open:?}");
+    assert!(open.iter().all(|t| !t.contains("KeyError")));
+    assert_eq!(server.get(&format!("/api/v1/groups/{}", key_error["id"]))["status"], "resolved");
+
+    // Resolve the other checkout issue in the next release.
+    let zero = group_with(&server, "ZeroDivisionError");
+    browser.goto(&server.api_url(&format!("/issues/{}", zero["id"])));
+    browser.find("button[value=resolved_next_release]").click();
+    browser.wait_until("resolved in the next release", || {
+        browser.text_of("#status-note").is_some_and(|t| t.contains("after 1.4.0"))
+    });
+    browser.screenshot("issue-resolved-next-release");
+
+    // An event from the release it was resolved in leaves it resolved...
+    checkout.fail(&failure("ZeroDivisionError", "division by zero", "u-4", "apply_discount"));
+    checkout.flush();
+    let path = format!("/api/v1/groups/{}", zero["id"]);
+    let group = server.wait_for(&path, |g| g["count"] == 2);
+    assert_eq!((group["status"].as_str(), group["regressed"].as_bool()), (Some("resolved"), Some(false)));
+
+    // ...and one from a newer release reopens it as a regression.
+    let newer = RustService::start(&server, SERVICE, "1.5.0", "production");
+    newer.fail(&failure("ZeroDivisionError", "division by zero", "u-5", "apply_discount"));
+    newer.flush();
+    server.wait_for(&path, |g| g["count"] == 3);
+    browser.refresh();
+    browser.wait_until("the issue reopened", || {
+        browser.text_of("#issue-status").as_deref() == Some("unresolved")
+    });
+    assert!(browser.find_all_now(".badge.regressed").len() == 1, "it is marked regressed");
+    browser.screenshot("issue-regressed");
+    assert_no_js_errors(&browser, "the issue page");
+}
+
+/// The search page: the syntax explained, a histogram and the matches by
+/// issue, each event openable; a bad query is a clear error, not a blank.
+#[test]
+fn ui_browser_search_finds_events_by_issue() {
+    let server = Server::start();
+    let checkout = RustService::start(&server, SERVICE, "2.0.0", "staging");
+    checkout.fail(&failure("KeyError", "'sku'", "u-1", "add_item"));
+    checkout.fail(&failure("KeyError", "'sku'", "u-2", "add_item"));
+    checkout.fail(&failure("ValueError", "bad quantity", "u-1", "set_quantity"));
+    checkout.flush();
+    server.wait_for("/api/v1/search?q=", |b| b["total"] == 3);
+
+    let browser = Browser::start();
+    browser.goto(&server.api_url("/search"));
+    assert!(browser.find(".examples").text().contains("OR"), "the syntax is explained by examples");
+    let query = browser.find("input.query");
+    query.type_text("type:KeyError OR type:ValueError");
+    browser.find("form.filters button[type=submit]").click();
+    browser.wait_until("the matches are counted", || browser.text_of("#match-count").as_deref() == Some("3"));
+    let rows = browser.find_all_now("#hits tbody tr");
+    assert_eq!(rows.len(), 3);
+    browser.screenshot("search");
+    assert_no_js_errors(&browser, "/search");
+
+    // Negation across fields.
+    browser.goto(&server.api_url(&format!("/search?q={}", faultline_tests::api::encode("-type:KeyError"))));
+    assert_eq!(browser.text_of("#match-count").as_deref(), Some("1"));
+
+    // An event opens on its issue page.
+    browser.find("#hits a.issue-title").click();
+    browser.wait_until("the event's issue page", || browser.current_url().contains("event="));
+    assert!(browser.find("#issue-title").text().contains("ValueError"));
+
+    // A query that does not parse says why.
+    browser.goto(&server.api_url(&format!("/search?q={}", faultline_tests::api::encode("type:(KeyError"))));
+    let error = browser.find("#query-error").text();
+    assert!(error.contains("invalid query"), "a bad query is explained: {error}");
 }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod browser;
 pub mod otlp;
 pub mod receiver;
+pub mod rust_sdk;
 pub mod sdk_app;
 pub mod smtp;
 pub mod tls;

@@ -4,15 +4,13 @@
 //! pager over its events with every attribute, the trace link, why it was
 //! grouped, its endpoint's health around it, and the triage actions.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::extract::{Path, Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use faultline_grouping::stacktrace::{parse_trace, Frame};
-use faultline_model::{now_nanos, ErrorEvent, Group, GroupStatus};
-use faultline_store::{EventNeighbors, GroupFilter, GroupSort, HealthFilter};
+use faultline_model::{now_nanos, ErrorEvent, Group, GroupStatus, StatusChange};
+use faultline_store::{EventNeighbors, Facet, GroupFilter, GroupSort, HealthFilter};
 use serde::Deserialize;
 
 use super::format::{self, query_string};
@@ -23,8 +21,8 @@ use crate::http::Api;
 
 /// Bars of the frequency chart.
 const CHART_BUCKETS: i64 = 48;
-/// Events read for the tag breakdowns.
-const TAG_SAMPLE: usize = 500;
+/// Releases looked at for chart markers.
+const MAX_RELEASE_MARKERS: usize = 8;
 /// Values shown per tag.
 const TAG_VALUES: usize = 5;
 
@@ -36,6 +34,9 @@ pub struct Params {
     /// A tag the user picked to break down besides the standard ones.
     #[serde(default)]
     tag: String,
+    /// Narrows every count to the issue's events matching this query.
+    #[serde(default)]
+    q: String,
     #[serde(default)]
     done: String,
 }
@@ -71,6 +72,9 @@ pub struct TagBreakdown {
     pub name: String,
     pub total: u64,
     pub bars: Vec<TagBar>,
+    /// Events with a value beyond those shown, and without the tag.
+    pub other: u64,
+    pub missing: u64,
 }
 
 pub struct Kv {
@@ -127,6 +131,9 @@ struct IssuePage {
     chart: String,
     tags: Vec<TagBreakdown>,
     tag: String,
+    q: String,
+    /// The issue's events in the period (matching `q` when set).
+    matching: u64,
     event: Option<EventView>,
     pager: Pager,
     grouped: Option<Grouped>,
@@ -137,8 +144,16 @@ struct IssuePage {
 }
 
 impl IssuePage {
+    fn status_hint(&self) -> String {
+        status_note(&self.group)
+    }
+
     fn period_link(&self, key: &str) -> String {
-        format!("/issues/{}{}", self.group.id, query_string(&[("period", key), ("tag", &self.tag)]))
+        format!(
+            "/issues/{}{}",
+            self.group.id,
+            query_string(&[("period", key), ("q", &self.q), ("tag", &self.tag)])
+        )
     }
 }
 
@@ -146,7 +161,9 @@ struct Loaded {
     group: Group,
     event: Option<ErrorEvent>,
     neighbors: EventNeighbors,
-    sample: Vec<ErrorEvent>,
+    histogram: Vec<(i64, u64)>,
+    markers: Vec<charts::Marker>,
+    facets: Vec<Facet>,
     health: Option<(String, Vec<(i64, faultline_model::HealthBucket)>)>,
     candidates: Vec<Group>,
 }
@@ -164,6 +181,8 @@ pub async fn page(
     let now = now_nanos();
     let storage = api.storage.clone();
     let wanted = params.event;
+    let picked = params.tag.trim().to_string();
+    let user_query = params.q.trim().to_string();
     let loaded = blocking(move || {
         let Some(group) = storage.group(id)? else { return Ok(None) };
         let seq = wanted.unwrap_or(group.last_event_seq);
@@ -172,7 +191,19 @@ pub async fn page(
             Some(e) => storage.group_event_neighbors(id, e.seq)?,
             None => EventNeighbors::default(),
         };
-        let (sample, _) = storage.group_events(id, None, TAG_SAMPLE)?;
+        let query = issue_query(id, &user_query);
+        let (from, to) = period.range(now, CHART_BUCKETS);
+        let step = period.step(CHART_BUCKETS);
+        let histogram = storage.event_histogram(&query, from, to, step)?;
+        let markers = release_markers(&*storage, &query, from, to, step)?;
+        let mut facets = Vec::new();
+        for name in tag_names(&picked) {
+            match storage.facet(&query, from, to, &name, TAG_VALUES) {
+                Ok(f) => facets.push(f),
+                Err(faultline_store::Error::UnknownField(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let route = event.as_ref().and_then(|e| e.http_route.clone());
         let health = match route {
             Some(route) => {
@@ -193,7 +224,7 @@ pub async fn page(
             ..GroupFilter::default()
         })?;
         let candidates = candidates.into_iter().filter(|g| g.id != group.id).take(20).collect();
-        Ok(Some(Loaded { group, event, neighbors, sample, health, candidates }))
+        Ok(Some(Loaded { group, event, neighbors, histogram, markers, facets, health, candidates }))
     })
     .await;
     let loaded = match loaded {
@@ -207,10 +238,10 @@ pub async fn page(
 
 fn build(api: &Api, l: Loaded, period: Period, params: &Params, now: i64, token: &CsrfToken) -> IssuePage {
     let group = l.group;
-    let (from, _) = period.range(now, CHART_BUCKETS);
     let step = period.step_nanos(CHART_BUCKETS);
-    let chart = frequency_chart(&l.sample, from, step);
-    let tags = breakdowns(&l.sample, &params.tag);
+    let chart = charts::bar_chart(&l.histogram, step, &l.markers);
+    let matching = l.facets.first().map_or(0, |f| f.total);
+    let tags = l.facets.iter().filter_map(breakdown).collect();
     let grouped = l.event.as_ref().map(|e| explain(api, e));
     let failing_checks: Vec<String> = api
         .checks
@@ -222,7 +253,9 @@ fn build(api: &Api, l: Loaded, period: Period, params: &Params, now: i64, token:
     let health = l.health.map(|(route, series)| health_view(route, &series, step, failing_checks));
     let base = format!("/issues/{}", group.id);
     let keep = |event: &str| {
-        format!("{base}{}", query_string(&[("period", period.key), ("tag", &params.tag), ("event", event)]))
+        let pairs =
+            [("period", period.key), ("q", params.q.trim()), ("tag", params.tag.trim()), ("event", event)];
+        format!("{base}{}", query_string(&pairs))
     };
     let n = l.neighbors;
     let link = |seq: Option<u64>| seq.map(|s| keep(&s.to_string()));
@@ -252,6 +285,8 @@ fn build(api: &Api, l: Loaded, period: Period, params: &Params, now: i64, token:
         chart,
         tags,
         tag: params.tag.clone(),
+        q: params.q.trim().to_string(),
+        matching,
         event,
         pager,
         grouped,
@@ -265,87 +300,70 @@ fn not_found(id: &str, token: &CsrfToken) -> Response {
     message(StatusCode::NOT_FOUND, Section::Issues, "Not found", &format!("There is no issue {id}."), token)
 }
 
-/// Events per step over the period, with the first appearance of each
-/// release as a marker.
-fn frequency_chart(events: &[ErrorEvent], from: i64, step: i64) -> String {
-    let buckets = CHART_BUCKETS as usize;
-    let mut counts = vec![0u64; buckets];
-    let mut releases: BTreeMap<String, i64> = BTreeMap::new();
-    for e in events {
-        if let Some(r) = &e.service_version {
-            let first = releases.entry(r.clone()).or_insert(e.timestamp);
-            *first = (*first).min(e.timestamp);
-        }
-        if e.timestamp < from {
-            continue;
-        }
-        let i = usize::try_from((e.timestamp - from) / step).unwrap_or(usize::MAX);
-        if let Some(c) = counts.get_mut(i) {
-            *c += 1;
+/// The issue's events, narrowed by the user's query when there is one.
+fn issue_query(id: u64, user_query: &str) -> String {
+    if user_query.is_empty() {
+        format!("group:{id}")
+    } else {
+        format!("group:{id} AND ({user_query})")
+    }
+}
+
+/// Releases that first appear inside the period, at the step they do: the
+/// boundaries on the frequency chart. A release already present at the
+/// period's start is no boundary within it.
+fn release_markers(
+    storage: &faultline_store::Storage,
+    query: &str,
+    from: i64,
+    to: i64,
+    step: std::time::Duration,
+) -> Result<Vec<charts::Marker>, faultline_store::Error> {
+    let releases = storage.facet(query, from, to, "release", MAX_RELEASE_MARKERS)?;
+    let mut markers = Vec::new();
+    for (release, _) in releases.values {
+        let quoted = release.replace('\\', "").replace('"', "");
+        let points = storage.event_histogram(&format!("{query} AND release:\"{quoted}\""), from, to, step)?;
+        let first = points.iter().position(|p| p.1 > 0);
+        if let Some(i) = first.filter(|i| *i > 0) {
+            markers.push(charts::Marker { at: points[i].0, label: release });
         }
     }
-    let points: Vec<(i64, u64)> =
-        counts.iter().enumerate().map(|(i, c)| (from + step * i as i64, *c)).collect();
-    let mut markers: Vec<charts::Marker> =
-        releases.into_iter().map(|(label, at)| charts::Marker { at, label }).collect();
     markers.sort_by_key(|m| m.at);
-    // The oldest release is where the issue began, not a boundary.
-    if !markers.is_empty() {
-        markers.remove(0);
-    }
-    charts::bar_chart(&points, step, &markers)
+    Ok(markers)
 }
 
-/// The value of a tag on an event, by the names the search language uses.
-fn tag_value(e: &ErrorEvent, name: &str) -> Option<String> {
-    let attr = |key: &str| e.attributes.get(key).or_else(|| e.resource.get(key)).map(json_text);
-    match name {
-        "release" => e.service_version.clone(),
-        "environment" => e.environment.clone(),
-        "host" => e.host.clone(),
-        "route" => e.http_route.clone(),
-        "method" => e.http_method.clone(),
-        "status" => e.http_status.map(|s| s.to_string()),
-        "sdk" => e.sdk_language.clone(),
-        "user" => attr("enduser.id").or_else(|| attr("user.id")),
-        other => attr(other.strip_prefix("attr.").unwrap_or(other)),
-    }
-}
-
+/// The standard tags, then the one the user picked.
 const STANDARD_TAGS: &[&str] =
     &["release", "environment", "host", "route", "method", "status", "sdk", "user"];
 
-fn breakdowns(events: &[ErrorEvent], extra: &str) -> Vec<TagBreakdown> {
-    let extra = extra.trim();
-    let mut names: Vec<&str> = STANDARD_TAGS.to_vec();
-    if !extra.is_empty() && !names.contains(&extra) {
-        names.push(extra);
+fn tag_names(picked: &str) -> Vec<String> {
+    let mut names: Vec<String> = STANDARD_TAGS.iter().map(|s| s.to_string()).collect();
+    if !picked.is_empty() && !names.iter().any(|n| n == picked) {
+        names.push(picked.to_string());
     }
-    names.into_iter().filter_map(|name| breakdown(events, name)).collect()
+    names
 }
 
-fn breakdown(events: &[ErrorEvent], name: &str) -> Option<TagBreakdown> {
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for e in events {
-        if let Some(v) = tag_value(e, name) {
-            *counts.entry(v).or_default() += 1;
-        }
-    }
-    if counts.is_empty() {
+fn breakdown(facet: &Facet) -> Option<TagBreakdown> {
+    if facet.values.is_empty() {
         return None;
     }
-    let total = events.len() as u64;
-    let mut values: Vec<(String, u64)> = counts.into_iter().collect();
-    values.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let bars = values
-        .into_iter()
-        .take(TAG_VALUES)
+    let total = facet.total;
+    let bars = facet
+        .values
+        .iter()
         .map(|(value, count)| {
-            let ratio = count as f64 / total.max(1) as f64;
-            TagBar { value, count, percent: format::percent(ratio), width: format!("{:.1}", ratio * 100.0) }
+            let ratio = *count as f64 / total.max(1) as f64;
+            TagBar {
+                value: value.clone(),
+                count: *count,
+                percent: format::percent(ratio),
+                width: format!("{:.1}", ratio * 100.0),
+            }
         })
         .collect();
-    Some(TagBreakdown { name: name.to_string(), total, bars })
+    Some(TagBreakdown { name: facet.field.clone(), total, bars, other: facet.other, missing: facet.missing })
 }
 
 fn json_text(v: &serde_json::Value) -> String {
@@ -499,6 +517,9 @@ struct Action {
     back: String,
     ids: Vec<u64>,
     fingerprint: String,
+    /// How long to ignore: empty (for good), a duration (`2h`) or a
+    /// number of events (`n:100`).
+    ignore: String,
 }
 
 fn read_form(body: &[u8]) -> Action {
@@ -508,6 +529,7 @@ fn read_form(body: &[u8]) -> Action {
         back: String::new(),
         ids: Vec::new(),
         fingerprint: String::new(),
+        ignore: String::new(),
     };
     for (key, value) in form_urlencoded::parse(body) {
         match key.as_ref() {
@@ -516,6 +538,7 @@ fn read_form(body: &[u8]) -> Action {
             "back" => a.back = value.into_owned(),
             "ids" => a.ids.extend(value.parse::<u64>().ok()),
             "fingerprint" => a.fingerprint = value.into_owned(),
+            "ignore" => a.ignore = value.into_owned(),
             _ => {}
         }
     }
@@ -539,9 +562,9 @@ pub async fn act(
     let outcome = match form.action.as_str() {
         "merge" => merge(&api, id, form.ids).await,
         "unmerge" => unmerge(&api, id, form.fingerprint).await,
-        status => match GroupStatus::parse(status) {
-            Some(s) => set_status(&api, id, s).await,
-            None => Err(format!("unknown action {status:?}")),
+        other => match status_change(other, &form.ignore) {
+            Ok(change) => set_status(&api, id, change).await,
+            Err(e) => Err(e),
         },
     };
     match outcome {
@@ -554,11 +577,59 @@ pub async fn act(
     }
 }
 
-async fn set_status(api: &Api, id: u64, status: GroupStatus) -> Result<(u64, String), String> {
-    let answer = api.storage.set_group_status(id, status, now_nanos()).map_err(|e| e.to_string())?;
+/// The status change a triage button asks for: `resolved`,
+/// `resolved_next_release`, `unresolved`, or `ignored` with the `ignore`
+/// field's condition.
+fn status_change(action: &str, ignore: &str) -> Result<StatusChange, String> {
+    if action == "resolved_next_release" {
+        return Ok(StatusChange { in_next_release: true, ..GroupStatus::Resolved.into() });
+    }
+    let status = GroupStatus::parse(action).ok_or_else(|| format!("unknown action {action:?}"))?;
+    let ignore = ignore.trim();
+    if status != GroupStatus::Ignored || ignore.is_empty() {
+        return Ok(status.into());
+    }
+    let mut change = StatusChange::from(status);
+    match ignore.strip_prefix("n:") {
+        Some(n) => {
+            change.ignore_count = Some(n.parse().map_err(|_| format!("not a number of events: {n:?}"))?)
+        }
+        None => {
+            change.ignore_for = Some(
+                humantime::parse_duration(ignore).map_err(|e| format!("not a duration: {ignore:?}: {e}"))?,
+            )
+        }
+    }
+    Ok(change)
+}
+
+async fn set_status(api: &Api, id: u64, change: StatusChange) -> Result<(u64, String), String> {
+    let answer = api.storage.change_group_status(id, change, now_nanos()).map_err(|e| e.to_string())?;
     let group = answer.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
     api.alerting.on_group_status(group.id, group.status);
-    Ok((id, format!("Marked {}", group.status.as_str())))
+    Ok((id, status_note(&group)))
+}
+
+/// What the issue's status means, in words: the notice after a change and
+/// the badge's hover text.
+pub fn status_note(group: &Group) -> String {
+    match group.status {
+        GroupStatus::Resolved => match &group.resolved_in_release {
+            Some(release) => {
+                format!("Resolved in the next release: an event from a release after {release} reopens it")
+            }
+            None => "Marked resolved: its next event reopens it".to_string(),
+        },
+        GroupStatus::Ignored => match (group.ignored_until, group.ignored_until_count) {
+            (Some(until), _) => format!("Ignored until {}", format::exact(until)),
+            (None, Some(count)) => {
+                let more = count.saturating_sub(group.count);
+                format!("Ignored until {}", format::plural(more, "more event", "more events"))
+            }
+            (None, None) => "Ignored for good".to_string(),
+        },
+        GroupStatus::Unresolved => "Marked unresolved".to_string(),
+    }
 }
 
 async fn merge(api: &Api, id: u64, sources: Vec<u64>) -> Result<(u64, String), String> {
@@ -616,21 +687,27 @@ mod tests {
     }
 
     #[test]
-    fn tags_count_values_and_percentages() {
-        let mut events = Vec::new();
-        for (i, release) in ["1.0", "1.0", "1.0", "2.0"].iter().enumerate() {
-            let mut e = ErrorEvent::blank("api", EventSource::Log, i as i64);
-            e.service_version = Some((*release).into());
-            e.attributes.insert("tenant".into(), serde_json::json!(i % 2));
-            events.push(e);
-        }
-        let tags = breakdowns(&events, "tenant");
-        let release = tags.iter().find(|t| t.name == "release").expect("release");
-        assert_eq!(release.bars[0].value, "1.0");
-        assert_eq!((release.bars[0].count, release.bars[0].percent.as_str()), (3, "75%"));
-        let tenant = tags.iter().find(|t| t.name == "tenant").expect("picked attribute");
-        assert_eq!(tenant.bars.len(), 2);
-        assert!(tags.iter().all(|t| t.name != "host"), "tags no event has are left out");
+    fn tag_bars_show_counts_and_percentages_of_matching_events() {
+        let facet = Facet {
+            field: "release".into(),
+            total: 8,
+            values: vec![("1.0".into(), 6), ("2.0".into(), 1)],
+            missing: 1,
+            other: 0,
+        };
+        let t = breakdown(&facet).expect("a breakdown");
+        assert_eq!(
+            (t.bars[0].value.as_str(), t.bars[0].count, t.bars[0].percent.as_str()),
+            ("1.0", 6, "75%")
+        );
+        assert_eq!((t.total, t.missing), (8, 1));
+        assert!(
+            breakdown(&Facet { field: "host".into(), total: 8, missing: 8, ..Facet::default() }).is_none()
+        );
+        assert_eq!(tag_names("tenant").last().map(String::as_str), Some("tenant"));
+        assert_eq!(tag_names("release").len(), STANDARD_TAGS.len());
+        assert_eq!(issue_query(4, ""), "group:4");
+        assert_eq!(issue_query(4, "release:2"), "group:4 AND (release:2)");
     }
 
     #[test]
@@ -660,5 +737,71 @@ mod tests {
             .validated()
             .is_err());
         assert!(crate::ui::UiConfig { trace_url: Some("javascript:{trace_id}".into()) }.validated().is_err());
+    }
+
+    #[test]
+    fn triage_buttons_become_status_changes() {
+        assert_eq!(
+            status_change("resolved", "2h"),
+            Ok(GroupStatus::Resolved.into()),
+            "ignore only goes with ignored"
+        );
+        let next = status_change("resolved_next_release", "").unwrap();
+        assert!(next.in_next_release && next.status == GroupStatus::Resolved);
+        assert_eq!(status_change("ignored", "").unwrap(), GroupStatus::Ignored.into());
+        assert_eq!(
+            status_change("ignored", "2h").unwrap().ignore_for,
+            Some(std::time::Duration::from_secs(7200))
+        );
+        assert_eq!(status_change("ignored", "n:100").unwrap().ignore_count, Some(100));
+        assert!(status_change("ignored", "n:lots").unwrap_err().contains("not a number"));
+        assert!(status_change("ignored", "soon").unwrap_err().contains("not a duration"));
+        assert!(status_change("deleted", "").unwrap_err().contains("unknown action"));
+    }
+
+    fn sample_group() -> Group {
+        Group {
+            id: 1,
+            fingerprint: "f".into(),
+            grouping_version: 2,
+            service: "api".into(),
+            title: "KeyError".into(),
+            culprit: String::new(),
+            last_message: None,
+            exception_type: None,
+            first_seen: 0,
+            last_seen: 0,
+            count: 0,
+            status: GroupStatus::Unresolved,
+            regressed: false,
+            regressed_at: None,
+            resolved_at: None,
+            environments: Vec::new(),
+            first_release: None,
+            last_release: None,
+            last_event_seq: 0,
+            fingerprints: Vec::new(),
+            merged_into: None,
+            resolved_in_release: None,
+            ignored_until: None,
+            ignored_until_count: None,
+        }
+    }
+
+    #[test]
+    fn status_notes_say_what_brings_an_issue_back() {
+        let mut g = Group {
+            status: GroupStatus::Resolved,
+            resolved_in_release: Some("1.4.0".into()),
+            ..sample_group()
+        };
+        assert!(status_note(&g).contains("after 1.4.0"));
+        g.status = GroupStatus::Ignored;
+        g.resolved_in_release = None;
+        g.count = 10;
+        g.ignored_until_count = Some(110);
+        assert_eq!(status_note(&g), "Ignored until 100 more events");
+        g.ignored_until_count = None;
+        assert_eq!(status_note(&g), "Ignored for good");
     }
 }

@@ -14,6 +14,7 @@ mod csrf;
 mod format;
 mod issue;
 mod period;
+mod search;
 mod stream;
 
 mod basic;
@@ -68,6 +69,7 @@ pub fn routes() -> Router<Api> {
         .route("/issues/bulk", post(stream::bulk))
         .route("/issues/{id}", get(issue::page))
         .route("/issues/{id}/action", post(issue::act))
+        .route("/search", get(search::page))
         .route("/static/{name}", get(assets::serve))
         .merge(basic::routes())
 }

@@ -10,7 +10,7 @@ use axum::extract::{Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use faultline_model::{now_nanos, Group, GroupStatus};
-use faultline_store::{GroupFilter, GroupSort};
+use faultline_store::{GroupActivity, GroupFilter, GroupSort};
 use serde::Deserialize;
 
 use super::format::{self, query_string};
@@ -121,6 +121,8 @@ pub struct Row {
     pub group: Group,
     pub events_in_period: u64,
     pub events_label: String,
+    /// Distinct users among the period's events.
+    pub users: u64,
     pub total_label: String,
     pub sparkline: String,
     pub last_seen: String,
@@ -143,6 +145,8 @@ struct StreamPage {
     error: Option<String>,
     done: String,
     back: String,
+    /// Whether counts are of events matching a query or release, not all.
+    matching: bool,
 }
 
 impl StreamPage {
@@ -190,8 +194,16 @@ pub async fn page(State(api): State<Api>, Query(params): Query<Params>, token: C
                 next = None;
             }
         }
+        let ids: Vec<u64> = groups.iter().map(|g| g.id).collect();
+        let activity = storage.group_activity(
+            &ids,
+            query.as_deref().unwrap_or(""),
+            from,
+            to,
+            f.period.step(SPARK_BUCKETS),
+        )?;
         let services = known_services(&storage, now)?;
-        Ok((groups, next, counts, services))
+        Ok((groups, next, activity, services))
     })
     .await;
     let (groups, next, counts, services, error) = match found {
@@ -201,6 +213,7 @@ pub async fn page(State(api): State<Api>, Query(params): Query<Params>, token: C
     };
     let (from, _) = filters.period.range(now, SPARK_BUCKETS);
     let rows = groups.into_iter().map(|g| row(g, &counts, from, now)).collect();
+    let matching = filters.event_query().is_some();
     let next_url = next.map(|(key, id)| filters.url_with("cursor", &format!("{key}_{id}")));
     let page = StreamPage {
         chrome: Chrome::new("Issues", Section::Issues, &token),
@@ -211,6 +224,7 @@ pub async fn page(State(api): State<Api>, Query(params): Query<Params>, token: C
         },
         filters,
         rows,
+        matching,
         next_url,
         services,
         periods: CHOICES,
@@ -220,13 +234,16 @@ pub async fn page(State(api): State<Api>, Query(params): Query<Params>, token: C
     render(StatusCode::OK, &page, &token)
 }
 
-fn row(group: Group, counts: &BTreeMap<u64, u64>, period_start: i64, now: i64) -> Row {
-    let events_in_period = counts.get(&group.id).copied().unwrap_or(0);
+fn row(group: Group, activity: &BTreeMap<u64, GroupActivity>, period_start: i64, now: i64) -> Row {
+    let none = GroupActivity { histogram: vec![0; SPARK_BUCKETS as usize], ..GroupActivity::default() };
+    let a = activity.get(&group.id).unwrap_or(&none);
+    let events_in_period = a.count;
     Row {
         events_in_period,
         events_label: format::count(events_in_period),
         total_label: format::count(group.count),
-        sparkline: charts::sparkline(&[]),
+        users: a.users,
+        sparkline: charts::sparkline(&a.histogram),
         last_seen: format::relative(group.last_seen, now),
         last_seen_exact: format::exact(group.last_seen),
         first_seen: format::relative(group.first_seen, now),
