@@ -10,13 +10,14 @@
 
 mod assets;
 mod charts;
+mod check;
 mod csrf;
 mod format;
+mod health;
 mod issue;
 mod period;
+mod service;
 mod stream;
-
-mod basic;
 
 use askama::Template;
 use axum::http::{header, StatusCode};
@@ -68,8 +69,10 @@ pub fn routes() -> Router<Api> {
         .route("/issues/bulk", post(stream::bulk))
         .route("/issues/{id}", get(issue::page))
         .route("/issues/{id}/action", post(issue::act))
+        .route("/health", get(health::page))
+        .route("/services/{name}", get(service::page))
+        .route("/checks/{id}", get(check::page))
         .route("/static/{name}", get(assets::serve))
-        .merge(basic::routes())
 }
 
 /// Which section of the navigation a page belongs to.
