@@ -357,7 +357,7 @@ fn latency_chart(results: &[CheckResult], period: Period, now: UnixNanos) -> Str
         charts::Series { name: "slowest".into(), class: "c", values: max },
         charts::Series { name: "mean".into(), class: "", values: mean },
     ];
-    charts::line_chart(760.0, &times, step, &series, format::millis)
+    charts::line_chart_with_dots(760.0, &times, step, &series, format::millis)
 }
 
 #[cfg(test)]

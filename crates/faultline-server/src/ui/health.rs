@@ -3,7 +3,7 @@
 //! uptime bars, latest response time and open incident. Also the figures
 //! and orderings the service page (`service.rs`) shares.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -20,9 +20,19 @@ use super::period::{Period, CHOICES};
 use super::{blocking, failed, render, Chrome, CsrfToken, Section};
 use crate::http::Api;
 
-/// Steps of the health charts; also what the period's range is rounded
-/// to, so the overview and a service page count the same requests.
-pub const CHART_BUCKETS: i64 = 48;
+/// Steps of the health charts for a period; the period's range is rounded
+/// to them too, so the overview and a service page count the same
+/// requests. Each period is covered exactly, and from 7 days on a step is
+/// whole hours: the store rolls minutes older than a day into hours, and a
+/// step holding two hours next to one holding three would draw a sawtooth.
+pub fn chart_buckets(period: Period) -> i64 {
+    match period.key {
+        "1h" => 60,
+        "24h" => 48,
+        "7d" | "14d" => 56,
+        _ => 60,
+    }
+}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Params {
@@ -163,7 +173,7 @@ pub fn order<T>(rows: &mut [T], sort: Sort, stats: impl Fn(&T) -> &Stats) {
 
 /// The period's range and its length in seconds up to now, for rates.
 pub fn window(period: Period, now: i64) -> (i64, i64, f64) {
-    let (from, to) = period.range(now, CHART_BUCKETS);
+    let (from, to) = period.range(now, chart_buckets(period));
     (from, to, (now - from) as f64 / 1e9)
 }
 
@@ -258,28 +268,32 @@ pub async fn page(State(api): State<Api>, Query(params): Query<Params>, token: C
     render(StatusCode::OK, &page, &token)
 }
 
+/// A service's endpoints merged: their figures, and which they are.
+#[derive(Default)]
+struct Merged<'a> {
+    bucket: HealthBucket,
+    endpoints: BTreeSet<(&'a str, &'a str)>,
+}
+
 /// One row per service, its endpoints and environments merged.
 fn service_rows(
     endpoints: &BTreeMap<HealthKey, HealthBucket>,
     period: Period,
     seconds: f64,
 ) -> Vec<ServiceRow> {
-    let mut by_service: BTreeMap<&str, (HealthBucket, Vec<(&str, &str)>)> = BTreeMap::new();
+    let mut by_service: BTreeMap<&str, Merged> = BTreeMap::new();
     for (key, bucket) in endpoints {
         let entry = by_service.entry(&key.service).or_default();
-        entry.0.merge(bucket);
-        let endpoint = (key.route.as_str(), key.method.as_str());
-        if !entry.1.contains(&endpoint) {
-            entry.1.push(endpoint);
-        }
+        entry.bucket.merge(bucket);
+        entry.endpoints.insert((&key.route, &key.method));
     }
     by_service
         .into_iter()
-        .map(|(name, (bucket, endpoints))| ServiceRow {
+        .map(|(name, merged)| ServiceRow {
             url: service_url(name, period),
             issues_url: issues_url(name, period),
-            endpoints: endpoints.len(),
-            stats: Stats::of(&bucket, seconds),
+            endpoints: merged.endpoints.len(),
+            stats: Stats::of(&merged.bucket, seconds),
             name: name.to_string(),
         })
         .collect()
@@ -340,6 +354,19 @@ mod tests {
         let mut rows = vec![stats("a", 1, Some(0.0), Some(5.0)), stats("b", 1, Some(0.0), Some(5.0))];
         order(&mut rows, Sort::Slowest, |r| &r.1);
         assert_eq!(names(&rows), ["a", "b"]);
+    }
+
+    #[test]
+    fn chart_steps_cover_periods_in_whole_store_buckets() {
+        let hour = 3_600 * 1_000_000_000i64;
+        for (key, _, minutes) in CHOICES {
+            let period = Period::parse(Some(key));
+            let (buckets, step) = (chart_buckets(period), period.step_nanos(chart_buckets(period)));
+            assert_eq!(step * buckets, minutes * 60 * 1_000_000_000, "{key} is covered exactly");
+            if *minutes > 24 * 60 {
+                assert_eq!(step % hour, 0, "{key} steps are whole hours");
+            }
+        }
     }
 
     #[test]

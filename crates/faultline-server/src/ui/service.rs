@@ -16,7 +16,7 @@ use faultline_store::{GroupFilter, HealthFilter};
 use serde::Deserialize;
 
 use super::format::{self, url_encode};
-use super::health::{self, order, Sort, Stats, CHART_BUCKETS};
+use super::health::{self, chart_buckets, order, Sort, Stats};
 use super::period::{Period, CHOICES};
 use super::{blocking, charts, failed, message, render, Chrome, CsrfToken, Section};
 use crate::http::Api;
@@ -174,7 +174,7 @@ pub async fn page(
     let view = View::from_params(name, &params);
     let now = now_nanos();
     let (from, to, seconds) = health::window(view.period, now);
-    let step = view.period.step(CHART_BUCKETS);
+    let step = view.period.step(chart_buckets(view.period));
     let storage = api.storage.clone();
     let v = view.clone();
     let loaded = blocking(move || {
@@ -218,7 +218,7 @@ fn build(view: View, loaded: &Loaded, seconds: f64, token: &CsrfToken) -> Servic
         }
     }
     let stats = Stats::of(&total, seconds);
-    let step = view.period.step_nanos(CHART_BUCKETS);
+    let step = view.period.step_nanos(chart_buckets(view.period));
     let mut endpoints = endpoint_rows(&view, &loaded.endpoints, seconds);
     order(&mut endpoints, view.sort, |r| &r.stats);
     let title = match &view.endpoint {
@@ -287,10 +287,10 @@ fn draw_charts(series: &[(i64, HealthBucket)], step: i64, per_second: f64) -> Ch
         charts::Series { name: "p50".into(), class: "", values: quantile(0.5) },
     ];
     Charts {
-        rate: charts::line_chart(380.0, &times, step, &rate_series, unit),
+        rate: charts::line_chart_with_dots(380.0, &times, step, &rate_series, unit),
         rate_unit,
-        errors: charts::line_chart(380.0, &times, step, &error_series, |v| format!("{}%", trim(v))),
-        latency: charts::line_chart(760.0, &times, step, &latency_series, format::millis),
+        errors: charts::line_chart_with_dots(380.0, &times, step, &error_series, |v| format!("{}%", trim(v))),
+        latency: charts::line_chart_with_dots(760.0, &times, step, &latency_series, format::millis),
     }
 }
 
@@ -388,6 +388,7 @@ mod tests {
         // The rate has a point at every step; latency and errors only where requests came.
         assert_eq!(c.rate.matches('L').count(), 1, "{}", c.rate);
         assert_eq!(c.errors.matches('L').count(), 0, "{}", c.errors);
+        assert_eq!(c.errors.matches("<circle").count(), 1, "a lone point is a dot: {}", c.errors);
         assert!(c.errors.contains(">10%<"), "{}", c.errors);
     }
 }
