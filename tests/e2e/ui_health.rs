@@ -237,6 +237,17 @@ fn ui_health_pages_show_services_endpoints_and_checks() {
     assert_eq!(browser.find_all("#endpoint-table tr.selected").len(), 1);
     browser.screenshot("endpoint");
 
+    // The failing endpoint links to its issues: its 500s, found by route.
+    browser.goto(&server.api_url("/services/shop?route=%2Forders%2F%7Bid%7D&method=GET"));
+    assert_eq!(browser.find("#stat-error-rate").text(), "10%");
+    assert_eq!(browser.find("#stat-requests").text(), "300");
+    browser.find("#endpoint-issues").click();
+    browser.wait_until("the route's issues are listed", || {
+        browser.refresh();
+        !browser.find_all_now("tr[data-group]").is_empty()
+    });
+    assert!(browser.current_url().contains("q=route"), "{}", browser.current_url());
+
     // The check page while healthy.
     browser.goto(&server.api_url(&format!("/checks/{CHECK}")));
     assert_eq!(browser.find("#check-state").text(), "up");

@@ -15,7 +15,7 @@ use faultline_model::{now_nanos, HealthBucket, HealthKey};
 use faultline_store::{GroupFilter, HealthFilter};
 use serde::Deserialize;
 
-use super::format::{self, url_encode};
+use super::format::{self, query_string, url_encode};
 use super::health::{self, chart_buckets, order, Sort, Stats};
 use super::period::{Period, CHOICES};
 use super::{blocking, charts, failed, message, render, Chrome, CsrfToken, Section};
@@ -232,8 +232,20 @@ fn build(view: View, loaded: &Loaded, seconds: f64, token: &CsrfToken) -> Servic
         endpoints,
         periods: CHOICES,
         service_url: view.with_endpoint(None),
-        issues_url: health::issues_url(&view.name, view.period),
+        issues_url: issues_url(&view),
         view,
+    }
+}
+
+/// The issues of the service, or of the endpoint's route when one is
+/// chosen (the search query `route:"..."`, as README's query table has it).
+fn issues_url(view: &View) -> String {
+    match &view.endpoint {
+        Some(e) if !e.route.is_empty() => {
+            let q = format!("route:\"{}\"", e.route.replace('"', "\\\""));
+            format!("/{}", query_string(&[("q", &q), ("service", &view.name), ("period", view.period.key)]))
+        }
+        _ => health::issues_url(&view.name, view.period),
     }
 }
 
@@ -330,6 +342,13 @@ mod tests {
         );
         let plain = View::from_params("web".into(), &params(None, None, Some("bogus"), "bogus"));
         assert_eq!(plain.url(), "/services/web");
+    }
+
+    #[test]
+    fn issue_links_narrow_to_the_route() {
+        let v = View::from_params("web".into(), &params(Some("/a/\"{id}"), Some("GET"), None, ""));
+        assert_eq!(issues_url(&v), "/?q=route%3A%22%2Fa%2F%5C%22%7Bid%7D%22&service=web&period=24h");
+        assert_eq!(issues_url(&View { endpoint: None, ..v }), "/?service=web&period=24h");
     }
 
     #[test]
