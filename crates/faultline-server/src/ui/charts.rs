@@ -132,6 +132,51 @@ pub fn line_chart(
     svg
 }
 
+/// [`line_chart`] with a dot on each point that has no neighbour to draw
+/// a line to, so a lone step with data (one burst in a quiet day, a
+/// check's first run) still shows. The dots are placed as `line_chart`
+/// places its points.
+pub fn line_chart_with_dots(
+    width: f64,
+    times: &[UnixNanos],
+    step_nanos: i64,
+    series: &[Series],
+    unit: fn(f64) -> String,
+) -> String {
+    let mut svg = line_chart(width, times, step_nanos, series, unit);
+    let h = if width < 400.0 { 110.0 } else { 140.0 };
+    let plot_h = h - BOTTOM - 8.0;
+    let max = series.iter().flat_map(|s| s.values.iter().flatten()).fold(0.0f64, |a, b| a.max(*b));
+    let max = if max > 0.0 { max } else { 1.0 };
+    let points: Vec<(UnixNanos, u64)> = times.iter().map(|t| (*t, 0)).collect();
+    let (start, end) = span(&points, step_nanos);
+    let x = |t: UnixNanos| LEFT + (t - start) as f64 / (end - start).max(1) as f64 * (width - LEFT - 4.0);
+    let mut dots = String::new();
+    for s in series {
+        let has = |i: Option<usize>| i.and_then(|i| s.values.get(i)).is_some_and(Option::is_some);
+        for (i, (t, v)) in times.iter().zip(&s.values).enumerate() {
+            let Some(v) = v else { continue };
+            if has(i.checked_sub(1)) || has(Some(i + 1)) {
+                continue;
+            }
+            let _ = write!(
+                dots,
+                "<circle class=\"dot {}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\"><title>{} {} at {}</title></circle>",
+                s.class,
+                x(*t),
+                h - BOTTOM - v / max * plot_h,
+                escape_html(&s.name),
+                escape_html(&unit(*v)),
+                escape_html(&faultline_model::format_rfc3339(*t))
+            );
+        }
+    }
+    if let Some(close) = svg.rfind("</svg>") {
+        svg.insert_str(close, &dots);
+    }
+    svg
+}
+
 fn span(points: &[(UnixNanos, u64)], step_nanos: i64) -> (UnixNanos, UnixNanos) {
     let start = points.first().map_or(0, |p| p.0);
     let end = points.last().map_or(1, |p| p.0 + step_nanos);
@@ -185,6 +230,19 @@ mod tests {
         let svg = bar_chart(&[(0, 1), (10, 2)], 10, &[Marker { at: 5, label: "<b>v2</b>".into() }]);
         assert!(svg.contains("&lt;b&gt;v2"), "{svg}");
         assert!(!svg.contains("<b>"));
+    }
+
+    #[test]
+    fn lone_points_get_dots_where_the_line_would_be() {
+        let series =
+            Series { name: "<p95>".into(), class: "c", values: vec![Some(1.0), None, Some(2.0), Some(2.0)] };
+        let svg = line_chart_with_dots(300.0, &[0, 10, 20, 30], 10, &[series], |v| format!("{v}"));
+        assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
+        // The dot sits on the path's first point.
+        let path_start = svg.split(" d=\"M").nth(1).and_then(|d| d.split(' ').next()).unwrap_or_default();
+        let (px, py) = path_start.split_once(',').unwrap_or_default();
+        assert!(svg.contains(&format!("cx=\"{px}\" cy=\"{py}\"")), "{svg}");
+        assert!(svg.contains("&lt;p95&gt;") && svg.ends_with("</svg>"), "{svg}");
     }
 
     #[test]

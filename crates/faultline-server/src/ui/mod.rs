@@ -10,14 +10,15 @@
 
 mod assets;
 mod charts;
+mod check;
 mod csrf;
 mod format;
+mod health;
 mod issue;
 mod period;
 mod search;
+mod service;
 mod stream;
-
-mod basic;
 
 use askama::Template;
 use axum::http::{header, StatusCode};
@@ -70,8 +71,10 @@ pub fn routes() -> Router<Api> {
         .route("/issues/{id}", get(issue::page))
         .route("/issues/{id}/action", post(issue::act))
         .route("/search", get(search::page))
+        .route("/health", get(health::page))
+        .route("/services/{name}", get(service::page))
+        .route("/checks/{id}", get(check::page))
         .route("/static/{name}", get(assets::serve))
-        .merge(basic::routes())
 }
 
 /// Which section of the navigation a page belongs to.
