@@ -8,6 +8,7 @@
 //! `health` (services and checks), `alerts`. Pages read the store directly
 //! through the same [`Api`] state as the JSON API.
 
+mod alerts;
 mod assets;
 mod charts;
 mod csrf;
@@ -70,6 +71,7 @@ pub fn routes() -> Router<Api> {
         .route("/issues/{id}/action", post(issue::act))
         .route("/static/{name}", get(assets::serve))
         .merge(basic::routes())
+        .merge(alerts::routes())
 }
 
 /// Which section of the navigation a page belongs to.
