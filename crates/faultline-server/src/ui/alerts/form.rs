@@ -197,7 +197,7 @@ pub const FIELDS: &[FieldDef] = &[
         "Window",
         Input::Duration,
         &[GroupFrequency, ErrorRate, Latency],
-        "1h (rates: 5m)",
+        "5m (frequency rules: 1h)",
         "e.g. 5m, 1h",
     ),
     field(
