@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use faultline_alert::notify::{ChannelConfig, DeliveryAttempt, DEFAULT_PAGERDUTY_EVENTS_URL};
 
-use super::{check_csrf, pairs, redirect, Notice, Tabs};
+use super::{csrf_refusal, pairs, redirect, Notice, Tabs};
 use crate::http::Api;
 use crate::ui::format::{self, url_encode};
 use crate::ui::{render, Chrome, CsrfToken, Section};
@@ -122,7 +122,7 @@ pub async fn test(
     RawForm(body): RawForm,
 ) -> Response {
     let pairs = pairs(&body);
-    if let Err(refused) = check_csrf(&headers, &pairs, &token) {
+    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
         return refused;
     }
     match api.alerting.test_channel(&id).await {

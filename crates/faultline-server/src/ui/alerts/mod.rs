@@ -107,16 +107,27 @@ fn first(pairs: &[(String, String)], name: &str) -> String {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
 }
 
-/// Refuses a POST whose CSRF check failed.
-fn check_csrf(headers: &HeaderMap, pairs: &[(String, String)], token: &CsrfToken) -> Result<(), Response> {
+/// The refusal page of a POST whose CSRF check failed; `None` when it passed.
+fn csrf_refusal(headers: &HeaderMap, pairs: &[(String, String)], token: &CsrfToken) -> Option<Response> {
     csrf::verify(headers, &first(pairs, "csrf"))
-        .map_err(|e| message(StatusCode::FORBIDDEN, Section::Alerts, "Refused", &e.to_string(), token))
+        .err()
+        .map(|e| message(StatusCode::FORBIDDEN, Section::Alerts, "Refused", &e.to_string(), token))
 }
 
 fn severity_name(s: Severity) -> &'static str {
     match s {
         Severity::Warning => "warning",
         Severity::Critical => "critical",
+    }
+}
+
+/// A time to the second, `2026-11-24 10:00:00 UTC`, for notices (the
+/// nanoseconds of RFC 3339 are noise there).
+fn short_time(at: i64) -> String {
+    let full = faultline_model::format_rfc3339(at);
+    match full.split_once('.') {
+        Some((seconds, _)) => format!("{} UTC", seconds.replace('T', " ")),
+        None => full.replace('T', " ").replace('Z', " UTC"),
     }
 }
 
@@ -140,7 +151,7 @@ async fn snooze(
     RawForm(body): RawForm,
 ) -> Response {
     let pairs = pairs(&body);
-    if let Err(refused) = check_csrf(&headers, &pairs, &token) {
+    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
         return refused;
     }
     let not_found = || {
@@ -166,11 +177,7 @@ async fn snooze(
     };
     let until = now_nanos().saturating_add(nanos);
     api.alerting.snooze(group_id, until);
-    let done = format!(
-        "Alerts for this issue snoozed for {} (until {})",
-        duration.trim(),
-        faultline_model::format_rfc3339(until)
-    );
+    let done = format!("Alerts for this issue snoozed for {} (until {})", duration.trim(), short_time(until));
     redirect(&format!("/issues/{group_id}"), "done", &done)
 }
 
@@ -185,6 +192,12 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").expect_err("not a duration").contains("\"soon\""));
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn notice_times_are_to_the_second() {
+        assert_eq!(short_time(1_500_000_000_123_456_789), "2017-07-14 02:40:00 UTC");
+        assert_eq!(short_time(1_500_000_000_000_000_000), "2017-07-14 02:40:00 UTC");
     }
 
     #[test]

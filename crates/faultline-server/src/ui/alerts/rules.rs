@@ -9,7 +9,7 @@ use axum::response::Response;
 use faultline_alert::engine::{Rule, RuleKind};
 
 use super::form::{self, FieldDef, FormError, Input, RuleForm};
-use super::{check_csrf, pairs, redirect, severity_name, Notice, Tabs};
+use super::{csrf_refusal, pairs, redirect, severity_name, Notice, Tabs};
 use crate::alerting::admin::AdminError;
 use crate::http::Api;
 use crate::ui::format::{self, url_encode};
@@ -300,7 +300,7 @@ pub async fn edit_form(
 ) -> Response {
     let rule = match editable(&api, &id, &token) {
         Ok(rule) => rule,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let mut form = RuleForm::from_rule(&rule);
     if let Some(kind) = query_kind(query.as_deref()) {
@@ -309,15 +309,15 @@ pub async fn edit_form(
     render(StatusCode::OK, &form_page(&api, form, true, None, &token), &token)
 }
 
-/// The rule `id` when this page may change it.
-fn editable(api: &Api, id: &str, token: &CsrfToken) -> Result<Rule, Response> {
+/// The rule `id` when this page may change it, else the page saying why not.
+fn editable(api: &Api, id: &str, token: &CsrfToken) -> Result<Rule, Box<Response>> {
     let Some(rule) = api.alerting.rules().into_iter().find(|r| r.id() == id) else {
         let text = format!("There is no alert rule {id:?}.");
-        return Err(message(StatusCode::NOT_FOUND, Section::Alerts, "Not found", &text, token));
+        return Err(Box::new(message(StatusCode::NOT_FOUND, Section::Alerts, "Not found", &text, token)));
     };
     if api.alerting.admin.rule_source(id) == "config" {
         let text = format!("Rule {id:?} is defined in the config file; change it there.");
-        return Err(message(StatusCode::CONFLICT, Section::Alerts, "Read-only rule", &text, token));
+        return Err(Box::new(message(StatusCode::CONFLICT, Section::Alerts, "Read-only rule", &text, token)));
     }
     Ok(rule)
 }
@@ -330,7 +330,7 @@ pub async fn create(
     RawForm(body): RawForm,
 ) -> Response {
     let pairs = pairs(&body);
-    if let Err(refused) = check_csrf(&headers, &pairs, &token) {
+    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
         return refused;
     }
     let form = RuleForm::from_pairs(pairs.into_iter(), RuleKind::NewGroup);
@@ -347,11 +347,11 @@ pub async fn update(
     RawForm(body): RawForm,
 ) -> Response {
     let pairs = pairs(&body);
-    if let Err(refused) = check_csrf(&headers, &pairs, &token) {
+    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
         return refused;
     }
     if let Err(page) = editable(&api, &id, &token) {
-        return page;
+        return *page;
     }
     let mut form = RuleForm::from_pairs(pairs.into_iter(), RuleKind::NewGroup);
     form.id = id;
@@ -411,7 +411,7 @@ pub async fn delete(
     RawForm(body): RawForm,
 ) -> Response {
     let pairs = pairs(&body);
-    if let Err(refused) = check_csrf(&headers, &pairs, &token) {
+    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
         return refused;
     }
     match api.alerting.delete_rule(id.clone()).await {

@@ -10,7 +10,7 @@ use axum::response::Response;
 use faultline_alert::engine::Silence;
 use faultline_model::now_nanos;
 
-use super::{check_csrf, first, pairs, parse_duration, redirect, Notice, Tabs};
+use super::{csrf_refusal, first, pairs, parse_duration, redirect, short_time, Notice, Tabs};
 use crate::http::Api;
 use crate::ui::format::{self, url_encode};
 use crate::ui::{render, Chrome, CsrfToken, Section};
@@ -171,12 +171,12 @@ pub async fn create(
     RawForm(body): RawForm,
 ) -> Response {
     let pairs = pairs(&body);
-    if let Err(refused) = check_csrf(&headers, &pairs, &token) {
+    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
         return refused;
     }
     let form = SilenceForm::from_pairs(&pairs);
     let added = form.to_silence(now_nanos()).and_then(|silence| {
-        let text = format!("Silence {} added until {}", silence.id, format::exact(silence.ends_at));
+        let text = format!("Silence {} added until {}", silence.id, short_time(silence.ends_at));
         api.alerting.add_silence(silence).map(|()| text).map_err(|e| e.to_string())
     });
     match added {
@@ -197,7 +197,7 @@ pub async fn expire(
     RawForm(body): RawForm,
 ) -> Response {
     let pairs = pairs(&body);
-    if let Err(refused) = check_csrf(&headers, &pairs, &token) {
+    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
         return refused;
     }
     match api.alerting.remove_silence(&id) {
