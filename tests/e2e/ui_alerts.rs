@@ -76,7 +76,8 @@ fn api_rule(server: &Server, id: &str) -> Option<Value> {
 /// A raw form POST with the page's CSRF cookie and token, as a browser
 /// without scripts sends it; answers status and `Location`.
 fn post_form(server: &Server, page: &str, action: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
-    let client = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client =
+        reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let answer = client.get(server.api_url(page)).send().unwrap();
     let cookie = answer.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
     let html = answer.text().unwrap();
@@ -99,7 +100,10 @@ fn ui_alerts_rules_are_created_refused_edited_and_deleted_in_the_form() {
 
     browser.goto(&server.api_url("/alerts/rules"));
     let row = browser.find("tr[data-rule='new-issues']").text();
-    assert!(row.contains("config") && row.contains("read-only"), "the config file's rule is read-only: {row}");
+    assert!(
+        row.contains("config") && row.contains("read-only"),
+        "the config file's rule is read-only: {row}"
+    );
     assert!(row.contains("A new issue"), "the condition is summed up: {row}");
     assert_no_js_errors(&browser, "/alerts/rules");
 
@@ -107,8 +111,15 @@ fn ui_alerts_rules_are_created_refused_edited_and_deleted_in_the_form() {
     browser.find("#new-rule").click();
     browser.find("#kind").select_by_value("error_rate");
     browser.wait_until("the error-rate fields show", || !browser.find_all_now("#f-warning").is_empty());
-    assert!(browser.current_url().contains("kind=error_rate"), "the kind is in the URL: {}", browser.current_url());
-    assert!(browser.find_all_now("#f-filter-service").is_empty(), "issue fields are not offered for error_rate");
+    assert!(
+        browser.current_url().contains("kind=error_rate"),
+        "the kind is in the URL: {}",
+        browser.current_url()
+    );
+    assert!(
+        browser.find_all_now("#f-filter-service").is_empty(),
+        "issue fields are not offered for error_rate"
+    );
 
     // Warning above critical: the engine refuses, the form says why and keeps the values.
     set_field(&browser, "#f-id", "checkout-errors");
@@ -146,7 +157,8 @@ fn ui_alerts_rules_are_created_refused_edited_and_deleted_in_the_form() {
     assert!(html.contains("must be below `critical`"), "{html}");
     // And a post without the token is refused.
     let client = reqwest::blocking::Client::new();
-    let forged = client.post(server.api_url("/alerts/rules/new")).form(&[("id", "forged"), ("kind", "new_group")]);
+    let forged =
+        client.post(server.api_url("/alerts/rules/new")).form(&[("id", "forged"), ("kind", "new_group")]);
     assert_eq!(forged.send().unwrap().status().as_u16(), 403);
     assert!(api_rule(&server, "forged").is_none());
 
@@ -219,9 +231,37 @@ fn ui_alerts_channels_firing_history_silences_and_snooze() {
     let said = notice(&browser);
     assert!(said.contains("delivered") && said.contains("attempt 1: HTTP 200"), "test outcome: {said}");
     let got = hooks.wait("/hook?token=path-secret", 1, Duration::from_secs(10));
-    assert!(got[0].json()["title"].as_str().unwrap_or_default().contains("Test notification"), "{:?}", got[0]);
+    assert!(
+        got[0].json()["title"].as_str().unwrap_or_default().contains("Test notification"),
+        "{:?}",
+        got[0]
+    );
     browser.screenshot("channels-tested");
     assert_no_js_errors(&browser, "/alerts/channels");
+
+    // A channel made in the form: refused without its URL, then created,
+    // tested and deleted.
+    browser.find("#new-channel").click();
+    set_field(&browser, "#c-id", "made");
+    set_field(&browser, "#c-secret", "typed-secret");
+    browser.find("#save-channel").click();
+    assert!(browser.find("#form-error").text().contains("URL is required"));
+    assert_eq!(value_of(&browser, "#c-id"), "made");
+    assert_eq!(value_of(&browser, "#c-secret"), "", "a secret is not written back into the page");
+    set_field(&browser, "#c-url", &hooks.url("/made"));
+    browser.screenshot("channel-form");
+    browser.find("#save-channel").click();
+    assert!(notice(&browser).contains("Channel made created"));
+    assert!(browser.find("tr[data-channel='made']").text().contains("api"));
+    browser.find("tr[data-channel='made'] button[type=submit]:not(.danger)").click();
+    assert!(notice(&browser).contains("Test notification to made delivered"));
+    hooks.wait("/made", 1, Duration::from_secs(10));
+    accept_confirms(&browser);
+    browser.find("tr[data-channel='made'] button.danger").click();
+    assert!(notice(&browser).contains("Channel made deleted"));
+    assert!(browser.find_all_now("tr[data-channel='made']").is_empty());
+    // The config file's channel has no delete button.
+    assert!(browser.find_all_now("tr[data-channel='hook'] button.danger").is_empty());
 
     // An error over OTLP opens an issue; the new-issue rule fires and delivers.
     let span = exception_span("POST /cart", "CartLockedError", "cart 17 is locked", vec![]);
@@ -241,16 +281,24 @@ fn ui_alerts_channels_firing_history_silences_and_snooze() {
     browser.screenshot("firing");
     assert_no_js_errors(&browser, "/alerts");
 
-    // Both deliveries, newest first, with their outcome.
+    // Every attempt, newest first, with its outcome; then one channel's.
     browser.find(".alert-tabs a[href='/alerts/history']").click();
     let count = browser.find("#history-count").text();
-    assert!(count.contains("Attempts 1–2 of 2"), "{count}");
+    assert!(count.contains("Attempts 1–3 of 3"), "{count}");
     let rows = browser.find_all("#history tbody tr");
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     let newest = rows[0].text();
-    assert!(newest.contains("hook") && newest.contains("rule new-issues") && newest.contains("delivered"), "{newest}");
+    assert!(
+        newest.contains("hook") && newest.contains("rule new-issues") && newest.contains("delivered"),
+        "{newest}"
+    );
     assert!(newest.contains("200"), "the HTTP status is shown: {newest}");
-    assert!(rows[1].text().contains("test-hook"), "the test send is the older attempt: {}", rows[1].text());
+    assert!(rows[1].text().contains("test-made"), "then the made channel's test: {}", rows[1].text());
+    browser.find("select[name=channel]").select_by_value("hook");
+    browser.wait_until("only hook's attempts show", || {
+        browser.text_of("#history-count").is_some_and(|t| t.contains("Attempts 1–2 of 2"))
+    });
+    assert!(browser.find_all("#history tbody tr")[1].text().contains("test-hook"));
     browser.screenshot("history");
 
     // A silence for exactly that alert, from its "Silence…" link.
@@ -296,8 +344,12 @@ fn ui_alerts_channels_firing_history_silences_and_snooze() {
         post_form(&server, "/alerts/silences", &format!("/issues/{group_id}/snooze"), &[("duration", "4h")]);
     assert_eq!(status, 303);
     assert!(location.starts_with(&format!("/issues/{group_id}?done=")), "{location}");
-    let (status, _, html) =
-        post_form(&server, "/alerts/silences", &format!("/issues/{group_id}/snooze"), &[("duration", "later")]);
+    let (status, _, html) = post_form(
+        &server,
+        "/alerts/silences",
+        &format!("/issues/{group_id}/snooze"),
+        &[("duration", "later")],
+    );
     assert_eq!(status, 400, "{html}");
     let forged = reqwest::blocking::Client::new()
         .post(server.api_url(&format!("/issues/{group_id}/snooze")))

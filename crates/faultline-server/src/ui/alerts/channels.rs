@@ -22,6 +22,7 @@ pub struct ChannelRow {
     pub rules: Vec<String>,
     pub test_url: String,
     pub history_url: String,
+    pub delete_url: String,
 }
 
 #[derive(Template)]
@@ -50,6 +51,7 @@ pub async fn list(State(api): State<Api>, Query(notice): Query<Notice>, token: C
                     .collect(),
                 test_url: format!("/alerts/channels/{}/test", url_encode(&c.id)),
                 history_url: format!("/alerts/history?channel={}", url_encode(&c.id)),
+                delete_url: format!("/alerts/channels/{}/delete", url_encode(&c.id)),
                 kind: c.config.kind(),
                 target,
                 details,

@@ -7,6 +7,7 @@
 //! The pages call the running [`crate::alerting::Alerting`] directly, the
 //! same functions the JSON API calls; nothing here talks HTTP to itself.
 
+mod channel_form;
 mod channels;
 mod firing;
 pub mod form;
@@ -33,7 +34,9 @@ pub fn routes() -> Router<Api> {
         .route("/alerts/rules/{id}/edit", get(rules::edit_form).post(rules::update))
         .route("/alerts/rules/{id}/delete", post(rules::delete))
         .route("/alerts/channels", get(channels::list))
+        .route("/alerts/channels/new", get(channel_form::new_form).post(channel_form::create))
         .route("/alerts/channels/{id}/test", post(channels::test))
+        .route("/alerts/channels/{id}/delete", post(channel_form::delete))
         .route("/alerts/silences", get(silences::page).post(silences::create))
         .route("/alerts/silences/{id}/expire", post(silences::expire))
         .route("/alerts/history", get(history::page))
