@@ -357,9 +357,16 @@ fn ui_alerts_channels_firing_history_silences_and_snooze() {
         .send()
         .unwrap();
     assert_eq!(forged.status().as_u16(), 403);
+    // The firing page snoozes the issue too, and comes back to itself.
     browser.goto(&server.api_url("/alerts"));
+    browser.find("#active-alerts form.snooze select").select_by_value("1d");
+    browser.find("#active-alerts form.snooze button").click();
+    let said = notice(&browser);
+    assert!(said.contains(&format!("issue {group_id} snoozed for 1d")), "{said}");
+    assert!(browser.current_url().contains("/alerts?done="), "{}", browser.current_url());
     let active = browser.find("#active-alerts").text();
     assert!(active.contains(&format!("issue {group_id} snoozed")), "the alert shows as snoozed: {active}");
+    browser.screenshot("firing-snoozed");
 
     browser.prefer_color_scheme("dark");
     for (path, name) in [

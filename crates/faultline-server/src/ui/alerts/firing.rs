@@ -32,6 +32,8 @@ pub struct AlertRow {
     pub link: Option<String>,
     pub muted: Option<String>,
     pub silence_link: String,
+    /// The issue it is about, which can be snoozed from here.
+    pub group_id: Option<u64>,
 }
 
 #[derive(Template)]
@@ -102,6 +104,7 @@ fn row(a: &Alert, rules: &[Rule], now: i64) -> AlertRow {
         link: subject_link(a),
         muted: None,
         silence_link: silence_link(a),
+        group_id: a.group_id,
     }
 }
 

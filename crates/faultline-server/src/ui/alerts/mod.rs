@@ -144,8 +144,9 @@ fn parse_duration(text: &str) -> Result<i64, String> {
     }
 }
 
-/// `POST /issues/{id}/snooze` (fields `duration`, `csrf`): mutes the
-/// issue's alerts for that long, then back to the issue page.
+/// `POST /issues/{id}/snooze` (fields `duration`, `csrf`, optional
+/// `back`): mutes the issue's alerts for that long, then back to the issue
+/// page (or to `back`, a path of this site: the alerts page snoozes too).
 async fn snooze(
     State(api): State<Api>,
     Path(id): Path<String>,
@@ -180,8 +181,12 @@ async fn snooze(
     };
     let until = now_nanos().saturating_add(nanos);
     api.alerting.snooze(group_id, until);
-    let done = format!("Alerts for this issue snoozed for {} (until {})", duration.trim(), short_time(until));
-    redirect(&format!("/issues/{group_id}"), "done", &done)
+    let done =
+        format!("Alerts for issue {group_id} snoozed for {} (until {})", duration.trim(), short_time(until));
+    let back = first(&pairs, "back");
+    let target =
+        if back.is_empty() { format!("/issues/{group_id}") } else { super::stream::local_path(&back) };
+    redirect(&target, "done", &done)
 }
 
 #[cfg(test)]
