@@ -8,6 +8,7 @@
 //! `health` (services and checks), `alerts`. Pages read the store directly
 //! through the same [`Api`] state as the JSON API.
 
+mod alerts;
 mod assets;
 mod charts;
 mod check;
@@ -75,6 +76,7 @@ pub fn routes() -> Router<Api> {
         .route("/services/{name}", get(service::page))
         .route("/checks/{id}", get(check::page))
         .route("/static/{name}", get(assets::serve))
+        .merge(alerts::routes())
 }
 
 /// Which section of the navigation a page belongs to.
