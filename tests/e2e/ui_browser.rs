@@ -220,6 +220,13 @@ fn ui_browser_triage_an_issue_from_the_stream() {
     let cells: Vec<String> =
         browser.find_all_now("table.stream tbody tr td.num").iter().map(|c| c.text()).collect();
     assert_eq!(cells[..2], ["3".to_string(), "3".to_string()], "matching events and users: {cells:?}");
+    // Any tag as a column: the issue's most frequent release.
+    let column = browser.find("input[name=column]");
+    column.type_text("release");
+    browser.find("form.filters button[type=submit]").click();
+    browser.wait_until("the release column", || browser.text_of("#tag-column").as_deref() == Some("release"));
+    let cell = browser.find("td.tag-cell").text();
+    assert_eq!(cell, "1.4.0 100%", "the column shows the top value and its share");
     browser.screenshot("stream-filtered");
 
     // The issue page: the in-app frame, the framework frame folded away.

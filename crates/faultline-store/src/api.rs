@@ -189,9 +189,10 @@ pub trait SearchStore: Send + Sync {
     fn facet(&self, query: &str, from: UnixNanos, to: UnixNanos, field: &str, limit: usize) -> Result<Facet>;
 
     /// For each of `group_ids`: its events matching `query` in `[from,
-    /// to)`: count, distinct users and counts per step (as
-    /// [`SearchStore::event_histogram`] steps them). Groups without such
-    /// events are left out.
+    /// to)`: count, distinct users, counts per step (as
+    /// [`SearchStore::event_histogram`] steps them) and, with `tag` (a
+    /// name [`SearchStore::facet`] takes), that tag's most frequent value.
+    /// Groups without such events are left out.
     fn group_activity(
         &self,
         group_ids: &[u64],
@@ -199,6 +200,7 @@ pub trait SearchStore: Send + Sync {
         from: UnixNanos,
         to: UnixNanos,
         step: Duration,
+        tag: Option<&str>,
     ) -> Result<BTreeMap<u64, GroupActivity>>;
 
     /// Waits (bounded) until everything committed so far is searchable.

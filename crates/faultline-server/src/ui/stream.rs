@@ -42,6 +42,9 @@ pub struct Params {
     cursor: String,
     #[serde(default)]
     done: String,
+    /// A tag shown as an extra column (`release`, `user`, any attribute).
+    #[serde(default)]
+    column: String,
 }
 
 /// The filters as the page shows them and links keep them.
@@ -56,6 +59,8 @@ pub struct Filters {
     pub period: Period,
     /// `last_seen` (default), `first_seen`, `count`, `new`.
     pub sort: String,
+    /// The tag shown as an extra column, empty for none.
+    pub column: String,
 }
 
 impl Filters {
@@ -77,6 +82,7 @@ impl Filters {
             status,
             period: Period::parse(p.period.as_deref()),
             sort,
+            column: tag_name(&p.column),
         }
     }
 
@@ -90,6 +96,7 @@ impl Filters {
             ("status", if self.status == "unresolved" { "" } else { self.status.as_str() }),
             ("period", if self.period.key == "24h" { "" } else { self.period.key }),
             ("sort", if self.sort == "last_seen" { "" } else { self.sort.as_str() }),
+            ("column", self.column.as_str()),
         ];
         if let Some(pair) = pairs.iter_mut().find(|(k, _)| *k == name) {
             pair.1 = value;
@@ -130,6 +137,9 @@ pub struct Row {
     pub first_seen: String,
     pub first_seen_exact: String,
     pub is_new: bool,
+    /// The extra column's most frequent value and its share of the
+    /// period's (matching) events, when a column is picked.
+    pub column_value: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -142,6 +152,7 @@ struct StreamPage {
     first_page_url: Option<String>,
     services: Vec<String>,
     periods: &'static [(&'static str, &'static str, i64)],
+    column_tags: &'static [&'static str],
     error: Option<String>,
     done: String,
     back: String,
@@ -201,6 +212,7 @@ pub async fn page(State(api): State<Api>, Query(params): Query<Params>, token: C
             from,
             to,
             f.period.step(SPARK_BUCKETS),
+            Some(f.column.as_str()).filter(|c| !c.is_empty()),
         )?;
         let services = known_services(&storage, now)?;
         Ok((groups, next, activity, services))
@@ -228,6 +240,7 @@ pub async fn page(State(api): State<Api>, Query(params): Query<Params>, token: C
         next_url,
         services,
         periods: CHOICES,
+        column_tags: COLUMN_TAGS,
         error,
         done: params.done.chars().take(200).collect(),
     };
@@ -238,7 +251,12 @@ fn row(group: Group, activity: &BTreeMap<u64, GroupActivity>, period_start: i64,
     let none = GroupActivity { histogram: vec![0; SPARK_BUCKETS as usize], ..GroupActivity::default() };
     let a = activity.get(&group.id).unwrap_or(&none);
     let events_in_period = a.count;
+    let column_value = a.top_value.as_ref().map(|(value, n)| {
+        let share = *n as f64 / events_in_period.max(1) as f64;
+        (value.clone(), format::percent(share))
+    });
     Row {
+        column_value,
         events_in_period,
         events_label: format::count(events_in_period),
         total_label: format::count(group.count),
@@ -252,6 +270,23 @@ fn row(group: Group, activity: &BTreeMap<u64, GroupActivity>, period_start: i64,
         group,
     }
 }
+
+/// A tag name as the index takes it (letters, digits, `.`, `_`, `-`), so
+/// a mistyped column is dropped rather than failing the page.
+fn tag_name(text: &str) -> String {
+    let name = text.trim();
+    let valid =
+        name.len() <= 100 && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if valid {
+        name.to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// Tags offered for the extra column.
+pub const COLUMN_TAGS: &[&str] =
+    &["release", "environment", "host", "route", "method", "status", "sdk", "user"];
 
 /// Services with health figures or issues, for the service filter.
 fn known_services(

@@ -224,6 +224,7 @@ impl SearchStore for Embedded {
         from: UnixNanos,
         to: UnixNanos,
         step: Duration,
+        tag: Option<&str>,
     ) -> Result<BTreeMap<u64, GroupActivity>> {
         let mut owner = BTreeMap::new();
         for id in group_ids {
@@ -234,8 +235,14 @@ impl SearchStore for Embedded {
             }
         }
         let fingerprints: Vec<String> = owner.keys().cloned().collect();
-        let by_fp =
-            self.index.fingerprint_activity(&fingerprints, &self.expand_groups(query)?, from, to, step)?;
+        let by_fp = self.index.fingerprint_activity(
+            &fingerprints,
+            &self.expand_groups(query)?,
+            from,
+            to,
+            step,
+            tag,
+        )?;
         let mut out: BTreeMap<u64, GroupActivity> = BTreeMap::new();
         for (fp, activity) in by_fp {
             let Some(id) = owner.get(&fp) else { continue };
@@ -244,6 +251,10 @@ impl SearchStore for Embedded {
             // Users of a merged group's fingerprints may overlap: the
             // largest is a lower bound, the sum an upper one.
             entry.users = entry.users.max(activity.users);
+            // A merged group's top value: its busiest fingerprint's.
+            if activity.top_value.as_ref().map(|t| t.1) > entry.top_value.as_ref().map(|t| t.1) {
+                entry.top_value = activity.top_value;
+            }
             if entry.histogram.is_empty() {
                 entry.histogram = activity.histogram;
             } else {

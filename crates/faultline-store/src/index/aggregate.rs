@@ -39,6 +39,9 @@ pub struct GroupActivity {
     pub users: u64,
     /// Events per step, as [`SearchIndex::histogram`] steps them.
     pub histogram: Vec<u64>,
+    /// When a tag was asked for: its most frequent value among these
+    /// events, and how many events have it.
+    pub top_value: Option<(String, u64)>,
 }
 
 /// Tag names a breakdown takes, with their index column.
@@ -151,7 +154,8 @@ impl SearchIndex {
     }
 
     /// Per fingerprint of `fingerprints`: matching events in `[from, to)`,
-    /// distinct users and the events per step.
+    /// distinct users, the events per step and, with `tag`, that tag's most
+    /// frequent value.
     pub fn fingerprint_activity(
         &self,
         fingerprints: &[String],
@@ -159,6 +163,7 @@ impl SearchIndex {
         from: UnixNanos,
         to: UnixNanos,
         step: Duration,
+        tag: Option<&str>,
     ) -> Result<BTreeMap<String, GroupActivity>> {
         if fingerprints.is_empty() {
             return Ok(BTreeMap::new());
@@ -174,9 +179,13 @@ impl SearchIndex {
             (Occur::Must, Box::new(self.matching(text, from, to)?) as Box<dyn Query>),
             (Occur::Must, Box::new(BooleanQuery::new(any_of))),
         ]);
+        let mut per_fingerprint = json!({"h": date_histogram(step), "u": {"cardinality": {"field": "user"}}});
+        if let Some(tag) = tag {
+            per_fingerprint["t"] = json!({"terms": {"field": facet_column(tag)?, "size": 1}});
+        }
         let request = json!({"fp": {
             "terms": {"field": "fingerprint", "size": fingerprints.len()},
-            "aggs": {"h": date_histogram(step), "u": {"cardinality": {"field": "user"}}}
+            "aggs": per_fingerprint
         }});
         let (_, result) = self.run_aggs(&query, request)?;
         let starts = steps(from, to, step);
@@ -190,6 +199,9 @@ impl SearchIndex {
                 count: bucket["doc_count"].as_u64().unwrap_or(0),
                 users: bucket["u"]["value"].as_f64().map_or(0, |v| v.round() as u64),
                 histogram,
+                top_value: bucket["t"]["buckets"]
+                    .get(0)
+                    .and_then(|b| Some((key_text(&b["key"])?, b["doc_count"].as_u64()?))),
             };
             out.insert(fp.to_string(), activity);
         }
