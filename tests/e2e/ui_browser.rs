@@ -337,3 +337,50 @@ fn ui_browser_search_finds_events_by_issue() {
     let error = browser.find("#query-error").text();
     assert!(error.contains("invalid query"), "a bad query is explained: {error}");
 }
+
+/// Pictures for the README: a day of a small shop's traffic (tests/src/demo.rs)
+/// in each main page, saved to `docs/screenshots/`. Not part of the suite;
+/// run it after changing how pages look:
+/// `cargo test -p faultline-tests --test ui_browser -- --ignored docs_screenshots`.
+#[test]
+#[ignore = "writes docs/screenshots; run by hand"]
+fn ui_browser_docs_screenshots() {
+    let server = Server::start();
+    let exports = faultline_tests::demo::shop_day(24);
+    let spans: usize = exports.iter().map(|e| e.resource_spans[0].scope_spans[0].spans.len()).sum();
+    for export in &exports {
+        assert_eq!(post_protobuf(&server.http_url("/v1/traces"), export).unwrap().0, 200);
+    }
+    println!("sent {spans} spans in {} exports", exports.len());
+    let rule =
+        serde_json::json!({"id": "new-issues", "kind": "new_group", "name": "New issues in production"});
+    let created = reqwest::blocking::Client::new()
+        .post(server.api_url("/api/v1/alert-rules"))
+        .json(&rule)
+        .send()
+        .unwrap();
+    assert!(created.status().is_success(), "rule: {}", created.text().unwrap_or_default());
+    server.wait_for("/api/v1/search?q=", |b| b["total"].as_u64().is_some_and(|n| n > 100));
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let regressed = group_with(&server, "ZeroDivisionError");
+
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    std::fs::create_dir_all(&docs).unwrap();
+    let browser = Browser::start();
+    let pages = [
+        ("issues", "/?column=release".to_string()),
+        ("issue", format!("/issues/{}", regressed["id"])),
+        ("search", format!("/search?q={}", faultline_tests::api::encode("service:checkout -type:KeyError"))),
+        ("service", "/services/checkout".to_string()),
+        ("alerts-rules", "/alerts/rules".to_string()),
+    ];
+    for (name, path) in pages {
+        browser.goto(&server.api_url(&path));
+        assert_no_js_errors(&browser, &path);
+        let png = browser.screenshot(name);
+        std::fs::copy(&png, docs.join(format!("{name}.png"))).unwrap();
+    }
+    browser.prefer_color_scheme("dark");
+    browser.goto(&server.api_url(&format!("/issues/{}", regressed["id"])));
+    std::fs::copy(browser.screenshot("issue-dark"), docs.join("issue-dark.png")).unwrap();
+}

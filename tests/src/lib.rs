@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod demo;
 pub mod otlp;
 pub mod receiver;
 pub mod rust_sdk;
