@@ -246,6 +246,16 @@ fn ui_browser_triage_an_issue_from_the_stream() {
     assert!(tags.contains("u-2") && tags.contains("1 · 33%"), "users are broken down: {tags}");
     browser.screenshot("issue-triage");
 
+    // Beside it, its endpoint around the first event: every /cart request failed since.
+    let onset = browser.find("#onset").text();
+    assert!(
+        onset.contains("hour after") && onset.contains("100%"),
+        "the endpoint's errors after the start: {onset}"
+    );
+    let endpoint = browser.find("#endpoint-health a.route");
+    assert_eq!(endpoint.text(), "/cart");
+    assert!(endpoint.attribute("href").unwrap_or_default().starts_with("/services/checkout?route=%2Fcart"));
+
     // The pager walks the three events, newest first.
     let position = browser.find("#event-position").text();
     assert!(position.contains('3'), "the pager says where the event sits among 3: {position}");

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use faultline_grouping::stacktrace::{parse_trace, Frame};
-use faultline_model::{now_nanos, ErrorEvent, Group, GroupStatus, StatusChange};
+use faultline_model::{now_nanos, ErrorEvent, Group, GroupStatus, HealthBucket, StatusChange};
 use faultline_store::{EventNeighbors, Facet, GroupFilter, GroupSort, HealthFilter};
 use serde::Deserialize;
 
@@ -68,6 +68,14 @@ pub struct TagBar {
     pub width: String,
 }
 
+pub struct Onset {
+    pub started: String,
+    pub before_errors: String,
+    pub after_errors: String,
+    pub before_p95: String,
+    pub after_p95: String,
+}
+
 pub struct TagBreakdown {
     pub name: String,
     pub total: u64,
@@ -109,6 +117,11 @@ pub struct Grouped {
 
 pub struct HealthView {
     pub route: String,
+    /// `/services/{service}?route=...`: the endpoint's own health page.
+    pub link: String,
+    /// The endpoint in the hour before the issue's first event and the
+    /// hour after: did it start when the endpoint degraded?
+    pub onset: Option<Onset>,
     pub error_chart: String,
     pub latency_chart: String,
     pub requests: u64,
@@ -164,7 +177,7 @@ struct Loaded {
     histogram: Vec<(i64, u64)>,
     markers: Vec<charts::Marker>,
     facets: Vec<Facet>,
-    health: Option<(String, Vec<(i64, faultline_model::HealthBucket)>)>,
+    health: Option<EndpointHealth>,
     candidates: Vec<Group>,
 }
 
@@ -207,13 +220,21 @@ pub async fn page(
         let route = event.as_ref().and_then(|e| e.http_route.clone());
         let health = match route {
             Some(route) => {
-                let (from, to) = period.range(now, CHART_BUCKETS);
                 let filter = HealthFilter {
                     service: Some(group.service.clone()),
                     route: Some(route.clone()),
                     ..HealthFilter::default()
                 };
-                Some((route, storage.health_series(from, to, period.step(CHART_BUCKETS), &filter)?))
+                let series = storage.health_series(from, to, step, &filter)?;
+                let merged = |from, to| -> Result<HealthBucket, faultline_store::Error> {
+                    let mut total = HealthBucket::default();
+                    storage.health(from, to, &filter)?.values().for_each(|b| total.merge(b));
+                    Ok(total)
+                };
+                let started = group.first_seen;
+                let onset =
+                    (merged(started - ONSET_WINDOW, started)?, merged(started, started + ONSET_WINDOW)?);
+                Some(EndpointHealth { route, series, onset })
             }
             None => None,
         };
@@ -250,7 +271,7 @@ fn build(api: &Api, l: Loaded, period: Period, params: &Params, now: i64, token:
         .filter(|s| s.consecutive_failures > 0)
         .map(|s| s.check_id)
         .collect();
-    let health = l.health.map(|(route, series)| health_view(route, &series, step, failing_checks));
+    let health = l.health.map(|h| health_view(&group, h, step, failing_checks));
     let base = format!("/issues/{}", group.id);
     let keep = |event: &str| {
         let pairs =
@@ -484,12 +505,34 @@ fn explain(api: &Api, e: &ErrorEvent) -> Grouped {
     Grouped { method, reason: reason.to_string(), detail }
 }
 
-fn health_view(
+/// The health figures read for an issue's endpoint.
+struct EndpointHealth {
     route: String,
-    series: &[(i64, faultline_model::HealthBucket)],
-    step: i64,
-    failing_checks: Vec<String>,
-) -> HealthView {
+    series: Vec<(i64, HealthBucket)>,
+    /// The hour before the issue's first event, and the hour after.
+    onset: (HealthBucket, HealthBucket),
+}
+
+/// How far before and after an issue's first event its endpoint is compared.
+const ONSET_WINDOW: i64 = 3_600_000_000_000;
+
+fn health_view(group: &Group, h: EndpointHealth, step: i64, failing_checks: Vec<String>) -> HealthView {
+    let EndpointHealth { route, series, onset: (before, after) } = h;
+    let series = series.as_slice();
+    let errors = |b: &HealthBucket| b.error_rate().map(format::percent).unwrap_or_else(|| "–".into());
+    let p95 = |b: &HealthBucket| b.latency.quantile(0.95).map(format::millis).unwrap_or_else(|| "–".into());
+    let onset = (!before.is_empty() || !after.is_empty()).then(|| Onset {
+        started: format::exact(group.first_seen),
+        before_errors: errors(&before),
+        after_errors: errors(&after),
+        before_p95: p95(&before),
+        after_p95: p95(&after),
+    });
+    let link = format!(
+        "/services/{}{}",
+        format::url_encode(&group.service),
+        query_string(&[("route", route.as_str())])
+    );
     let times: Vec<i64> = series.iter().map(|p| p.0).collect();
     let rates: Vec<Option<f64>> = series.iter().map(|p| p.1.error_rate().map(|r| r * 100.0)).collect();
     let p95: Vec<Option<f64>> = series.iter().map(|p| p.1.latency.quantile(0.95)).collect();
@@ -501,6 +544,8 @@ fn health_view(
     let latency_series = [charts::Series { name: "p95 latency".into(), class: "", values: p95 }];
     HealthView {
         route,
+        link,
+        onset,
         error_chart: charts::line_chart(300.0, &times, step, &error_series, |v| format!("{v:.0}%")),
         latency_chart: charts::line_chart(300.0, &times, step, &latency_series, format::millis),
         requests: total.requests,
