@@ -34,7 +34,7 @@ fn event(i: usize, now: i64) -> (ErrorEvent, Grouping) {
     attributes.insert("enduser.id".into(), format!("user-{}", i % 5_000).into());
     let mut event = ErrorEvent::blank(format!("service-{}", g % SERVICES), EventSource::SpanException, ts);
     event.service_version = Some(format!("1.{}.0", i % 4));
-    event.environment = Some(if i % 3 == 0 { "staging" } else { "production" }.into());
+    event.environment = Some(if i.is_multiple_of(3) { "staging" } else { "production" }.into());
     event.host = Some(format!("web-{}", i % 12));
     event.sdk_language = Some("python".into());
     event.trace_id = format!("{:032x}", i);

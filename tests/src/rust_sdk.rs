@@ -49,7 +49,7 @@ impl RustService {
                 .build();
             SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource).build()
         };
-        RustService { provider, runtime: runtime }
+        RustService { provider, runtime }
     }
 
     /// Records one failing request: a SERVER span with an exception event

@@ -208,7 +208,7 @@ pub async fn page(
         let (from, to) = period.range(now, CHART_BUCKETS);
         let step = period.step(CHART_BUCKETS);
         let histogram = storage.event_histogram(&query, from, to, step)?;
-        let markers = release_markers(&*storage, &query, from, to, step)?;
+        let markers = release_markers(&storage, &query, from, to, step)?;
         let mut facets = Vec::new();
         for name in tag_names(&picked) {
             match storage.facet(&query, from, to, &name, TAG_VALUES) {
@@ -343,7 +343,7 @@ fn release_markers(
     let releases = storage.facet(query, from, to, "release", MAX_RELEASE_MARKERS)?;
     let mut markers = Vec::new();
     for (release, _) in releases.values {
-        let quoted = release.replace('\\', "").replace('"', "");
+        let quoted = release.replace('\\', "\\\\").replace('"', "\\\"");
         let points = storage.event_histogram(&format!("{query} AND release:\"{quoted}\""), from, to, step)?;
         let first = points.iter().position(|p| p.1 > 0);
         if let Some(i) = first.filter(|i| *i > 0) {
@@ -698,6 +698,7 @@ async fn unmerge(api: &Api, id: u64, fingerprint: String) -> Result<(u64, String
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use faultline_model::EventSource;
 
