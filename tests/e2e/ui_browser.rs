@@ -325,6 +325,14 @@ fn ui_browser_search_finds_events_by_issue() {
     browser.goto(&server.api_url("/search"));
     assert!(browser.find(".examples").text().contains("OR"), "the syntax is explained by examples");
     let query = browser.find("input.query");
+    // Field names are offered for the word being typed.
+    query.type_text("service:checkout -ty");
+    let offered = browser.execute_script(
+        "return [...document.querySelectorAll('#query-fields option')].map(o => o.value)",
+        vec![],
+    );
+    assert_eq!(offered, serde_json::json!(["service:checkout -type:"]), "suggestions for the last word");
+    query.clear();
     query.type_text("type:KeyError OR type:ValueError");
     browser.find("form.filters button[type=submit]").click();
     browser.wait_until("the matches are counted", || browser.text_of("#match-count").as_deref() == Some("3"));

@@ -34,6 +34,31 @@
       });
     });
 
+    // Field-name suggestions for the word being typed: the datalist's
+    // options become "everything before it" + "field:", so the browser's
+    // own suggestion list completes the last word of a longer query.
+    document.querySelectorAll("input.query[list]").forEach(function (box) {
+      var list = document.getElementById(box.getAttribute("list"));
+      if (!list) return;
+      var fields = Array.prototype.map.call(list.options, function (o) {
+        return { value: o.value, label: o.textContent };
+      });
+      box.addEventListener("input", function () {
+        var text = box.value;
+        var cut = Math.max(text.lastIndexOf(" "), text.lastIndexOf("(")) + 1;
+        var head = text.slice(0, cut), word = text.slice(cut).replace(/^-/, "");
+        var minus = text.slice(cut).charAt(0) === "-" ? "-" : "";
+        list.textContent = "";
+        fields.forEach(function (f) {
+          if (word.indexOf(":") !== -1 || f.value.indexOf(word) !== 0) return;
+          var option = document.createElement("option");
+          option.value = head + minus + f.value;
+          option.textContent = f.label;
+          list.appendChild(option);
+        });
+      });
+    });
+
     // Filters that are select boxes apply at once.
     document.querySelectorAll("select[data-autosubmit]").forEach(function (el) {
       el.addEventListener("change", function () { if (el.form) el.form.submit(); });

@@ -153,6 +153,8 @@ struct StreamPage {
     services: Vec<String>,
     periods: &'static [(&'static str, &'static str, i64)],
     column_tags: &'static [&'static str],
+    /// Field names the query box suggests.
+    fields: &'static [(&'static str, &'static str)],
     error: Option<String>,
     done: String,
     back: String,
@@ -241,6 +243,7 @@ pub async fn page(State(api): State<Api>, Query(params): Query<Params>, token: C
         services,
         periods: CHOICES,
         column_tags: COLUMN_TAGS,
+        fields: super::search::FIELDS,
         error,
         done: params.done.chars().take(200).collect(),
     };
