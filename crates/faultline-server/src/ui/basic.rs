@@ -20,7 +20,12 @@ async fn check(State(api): State<Api>, Path(id): Path<String>) -> Response {
         return not_found(&format!("There is no check {}.", escape(&id)));
     };
     let checks = api.checks.clone();
-    let described = tokio::task::spawn_blocking(move || checks.describe(&check, false)).await;
+    let described = tokio::task::spawn_blocking(move || {
+        checks
+            .status(&check)
+            .map(|s| serde_json::to_value(crate::http::types::CheckBody::new(s, false)).unwrap_or_default())
+    })
+    .await;
     let Ok(Ok(status)) = described else {
         return page(StatusCode::INTERNAL_SERVER_ERROR, "Error", "The check's runs could not be read.");
     };
