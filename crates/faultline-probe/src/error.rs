@@ -67,3 +67,22 @@ pub(crate) enum RunError {
     #[error("unreadable certificate: {0}")]
     Certificate(x509_parser::nom::Err<x509_parser::error::X509Error>),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RunError;
+    use crate::AddressError;
+
+    /// These texts are stored with each failed run and shown as they are.
+    #[test]
+    fn run_errors_read_as_before() {
+        assert_eq!(
+            RunError::from(AddressError::NoPort).to_string(),
+            format!("invalid address: {}", AddressError::NoPort)
+        );
+        assert_eq!(RunError::ServerName.to_string(), "invalid server name: not a DNS name or IP address");
+        assert_eq!(RunError::NoCertificate.to_string(), "the server sent no certificate");
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(RunError::Io(refused).to_string(), "connection refused");
+    }
+}
