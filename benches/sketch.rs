@@ -1,6 +1,7 @@
 //! Faultline's own DDSketch (`faultline_model::Sketch`) against the
 //! `sketches-ddsketch` crate at the same 1% relative accuracy: time per
-//! added value, merge time, quantile error against the exact value, and
+//! added value, merge time (into an empty sketch, and folding a window of
+//! minutes into one), quantile error against the exact value, and
 //! serialized size. The answer decides whether the project keeps its own.
 //!
 //! Run: `cargo bench -p faultline-benches --bench sketch`.
@@ -94,10 +95,29 @@ fn main() {
     }
     let theirs_merge = start.elapsed().as_nanos() as f64 / MERGES as f64;
 
+    // A window read: every minute folded into one accumulator, so all but
+    // the first merge add into a non-empty sketch.
+    let folds = MERGES / small_ours.len();
+    let start = Instant::now();
+    for _ in 0..folds {
+        let mut acc = Sketch::new();
+        small_ours.iter().for_each(|s| acc.merge(s));
+        black_box(&acc);
+    }
+    let ours_fold = start.elapsed().as_nanos() as f64 / (folds * small_ours.len()) as f64;
+    let start = Instant::now();
+    for _ in 0..folds {
+        let mut acc = DDSketch::new(Config::new(0.01, 2048, 1e-9));
+        small_theirs.iter().for_each(|s| acc.merge(s).unwrap());
+        black_box(&acc);
+    }
+    let theirs_fold = start.elapsed().as_nanos() as f64 / (folds * small_theirs.len()) as f64;
+
     println!("sketch comparison over {VALUES} latencies (1% relative accuracy, 2048 buckets)");
     println!("{:<22} {:>14} {:>16}", "", "faultline", "sketches-ddsketch");
     println!("{:<22} {:>11.1} ns {:>13.1} ns", "add, per value", ours_add, theirs_add);
     println!("{:<22} {:>11.0} ns {:>13.0} ns", "merge one minute", ours_merge, theirs_merge);
+    println!("{:<22} {:>11.0} ns {:>13.0} ns", "fold 100 min, per min", ours_fold, theirs_fold);
     for q in [0.5, 0.95, 0.99, 0.999] {
         let truth = exact(&sorted, q);
         let a = ours.quantile(q).unwrap();

@@ -112,19 +112,26 @@ impl Sketch {
     }
 
     /// Adds every value of `other`, as if they had been added here.
+    ///
+    /// Reads fold many minute sketches into one, so this works on whole
+    /// slices: into an empty sketch it is a copy, otherwise one pass of
+    /// additions over the overlapping buckets.
     pub fn merge(&mut self, other: &Sketch) {
         if other.count == 0 {
             return;
         }
+        if self.count == 0 {
+            // `clone_from` keeps an accumulator's allocation across reuses.
+            self.counts.clone_from(&other.counts);
+            self.offset = other.offset;
+        } else if let Some(other_hi) = other.highest_index() {
+            let hi = self.highest_index().map_or(other_hi, |hi| hi.max(other_hi));
+            let lo = if self.counts.is_empty() { other.offset } else { self.offset.min(other.offset) };
+            self.cover(lo, hi);
+            add_counts(&mut self.counts, self.offset, &other.counts, other.offset);
+        }
         self.add_stats(other.count, other.sum, other.min, other.max);
         self.zero_count = self.zero_count.saturating_add(other.zero_count);
-        let Some(other_hi) = other.highest_index() else { return };
-        let hi = self.highest_index().map_or(other_hi, |hi| hi.max(other_hi));
-        let lo = if self.counts.is_empty() { other.offset } else { self.offset.min(other.offset) };
-        self.cover(lo, hi);
-        for (index, n) in other.buckets() {
-            self.add_in_range(index, n);
-        }
     }
 
     /// Number of values added.
@@ -252,6 +259,12 @@ impl Sketch {
 
     /// Adds `n` to bucket `index`, growing the range to include it.
     fn add_to_bucket(&mut self, index: i32, n: u64) {
+        // Nearly every value lands inside the current range: no resizing.
+        let slot = usize::try_from(i64::from(index) - i64::from(self.offset)).ok();
+        if let Some(count) = slot.and_then(|slot| self.counts.get_mut(slot)) {
+            *count = count.saturating_add(n);
+            return;
+        }
         let (lo, hi) = match self.highest_index() {
             Some(hi) => (self.offset.min(index), hi.max(index)),
             None => (index, index),
@@ -287,14 +300,26 @@ impl Sketch {
             return;
         }
         let mut counts = vec![0; len];
-        for (index, n) in self.buckets() {
-            let slot = (index.max(lo) - lo) as usize;
-            if let Some(count) = counts.get_mut(slot) {
-                *count = u64::saturating_add(*count, n);
-            }
-        }
+        add_counts(&mut counts, lo, &self.counts, self.offset);
         self.offset = lo;
         self.counts = counts;
+    }
+}
+
+/// Adds the buckets `src` (from index `src_offset`) to `dest` (from
+/// `dest_offset`), which must reach at least as high. Buckets below
+/// `dest`'s range go to its lowest one, as collapsing does.
+fn add_counts(dest: &mut [u64], dest_offset: i32, src: &[u64], src_offset: i32) {
+    let below = usize::try_from(i64::from(dest_offset) - i64::from(src_offset)).unwrap_or(0);
+    let (collapsed, rest) = src.split_at(below.min(src.len()));
+    if let Some(lowest) = dest.first_mut() {
+        *lowest = collapsed.iter().fold(*lowest, |sum, &n| sum.saturating_add(n));
+    }
+    let start = usize::try_from(i64::from(src_offset) - i64::from(dest_offset)).unwrap_or(0);
+    if let Some(slots) = dest.get_mut(start..) {
+        for (slot, &n) in slots.iter_mut().zip(rest) {
+            *slot = slot.saturating_add(n);
+        }
     }
 }
 

@@ -36,7 +36,7 @@ pub fn extract_traces(
         for span in resource_spans.scope_spans.iter().flat_map(|scope| &scope.spans) {
             extraction.items += 1;
             if let Err(reason) = check_limits(span, limits) {
-                rejections.reject(reason);
+                rejections.reject(reason.to_string());
                 continue;
             }
             let drafts = span_errors(span, limits, received_at);
@@ -53,27 +53,37 @@ pub fn extract_traces(
     extraction
 }
 
+/// Why a span is rejected whole. The text is the reason listed in the
+/// export's `partial_success` message, which clients show and tests pin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum OverLimit {
+    /// `name` is already shortened and quoted (see [`quoted`]).
+    #[error("span {name} has {count} events, the limit is {limit}")]
+    Events { name: String, count: usize, limit: usize },
+    #[error("span {name} has {count} attributes, the limit is {limit}")]
+    Attributes { name: String, count: usize, limit: usize },
+}
+
 /// Why a span must be rejected, if it must: too many events, or too many
 /// attributes counting its own and all its events'.
-fn check_limits(span: &Span, limits: &Limits) -> Result<(), String> {
+fn check_limits(span: &Span, limits: &Limits) -> Result<(), OverLimit> {
     if span.events.len() > limits.max_span_events {
-        return Err(format!(
-            "span {} has {} events, the limit is {}",
-            quoted(&span.name),
-            span.events.len(),
-            limits.max_span_events
-        ));
+        return Err(OverLimit::Events {
+            name: quoted(&span.name),
+            count: span.events.len(),
+            limit: limits.max_span_events,
+        });
     }
     let attributes = span
         .events
         .iter()
         .fold(span.attributes.len(), |sum, event| sum.saturating_add(event.attributes.len()));
     if attributes > limits.max_attributes {
-        return Err(format!(
-            "span {} has {attributes} attributes, the limit is {}",
-            quoted(&span.name),
-            limits.max_attributes
-        ));
+        return Err(OverLimit::Attributes {
+            name: quoted(&span.name),
+            count: attributes,
+            limit: limits.max_attributes,
+        });
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use reqwest::{Client, Method};
 
 use crate::config::HttpProbe;
 use crate::describe;
+use crate::error::RunError;
 use crate::run::Outcome;
 use faultline_tls::{client_config, Trust};
 
@@ -20,7 +21,7 @@ pub(crate) async fn probe(probe: &HttpProbe) -> Outcome {
 }
 
 async fn request(probe: &HttpProbe) -> Result<Outcome, Outcome> {
-    let client = client(probe.tls_insecure).map_err(Outcome::failed)?;
+    let client = client(probe.tls_insecure).map_err(|e| Outcome::failed(e.to_string()))?;
     let method = Method::from_bytes(probe.method.as_bytes())
         .map_err(|_| Outcome::failed(format!("invalid method {:?}", probe.method)))?;
     let mut request = client.request(method, &probe.url);
@@ -49,9 +50,9 @@ async fn request(probe: &HttpProbe) -> Result<Outcome, Outcome> {
 /// A client per run: no pooled connection hides a broken connect or TLS
 /// setup, and nothing outlives the runtime that ran the check. What is
 /// costly to build (the TLS roots) is shared through `client_config`.
-fn client(tls_insecure: bool) -> Result<Client, String> {
+fn client(tls_insecure: bool) -> Result<Client, RunError> {
     let trust = if tls_insecure { Trust::AnyCertificate } else { Trust::WebpkiRoots };
-    let tls = (*client_config(trust).map_err(|e| e.to_string())?).clone();
+    let tls = (*client_config(trust)?).clone();
     Client::builder()
         .use_preconfigured_tls(tls)
         // Judge the target's own answer: a redirect is a status like any other.
@@ -61,7 +62,7 @@ fn client(tls_insecure: bool) -> Result<Client, String> {
         .pool_max_idle_per_host(0)
         .user_agent(concat!("faultline-probe/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("HTTP client setup failed: {}", describe::chain(&e)))
+        .map_err(RunError::HttpClient)
 }
 
 /// Reads the body until `keyword` shows up or `MAX_BODY_BYTES` were read,

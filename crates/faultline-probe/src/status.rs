@@ -16,7 +16,18 @@ pub struct StatusSpec {
 #[error("invalid expected_status {text:?}: {reason}")]
 pub struct StatusSpecError {
     text: String,
-    reason: String,
+    reason: SpecProblem,
+}
+
+/// What is wrong with one item of an `expected_status`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum SpecProblem {
+    #[error("empty item; write e.g. 200, 200-299 or 200,204,300-399")]
+    EmptyItem,
+    #[error("{0:?} is not an HTTP status code (100-599)")]
+    NotACode(String),
+    #[error("range {0}-{1} is backwards")]
+    Backwards(u16, u16),
 }
 
 impl StatusSpec {
@@ -45,12 +56,12 @@ impl FromStr for StatusSpec {
     type Err = StatusSpecError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let fail = |reason: String| StatusSpecError { text: text.to_owned(), reason };
+        let fail = |reason: SpecProblem| StatusSpecError { text: text.to_owned(), reason };
         let mut ranges = Vec::new();
         for part in text.split(',') {
             let part = part.trim();
             if part.is_empty() {
-                return Err(fail("empty item; write e.g. 200, 200-299 or 200,204,300-399".to_owned()));
+                return Err(fail(SpecProblem::EmptyItem));
             }
             let (low, high) = match part.split_once('-') {
                 Some((low, high)) => (code(low.trim()).map_err(&fail)?, code(high.trim()).map_err(&fail)?),
@@ -60,7 +71,7 @@ impl FromStr for StatusSpec {
                 }
             };
             if low > high {
-                return Err(fail(format!("range {low}-{high} is backwards")));
+                return Err(fail(SpecProblem::Backwards(low, high)));
             }
             ranges.push((low, high));
         }
@@ -68,10 +79,10 @@ impl FromStr for StatusSpec {
     }
 }
 
-fn code(text: &str) -> Result<u16, String> {
+fn code(text: &str) -> Result<u16, SpecProblem> {
     match text.parse::<u16>() {
         Ok(c) if (100..=599).contains(&c) => Ok(c),
-        _ => Err(format!("{text:?} is not an HTTP status code (100-599)")),
+        _ => Err(SpecProblem::NotACode(text.to_owned())),
     }
 }
 

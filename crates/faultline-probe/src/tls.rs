@@ -9,6 +9,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::address::split_host_port;
 use crate::config::TlsProbe;
+use crate::error::RunError;
 use crate::run::Outcome;
 use crate::tcp;
 use faultline_tls::{client_config, Trust};
@@ -19,40 +20,35 @@ const NANOS_PER_SECOND: i64 = 1_000_000_000;
 pub(crate) async fn probe(probe: &TlsProbe) -> Outcome {
     match not_after(probe).await {
         Ok(not_after_secs) => judge(not_after_secs, now_nanos(), probe.min_days_left),
-        Err(error) => Outcome::failed(error),
+        Err(error) => Outcome::failed(error.to_string()),
     }
 }
 
 /// Connects, shakes hands and reads the leaf certificate's notAfter, in
 /// seconds since the epoch.
-async fn not_after(probe: &TlsProbe) -> Result<i64, String> {
+async fn not_after(probe: &TlsProbe) -> Result<i64, RunError> {
     let name = match &probe.server_name {
         Some(name) => name.clone(),
-        None => split_host_port(&probe.address)
-            .map_err(|reason| format!("invalid address: {reason}"))?
-            .0
-            .to_owned(),
+        None => split_host_port(&probe.address)?.0.to_owned(),
     };
-    let server_name = ServerName::try_from(name)
-        .map_err(|_| "invalid server name: not a DNS name or IP address".to_owned())?;
+    let server_name = ServerName::try_from(name).map_err(|_| RunError::ServerName)?;
     let trust = if probe.verify { Trust::WebpkiRoots } else { Trust::AnyCertificate };
-    let connector = TlsConnector::from(client_config(trust).map_err(|e| e.to_string())?);
+    let connector = TlsConnector::from(client_config(trust)?);
 
     let stream = tcp::connect(&probe.address).await?;
-    let mut tls = connector.connect(server_name, stream).await.map_err(|e| crate::describe::io_error(&e))?;
+    let mut tls = connector.connect(server_name, stream).await.map_err(RunError::Io)?;
     let leaf = tls
         .get_ref()
         .1
         .peer_certificates()
         .and_then(|chain| chain.first())
-        .ok_or("the server sent no certificate")?
+        .ok_or(RunError::NoCertificate)?
         .clone();
     // Say goodbye properly so the target does not log an aborted handshake;
     // a failure here says nothing about the certificate.
     let _ = tls.shutdown().await;
 
-    let (_, cert) =
-        x509_parser::parse_x509_certificate(&leaf).map_err(|e| format!("unreadable certificate: {e}"))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&leaf).map_err(RunError::Certificate)?;
     Ok(cert.validity().not_after.timestamp())
 }
 

@@ -6,7 +6,7 @@
 use faultline_model::UnixNanos;
 
 use super::facts::CheckStatus;
-use super::glob;
+use super::glob::Globs;
 use super::lifecycle::{Content, Outbox};
 use super::rules::{Rule, RuleKind};
 use super::state::EngineState;
@@ -16,6 +16,7 @@ use crate::alert::Severity;
 
 pub(crate) fn on_status(
     rules: &[Rule],
+    globs: &Globs,
     state: &mut EngineState,
     status: &CheckStatus,
     now: UnixNanos,
@@ -24,7 +25,7 @@ pub(crate) fn on_status(
     let subject = Subject::check(&status.check_id);
     let id = &status.check_id;
     for rule in rules {
-        if !rule.kind().is_check_kind() || !rule.check_pattern().is_none_or(|p| glob::matches(p, id)) {
+        if !rule.kind().is_check_kind() || !rule.check_pattern().is_none_or(|p| globs.matches(p, id)) {
             continue;
         }
         match rule.kind() {

@@ -11,7 +11,7 @@ use faultline_model::UnixNanos;
 
 use super::anomaly::{self, RESOLVE_FACTOR};
 use super::facts::{Endpoint, EndpointWindow, HourlyFigures};
-use super::glob;
+use super::glob::Globs;
 use super::lifecycle::{Content, Outbox};
 use super::rules::{AnomalyMetric, Percentile, Rule, RuleKind, Thresholds};
 use super::state::EngineState;
@@ -23,24 +23,25 @@ use crate::alert::Severity;
 /// Whether `rule` looks at `endpoint`: service and environment globs, and
 /// routes only when the rule names one (whole services otherwise).
 /// Rules of other kinds look at no endpoint.
-pub(crate) fn endpoint_matches(rule: &Rule, endpoint: &Endpoint) -> bool {
+pub(crate) fn endpoint_matches(globs: &Globs, rule: &Rule, endpoint: &Endpoint) -> bool {
     let Some(selector) = rule.endpoints() else {
         return false;
     };
-    selector.service.as_ref().is_none_or(|p| glob::matches(p, &endpoint.service))
+    selector.service.as_ref().is_none_or(|p| globs.matches(p, &endpoint.service))
         && selector
             .environment
             .as_ref()
-            .is_none_or(|p| endpoint.environment.as_deref().is_some_and(|e| glob::matches(p, e)))
+            .is_none_or(|p| endpoint.environment.as_deref().is_some_and(|e| globs.matches(p, e)))
         && match (&selector.route, &endpoint.route) {
             (None, None) => true,
-            (Some(pattern), Some(route)) => glob::matches(pattern, route),
+            (Some(pattern), Some(route)) => globs.matches(pattern, route),
             _ => false,
         }
 }
 
 pub(crate) fn on_window(
     rules: &[Rule],
+    globs: &Globs,
     state: &mut EngineState,
     w: &EndpointWindow,
     now: UnixNanos,
@@ -49,7 +50,7 @@ pub(crate) fn on_window(
     for rule in rules {
         if !rule.kind().is_endpoint_kind()
             || rule.window() != w.window
-            || !endpoint_matches(rule, &w.endpoint)
+            || !endpoint_matches(globs, rule, &w.endpoint)
         {
             continue;
         }
@@ -64,9 +65,15 @@ pub(crate) fn on_window(
     }
 }
 
-pub(crate) fn on_hourly(rules: &[Rule], state: &mut EngineState, h: &HourlyFigures, now: UnixNanos) {
+pub(crate) fn on_hourly(
+    rules: &[Rule],
+    globs: &Globs,
+    state: &mut EngineState,
+    h: &HourlyFigures,
+    now: UnixNanos,
+) {
     // Only endpoints an anomaly rule looks at are worth remembering.
-    if rules.iter().any(|r| r.kind() == RuleKind::Anomaly && endpoint_matches(r, &h.endpoint)) {
+    if rules.iter().any(|r| r.kind() == RuleKind::Anomaly && endpoint_matches(globs, r, &h.endpoint)) {
         let key = Subject::endpoint(&h.endpoint).key;
         state.baselines.record(&key, h, now);
     }

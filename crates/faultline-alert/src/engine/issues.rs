@@ -12,7 +12,7 @@ use faultline_model::UnixNanos;
 
 use super::duration::nanos;
 use super::facts::{Fact, Issue, IssueEvent};
-use super::glob;
+use super::glob::Globs;
 use super::lifecycle::{Content, Outbox};
 use super::rules::{IssueFilter, Rule, RuleKind};
 use super::state::EngineState;
@@ -20,22 +20,22 @@ use super::subject::{issue_key, Subject};
 use super::text;
 use super::windows::{RuleWindows, MAX_USERS};
 
-fn pattern_matches(pattern: Option<&String>, value: Option<&str>) -> bool {
+fn pattern_matches(globs: &Globs, pattern: Option<&String>, value: Option<&str>) -> bool {
     match pattern {
         None => true,
-        Some(pattern) => value.is_some_and(|v| glob::matches(pattern, v)),
+        Some(pattern) => value.is_some_and(|v| globs.matches(pattern, v)),
     }
 }
 
-pub(crate) fn filter_matches(filter: Option<&IssueFilter>, issue: &Issue) -> bool {
+pub(crate) fn filter_matches(globs: &Globs, filter: Option<&IssueFilter>, issue: &Issue) -> bool {
     let Some(f) = filter else {
         return true;
     };
-    pattern_matches(f.service.as_ref(), Some(&issue.service))
-        && pattern_matches(f.environment.as_ref(), issue.environment.as_deref())
-        && pattern_matches(f.exception_type.as_ref(), issue.exception_type.as_deref())
+    pattern_matches(globs, f.service.as_ref(), Some(&issue.service))
+        && pattern_matches(globs, f.environment.as_ref(), issue.environment.as_deref())
+        && pattern_matches(globs, f.exception_type.as_ref(), issue.exception_type.as_deref())
         // Spans say `error`, logs `ERROR`: levels compare case-insensitively.
-        && f.level.as_ref().is_none_or(|p| glob::matches(&p.to_lowercase(), &issue.level.to_lowercase()))
+        && f.level.as_ref().is_none_or(|p| globs.matches_lowercase(p, &issue.level))
 }
 
 fn context_lines(issue: &Issue) -> String {
@@ -63,6 +63,7 @@ fn news_content(kind: RuleKind, issue: &Issue) -> Content {
 
 pub(crate) fn on_fact(
     rules: &[Rule],
+    globs: &Globs,
     state: &mut EngineState,
     fact: &Fact,
     now: UnixNanos,
@@ -70,14 +71,14 @@ pub(crate) fn on_fact(
 ) {
     match fact {
         Fact::NewGroup(event) => {
-            raise_news(rules, state, RuleKind::NewGroup, event, now, out);
-            on_event(rules, state, event, now, out);
+            raise_news(rules, globs, state, RuleKind::NewGroup, event, now, out);
+            on_event(rules, globs, state, event, now, out);
         }
         Fact::Regression(event) => {
-            raise_news(rules, state, RuleKind::Regression, event, now, out);
-            on_event(rules, state, event, now, out);
+            raise_news(rules, globs, state, RuleKind::Regression, event, now, out);
+            on_event(rules, globs, state, event, now, out);
         }
-        Fact::GroupEvent(event) => on_event(rules, state, event, now, out),
+        Fact::GroupEvent(event) => on_event(rules, globs, state, event, now, out),
         Fact::GroupResolved { group_id, .. } => {
             let key = issue_key(*group_id);
             for rule in rules.iter().filter(|r| r.kind().is_issue_kind()) {
@@ -93,6 +94,7 @@ pub(crate) fn on_fact(
 
 fn raise_news(
     rules: &[Rule],
+    globs: &Globs,
     state: &mut EngineState,
     kind: RuleKind,
     event: &IssueEvent,
@@ -100,7 +102,7 @@ fn raise_news(
     out: &mut Outbox,
 ) {
     let subject = Subject::issue(&event.issue);
-    for rule in rules.iter().filter(|r| r.kind() == kind && filter_matches(r.filter(), &event.issue)) {
+    for rule in rules.iter().filter(|r| r.kind() == kind && filter_matches(globs, r.filter(), &event.issue)) {
         // The start is the event's time, so a fact replayed after a crash
         // gives the same notification id and receivers drop the duplicate.
         let content = news_content(kind, &event.issue);
@@ -110,7 +112,14 @@ fn raise_news(
 
 /// Counts an event: keeps new-issue and regression alerts of the issue
 /// alive, and feeds frequency windows.
-fn on_event(rules: &[Rule], state: &mut EngineState, event: &IssueEvent, now: UnixNanos, out: &mut Outbox) {
+fn on_event(
+    rules: &[Rule],
+    globs: &Globs,
+    state: &mut EngineState,
+    event: &IssueEvent,
+    now: UnixNanos,
+    out: &mut Outbox,
+) {
     let at = event.at.min(now);
     let key = issue_key(event.issue.group_id);
     for rule in rules {
@@ -120,7 +129,7 @@ fn on_event(rules: &[Rule], state: &mut EngineState, event: &IssueEvent, now: Un
                     tracked.last_seen = tracked.last_seen.max(at);
                 }
             }
-            Rule::GroupFrequency(frequency_rule) if filter_matches(rule.filter(), &event.issue) => {
+            Rule::GroupFrequency(frequency_rule) if filter_matches(globs, rule.filter(), &event.issue) => {
                 let window = nanos(rule.window());
                 let windows =
                     state.windows.entry(rule.id().to_string()).or_insert_with(|| RuleWindows::new(window));

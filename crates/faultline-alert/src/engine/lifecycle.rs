@@ -21,6 +21,7 @@ use faultline_model::UnixNanos;
 use serde::{Deserialize, Serialize};
 
 use super::duration::nanos;
+use super::glob::Globs;
 use super::rules::{Rule, RuleKind};
 use super::silence::Mutes;
 use super::subject::{clip, Subject};
@@ -233,7 +234,7 @@ impl AlertTable {
         &mut self,
         rule_of: impl Fn(&str) -> Option<&'r Rule>,
         only: Option<&BTreeSet<(String, String)>>,
-        mutes: &Mutes,
+        (mutes, globs): (&Mutes, &Globs),
         now: UnixNanos,
         out: &mut Outbox,
     ) {
@@ -243,7 +244,7 @@ impl AlertTable {
                     let (Some(rule), Some(tracked)) = (rule_of(rule_id), self.get_mut(rule_id, key)) else {
                         continue;
                     };
-                    step(rule, tracked, mutes, now, out);
+                    step(rule, tracked, (mutes, globs), now, out);
                 }
             }
             None => {
@@ -252,7 +253,7 @@ impl AlertTable {
                         continue;
                     };
                     for tracked in alerts.values_mut() {
-                        step(rule, tracked, mutes, now, out);
+                        step(rule, tracked, (mutes, globs), now, out);
                     }
                 }
             }
@@ -273,7 +274,13 @@ pub(crate) fn severity_name(severity: Severity) -> &'static str {
     }
 }
 
-fn step(rule: &Rule, tracked: &mut Tracked, mutes: &Mutes, now: UnixNanos, out: &mut Outbox) {
+fn step(
+    rule: &Rule,
+    tracked: &mut Tracked,
+    (mutes, globs): (&Mutes, &Globs),
+    now: UnixNanos,
+    out: &mut Outbox,
+) {
     let alert = &mut tracked.alert;
     if alert.state == AlertState::Pending {
         if now.saturating_sub(alert.started_at) < nanos(rule.pending_for()) {
@@ -281,7 +288,7 @@ fn step(rule: &Rule, tracked: &mut Tracked, mutes: &Mutes, now: UnixNanos, out: 
         }
         alert.state = AlertState::Firing;
     }
-    if alert.state != AlertState::Firing || mutes.muted_by(alert, now).is_some() {
+    if alert.state != AlertState::Firing || mutes.muted_by(globs, alert, now).is_some() {
         return;
     }
     let key_start = || format!("{}\u{1f}{}", alert.key, alert.started_at);

@@ -87,6 +87,7 @@ pub use state::{EngineState, STATE_VERSION};
 pub use validate::{validate_rules, RuleError};
 
 use self::duration::nanos;
+use self::glob::Globs;
 use self::lifecycle::Outbox;
 use crate::alert::{Alert, Notification};
 
@@ -112,6 +113,9 @@ pub struct Engine {
     rules: Vec<Rule>,
     index: BTreeMap<String, usize>,
     state: EngineState,
+    /// The patterns of `rules` and the silences, compiled; rebuilt whenever
+    /// either changes.
+    globs: Globs,
 }
 
 impl Engine {
@@ -135,7 +139,8 @@ impl Engine {
         });
         state.version = STATE_VERSION;
         let index = rules.iter().enumerate().map(|(i, r)| (r.id().to_string(), i)).collect();
-        Ok(Engine { rules, index, state })
+        let globs = Globs::of(&rules, state.mutes.silences.values());
+        Ok(Engine { rules, index, state, globs })
     }
 
     /// A copy of everything the engine knows, for persisting.
@@ -203,7 +208,9 @@ impl Engine {
     /// Call it at least every 10 seconds.
     pub fn tick(&mut self, now: UnixNanos) -> Vec<Notification> {
         let mut out = Outbox::default();
-        self.state.mutes.expire(now);
+        if self.state.mutes.expire(now) {
+            self.recompile();
+        }
         self.state.baselines.prune(now);
         self.clear_orphans(now, &mut out);
         issues::on_tick(&self.rules, &mut self.state, now, &mut out);
@@ -221,11 +228,14 @@ impl Engine {
             return Err(SilenceError::TooMany);
         }
         silences.insert(silence.id.clone(), silence);
+        self.recompile();
         Ok(())
     }
 
     pub fn remove_silence(&mut self, id: &str) -> Option<Silence> {
-        self.state.mutes.silences.remove(id)
+        let removed = self.state.mutes.silences.remove(id);
+        self.recompile();
+        removed
     }
 
     /// Silences not yet over (including future ones), by id.
@@ -248,7 +258,7 @@ impl Engine {
 
     /// What mutes `alert` at `now`, if anything.
     pub fn muted_by(&self, alert: &Alert, now: UnixNanos) -> Option<MutedBy> {
-        self.state.mutes.muted_by(alert, now)
+        self.state.mutes.muted_by(&self.globs, alert, now)
     }
 
     /// Current alerts, pending and firing, in rule order then by key.
@@ -267,18 +277,24 @@ impl Engine {
         self.index.get(rule_id).copied().unwrap_or(usize::MAX)
     }
 
+    /// Compiles the patterns again after the silences changed (rules only
+    /// change through [`Engine::restore`], which compiles them).
+    fn recompile(&mut self) {
+        self.globs = Globs::of(&self.rules, self.state.mutes.silences.values());
+    }
+
     fn apply(&mut self, input: &Input, now: UnixNanos, out: &mut Outbox) {
-        let (rules, state) = (&self.rules, &mut self.state);
+        let (rules, globs, state) = (&self.rules, &self.globs, &mut self.state);
         match input {
-            Input::Fact(fact) => issues::on_fact(rules, state, fact, now, out),
+            Input::Fact(fact) => issues::on_fact(rules, globs, state, fact, now, out),
             Input::Observation(Observation::Endpoint(window)) => {
-                endpoints::on_window(rules, state, window, now, out)
+                endpoints::on_window(rules, globs, state, window, now, out)
             }
             Input::Observation(Observation::Hourly(figures)) => {
-                endpoints::on_hourly(rules, state, figures, now)
+                endpoints::on_hourly(rules, globs, state, figures, now)
             }
             Input::Observation(Observation::Check(status)) => {
-                checks::on_status(rules, state, status, now, out)
+                checks::on_status(rules, globs, state, status, now, out)
             }
         }
     }
@@ -291,7 +307,7 @@ impl Engine {
     ) {
         let (rules, index) = (&self.rules, &self.index);
         let rule_of = |id: &str| index.get(id).and_then(|i| rules.get(*i));
-        self.state.alerts.advance(rule_of, only, &self.state.mutes, now, out);
+        self.state.alerts.advance(rule_of, only, (&self.state.mutes, &self.globs), now, out);
     }
 
     /// Resolves alerts whose rule is gone or changed kind.

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use faultline_model::UnixNanos;
 use serde::{Deserialize, Serialize};
 
-use super::glob::{self, GlobError};
+use super::glob::{self, GlobError, Globs};
 use super::lifecycle::severity_name;
 use crate::alert::Alert;
 
@@ -92,10 +92,15 @@ impl Silence {
 
     /// Whether every matcher matches one of the alert's labels.
     pub fn matches(&self, alert: &Alert) -> bool {
+        self.matches_with(&Globs::default(), alert)
+    }
+
+    /// As [`Silence::matches`], with the engine's compiled patterns.
+    pub(crate) fn matches_with(&self, globs: &Globs, alert: &Alert) -> bool {
         self.matchers.iter().all(|(label, pattern)| match label.as_str() {
-            "severity" => glob::matches(pattern, severity_name(alert.severity)),
-            "rule" => glob::matches(pattern, &alert.rule_id),
-            _ => alert.labels.get(label).is_some_and(|value| glob::matches(pattern, value)),
+            "severity" => globs.matches(pattern, severity_name(alert.severity)),
+            "rule" => globs.matches(pattern, &alert.rule_id),
+            _ => alert.labels.get(label).is_some_and(|value| globs.matches(pattern, value)),
         })
     }
 }
@@ -116,7 +121,7 @@ pub(crate) struct Mutes {
 }
 
 impl Mutes {
-    pub fn muted_by(&self, alert: &Alert, now: UnixNanos) -> Option<MutedBy> {
+    pub fn muted_by(&self, globs: &Globs, alert: &Alert, now: UnixNanos) -> Option<MutedBy> {
         if let Some(snooze) = alert.group_id.and_then(|id| self.snoozes.get(&id)) {
             if now < snooze.until {
                 return Some(MutedBy::Snooze(snooze.group_id));
@@ -124,13 +129,15 @@ impl Mutes {
         }
         self.silences
             .values()
-            .find(|s| s.is_active(now) && s.matches(alert))
+            .find(|s| s.is_active(now) && s.matches_with(globs, alert))
             .map(|s| MutedBy::Silence(s.id.clone()))
     }
 
-    /// Forgets silences and snoozes that are over.
-    pub fn expire(&mut self, now: UnixNanos) {
+    /// Forgets silences and snoozes that are over; whether a silence went.
+    pub fn expire(&mut self, now: UnixNanos) -> bool {
+        let silences = self.silences.len();
         self.silences.retain(|_, s| s.ends_at > now);
         self.snoozes.retain(|_, s| s.until > now);
+        self.silences.len() != silences
     }
 }

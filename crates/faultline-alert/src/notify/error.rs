@@ -59,3 +59,26 @@ pub enum CaFileError {
     #[error("no certificate in the file (expected PEM \"BEGIN CERTIFICATE\" blocks)")]
     NoCertificate,
 }
+
+/// Why a sender could not be prepared, so nothing was sent. The text is
+/// what the delivery record shows as the attempt's error.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SenderError {
+    #[error("ca_file {path}: {reason}")]
+    CaFile { path: String, reason: CaFileError },
+    /// A PEM block that is not a certificate lettre can use.
+    #[error("ca_file {path}: {source}")]
+    Certificate { path: String, source: lettre::transport::smtp::Error },
+    #[error("TLS setup failed: {0}")]
+    SmtpTls(#[source] lettre::transport::smtp::Error),
+    /// A `from` or `to` address; checked when the channel is configured,
+    /// so only a channel built around that check gets here.
+    #[error(transparent)]
+    Address(#[from] ChannelError),
+    #[error("building the email failed: {0}")]
+    Email(#[source] lettre::error::Error),
+    #[error(transparent)]
+    Tls(#[from] faultline_tls::TlsError),
+    #[error("HTTP client setup failed: {0}")]
+    HttpClient(#[source] reqwest::Error),
+}

@@ -9,6 +9,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AF
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, StatusCode};
 
+use super::error::SenderError;
 use super::format::{one_line, truncate};
 use super::outcome::Outcome;
 use super::webhook::{sign_webhook, SIGNATURE_HEADER, TIMESTAMP_HEADER};
@@ -30,7 +31,7 @@ pub(crate) struct HttpRequest {
 /// alert; the ones a receiver accepted are not sent again on the next
 /// attempt.
 pub(crate) struct HttpSender {
-    client: Result<Client, String>,
+    client: Result<Client, SenderError>,
     requests: Vec<HttpRequest>,
     accepted: usize,
 }
@@ -43,7 +44,7 @@ impl HttpSender {
     pub async fn attempt(&mut self, timeout: Duration) -> Outcome {
         let client = match &self.client {
             Ok(client) => client,
-            Err(e) => return Outcome::permanent(None, e.clone()),
+            Err(e) => return Outcome::permanent(None, e.to_string()),
         };
         let total = self.requests.len();
         let mut last_status = None;
@@ -174,14 +175,14 @@ fn without_query(url: &str) -> &str {
 /// A client per delivery: retries reuse its connection, and nothing
 /// outlives the runtime that made it. The TLS setup, which is costly, is
 /// built once.
-fn client(timeout: Duration) -> Result<Client, String> {
+fn client(timeout: Duration) -> Result<Client, SenderError> {
     // The webpki-verifying config the HTTP checks use too.
-    let tls = (*client_config(Trust::WebpkiRoots).map_err(|e| e.to_string())?).clone();
+    let tls = (*client_config(Trust::WebpkiRoots)?).clone();
     Client::builder()
         .use_preconfigured_tls(tls)
         .connect_timeout(timeout)
         .redirect(Policy::none())
         .user_agent(concat!("faultline/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("HTTP client setup failed: {e}"))
+        .map_err(SenderError::HttpClient)
 }

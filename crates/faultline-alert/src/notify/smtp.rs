@@ -11,6 +11,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::channel::{load_ca_file, parse_mailbox, EmailTls};
 use super::email::render_email;
+use super::error::SenderError;
 use super::outcome::Outcome;
 use crate::Notification;
 
@@ -28,7 +29,7 @@ pub(crate) struct SmtpSettings<'a> {
 /// One message, built once and sent on each attempt; a transport per
 /// delivery, so no pooled connection outlives the runtime.
 pub(crate) struct SmtpSender {
-    prepared: Result<(AsyncSmtpTransport<Tokio1Executor>, Message), String>,
+    prepared: Result<(AsyncSmtpTransport<Tokio1Executor>, Message), SenderError>,
 }
 
 impl SmtpSender {
@@ -59,7 +60,7 @@ impl SmtpSender {
     pub async fn attempt(&self, timeout: Duration) -> Outcome {
         let (transport, message) = match &self.prepared {
             Ok(prepared) => prepared,
-            Err(e) => return Outcome::permanent(None, e.clone()),
+            Err(e) => return Outcome::permanent(None, e.to_string()),
         };
         // lettre's timeout bounds each read and write; this bounds the
         // whole exchange, as the policy's timeout promises.
@@ -127,22 +128,23 @@ fn describe(error: &lettre::transport::smtp::Error) -> String {
 fn transport(
     settings: &SmtpSettings<'_>,
     timeout: Duration,
-) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, SenderError> {
     let tls = match settings.tls {
         EmailTls::None => Tls::None,
         mode => {
             // The certificate is checked against the configured host name.
             let mut parameters = TlsParameters::builder(settings.host.to_string());
             if let Some(path) = settings.ca_file {
-                let certificates =
-                    load_ca_file(path).map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+                let certificates = load_ca_file(path)
+                    .map_err(|reason| SenderError::CaFile { path: path.display().to_string(), reason })?;
                 for der in certificates {
-                    let certificate = Certificate::from_der(der.to_vec())
-                        .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+                    let certificate = Certificate::from_der(der.to_vec()).map_err(|source| {
+                        SenderError::Certificate { path: path.display().to_string(), source }
+                    })?;
                     parameters = parameters.add_root_certificate(certificate);
                 }
             }
-            let parameters = parameters.build_rustls().map_err(|e| format!("TLS setup failed: {e}"))?;
+            let parameters = parameters.build_rustls().map_err(SenderError::SmtpTls)?;
             if mode == EmailTls::Tls {
                 Tls::Wrapper(parameters)
             } else {
@@ -160,7 +162,7 @@ fn transport(
     Ok(builder.build())
 }
 
-fn message(settings: &SmtpSettings<'_>, n: &Notification, channel_id: &str) -> Result<Message, String> {
+fn message(settings: &SmtpSettings<'_>, n: &Notification, channel_id: &str) -> Result<Message, SenderError> {
     let (subject, text, html) = render_email(n);
     build_message(settings, subject, text, html, &format!("{}.{}", id_part(&n.id), id_part(channel_id)))
 }
@@ -171,8 +173,8 @@ fn build_message(
     text: String,
     html: String,
     message_id: &str,
-) -> Result<Message, String> {
-    let from: Mailbox = parse_mailbox("from", settings.from).map_err(|e| e.to_string())?;
+) -> Result<Message, SenderError> {
+    let from: Mailbox = parse_mailbox("from", settings.from)?;
     let mut builder = Message::builder()
         .from(from)
         .subject(subject)
@@ -181,11 +183,9 @@ fn build_message(
         .message_id(Some(format!("<{message_id}@faultline>")))
         .user_agent(concat!("Faultline ", env!("CARGO_PKG_VERSION")).to_string());
     for address in settings.to {
-        builder = builder.to(parse_mailbox("to", address).map_err(|e| e.to_string())?);
+        builder = builder.to(parse_mailbox("to", address)?);
     }
-    builder
-        .multipart(MultiPart::alternative_plain_html(text, html))
-        .map_err(|e| format!("building the email failed: {e}"))
+    builder.multipart(MultiPart::alternative_plain_html(text, html)).map_err(SenderError::Email)
 }
 
 /// Only what a Message-ID's dot-atom allows.

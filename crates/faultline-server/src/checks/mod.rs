@@ -5,13 +5,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use faultline_model::{format_rfc3339, CheckResult, UnixNanos};
+use faultline_model::{CheckResult, UnixNanos};
 use faultline_probe::{
-    incidents, uptime_summary, Check, CheckState, ConfigError, Scheduler, SchedulerOptions, StateTracker,
-    Transition,
+    incidents, uptime_summary, Check, CheckState, ConfigError, Incident, Scheduler, SchedulerOptions,
+    StateTracker, Transition, UptimeSummary,
 };
 use faultline_store::Storage;
-use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 const DAY_NANOS: i64 = 24 * 3600 * 1_000_000_000;
@@ -29,12 +28,29 @@ pub enum Source {
 }
 
 impl Source {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Source::Config => "config",
             Source::Api => "api",
         }
     }
+}
+
+/// A check as the API and the pages show it (see [`Checks::status`]).
+#[derive(Debug, Clone)]
+pub struct CheckStatus {
+    pub check: Check,
+    pub source: Source,
+    pub state: CheckState,
+    pub consecutive_failures: u32,
+    /// Over the last day, week and 30 days.
+    pub uptime: UptimeSummary,
+    /// The latest run since the server started.
+    pub last: Option<CheckResult>,
+    /// Over the last 30 days, oldest first.
+    pub incidents: Vec<Incident>,
+    /// The stored runs of the last 30 days, oldest first.
+    pub results: Vec<CheckResult>,
 }
 
 /// A check's latest state as alert rules see it.
@@ -200,12 +216,14 @@ impl Checks {
             .map_err(|e| CheckError::Storage(e.to_string()))
     }
 
-    /// A check as the API shows it; with `detail`, its incidents and recent runs.
-    pub fn describe(&self, check: &Check, detail: bool) -> Result<Value, faultline_store::Error> {
+    /// What the API and the pages show of a check: its live state, uptime
+    /// and incidents over the last 30 days, read from the stored runs.
+    /// Reads the store: call it off the async threads.
+    pub fn status(&self, check: &Check) -> Result<CheckStatus, faultline_store::Error> {
         let now = faultline_model::now_nanos();
         let results = self.storage.check_results(&check.id, now - 30 * DAY_NANOS, now + 1)?;
         let uptime = uptime_summary(&results, now);
-        let (state, failures, last) = {
+        let (state, consecutive_failures, last) = {
             let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
             match live.get(&check.id) {
                 Some(l) => (l.tracker.state(), l.tracker.consecutive_failures(), l.last.clone()),
@@ -213,25 +231,17 @@ impl Checks {
             }
         };
         let source = if self.config_ids.contains(&check.id) { Source::Config } else { Source::Api };
-        let found = incidents(&results);
-        let mut value = json!({
-            "id": check.id,
-            "kind": check.kind(),
-            "source": source.as_str(),
-            "interval_seconds": check.interval.as_secs_f64(),
-            "definition": check,
-            "state": state,
-            "consecutive_failures": failures,
-            "uptime": { "24h": uptime.last_24h, "7d": uptime.last_7d, "30d": uptime.last_30d },
-            "tls_days_left": last.as_ref().and_then(|r| r.tls_days_left),
-            "last_run": last.as_ref().map(run_json),
-            "open_incident": found.last().filter(|i| i.ended_at.is_none()).map(incident_json),
-        });
-        if detail {
-            value["incidents"] = found.iter().rev().map(incident_json).collect();
-            value["recent_runs"] = results.iter().rev().take(50).map(run_json).collect();
-        }
-        Ok(value)
+        let incidents = incidents(&results);
+        Ok(CheckStatus {
+            check: check.clone(),
+            source,
+            state,
+            consecutive_failures,
+            uptime,
+            last,
+            incidents,
+            results,
+        })
     }
 
     /// Gauges for every check's latest run.
@@ -282,27 +292,4 @@ impl Checks {
             s.shutdown().await;
         }
     }
-}
-
-fn run_json(r: &CheckResult) -> Value {
-    json!({
-        "at": format_rfc3339(r.at),
-        "ok": r.ok,
-        "latency_ms": r.latency_ms,
-        "status_code": r.status_code,
-        "error": r.error,
-        "tls_days_left": r.tls_days_left,
-        "tls_not_after": r.tls_not_after.map(format_rfc3339),
-    })
-}
-
-fn incident_json(i: &faultline_probe::Incident) -> Value {
-    let end: Option<UnixNanos> = i.ended_at;
-    json!({
-        "started_at": format_rfc3339(i.started_at),
-        "ended_at": end.map(format_rfc3339),
-        "duration_seconds": end.map(|e| (e - i.started_at) as f64 / 1e9),
-        "first_error": i.first_error,
-        "failed_checks": i.failed_checks,
-    })
 }

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use axum::extract::rejection::JsonRejection;
 use faultline_alert::engine::{Rule, Silence};
@@ -13,6 +13,10 @@ use faultline_alert::notify::Channel;
 
 use crate::alerting::admin::AdminError;
 use crate::http::common::{bad_request, Api, ApiError};
+use crate::http::types::{
+    AlertsBody, ChannelBody, ChannelsBody, RuleBody, RulesBody, SilenceBody, SilencesBody, SnoozeBody,
+    TestSendBody,
+};
 use faultline_model::now_nanos;
 
 pub fn routes() -> Router<Api> {
@@ -28,23 +32,26 @@ pub fn routes() -> Router<Api> {
         .route("/api/v1/groups/{id}/snooze", post(snooze))
 }
 
-async fn alerts(State(api): State<Api>) -> Json<Value> {
+async fn alerts(State(api): State<Api>) -> Json<AlertsBody> {
     let (active, history) = api.alerting.alerts();
-    Json(json!({ "alerts": active, "history": history, "deliveries": api.alerting.deliveries() }))
+    Json(AlertsBody {
+        alerts: active.into_iter().map(Into::into).collect(),
+        history: history.into_iter().map(Into::into).collect(),
+        deliveries: api.alerting.deliveries().into_iter().map(Into::into).collect(),
+    })
 }
 
-async fn rules(State(api): State<Api>) -> Json<Value> {
-    let rules: Vec<Value> = api
+async fn rules(State(api): State<Api>) -> Json<RulesBody> {
+    let rules = api
         .alerting
         .rules()
-        .iter()
-        .map(|r| {
-            let mut v = json!(r);
-            v["source"] = json!(api.alerting.admin.rule_source(r.id()));
-            v
+        .into_iter()
+        .map(|rule| {
+            let source = Some(api.alerting.admin.rule_source(rule.id()));
+            RuleBody { rule, source }
         })
         .collect();
-    Json(json!({ "rules": rules }))
+    Json(RulesBody { rules })
 }
 
 impl From<AdminError> for ApiError {
@@ -79,21 +86,21 @@ fn same_id(path: &str, body: &str) -> Result<(), ApiError> {
 async fn create_rule(
     State(api): State<Api>,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<RuleBody>), ApiError> {
     let rule: Rule = parse(body, "alert rule")?;
     api.alerting.create_rule(rule.clone()).await?;
-    Ok((StatusCode::CREATED, Json(json!(rule))))
+    Ok((StatusCode::CREATED, Json(RuleBody { rule, source: None })))
 }
 
 async fn replace_rule(
     State(api): State<Api>,
     Path(id): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RuleBody>, ApiError> {
     let rule: Rule = parse(body, "alert rule")?;
     same_id(&id, rule.id())?;
     api.alerting.replace_rule(rule.clone()).await?;
-    Ok(Json(json!(rule)))
+    Ok(Json(RuleBody { rule, source: None }))
 }
 
 async fn delete_rule(State(api): State<Api>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
@@ -104,7 +111,7 @@ async fn delete_rule(State(api): State<Api>, Path(id): Path<String>) -> Result<S
 async fn create_channel(
     State(api): State<Api>,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ChannelBody>), ApiError> {
     let channel: Channel = parse(body, "channel")?;
     api.alerting.create_channel(channel.clone()).await?;
     Ok((StatusCode::CREATED, Json(describe_channel(&api, &channel))))
@@ -114,7 +121,7 @@ async fn replace_channel(
     State(api): State<Api>,
     Path(id): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChannelBody>, ApiError> {
     let channel: Channel = parse(body, "channel")?;
     same_id(&id, &channel.id)?;
     api.alerting.replace_channel(channel.clone()).await?;
@@ -127,31 +134,39 @@ async fn delete_channel(State(api): State<Api>, Path(id): Path<String>) -> Resul
 }
 
 /// A channel without its secrets (URLs, keys, passwords).
-fn describe_channel(api: &Api, c: &Channel) -> Value {
-    json!({ "id": c.id, "name": c.name, "kind": c.config.kind(), "source": api.alerting.admin.channel_source(&c.id) })
+fn describe_channel(api: &Api, c: &Channel) -> ChannelBody {
+    ChannelBody {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        kind: c.config.kind(),
+        source: api.alerting.admin.channel_source(&c.id),
+    }
 }
 
 /// Channels by id, name and kind; their URLs, keys and passwords are secrets.
-async fn channels(State(api): State<Api>) -> Json<Value> {
-    let channels: Vec<Value> = api.alerting.channels().iter().map(|c| describe_channel(&api, c)).collect();
-    Json(json!({ "channels": channels }))
+async fn channels(State(api): State<Api>) -> Json<ChannelsBody> {
+    let channels = api.alerting.channels().iter().map(|c| describe_channel(&api, c)).collect();
+    Json(ChannelsBody { channels })
 }
 
-async fn test_channel(State(api): State<Api>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn test_channel(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+) -> Result<Json<TestSendBody>, ApiError> {
     let (ok, attempts) = api
         .alerting
         .test_channel(&id)
         .await
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no channel {id:?}")))?;
-    Ok(Json(json!({ "ok": ok, "attempts": attempts })))
+    Ok(Json(TestSendBody { ok, attempts: attempts.into_iter().map(Into::into).collect() }))
 }
 
-async fn silences(State(api): State<Api>) -> Json<Value> {
-    Json(json!({ "silences": api.alerting.silences() }))
+async fn silences(State(api): State<Api>) -> Json<SilencesBody> {
+    Json(SilencesBody { silences: api.alerting.silences().into_iter().map(Into::into).collect() })
 }
 
 #[derive(Debug, serde::Deserialize)]
-struct SilenceBody {
+struct NewSilence {
     /// Label globs: `rule`, `severity`, `service`, `environment`, `route`,
     /// `group_id`, `exception_type`, `level`, `check`.
     matchers: std::collections::BTreeMap<String, String>,
@@ -165,8 +180,8 @@ struct SilenceBody {
 
 async fn add_silence(
     State(api): State<Api>,
-    body: Result<Json<SilenceBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    body: Result<Json<NewSilence>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<SilenceBody>), ApiError> {
     let Json(body) = body.map_err(|e| {
         bad_request(format!(
             r#"body must be JSON like {{"matchers": {{"service": "checkout"}}, "duration": "2h"}}: {e}"#
@@ -184,7 +199,7 @@ async fn add_silence(
         created_by: body.created_by,
     };
     api.alerting.add_silence(silence.clone()).map_err(|e| bad_request(e.to_string()))?;
-    Ok((StatusCode::CREATED, Json(json!(silence))))
+    Ok((StatusCode::CREATED, Json(silence.into())))
 }
 
 async fn remove_silence(State(api): State<Api>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
@@ -195,7 +210,7 @@ async fn remove_silence(State(api): State<Api>, Path(id): Path<String>) -> Resul
 }
 
 #[derive(Debug, serde::Deserialize)]
-struct SnoozeBody {
+struct NewSnooze {
     duration: String,
 }
 
@@ -203,13 +218,13 @@ struct SnoozeBody {
 async fn snooze(
     State(api): State<Api>,
     Path(id): Path<u64>,
-    body: Result<Json<SnoozeBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+    body: Result<Json<NewSnooze>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<SnoozeBody>, ApiError> {
     let Json(body) =
         body.map_err(|e| bad_request(format!(r#"body must be JSON like {{"duration": "4h"}}: {e}"#)))?;
     let duration = humantime::parse_duration(&body.duration)
         .map_err(|_| bad_request(format!("`duration` must be like 30m or 4h, got {:?}", body.duration)))?;
     let until = now_nanos().saturating_add(i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX));
     api.alerting.snooze(id, until);
-    Ok(Json(json!({ "group_id": id, "until": faultline_model::format_rfc3339(until) })))
+    Ok(Json(SnoozeBody { group_id: id, until: faultline_model::format_rfc3339(until) }))
 }

@@ -7,10 +7,11 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use faultline_probe::Check;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::checks::CheckError;
 use crate::http::common::{bad_request, blocking, Api, ApiError};
+use crate::http::types::{CheckBody, ChecksBody};
 
 pub fn routes() -> Router<Api> {
     Router::new()
@@ -30,19 +31,19 @@ impl From<CheckError> for ApiError {
     }
 }
 
-async fn list(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
+async fn list(State(api): State<Api>) -> Result<Json<ChecksBody>, ApiError> {
     let checks = api.checks.clone();
-    let described =
-        blocking(move || checks.list().iter().map(|c| checks.describe(c, false)).collect()).await?;
-    let described: Vec<Value> = described;
-    Ok(Json(json!({ "checks": described })))
+    let statuses: Vec<_> = blocking(move || checks.list().iter().map(|c| checks.status(c)).collect()).await?;
+    let checks = statuses.into_iter().map(|s| CheckBody::new(s, false)).collect();
+    Ok(Json(ChecksBody { checks }))
 }
 
-async fn detail(State(api): State<Api>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn detail(State(api): State<Api>, Path(id): Path<String>) -> Result<Json<CheckBody>, ApiError> {
     let check =
         api.checks.get(&id).ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no check {id:?}")))?;
     let checks = api.checks.clone();
-    Ok(Json(blocking(move || checks.describe(&check, true)).await?))
+    let status = blocking(move || checks.status(&check)).await?;
+    Ok(Json(CheckBody::new(status, true)))
 }
 
 fn parse_check(body: Result<Json<Value>, JsonRejection>) -> Result<Check, ApiError> {
@@ -55,7 +56,7 @@ fn parse_check(body: Result<Json<Value>, JsonRejection>) -> Result<Check, ApiErr
 async fn create(
     State(api): State<Api>,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CheckBody>), ApiError> {
     let check = parse_check(body)?;
     if api.checks.get(&check.id).is_some() {
         return Err(ApiError(StatusCode::CONFLICT, format!("check {:?} exists; PUT replaces it", check.id)));
@@ -67,7 +68,7 @@ async fn replace(
     State(api): State<Api>,
     Path(id): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CheckBody>, ApiError> {
     let check = parse_check(body)?;
     if check.id != id {
         return Err(bad_request(format!("the body's id {:?} differs from the path's {id:?}", check.id)));
@@ -75,10 +76,11 @@ async fn replace(
     save(&api, check).await
 }
 
-async fn save(api: &Api, check: Check) -> Result<Json<Value>, ApiError> {
+async fn save(api: &Api, check: Check) -> Result<Json<CheckBody>, ApiError> {
     api.checks.put(check.clone()).await?;
     let checks = api.checks.clone();
-    Ok(Json(blocking(move || checks.describe(&check, false)).await?))
+    let status = blocking(move || checks.status(&check)).await?;
+    Ok(Json(CheckBody::new(status, false)))
 }
 
 async fn remove(State(api): State<Api>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {

@@ -1,7 +1,7 @@
 //! The JSON API over HTTP, one module per resource. Timestamps are RFC
 //! 3339; lists page with an opaque `cursor`. Handlers share only
-//! `common` (state, errors, parameter parsing); the bodies of the event
-//! and group resources are defined in `types`, apart from the domain.
+//! `common` (state, errors, parameter parsing); every resource's response
+//! bodies are defined in `types`, apart from the domain.
 
 pub mod common;
 pub mod types;

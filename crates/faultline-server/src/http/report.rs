@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::http::common::{bad_request, blocking, Api, ApiError};
+use crate::http::types::ReportBody;
 use crate::report::{self, MAX_SINCE, MIN_SINCE};
 use faultline_model::now_nanos;
 
@@ -52,7 +53,7 @@ async fn get_report(State(api): State<Api>, Query(p): Query<ReportParams>) -> Re
         let body = report::render_text(&report);
         return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response());
     }
-    Ok(Json(report).into_response())
+    Ok(Json(ReportBody::from(report)).into_response())
 }
 
 #[cfg(test)]
