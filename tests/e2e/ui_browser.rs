@@ -178,7 +178,10 @@ fn stream_titles(browser: &Browser) -> Vec<String> {
 /// and one from a newer release reopens.
 #[test]
 fn ui_browser_triage_an_issue_from_the_stream() {
-    let server = Server::start();
+    let tmp = faultline_tests::TempDir::new("ui-triage");
+    let config = tmp.path().join("faultline.toml");
+    std::fs::write(&config, "[ui]\ntrace_url = \"https://jaeger.example/trace/{trace_id}\"\n").unwrap();
+    let server = Server::start_with(&["--config", config.to_str().unwrap()]);
     let checkout = RustService::start(&server, SERVICE, "1.4.0", "production");
     let billing = RustService::start(&server, "billing", "7.0.1", "production");
     for user in ["u-1", "u-2", "u-3"] {
@@ -255,6 +258,11 @@ fn ui_browser_triage_an_issue_from_the_stream() {
     let endpoint = browser.find("#endpoint-health a.route");
     assert_eq!(endpoint.text(), "/cart");
     assert!(endpoint.attribute("href").unwrap_or_default().starts_with("/services/checkout?route=%2Fcart"));
+
+    // The trace id links to the trace backend through ui.trace_url.
+    let link = browser.find("#trace-link");
+    assert_eq!(link.attribute("href"), Some(format!("https://jaeger.example/trace/{}", link.text())));
+    assert_eq!(link.text().len(), 32, "a W3C trace id: {}", link.text());
 
     // The pager walks the three events, newest first.
     let position = browser.find("#event-position").text();
