@@ -287,6 +287,15 @@ fn ui_browser_triage_an_issue_from_the_stream() {
     assert!(open.iter().all(|t| !t.contains("KeyError")));
     assert_eq!(server.get(&format!("/api/v1/groups/{}", key_error["id"]))["status"], "resolved");
 
+    // Bulk: tick billing's issue and ignore it from the stream.
+    let timeout = group_with(&server, "TimeoutError");
+    browser.find(&format!("input[name=ids][value='{}']", timeout["id"])).click();
+    browser.find("button[type=submit][value=ignored]").click();
+    browser.wait_until("the ignored issue left the stream", || stream_titles(&browser).len() == 1);
+    assert_eq!(server.get(&format!("/api/v1/groups/{}", timeout["id"]))["status"], "ignored");
+    browser.goto(&server.api_url("/?status=ignored"));
+    assert_eq!(stream_titles(&browser).len(), 1, "it is listed among the ignored ones");
+
     // Resolve the other checkout issue in the next release.
     let zero = group_with(&server, "ZeroDivisionError");
     browser.goto(&server.api_url(&format!("/issues/{}", zero["id"])));
