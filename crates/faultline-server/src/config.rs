@@ -55,6 +55,8 @@ struct FileConfig {
     #[serde(default)]
     index: FileIndex,
     #[serde(default)]
+    storage: FileStorage,
+    #[serde(default)]
     grouping: faultline_grouping::GroupingConfig,
     #[serde(default)]
     health: FileHealth,
@@ -101,6 +103,22 @@ struct FileIndex {
     commit_interval: Option<Duration>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileStorage {
+    sync: Option<FileSync>,
+}
+
+/// `storage.sync`: what a group commit waits for before acknowledging.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum FileSync {
+    /// `fdatasync` after sled's flush: survives power loss (default).
+    Fsync,
+    /// sled's flush only: survives the process being killed.
+    Flush,
+}
+
 /// The resolved configuration the server runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -112,6 +130,8 @@ pub struct Config {
     pub limits: faultline_otlp::Limits,
     pub queue_depth: usize,
     pub index_commit_interval: Duration,
+    /// What a group commit waits for before its exports are acknowledged (`storage.sync`).
+    pub sync: faultline_store::SyncMode,
     /// Fingerprint rules (`[[grouping.rules]]`).
     pub grouping: faultline_grouping::GroupingConfig,
     /// Health figures: rollup, retention, cardinality (`[health]`).
@@ -191,6 +211,10 @@ impl Config {
             },
             queue_depth: pick(args.queue_depth, file.limits.queue_depth, DEFAULT_QUEUE_DEPTH),
             index_commit_interval: file.index.commit_interval.unwrap_or(Duration::from_millis(500)),
+            sync: match file.storage.sync {
+                None | Some(FileSync::Fsync) => faultline_store::SyncMode::Fsync,
+                Some(FileSync::Flush) => faultline_store::SyncMode::Flush,
+            },
             grouping: file.grouping,
             checks: file.checks,
             alerts: file.alerts,
@@ -349,6 +373,24 @@ mod tests {
         std::fs::write(&path, "[listen]\napi = \"nowhere\"\n").unwrap();
         let err = format!("{:#}", Config::load(&args).unwrap_err());
         assert!(err.contains("listen.api in ") && err.contains("HOST:PORT"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn storage_sync_defaults_to_fsync() {
+        use faultline_store::SyncMode;
+        assert_eq!(Config::load(&ServeArgs::default()).unwrap().sync, SyncMode::Fsync);
+        let dir = std::env::temp_dir().join(format!("faultline-config-sync-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.toml");
+        let args = ServeArgs { config: Some(path.clone()), ..Default::default() };
+        std::fs::write(&path, "[storage]\nsync = \"flush\"\n").unwrap();
+        assert_eq!(Config::load(&args).unwrap().sync, SyncMode::Flush);
+        std::fs::write(&path, "[storage]\nsync = \"fsync\"\n").unwrap();
+        assert_eq!(Config::load(&args).unwrap().sync, SyncMode::Fsync);
+        std::fs::write(&path, "[storage]\nsync = \"never\"\n").unwrap();
+        let err = format!("{:#}", Config::load(&args).unwrap_err());
+        assert!(err.contains("fsync") && err.contains("flush"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -62,6 +62,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         queue_depth: config.queue_depth,
         index_commit_interval: config.index_commit_interval,
         health: config.health.clone(),
+        sync: config.sync,
     };
     let data_dir = config.data_dir.clone();
     let storage = tokio::task::spawn_blocking(move || Storage::open(&data_dir, options)).await?.map_err(

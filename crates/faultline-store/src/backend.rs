@@ -22,6 +22,7 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn scan(&self, from: &[u8], to: &[u8], reverse: bool) -> Entries<'_>;
     /// Applies all ops or none.
     fn write(&self, ops: Vec<Op>) -> Result<()>;
-    /// Returns once everything written before is on stable storage.
+    /// Returns once everything written before is on stable storage (for
+    /// sled: see `sled_backend.rs` for what that takes).
     fn flush(&self) -> Result<()>;
 }

@@ -7,7 +7,8 @@
 //! (sled on disk, or a `BTreeMap` in memory for tests) written by one
 //! committer thread that batches concurrent exports into one atomic write
 //! and one flush (group commit) — when [`api::EventStore::submit`]'s
-//! receiver answers, the events are on disk — plus a tantivy index that
+//! receiver answers, the events are on disk (`fdatasync`ed, see
+//! [`SyncMode`]) — plus a tantivy index that
 //! tails the event log and can always be rebuilt from it.
 
 pub mod api;
@@ -40,6 +41,6 @@ pub use error::Error;
 pub use groups::{GroupCursor, GroupFilter, GroupSort};
 pub use health::{HealthBatch, HealthFilter, HealthOptions, OVERFLOW_ROUTE};
 pub use index::{Facet, GroupActivity, SearchHit, SearchPage, SearchRequest};
-pub use storage::{open, Storage, StorageOptions, StorageStats, StoreConfig};
+pub use storage::{open, Storage, StorageOptions, StorageStats, StoreConfig, SyncMode};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

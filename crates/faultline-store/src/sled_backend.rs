@@ -1,20 +1,73 @@
 //! sled 0.34 as the embedded engine's key-value store. sled's errors stop
 //! here: they become [`Error::Backend`] (or the data-directory variants a
 //! user can act on) so nothing outside this file names a sled type.
+//!
+//! # What sled 0.34.7 makes durable, and what this file adds
+//!
+//! sled keeps everything under `store/`:
+//!
+//! - `db`: the log, in 512 KiB segments. `Db::flush` (→
+//!   `pagecache::iobuf::flush` → `make_stable`) waits until every
+//!   reserved log buffer has been written; each buffer is written by
+//!   `IoBufs::write_to_log` with `pwrite` followed by
+//!   `sync_file_range(fd, offset, len, SYNC_FILE_RANGE_WAIT_BEFORE |
+//!   SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER)` (on Linux; `fsync`
+//!   only where that call is missing). That starts and waits for writeback
+//!   of those pages to the device, but issues no cache flush to the device
+//!   (its volatile write cache may still hold them) and writes no metadata
+//!   (the file size, when the log grew by a segment). So sled's flush
+//!   survives the process dying, not necessarily the power going.
+//! - `blobs/<lsn>`: any log message (a value, or a whole consolidated leaf
+//!   of up to 17 entries) longer than a quarter segment less its header
+//!   (131,052 bytes) goes to a file of its own, created with `create_new`
+//!   and written with `write_all`, never synced; the log keeps a pointer to
+//!   it. Faultline's values can get there: an event keeps up to 128
+//!   attributes of up to 32 KiB each plus its message and stack trace, and
+//!   leaves of 17 events of ~8 KiB are already over.
+//! - `conf`: the storage parameters, written once at creation, not synced.
+//! - `snap.<lsn>`: written only when a database is opened (recovery):
+//!   `snap.<lsn>.generating`, `sync_all`, renamed; the directory is not
+//!   synced. `sync_all` is also called on the log when segments are
+//!   zeroed or the file truncated (recovery, segment reclamation).
+//! - the directories' entries themselves (`store/` in the data directory,
+//!   `db`, `conf`, `blobs/` and its files) are never synced.
+//!
+//! With [`SyncMode::Fsync`] (the default), every [`Backend::flush`] — one
+//! per group commit, shared by all the exports in it — follows sled's flush
+//! with: `fsync` of each blob file that appeared since the last flush and
+//! of `blobs/` when its entries changed, then `fdatasync` of `db` (through a
+//! handle kept open: `fdatasync` on any descriptor of an inode writes that
+//! inode's dirty data and the metadata needed to read it, and sends the
+//! device a cache flush). Opening syncs `conf`, `store/`, `blobs/`, the data
+//! directory and its parent once, so the files exist after a power loss.
+//!
+//! What stays sled's: between two commits, sled may reclaim a log segment
+//! once its live pages were rewritten elsewhere and its own
+//! `sync_file_range` returned. A drive that reorders writes in a volatile
+//! cache could then, if power fails during that later commit, keep the
+//! overwrite and lose the copy. Drives with power-loss protection, or a
+//! disabled write cache, close that window; sled 0.34 has no hook for it.
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use crate::backend::{Backend, Entries, Op};
-use crate::{Error, Result};
+use crate::{Error, Result, SyncMode};
 
 pub(crate) struct SledBackend {
     db: sled::Db,
+    /// `None` with [`SyncMode::Flush`]: sled's flush only.
+    syncer: Option<Syncer>,
 }
 
 impl SledBackend {
     /// Opens the database in `dir`; `data_dir` is the directory the user
     /// chose, named in the errors they can fix (lock held, no access).
-    pub fn open(dir: &Path, data_dir: &Path) -> Result<SledBackend> {
+    pub fn open(dir: &Path, data_dir: &Path, sync: SyncMode) -> Result<SledBackend> {
         // No background flusher: durability comes from the committer's
         // explicit flush after every batch, which is what acks wait for.
         let db = sled::Config::new()
@@ -26,7 +79,20 @@ impl SledBackend {
             sled::Error::Io(io) => crate::embedded::data_dir_error(data_dir, io),
             other => Error::backend(other),
         })?;
-        Ok(SledBackend { db })
+        let syncer = Syncer::open(dir, data_dir).map_err(|e| crate::embedded::data_dir_error(data_dir, e))?;
+        Ok(SledBackend { db, syncer: (sync == SyncMode::Fsync).then_some(syncer) })
+    }
+
+    /// Durable flushes done since opening (tests).
+    #[cfg(test)]
+    pub fn syncs(&self) -> u64 {
+        self.syncer.as_ref().map_or(0, |s| s.syncs.load(Ordering::Relaxed))
+    }
+
+    /// Blob files synced since opening, those found at opening included (tests).
+    #[cfg(test)]
+    pub fn blobs_synced(&self) -> u64 {
+        self.syncer.as_ref().map_or(0, |s| s.blobs_synced.load(Ordering::Relaxed))
     }
 }
 
@@ -60,6 +126,118 @@ impl Backend for SledBackend {
 
     fn flush(&self) -> Result<()> {
         self.db.flush().map_err(Error::backend)?;
+        if let Some(syncer) = &self.syncer {
+            syncer.sync()?;
+        }
         Ok(())
     }
 }
+
+/// The handles and bookkeeping that turn sled's flush into one that
+/// survives power loss (see the module comment).
+struct Syncer {
+    /// `store/db`, sled's log, opened once (read-only: `fdatasync` needs no write access).
+    log: File,
+    blobs_dir: File,
+    blobs_path: PathBuf,
+    /// Blob files known to be synced, by name.
+    blobs: Mutex<BTreeSet<OsString>>,
+    /// Set by a failed sync: Linux may have dropped the pages it could not
+    /// write and a later `fdatasync` can then succeed without them, so no
+    /// later commit may be acknowledged until the store is reopened.
+    failed: AtomicBool,
+    syncs: AtomicU64,
+    blobs_synced: AtomicU64,
+}
+
+impl Syncer {
+    /// Opens the handles, and syncs what sled created and never synced:
+    /// `conf`, the blob files already there, and the directory entries of
+    /// `store/` and everything in it.
+    fn open(dir: &Path, data_dir: &Path) -> std::io::Result<Syncer> {
+        let log = File::open(dir.join("db"))?;
+        let blobs_path = dir.join("blobs");
+        let blobs_dir = File::open(&blobs_path)?;
+        File::open(dir.join("conf"))?.sync_all()?;
+        let syncer = Syncer {
+            log,
+            blobs_dir,
+            blobs_path,
+            blobs: Mutex::new(BTreeSet::new()),
+            failed: AtomicBool::new(false),
+            syncs: AtomicU64::new(0),
+            blobs_synced: AtomicU64::new(0),
+        };
+        syncer.sync_new_blobs()?;
+        syncer.log.sync_data()?;
+        sync_dir(dir)?;
+        sync_dir(data_dir)?;
+        // The data directory's own entry, in case it was just created. Its
+        // parent may not be readable by this user; then it was not created
+        // by us either, most likely.
+        if let Some(parent) = data_dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if let Err(e) = sync_dir(parent) {
+                tracing::debug!(error = %e, dir = %parent.display(), "could not sync the data directory's parent");
+            }
+        }
+        Ok(syncer)
+    }
+
+    fn sync(&self) -> Result<()> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(Error::Backend(
+                "an earlier sync to disk failed, so what was written since is not known to be \
+                 on disk; restart to recover from the log"
+                    .into(),
+            ));
+        }
+        // Blobs first: the log points at them.
+        let synced = self.sync_new_blobs().and_then(|()| self.log.sync_data());
+        match synced {
+            Ok(()) => {
+                self.syncs.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                self.failed.store(true, Ordering::SeqCst);
+                Err(Error::Backend(format!("syncing the store to disk: {e}")))
+            }
+        }
+    }
+
+    /// `fsync`s every blob file not synced yet, then the blob directory if
+    /// its entries changed. A blob sled removes meanwhile is skipped.
+    fn sync_new_blobs(&self) -> std::io::Result<()> {
+        let mut known = self.blobs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut present = BTreeSet::new();
+        let mut changed = false;
+        for entry in std::fs::read_dir(&self.blobs_path)? {
+            let name = entry?.file_name();
+            if !known.contains(&name) {
+                match File::open(self.blobs_path.join(&name)).and_then(|f| f.sync_all()) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                }
+                self.blobs_synced.fetch_add(1, Ordering::Relaxed);
+                changed = true;
+            }
+            present.insert(name);
+        }
+        changed |= known.len() != present.len() || known.iter().any(|n| !present.contains(n));
+        if changed {
+            self.blobs_dir.sync_all()?;
+        }
+        *known = present;
+        Ok(())
+    }
+}
+
+/// `fsync` of a directory, which makes the entries in it durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+#[path = "sled_backend_tests.rs"]
+mod tests;

@@ -15,6 +15,22 @@ pub struct StorageOptions {
     /// Longest time between an event's commit and it being searchable.
     pub index_commit_interval: Duration,
     pub health: HealthOptions,
+    /// What a group commit waits for before its exports are acknowledged.
+    pub sync: SyncMode,
+}
+
+/// How far a group commit is pushed before it is acknowledged (embedded
+/// engine; `sled_backend.rs` has the details).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SyncMode {
+    /// sled's flush, then `fdatasync` of its log (and `fsync` of new blob
+    /// files): an acknowledged export survives a power loss, given a disk
+    /// that honours cache flushes. One sync per group commit.
+    #[default]
+    Fsync,
+    /// sled's flush only (`sync_file_range`): an acknowledged export
+    /// survives the process being killed, not necessarily a power loss.
+    Flush,
 }
 
 impl Default for StorageOptions {
@@ -23,6 +39,7 @@ impl Default for StorageOptions {
             queue_depth: 1024,
             index_commit_interval: Duration::from_millis(500),
             health: HealthOptions::default(),
+            sync: SyncMode::default(),
         }
     }
 }

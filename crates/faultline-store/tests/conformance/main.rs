@@ -25,6 +25,7 @@ fn options() -> StorageOptions {
             retention: Duration::from_secs(2 * 24 * 3600),
             max_endpoints_per_service: 2,
         },
+        ..Default::default()
     }
 }
 
