@@ -11,6 +11,17 @@ use crate::payload::PayloadSpec;
 #[error("{0}")]
 pub struct ArgsError(String);
 
+impl Config {
+    /// What `run` relies on of a `Config` built by hand rather than by
+    /// [`Args::into_config`]: something to send to, and templates to send.
+    pub fn check(&self) -> Result<(), ArgsError> {
+        if self.endpoints.is_empty() || self.clients == 0 || self.templates == 0 {
+            return Err(ArgsError("a run needs an endpoint, a client and a template".into()));
+        }
+        Ok(())
+    }
+}
+
 /// Sends OTLP traces to Faultline (or any OTLP receiver) at a chosen rate,
 /// with a share of failing spans in a long tail of failure kinds, and
 /// reports what was acknowledged, refused and how fast.

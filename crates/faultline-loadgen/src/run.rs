@@ -48,6 +48,7 @@ struct Client {
 /// Builds every client's templates (before the clock starts), runs the load
 /// and returns the report (without verification).
 pub async fn run(config: &Config) -> Result<Report, Error> {
+    config.check()?;
     let zipf = Zipf::new(config.payload.kinds, config.payload.zipf_exponent);
     let period = config.rate.map(|rate| {
         Duration::from_secs_f64(config.payload.spans_per_export as f64 * config.clients as f64 / rate)
@@ -190,7 +191,7 @@ fn nanos(d: Duration) -> u64 {
 }
 
 fn now_nanos() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| nanos(d)).unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(nanos).unwrap_or(0)
 }
 
 #[cfg(test)]
