@@ -618,18 +618,37 @@ pub async fn act(
             let sep = if path.contains('?') { '&' } else { '?' };
             Redirect::to(&format!("{path}{sep}done={}", format::url_encode(&done))).into_response()
         }
-        Err(e) => message(StatusCode::BAD_REQUEST, Section::Issues, "Not done", &e, &token),
+        Err(e) => message(StatusCode::BAD_REQUEST, Section::Issues, "Not done", &e.to_string(), &token),
+    }
+}
+
+/// Why a triage action was not carried out.
+#[derive(Debug, thiserror::Error)]
+enum ActionError {
+    /// The form asked for something that is no action.
+    #[error("{0}")]
+    Form(String),
+    #[error(transparent)]
+    Store(#[from] faultline_store::Error),
+    #[error("the server is shutting down; try again in a moment")]
+    ShuttingDown,
+}
+
+impl From<tokio::sync::oneshot::error::RecvError> for ActionError {
+    fn from(_: tokio::sync::oneshot::error::RecvError) -> ActionError {
+        ActionError::ShuttingDown
     }
 }
 
 /// The status change a triage button asks for: `resolved`,
 /// `resolved_next_release`, `unresolved`, or `ignored` with the `ignore`
 /// field's condition.
-fn status_change(action: &str, ignore: &str) -> Result<StatusChange, String> {
+fn status_change(action: &str, ignore: &str) -> Result<StatusChange, ActionError> {
     if action == "resolved_next_release" {
         return Ok(StatusChange { in_next_release: true, ..GroupStatus::Resolved.into() });
     }
-    let status = GroupStatus::parse(action).ok_or_else(|| format!("unknown action {action:?}"))?;
+    let status =
+        GroupStatus::parse(action).ok_or_else(|| ActionError::Form(format!("unknown action {action:?}")))?;
     let ignore = ignore.trim();
     if status != GroupStatus::Ignored || ignore.is_empty() {
         return Ok(status.into());
@@ -637,20 +656,21 @@ fn status_change(action: &str, ignore: &str) -> Result<StatusChange, String> {
     let mut change = StatusChange::from(status);
     match ignore.strip_prefix("n:") {
         Some(n) => {
-            change.ignore_count = Some(n.parse().map_err(|_| format!("not a number of events: {n:?}"))?)
+            change.ignore_count =
+                Some(n.parse().map_err(|_| ActionError::Form(format!("not a number of events: {n:?}")))?)
         }
         None => {
             change.ignore_for = Some(
-                humantime::parse_duration(ignore).map_err(|e| format!("not a duration: {ignore:?}: {e}"))?,
+                humantime::parse_duration(ignore)
+                    .map_err(|e| ActionError::Form(format!("not a duration: {ignore:?}: {e}")))?,
             )
         }
     }
     Ok(change)
 }
 
-async fn set_status(api: &Api, id: u64, change: StatusChange) -> Result<(u64, String), String> {
-    let answer = api.storage.change_group_status(id, change, now_nanos()).map_err(|e| e.to_string())?;
-    let group = answer.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+async fn set_status(api: &Api, id: u64, change: StatusChange) -> Result<(u64, String), ActionError> {
+    let group = api.storage.change_group_status(id, change, now_nanos())?.await??;
     api.alerting.on_group_status(group.id, group.status);
     Ok((id, status_note(&group)))
 }
@@ -677,22 +697,20 @@ pub fn status_note(group: &Group) -> String {
     }
 }
 
-async fn merge(api: &Api, id: u64, sources: Vec<u64>) -> Result<(u64, String), String> {
+async fn merge(api: &Api, id: u64, sources: Vec<u64>) -> Result<(u64, String), ActionError> {
     if sources.is_empty() {
-        return Err("pick at least one issue to merge into this one".into());
+        return Err(ActionError::Form("pick at least one issue to merge into this one".into()));
     }
     let n = sources.len() as u64;
-    let answer = api.storage.merge(id, sources.clone()).map_err(|e| e.to_string())?;
-    answer.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+    api.storage.merge(id, sources.clone())?.await??;
     for source in sources {
         api.alerting.on_group_status(source, GroupStatus::Resolved);
     }
     Ok((id, format!("Merged {} into this one", format::plural(n, "issue", "issues"))))
 }
 
-async fn unmerge(api: &Api, id: u64, fingerprint: String) -> Result<(u64, String), String> {
-    let answer = api.storage.unmerge(id, vec![fingerprint]).map_err(|e| e.to_string())?;
-    let (_, split) = answer.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+async fn unmerge(api: &Api, id: u64, fingerprint: String) -> Result<(u64, String), ActionError> {
+    let (_, split) = api.storage.unmerge(id, vec![fingerprint])?.await??;
     Ok((split.id, format!("Split off from issue {id}")))
 }
 
@@ -788,8 +806,8 @@ mod tests {
     #[test]
     fn triage_buttons_become_status_changes() {
         assert_eq!(
-            status_change("resolved", "2h"),
-            Ok(GroupStatus::Resolved.into()),
+            status_change("resolved", "2h").unwrap(),
+            GroupStatus::Resolved.into(),
             "ignore only goes with ignored"
         );
         let next = status_change("resolved_next_release", "").unwrap();
@@ -800,9 +818,9 @@ mod tests {
             Some(std::time::Duration::from_secs(7200))
         );
         assert_eq!(status_change("ignored", "n:100").unwrap().ignore_count, Some(100));
-        assert!(status_change("ignored", "n:lots").unwrap_err().contains("not a number"));
-        assert!(status_change("ignored", "soon").unwrap_err().contains("not a duration"));
-        assert!(status_change("deleted", "").unwrap_err().contains("unknown action"));
+        assert!(status_change("ignored", "n:lots").unwrap_err().to_string().contains("not a number"));
+        assert!(status_change("ignored", "soon").unwrap_err().to_string().contains("not a duration"));
+        assert!(status_change("deleted", "").unwrap_err().to_string().contains("unknown action"));
     }
 
     fn sample_group() -> Group {

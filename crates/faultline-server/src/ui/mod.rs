@@ -168,14 +168,35 @@ pub fn failed(e: &dyn std::fmt::Display, csrf: &CsrfToken) -> Response {
     message(StatusCode::INTERNAL_SERVER_ERROR, Section::Issues, "Something went wrong", &e.to_string(), csrf)
 }
 
+/// Why a page's reads failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error(transparent)]
+    Store(#[from] faultline_store::Error),
+    /// The blocking task panicked or was cancelled.
+    #[error("the page's reads stopped: {0}")]
+    Stopped(String),
+}
+
+impl PageError {
+    /// The message when the user's query did not parse: shown on the page
+    /// beside the query box, not as a failure.
+    pub fn invalid_query(&self) -> Option<String> {
+        match self {
+            PageError::Store(e @ faultline_store::Error::InvalidQuery(_)) => Some(e.to_string()),
+            _ => None,
+        }
+    }
+}
+
 /// Runs storage reads off the async threads.
-pub async fn blocking<T, F>(f: F) -> Result<T, String>
+pub async fn blocking<T, F>(f: F) -> Result<T, PageError>
 where
     F: FnOnce() -> Result<T, faultline_store::Error> + Send + 'static,
     T: Send + 'static,
 {
     match tokio::task::spawn_blocking(f).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+        Ok(result) => Ok(result?),
+        Err(e) => Err(PageError::Stopped(e.to_string())),
     }
 }

@@ -131,8 +131,10 @@ pub async fn page(State(api): State<Api>, Query(params): Query<Params>, token: C
     .await;
     let (found, error) = match found {
         Ok(f) => (f, None),
-        Err(e) if e.starts_with("invalid query") => (Found::empty(), Some(e)),
-        Err(e) => return failed(&e, &token),
+        Err(e) => match e.invalid_query() {
+            Some(message) => (Found::empty(), Some(message)),
+            None => return failed(&e, &token),
+        },
     };
     let page = build(found, q, period, error, now, &token);
     render(if page.error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK }, &page, &token)

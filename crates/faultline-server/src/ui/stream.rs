@@ -222,8 +222,10 @@ pub async fn page(State(api): State<Api>, Query(params): Query<Params>, token: C
     .await;
     let (groups, next, counts, services, error) = match found {
         Ok((g, n, c, s)) => (g, n, c, s, None),
-        Err(e) if e.starts_with("invalid query") => (Vec::new(), None, BTreeMap::new(), Vec::new(), Some(e)),
-        Err(e) => return failed(&e, &token),
+        Err(e) => match e.invalid_query() {
+            Some(message) => (Vec::new(), None, BTreeMap::new(), Vec::new(), Some(message)),
+            None => return failed(&e, &token),
+        },
     };
     let (from, _) = filters.period.range(now, SPARK_BUCKETS);
     let rows = groups.into_iter().map(|g| row(g, &counts, from, now)).collect();
