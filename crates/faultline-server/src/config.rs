@@ -107,6 +107,8 @@ struct FileIndex {
 #[serde(deny_unknown_fields)]
 struct FileStorage {
     sync: Option<FileSync>,
+    /// sled's page cache in MiB.
+    cache_mib: Option<u64>,
 }
 
 /// `storage.sync`: what a group commit waits for before acknowledging.
@@ -132,6 +134,8 @@ pub struct Config {
     pub index_commit_interval: Duration,
     /// What a group commit waits for before its exports are acknowledged (`storage.sync`).
     pub sync: faultline_store::SyncMode,
+    /// sled's page cache in bytes (`storage.cache_mib`).
+    pub cache_bytes: u64,
     /// Fingerprint rules (`[[grouping.rules]]`).
     pub grouping: faultline_grouping::GroupingConfig,
     /// Health figures: rollup, retention, cardinality (`[health]`).
@@ -215,6 +219,10 @@ impl Config {
                 None | Some(FileSync::Fsync) => faultline_store::SyncMode::Fsync,
                 Some(FileSync::Flush) => faultline_store::SyncMode::Flush,
             },
+            cache_bytes: file
+                .storage
+                .cache_mib
+                .map_or(faultline_store::DEFAULT_CACHE_BYTES, |mib| mib.saturating_mul(1024 * 1024)),
             grouping: file.grouping,
             checks: file.checks,
             alerts: file.alerts,
@@ -235,6 +243,9 @@ impl Config {
     fn validate(&self) -> anyhow::Result<()> {
         if self.max_request_bytes < 1024 {
             bail!("max_request_bytes must be at least 1024, got {}", self.max_request_bytes);
+        }
+        if self.cache_bytes < 8 * 1024 * 1024 {
+            bail!("storage.cache_mib must be at least 8, got {}", self.cache_bytes / (1024 * 1024));
         }
         if self.queue_depth == 0 {
             bail!("queue_depth must be at least 1");

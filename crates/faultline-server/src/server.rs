@@ -63,6 +63,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         index_commit_interval: config.index_commit_interval,
         health: config.health.clone(),
         sync: config.sync,
+        cache_bytes: config.cache_bytes,
     };
     let data_dir = config.data_dir.clone();
     let storage = tokio::task::spawn_blocking(move || Storage::open(&data_dir, options)).await?.map_err(

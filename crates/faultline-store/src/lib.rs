@@ -41,6 +41,6 @@ pub use error::Error;
 pub use groups::{GroupCursor, GroupFilter, GroupSort};
 pub use health::{HealthBatch, HealthFilter, HealthOptions, OVERFLOW_ROUTE};
 pub use index::{Facet, GroupActivity, SearchHit, SearchPage, SearchRequest};
-pub use storage::{open, Storage, StorageOptions, StorageStats, StoreConfig, SyncMode};
+pub use storage::{open, Storage, StorageOptions, StorageStats, StoreConfig, SyncMode, DEFAULT_CACHE_BYTES};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -67,18 +67,19 @@ pub(crate) struct SledBackend {
 impl SledBackend {
     /// Opens the database in `dir`; `data_dir` is the directory the user
     /// chose, named in the errors they can fix (lock held, no access).
-    pub fn open(dir: &Path, data_dir: &Path, sync: SyncMode) -> Result<SledBackend> {
+    pub fn open(dir: &Path, data_dir: &Path, sync: SyncMode, cache_bytes: u64) -> Result<SledBackend> {
         // No background flusher: durability comes from the committer's
         // explicit flush after every batch, which is what acks wait for.
         let db = sled::Config::new()
             .path(dir)
             .flush_every_ms(None)
+            .cache_capacity(cache_bytes)
             .mode(sled::Mode::HighThroughput)
             .open()
             .map_err(|e| match e {
-            sled::Error::Io(io) => crate::embedded::data_dir_error(data_dir, io),
-            other => Error::backend(other),
-        })?;
+                sled::Error::Io(io) => crate::embedded::data_dir_error(data_dir, io),
+                other => Error::backend(other),
+            })?;
         let syncer = Syncer::open(dir, data_dir).map_err(|e| crate::embedded::data_dir_error(data_dir, e))?;
         Ok(SledBackend { db, syncer: (sync == SyncMode::Fsync).then_some(syncer) })
     }

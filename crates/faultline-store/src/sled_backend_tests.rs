@@ -11,7 +11,7 @@ use crate::watermark::Watermark;
 use crate::{EventBatch, HealthBatch};
 
 fn open(dir: &Path, sync: SyncMode) -> Arc<SledBackend> {
-    Arc::new(SledBackend::open(&dir.join("store"), dir, sync).unwrap())
+    Arc::new(SledBackend::open(&dir.join("store"), dir, sync, crate::DEFAULT_CACHE_BYTES).unwrap())
 }
 
 /// Queues every export before the committer runs, so they all land in one

@@ -17,7 +17,14 @@ pub struct StorageOptions {
     pub health: HealthOptions,
     /// What a group commit waits for before its exports are acknowledged.
     pub sync: SyncMode,
+    /// Memory for sled's page cache (embedded engine): the largest part of
+    /// the server's resident memory on a big data directory.
+    pub cache_bytes: u64,
 }
+
+/// sled's own default is 1 GiB; a quarter of it keeps a default server
+/// small, and `storage.cache_mib` raises it for large data sets.
+pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// How far a group commit is pushed before it is acknowledged (embedded
 /// engine; `sled_backend.rs` has the details).
@@ -40,6 +47,7 @@ impl Default for StorageOptions {
             index_commit_interval: Duration::from_millis(500),
             health: HealthOptions::default(),
             sync: SyncMode::default(),
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }

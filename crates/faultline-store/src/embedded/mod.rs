@@ -70,7 +70,8 @@ impl Embedded {
     /// `dir/store`, the index in `dir/index`.
     pub fn open(dir: &Path, options: StorageOptions) -> Result<Embedded> {
         std::fs::create_dir_all(dir).map_err(|e| data_dir_error(dir, e))?;
-        let backend: Arc<dyn Backend> = Arc::new(SledBackend::open(&dir.join("store"), dir, options.sync)?);
+        let backend: Arc<dyn Backend> =
+            Arc::new(SledBackend::open(&dir.join("store"), dir, options.sync, options.cache_bytes)?);
         let index = SearchIndex::open(&dir.join("index"))?;
         let engine = Embedded::start(backend, index, options)?;
         tracing::info!(
