@@ -4,6 +4,8 @@
 //! extraction over the same export is timed beside it for scale.
 //!
 //! Run: `cargo bench -p faultline-benches --bench health_accounting`.
+//! `hot_path.rs` (group `health`) measures the same two functions under
+//! criterion, on the load test's export; figures in `RESULTS.md`.
 #![allow(clippy::unwrap_used)]
 
 use std::hint::black_box;

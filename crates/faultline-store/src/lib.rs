@@ -13,6 +13,8 @@
 
 pub mod api;
 mod backend;
+#[doc(hidden)]
+pub mod bench_support;
 mod checks;
 mod committer;
 mod embedded;

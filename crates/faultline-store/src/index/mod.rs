@@ -4,7 +4,7 @@
 mod aggregate;
 mod indexer;
 pub mod query;
-mod schema;
+pub(crate) mod schema;
 
 use std::collections::HashSet;
 use std::ops::Bound;
