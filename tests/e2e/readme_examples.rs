@@ -30,6 +30,12 @@ const NOT_RUN: &[(&str, &str)] = &[
     ("cargo install ", "installs the binary; these tests run the one cargo built"),
     ("faultline serve", "starts a server; the tests start their own on free ports"),
     ("./scripts/test", "runs the whole test suite, this test included"),
+    ("cargo build --release", "a release build; these tests run the binary cargo built for them"),
+    ("target/release/faultline serve", "starts a server; the tests start their own on free ports"),
+    (
+        "target/release/faultline-loadgen ",
+        "a 30 s load run; crates/faultline-loadgen/tests runs the load generator against a server",
+    ),
     ("export OTEL_", "SDK settings; the snippet tests run the SDKs with these variables"),
     ("pip install opentelemetry-distro", "installs zero-code instrumentation from the network"),
     ("opentelemetry-bootstrap ", "installs instrumentations from the network"),
