@@ -165,9 +165,14 @@ fn failure<'a>(exception_type: &'a str, message: &'a str, user: &'a str, functio
     Failure { route: "/cart", method: "POST", exception_type, message, user, function }
 }
 
-/// Titles of the stream's rows, as shown.
+/// Titles of the stream's rows, as shown. Read in one script call, so a
+/// page being replaced (a form just submitted) never leaves a stale element.
 fn stream_titles(browser: &Browser) -> Vec<String> {
-    browser.find_all_now("table.stream a.issue-title").iter().map(|a| a.text()).collect()
+    let titles = browser.execute_script(
+        "return [...document.querySelectorAll('table.stream a.issue-title')].map(a => a.innerText)",
+        vec![],
+    );
+    titles.as_array().into_iter().flatten().filter_map(|t| t.as_str().map(str::to_string)).collect()
 }
 
 /// What an engineer does in the explorer with errors a real SDK sent:
@@ -220,6 +225,8 @@ fn ui_browser_triage_an_issue_from_the_stream() {
         row.contains("KeyError") && row.contains("add_item"),
         "the row names the issue and culprit: {row}"
     );
+    assert_eq!(browser.find("table.stream .badge.level-error").text(), "error", "the row shows the level");
+    assert!(row.contains("span_exception"), "and where the error came from: {row}");
     let cells: Vec<String> =
         browser.find_all_now("table.stream tbody tr td.num").iter().map(|c| c.text()).collect();
     assert_eq!(cells[..2], ["3".to_string(), "3".to_string()], "matching events and users: {cells:?}");
@@ -272,9 +279,13 @@ fn ui_browser_triage_an_issue_from_the_stream() {
     let oldest_user = browser.find("#attributes").text();
     assert!(oldest_user.contains("u-1"), "the oldest event was user u-1's: {oldest_user}");
     browser.find("#newer-event").click();
-    browser.wait_until("the middle event is shown", || browser.find("#attributes").text().contains("u-2"));
+    browser.wait_until("the middle event is shown", || {
+        browser.text_of("#attributes").is_some_and(|t| t.contains("u-2"))
+    });
     browser.find("#newest-event").click();
-    browser.wait_until("the newest event is shown", || browser.find("#attributes").text().contains("u-3"));
+    browser.wait_until("the newest event is shown", || {
+        browser.text_of("#attributes").is_some_and(|t| t.contains("u-3"))
+    });
 
     // Resolve it: it leaves the unresolved stream.
     browser.find("button[value=resolved]").click();

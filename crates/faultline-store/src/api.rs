@@ -190,8 +190,8 @@ pub trait SearchStore: Send + Sync {
 
     /// For each of `group_ids`: its events matching `query` in `[from,
     /// to)`: count, distinct users, counts per step (as
-    /// [`SearchStore::event_histogram`] steps them) and, with `tag` (a
-    /// name [`SearchStore::facet`] takes), that tag's most frequent value.
+    /// [`SearchStore::event_histogram`] steps them) and the most frequent
+    /// value of each of `tags` (names [`SearchStore::facet`] takes).
     /// Groups without such events are left out.
     fn group_activity(
         &self,
@@ -200,7 +200,7 @@ pub trait SearchStore: Send + Sync {
         from: UnixNanos,
         to: UnixNanos,
         step: Duration,
-        tag: Option<&str>,
+        tags: &[&str],
     ) -> Result<BTreeMap<u64, GroupActivity>>;
 
     /// Waits (bounded) until everything committed so far is searchable.

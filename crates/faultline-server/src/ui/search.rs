@@ -116,7 +116,7 @@ pub async fn page(State(api): State<Api>, Query(params): Query<Params>, token: C
         let (page, events) = storage.search(&request)?;
         // The busiest issues among the matches, counted over all of them.
         let ids: Vec<u64> = storage.groups_matching(&request.query, ISSUES_CONSIDERED)?.into_iter().collect();
-        let activity = storage.group_activity(&ids, &request.query, from, to, step, None)?;
+        let activity = storage.group_activity(&ids, &request.query, from, to, step, &[])?;
         let mut issues = Vec::new();
         for (id, a) in activity {
             if let Some(g) = storage.group(id)? {

@@ -140,6 +140,10 @@ pub struct Row {
     /// The extra column's most frequent value and its share of the
     /// period's (matching) events, when a column is picked.
     pub column_value: Option<(String, String)>,
+    /// The level and source of most of the period's events (`error`,
+    /// `span_exception`), when it had any.
+    pub level: Option<String>,
+    pub source: Option<String>,
 }
 
 #[derive(Template)]
@@ -214,7 +218,7 @@ pub async fn page(State(api): State<Api>, Query(params): Query<Params>, token: C
             from,
             to,
             f.period.step(SPARK_BUCKETS),
-            Some(f.column.as_str()).filter(|c| !c.is_empty()),
+            &row_tags(&f.column),
         )?;
         let services = known_services(&storage, now)?;
         Ok((groups, next, activity, services))
@@ -228,7 +232,7 @@ pub async fn page(State(api): State<Api>, Query(params): Query<Params>, token: C
         },
     };
     let (from, _) = filters.period.range(now, SPARK_BUCKETS);
-    let rows = groups.into_iter().map(|g| row(g, &counts, from, now)).collect();
+    let rows = groups.into_iter().map(|g| row(g, &counts, &filters.column, from, now)).collect();
     let matching = filters.event_query().is_some();
     let next_url = next.map(|(key, id)| filters.url_with("cursor", &format!("{key}_{id}")));
     let page = StreamPage {
@@ -252,16 +256,35 @@ pub async fn page(State(api): State<Api>, Query(params): Query<Params>, token: C
     render(StatusCode::OK, &page, &token)
 }
 
-fn row(group: Group, activity: &BTreeMap<u64, GroupActivity>, period_start: i64, now: i64) -> Row {
+/// Tags every row shows (the level and source of most of its events),
+/// then the column the user picked.
+fn row_tags(column: &str) -> Vec<&str> {
+    let mut tags = vec!["level", "source"];
+    if !column.is_empty() && !tags.contains(&column) {
+        tags.push(column);
+    }
+    tags
+}
+
+fn row(
+    group: Group,
+    activity: &BTreeMap<u64, GroupActivity>,
+    column: &str,
+    period_start: i64,
+    now: i64,
+) -> Row {
     let none = GroupActivity { histogram: vec![0; SPARK_BUCKETS as usize], ..GroupActivity::default() };
     let a = activity.get(&group.id).unwrap_or(&none);
     let events_in_period = a.count;
-    let column_value = a.top_value.as_ref().map(|(value, n)| {
+    let column_value = a.top_values.get(column).map(|(value, n)| {
         let share = *n as f64 / events_in_period.max(1) as f64;
         (value.clone(), format::percent(share))
     });
+    let top = |tag: &str| a.top_values.get(tag).map(|(value, _)| value.clone());
     Row {
         column_value,
+        level: top("level"),
+        source: top("source"),
         events_in_period,
         events_label: format::count(events_in_period),
         total_label: format::count(group.count),

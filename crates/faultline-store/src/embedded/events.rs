@@ -224,7 +224,7 @@ impl SearchStore for Embedded {
         from: UnixNanos,
         to: UnixNanos,
         step: Duration,
-        tag: Option<&str>,
+        tags: &[&str],
     ) -> Result<BTreeMap<u64, GroupActivity>> {
         let mut owner = BTreeMap::new();
         for id in group_ids {
@@ -241,7 +241,7 @@ impl SearchStore for Embedded {
             from,
             to,
             step,
-            tag,
+            tags,
         )?;
         let mut out: BTreeMap<u64, GroupActivity> = BTreeMap::new();
         for (fp, activity) in by_fp {
@@ -251,9 +251,11 @@ impl SearchStore for Embedded {
             // Users of a merged group's fingerprints may overlap: the
             // largest is a lower bound, the sum an upper one.
             entry.users = entry.users.max(activity.users);
-            // A merged group's top value: its busiest fingerprint's.
-            if activity.top_value.as_ref().map(|t| t.1) > entry.top_value.as_ref().map(|t| t.1) {
-                entry.top_value = activity.top_value;
+            // A merged group's top values: its busiest fingerprint's.
+            for (tag, top) in activity.top_values {
+                if entry.top_values.get(&tag).is_none_or(|seen| top.1 > seen.1) {
+                    entry.top_values.insert(tag, top);
+                }
             }
             if entry.histogram.is_empty() {
                 entry.histogram = activity.histogram;

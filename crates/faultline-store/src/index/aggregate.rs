@@ -39,9 +39,9 @@ pub struct GroupActivity {
     pub users: u64,
     /// Events per step, as [`SearchIndex::histogram`] steps them.
     pub histogram: Vec<u64>,
-    /// When a tag was asked for: its most frequent value among these
-    /// events, and how many events have it.
-    pub top_value: Option<(String, u64)>,
+    /// Per tag asked for: its most frequent value among these events, and
+    /// how many events have it (tags no event has are left out).
+    pub top_values: BTreeMap<String, (String, u64)>,
 }
 
 /// Tag names a breakdown takes, with their index column.
@@ -154,7 +154,7 @@ impl SearchIndex {
     }
 
     /// Per fingerprint of `fingerprints`: matching events in `[from, to)`,
-    /// distinct users, the events per step and, with `tag`, that tag's most
+    /// distinct users, the events per step and each of `tags`' most
     /// frequent value.
     pub fn fingerprint_activity(
         &self,
@@ -163,7 +163,7 @@ impl SearchIndex {
         from: UnixNanos,
         to: UnixNanos,
         step: Duration,
-        tag: Option<&str>,
+        tags: &[&str],
     ) -> Result<BTreeMap<String, GroupActivity>> {
         if fingerprints.is_empty() {
             return Ok(BTreeMap::new());
@@ -180,8 +180,8 @@ impl SearchIndex {
             (Occur::Must, Box::new(BooleanQuery::new(any_of))),
         ]);
         let mut per_fingerprint = json!({"h": date_histogram(step), "u": {"cardinality": {"field": "user"}}});
-        if let Some(tag) = tag {
-            per_fingerprint["t"] = json!({"terms": {"field": facet_column(tag)?, "size": 1}});
+        for (i, tag) in tags.iter().enumerate() {
+            per_fingerprint[format!("t{i}")] = json!({"terms": {"field": facet_column(tag)?, "size": 1}});
         }
         let request = json!({"fp": {
             "terms": {"field": "fingerprint", "size": fingerprints.len()},
@@ -199,9 +199,14 @@ impl SearchIndex {
                 count: bucket["doc_count"].as_u64().unwrap_or(0),
                 users: bucket["u"]["value"].as_f64().map_or(0, |v| v.round() as u64),
                 histogram,
-                top_value: bucket["t"]["buckets"]
-                    .get(0)
-                    .and_then(|b| Some((key_text(&b["key"])?, b["doc_count"].as_u64()?))),
+                top_values: tags
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, tag)| {
+                        let top = bucket[format!("t{i}")]["buckets"].get(0)?;
+                        Some((tag.to_string(), (key_text(&top["key"])?, top["doc_count"].as_u64()?)))
+                    })
+                    .collect(),
             };
             out.insert(fp.to_string(), activity);
         }

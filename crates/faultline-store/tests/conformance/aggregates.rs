@@ -59,27 +59,42 @@ pub fn facets_count_values_missing_and_other(storage: &dyn Store) {
 pub fn group_activity_counts_users_and_steps_per_group(storage: &dyn Store) {
     let (keys, timeouts) = seed(storage);
     let activity = storage
-        .group_activity(&[keys, timeouts, 999], "", T0, T0 + 3 * MINUTE, Duration::from_secs(60), None)
+        .group_activity(&[keys, timeouts, 999], "", T0, T0 + 3 * MINUTE, Duration::from_secs(60), &[])
         .unwrap();
     let k = &activity[&keys];
     assert_eq!((k.count, k.users, k.histogram.clone()), (6, 2, vec![2, 2, 2]));
-    assert_eq!(k.top_value, None, "no tag asked for");
+    assert!(k.top_values.is_empty(), "no tag asked for");
     assert_eq!(activity[&timeouts].histogram, vec![0, 0, 1]);
     assert!(!activity.contains_key(&999));
     let filtered = storage
-        .group_activity(&[keys], "release:1.1.0", T0, T0 + 3 * MINUTE, Duration::from_secs(60), None)
+        .group_activity(&[keys], "release:1.1.0", T0, T0 + 3 * MINUTE, Duration::from_secs(60), &[])
         .unwrap();
     assert_eq!(filtered[&keys].count, 2);
     let tagged = storage
-        .group_activity(&[keys, timeouts], "", T0, T0 + 3 * MINUTE, Duration::from_secs(60), Some("release"))
+        .group_activity(
+            &[keys, timeouts],
+            "",
+            T0,
+            T0 + 3 * MINUTE,
+            Duration::from_secs(60),
+            &["release", "level", "host"],
+        )
         .unwrap();
-    assert_eq!(tagged[&keys].top_value, Some(("1.0.0".to_string(), 4)), "the group's most frequent release");
+    let tops = &tagged[&keys].top_values;
+    assert_eq!(tops.get("release"), Some(&("1.0.0".to_string(), 4)), "the group's most frequent release");
+    assert_eq!(tops.get("level"), Some(&("error".to_string(), 6)));
+    assert_eq!(tops.get("host"), Some(&("web-1".to_string(), 5)), "one event has no host");
+    assert!(!tagged[&timeouts].top_values.contains_key("host"), "a tag no event has is left out");
     let tenant = storage
-        .group_activity(&[keys], "", T0, T0 + 3 * MINUTE, Duration::from_secs(60), Some("tenant"))
+        .group_activity(&[keys], "", T0, T0 + 3 * MINUTE, Duration::from_secs(60), &["tenant"])
         .unwrap();
-    assert_eq!(tenant[&keys].top_value, Some(("acme".to_string(), 6)), "any attribute works as a column");
+    assert_eq!(
+        tenant[&keys].top_values.get("tenant"),
+        Some(&("acme".to_string(), 6)),
+        "any attribute works as a column"
+    );
     assert!(storage
-        .group_activity(&[keys], "", T0, T0 + MINUTE, Duration::from_secs(60), Some("bad tag!"))
+        .group_activity(&[keys], "", T0, T0 + MINUTE, Duration::from_secs(60), &["bad tag!"])
         .is_err());
 }
 
