@@ -279,4 +279,73 @@ mod tests {
         assert_eq!(indexed, 0, "rebuilt from the start of the event log");
         assert!(index.index.schema() == schema::build().0);
     }
+
+    /// The schema before fieldnorms were dropped: the same fields, each with
+    /// fieldnorms, and `seq` stored.
+    fn schema_with_fieldnorms() -> Schema {
+        use tantivy::schema::{FieldType, FAST, INDEXED, STORED};
+        let (current, _) = schema::build();
+        let mut builder = Schema::builder();
+        for (_, entry) in current.fields() {
+            let name = entry.name().to_string();
+            let entry = match entry.field_type() {
+                FieldType::Str(o) => {
+                    let indexing = o.get_indexing_options().unwrap().clone().set_fieldnorms(true);
+                    FieldEntry::new_text(name, o.clone().set_indexing_options(indexing))
+                }
+                FieldType::JsonObject(o) => {
+                    let indexing = o.get_text_indexing_options().unwrap().clone().set_fieldnorms(true);
+                    FieldEntry::new_json(name, o.clone().set_indexing_options(indexing))
+                }
+                FieldType::U64(_) if name == "seq" => {
+                    FieldEntry::new_u64(name, (FAST | STORED | INDEXED).into())
+                }
+                FieldType::U64(_) => FieldEntry::new_u64(name, (INDEXED | FAST).into()),
+                FieldType::Date(_) => FieldEntry::new_date(name, (FAST | INDEXED).into()),
+                other => panic!("unexpected field type {other:?}"),
+            };
+            builder.add_field(entry);
+        }
+        builder.build()
+    }
+
+    #[test]
+    fn an_index_with_fieldnorms_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Index::create_in_dir(dir.path(), schema_with_fieldnorms()).unwrap();
+        let mut writer: IndexWriter = old.writer_with_num_threads(1, WRITER_MEMORY).unwrap();
+        let mut commit = writer.prepare_commit().unwrap();
+        commit.set_payload("42");
+        commit.commit().unwrap();
+        drop((writer, old));
+
+        let (index, _writer, indexed) = SearchIndex::open(dir.path()).unwrap();
+        assert_eq!(indexed, 0, "rebuilt from the start of the event log");
+        assert!(index.index.schema() == schema::build().0);
+    }
+
+    /// Nothing is scored, so no field pays for fieldnorms, and only the
+    /// free-text fields pay for positions (phrase queries).
+    #[test]
+    fn only_free_text_keeps_positions_and_no_field_keeps_fieldnorms() {
+        use tantivy::schema::FieldType;
+        let (schema, _) = schema::build();
+        for (_, entry) in schema.fields() {
+            let (fieldnorms, positions) = match entry.field_type() {
+                FieldType::Str(o) => o
+                    .get_indexing_options()
+                    .map_or((false, false), |i| (i.fieldnorms(), i.index_option().has_positions())),
+                FieldType::JsonObject(o) => o
+                    .get_text_indexing_options()
+                    .map_or((false, false), |i| (i.fieldnorms(), i.index_option().has_positions())),
+                FieldType::U64(o) => (o.fieldnorms(), false),
+                FieldType::Date(o) => (o.fieldnorms(), false),
+                other => panic!("unexpected field type {other:?}"),
+            };
+            assert!(!fieldnorms, "{} keeps fieldnorms", entry.name());
+            assert!(!entry.is_stored(), "{} is stored", entry.name());
+            let free_text = matches!(entry.name(), "message" | "stacktrace");
+            assert_eq!(positions, free_text, "{} positions", entry.name());
+        }
+    }
 }

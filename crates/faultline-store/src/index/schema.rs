@@ -1,11 +1,16 @@
 //! The search index schema, built once. The index only finds events: it
-//! stores nothing but the sequence number, and hits are read from the event
-//! log, the single source of truth.
+//! stores no document (the sequence number of a hit is read from its fast
+//! column), and hits are read from the event log, the single source of truth.
+//!
+//! No field keeps fieldnorms: they only serve BM25 scoring, and nothing is
+//! scored (hits are ordered by sequence number, the rest are counts and
+//! aggregations). Only `message` and `stacktrace` keep term positions, for
+//! phrase queries; every other field is matched on whole terms.
 
 use faultline_model::ErrorEvent;
 use tantivy::schema::{
-    Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
-    STORED, STRING, TEXT,
+    DateOptions, Field, IndexRecordOption, JsonObjectOptions, NumericOptions, Schema, TextFieldIndexing,
+    TextOptions,
 };
 use tantivy::tokenizer::{LowerCaser, RawTokenizer, TextAnalyzer};
 use tantivy::{DateTime, Index, TantivyDocument};
@@ -28,13 +33,36 @@ pub fn register_tokenizers(index: &Index) {
 /// A keyword field matched without regard to case (see [`KEYWORD_LOWERCASE`]).
 /// Its fast column keeps the value as sent, for tag breakdowns.
 fn case_insensitive_keyword() -> TextOptions {
-    TextOptions::default()
-        .set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(KEYWORD_LOWERCASE)
-                .set_index_option(IndexRecordOption::Basic),
-        )
-        .set_fast("raw")
+    TextOptions::default().set_indexing_options(terms_only(KEYWORD_LOWERCASE)).set_fast("raw")
+}
+
+/// Whole terms: no frequencies, positions or fieldnorms.
+fn terms_only(tokenizer: &str) -> TextFieldIndexing {
+    TextFieldIndexing::default()
+        .set_tokenizer(tokenizer)
+        .set_index_option(IndexRecordOption::Basic)
+        .set_fieldnorms(false)
+}
+
+/// A keyword matched exactly, as sent (`STRING` without fieldnorms).
+fn keyword() -> TextOptions {
+    TextOptions::default().set_indexing_options(terms_only("raw"))
+}
+
+/// A keyword matched exactly, with a fast column for breakdowns.
+fn fast_keyword() -> TextOptions {
+    keyword().set_fast("raw")
+}
+
+/// Free text: tokenized, with positions for phrase queries (`TEXT`
+/// without fieldnorms).
+fn free_text() -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("default")
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions)
+            .set_fieldnorms(false),
+    )
 }
 
 /// Handles to every field, resolved once.
@@ -68,37 +96,35 @@ pub fn build() -> (Schema, Fields) {
     // Attribute values are matched exactly (ids, enum-like values); dots in
     // OTel names are path separators so `attr.user.id` finds `user.id`.
     let attributes = JsonObjectOptions::default()
-        .set_indexing_options(
-            TextFieldIndexing::default().set_tokenizer("raw").set_index_option(IndexRecordOption::Basic),
-        )
+        .set_indexing_options(terms_only("raw"))
         .set_expand_dots_enabled()
         .set_fast("raw");
     let fields = Fields {
-        seq: b.add_u64_field("seq", FAST | STORED | INDEXED),
+        seq: b.add_u64_field("seq", NumericOptions::default().set_fast().set_indexed()),
         // The fingerprint, not the group id: merge and unmerge change which
         // group a fingerprint belongs to without touching indexed events.
-        fingerprint: b.add_text_field("fingerprint", STRING | FAST),
-        timestamp: b.add_date_field("timestamp", FAST | INDEXED),
-        message: b.add_text_field("message", TEXT),
-        stacktrace: b.add_text_field("stacktrace", TEXT),
+        fingerprint: b.add_text_field("fingerprint", fast_keyword()),
+        timestamp: b.add_date_field("timestamp", DateOptions::default().set_fast().set_indexed()),
+        message: b.add_text_field("message", free_text()),
+        stacktrace: b.add_text_field("stacktrace", free_text()),
         // FAST columns feed the tag breakdowns and histograms: aggregations
         // read them without loading a document.
-        service: b.add_text_field("service", STRING | FAST),
+        service: b.add_text_field("service", fast_keyword()),
         environment: b.add_text_field("environment", case_insensitive_keyword()),
-        release: b.add_text_field("release", STRING | FAST),
-        exception_type: b.add_text_field("type", STRING),
-        route: b.add_text_field("route", STRING | FAST),
+        release: b.add_text_field("release", fast_keyword()),
+        exception_type: b.add_text_field("type", keyword()),
+        route: b.add_text_field("route", fast_keyword()),
         method: b.add_text_field("method", case_insensitive_keyword()),
-        status: b.add_u64_field("status", INDEXED | FAST),
-        trace_id: b.add_text_field("trace_id", STRING),
-        span_id: b.add_text_field("span_id", STRING),
-        span_name: b.add_text_field("span_name", STRING),
+        status: b.add_u64_field("status", NumericOptions::default().set_indexed().set_fast()),
+        trace_id: b.add_text_field("trace_id", keyword()),
+        span_id: b.add_text_field("span_id", keyword()),
+        span_name: b.add_text_field("span_name", keyword()),
         level: b.add_text_field("level", case_insensitive_keyword()),
         source: b.add_text_field("source", case_insensitive_keyword()),
-        host: b.add_text_field("host", STRING | FAST),
-        sdk: b.add_text_field("sdk", STRING | FAST),
+        host: b.add_text_field("host", fast_keyword()),
+        sdk: b.add_text_field("sdk", fast_keyword()),
         // The user an event affected: `enduser.id`, else `user.id`.
-        user: b.add_text_field("user", STRING | FAST),
+        user: b.add_text_field("user", fast_keyword()),
         attributes: b.add_json_field("attr", attributes),
     };
     (b.build(), fields)
