@@ -59,6 +59,7 @@ impl QueueGauge {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
