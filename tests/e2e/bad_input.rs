@@ -283,4 +283,79 @@ mod grpc {
         });
         still_serving(&server);
     }
+
+    /// Opens an OTLP/HTTP export that declares `declared` bytes and sends
+    /// only a few: the server admits it and waits for the rest, so its
+    /// bytes stay in flight until the connection is dropped.
+    fn hold_export_open(server: &Server, declared: usize) -> std::net::TcpStream {
+        use std::io::Write;
+        let url = server.http_url("/v1/traces");
+        let authority = url.trim_start_matches("http://").split('/').next().unwrap().to_string();
+        let mut stream = std::net::TcpStream::connect(&authority).unwrap();
+        let head = format!(
+            "POST /v1/traces HTTP/1.1\r\nHost: {authority}\r\n\
+             Content-Type: application/x-protobuf\r\nContent-Length: {declared}\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&[0x0a; 16]).unwrap();
+        stream.flush().unwrap();
+        stream
+    }
+
+    fn post_malformed(server: &Server) -> (u16, Option<String>) {
+        let response = reqwest::blocking::Client::new()
+            .post(server.http_url("/v1/traces"))
+            .header("content-type", "application/x-protobuf")
+            .body(vec![0xff, 0xff, 0xff])
+            .send()
+            .unwrap();
+        let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+        (response.status().as_u16(), retry_after)
+    }
+
+    fn refusals(server: &Server, reason: &str) -> u64 {
+        let text = reqwest::blocking::get(server.api_url("/metrics")).unwrap().text().unwrap();
+        let series = format!("faultline_exports_refused_total{{reason=\"{reason}\"}} ");
+        text.lines().find_map(|l| l.strip_prefix(series.as_str())).map_or(0, |n| n.parse().unwrap())
+    }
+
+    /// With the in-flight byte budget taken by an export still being
+    /// received, a malformed export is refused as busy (retryable), not as
+    /// malformed: the server did not decode it. Once the budget is free
+    /// again the same body is malformed, and every acknowledged event is
+    /// stored.
+    #[test]
+    fn a_busy_server_refuses_before_decoding_over_both_transports() {
+        let server = Server::start_with(&["--max-inflight-bytes", "4096"]);
+        seed(&server);
+        let held = hold_export_open(&server, 64 * 1024);
+        let mut answer = (0, None);
+        faultline_tests::wait_until(
+            std::time::Duration::from_secs(10),
+            || {
+                answer = post_malformed(&server);
+                answer.0 != 400
+            },
+            || "the held export was never admitted".to_string(),
+        );
+        assert_eq!(answer, (503, Some("1".to_string())), "refused undecoded, with Retry-After");
+        let malformed = refusals(&server, "malformed");
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let err = runtime.block_on(export_raw(&server, vec![0xff, 0xff, 0xff], false)).unwrap_err();
+        assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+        assert!(refusals(&server, "inflight_bytes") >= 2);
+        assert_eq!(refusals(&server, "malformed"), malformed, "nothing was decoded");
+
+        drop(held);
+        faultline_tests::wait_until(
+            std::time::Duration::from_secs(10),
+            || post_malformed(&server).0 == 400,
+            || "the held export's bytes were never released".to_string(),
+        );
+        let err = runtime.block_on(export_raw(&server, vec![0xff, 0xff, 0xff], false)).unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+        seed(&server);
+        let count = server.groups().iter().map(|g| g["count"].as_u64().unwrap()).sum::<u64>();
+        assert_eq!(count, 2, "both acknowledged exports are stored");
+    }
 }

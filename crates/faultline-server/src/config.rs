@@ -41,6 +41,14 @@ pub struct ServeArgs {
     /// Exports waiting to be committed before new ones get "busy, retry" [default: 1024].
     #[arg(long, env = "FAULTLINE_QUEUE_DEPTH", value_name = "N")]
     pub queue_depth: Option<usize>,
+    /// Request bytes of exports being received, decoded or committed at
+    /// once; a new export past it gets "busy, retry" before it is decoded [default: 67108864].
+    #[arg(long, env = "FAULTLINE_MAX_INFLIGHT_BYTES", value_name = "BYTES")]
+    pub max_inflight_bytes: Option<u64>,
+    /// Longest an export may wait for the committer; while the oldest
+    /// waiting one is older, new exports get "busy, retry" [default: 2s].
+    #[arg(long, env = "FAULTLINE_MAX_QUEUE_WAIT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub max_queue_wait: Option<Duration>,
 }
 
 /// The file's shape. Unknown keys are an error, so a typo is not ignored.
@@ -94,6 +102,9 @@ struct FileLimits {
     max_string_len: Option<usize>,
     max_span_events: Option<usize>,
     queue_depth: Option<usize>,
+    max_inflight_bytes: Option<u64>,
+    #[serde(default, with = "faultline_model::duration::option")]
+    max_queue_wait: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,6 +142,12 @@ pub struct Config {
     pub max_request_bytes: usize,
     pub limits: faultline_otlp::Limits,
     pub queue_depth: usize,
+    /// Request bytes of exports in flight before new ones are refused
+    /// undecoded (`limits.max_inflight_bytes`).
+    pub max_inflight_bytes: u64,
+    /// Longest wait for the committer before new exports are refused
+    /// undecoded (`limits.max_queue_wait`).
+    pub max_queue_wait: Duration,
     pub index_commit_interval: Duration,
     /// What a group commit waits for before its exports are acknowledged (`storage.sync`).
     pub sync: faultline_store::SyncMode,
@@ -154,6 +171,12 @@ pub const DEFAULT_API: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./faultline-data";
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 20 * 1024 * 1024;
 pub const DEFAULT_QUEUE_DEPTH: usize = 1024;
+/// A few dozen large exports: enough to keep both cores busy, small next
+/// to the memory budget of a small server.
+pub const DEFAULT_MAX_INFLIGHT_BYTES: u64 = 64 * 1024 * 1024;
+/// Well under the 10 s an OTLP SDK waits by default, so a refused client
+/// retries rather than times out.
+pub const DEFAULT_MAX_QUEUE_WAIT: Duration = Duration::from_secs(2);
 
 impl Config {
     pub fn load(args: &ServeArgs) -> anyhow::Result<Config> {
@@ -214,6 +237,12 @@ impl Config {
                 max_span_events: pick(None, file.limits.max_span_events, default_limits.max_span_events),
             },
             queue_depth: pick(args.queue_depth, file.limits.queue_depth, DEFAULT_QUEUE_DEPTH),
+            max_inflight_bytes: pick(
+                args.max_inflight_bytes,
+                file.limits.max_inflight_bytes,
+                DEFAULT_MAX_INFLIGHT_BYTES,
+            ),
+            max_queue_wait: pick(args.max_queue_wait, file.limits.max_queue_wait, DEFAULT_MAX_QUEUE_WAIT),
             index_commit_interval: file.index.commit_interval.unwrap_or(Duration::from_millis(500)),
             sync: match file.storage.sync {
                 None | Some(FileSync::Fsync) => faultline_store::SyncMode::Fsync,
@@ -249,6 +278,12 @@ impl Config {
         }
         if self.queue_depth == 0 {
             bail!("queue_depth must be at least 1");
+        }
+        if self.max_inflight_bytes == 0 {
+            bail!("max_inflight_bytes must be at least 1");
+        }
+        if self.max_queue_wait < Duration::from_millis(10) {
+            bail!("max_queue_wait must be at least 10ms");
         }
         if self.limits.max_string_len < 64 {
             bail!("max_string_len must be at least 64, got {}", self.limits.max_string_len);

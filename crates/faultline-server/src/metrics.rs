@@ -46,15 +46,21 @@ pub enum Refusal {
     UnsupportedMediaType,
     Busy,
     Internal,
+    /// Refused before decoding: the request bytes in flight were at the budget.
+    InflightBytes,
+    /// Refused before decoding: the oldest queued export had waited too long.
+    QueueWait,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 5] = [
+    const ALL: [Refusal; 7] = [
         Refusal::Malformed,
         Refusal::TooLarge,
         Refusal::UnsupportedMediaType,
         Refusal::Busy,
         Refusal::Internal,
+        Refusal::InflightBytes,
+        Refusal::QueueWait,
     ];
 
     fn as_str(self) -> &'static str {
@@ -64,6 +70,8 @@ impl Refusal {
             Refusal::UnsupportedMediaType => "unsupported_media_type",
             Refusal::Busy => "busy",
             Refusal::Internal => "internal",
+            Refusal::InflightBytes => "inflight_bytes",
+            Refusal::QueueWait => "queue_wait",
         }
     }
 }
@@ -86,7 +94,7 @@ pub struct Metrics {
     exports: [AtomicU64; 3],
     items_received: [AtomicU64; 3],
     items_rejected: [AtomicU64; 3],
-    refused: [AtomicU64; 5],
+    refused: [AtomicU64; Refusal::ALL.len()],
     events_stored: AtomicU64,
     new_groups: AtomicU64,
     regressions: AtomicU64,

@@ -16,6 +16,7 @@ use crate::alerting::Alerting;
 use crate::checks::Checks;
 use crate::config::{Config, ServeArgs};
 use crate::http::Api;
+use crate::ingest::admission::AdmissionLimits;
 use crate::ingest::{otlp_grpc, otlp_http, Pipeline};
 use crate::metrics::Metrics;
 
@@ -88,6 +89,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         config.limits.clone(),
         Grouper::with_config(config.grouping.clone())?,
         alerting.clone(),
+        AdmissionLimits {
+            max_inflight_bytes: config.max_inflight_bytes,
+            max_queue_wait: config.max_queue_wait,
+        },
     ));
     let ready = Arc::new(AtomicBool::new(false));
 

@@ -34,6 +34,16 @@ pub trait EventStore: Send + Sync {
     /// far behind; otherwise the receiver answers once the export is durable.
     fn submit(&self, events: EventBatch, health: HealthBatch) -> Result<Ack<Vec<Committed>>>;
 
+    /// Whether `submit` would fail with `QueueFull` now, without
+    /// submitting: the server asks before it decodes an export, so a busy
+    /// engine costs a refused client no CPU. Cheap (an atomic load).
+    fn queue_full(&self) -> bool;
+
+    /// How long the oldest write waiting for the engine has waited (zero
+    /// when none waits): the server refuses new exports past a bound, so
+    /// latency stays bounded when clients offer more than it can commit.
+    fn oldest_queued_wait(&self) -> Duration;
+
     /// One event, with `group_id` set to the group its fingerprint belongs
     /// to now (merge and unmerge move fingerprints between groups).
     fn event(&self, seq: u64) -> Result<Option<ErrorEvent>>;

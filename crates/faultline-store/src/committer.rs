@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 use crate::backend::{Backend, Op};
 use crate::group_ops::{self, new_group, record_occurrence};
 use crate::health::{self, Endpoints, HealthBatch, HealthOptions};
+use crate::queue::QueueGauge;
 use crate::txn::Txn;
 use crate::watermark::Watermark;
 use crate::{keys, records, Error, Result};
@@ -80,6 +81,9 @@ pub(crate) struct Committer {
     endpoints: Endpoints,
     /// Health samples counted as route `other`, shared with `Storage::stats`.
     overflowed: Arc<AtomicU64>,
+    /// Told of every request taken off the channel, so senders can see a
+    /// full or slow queue without sending.
+    queue: Arc<QueueGauge>,
 }
 
 impl Committer {
@@ -90,8 +94,16 @@ impl Committer {
         overflowed: Arc<AtomicU64>,
     ) -> Result<Committer> {
         let endpoints = Endpoints::load(&*backend)?;
-        let mut c =
-            Committer { backend, next_seq: 1, next_group_id: 1, committed, health, endpoints, overflowed };
+        let mut c = Committer {
+            backend,
+            next_seq: 1,
+            next_group_id: 1,
+            committed,
+            health,
+            endpoints,
+            overflowed,
+            queue: Arc::default(),
+        };
         c.reload_counters()?;
         Ok(c)
     }
@@ -106,13 +118,23 @@ impl Committer {
         Ok(())
     }
 
+    /// Reports taken requests to `queue` (the one the senders count on).
+    pub fn with_queue(mut self, queue: Arc<QueueGauge>) -> Committer {
+        self.queue = queue;
+        self
+    }
+
     /// Serves requests until every sender is gone.
     pub fn run(mut self, requests: Receiver<Request>) {
         while let Ok(first) = requests.recv() {
+            self.queue.taken();
             let mut batch = vec![first];
             while batch.len() < MAX_REQUESTS_PER_COMMIT {
                 match requests.try_recv() {
-                    Ok(r) => batch.push(r),
+                    Ok(r) => {
+                        self.queue.taken();
+                        batch.push(r);
+                    }
                     Err(_) => break,
                 }
             }

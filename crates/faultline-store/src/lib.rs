@@ -26,6 +26,7 @@ pub mod health;
 mod index;
 mod keys;
 mod memory_backend;
+mod queue;
 mod records;
 mod sled_backend;
 mod storage;

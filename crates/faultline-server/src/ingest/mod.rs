@@ -1,6 +1,7 @@
 //! Ingestion: the OTLP/gRPC and OTLP/HTTP receivers, and the one pipeline
 //! both hand decoded exports to (extract, group, commit, then answer).
 
+pub mod admission;
 pub mod otlp_grpc;
 pub mod otlp_http;
 mod pipeline;

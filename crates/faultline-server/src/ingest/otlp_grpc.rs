@@ -4,8 +4,14 @@
 //! a body that fails to decode (or decompress) is INVALID_ARGUMENT, not
 //! INTERNAL, and an oversize message is RESOURCE_EXHAUSTED, not
 //! OUT_OF_RANGE. The size limit is ours and tonic applies it after gzip too.
+//!
+//! An admission layer asks the pipeline to let each request in before tonic
+//! reads or decodes its body: a busy server answers UNAVAILABLE at once.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use faultline_otlp::{extract_logs, extract_traces, span_samples};
 use http::HeaderValue;
@@ -26,6 +32,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use tonic::codec::CompressionEncoding;
 use tonic::{Code, Request, Response, Status};
 
+use super::admission::Admitted;
 use super::pipeline::{IngestError, Pipeline};
 use crate::metrics::{Refusal, Signal};
 
@@ -120,15 +127,100 @@ pub async fn serve(
             }
             response
         });
+    let admit = tower::layer::layer_fn(move |inner| Admit { inner, pipeline: pipeline.clone() });
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     tonic::transport::Server::builder()
         .layer(fix_status)
+        .layer(admit)
         .add_service(traces)
         .add_service(logs)
         .add_service(metrics)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
+}
+
+/// The admission check in front of tonic: a refused request gets a
+/// trailers-only UNAVAILABLE (retryable in OTLP) without its body being
+/// read; an admitted one holds its admission until the answer is ready,
+/// with the body's bytes counted as they arrive (gRPC requests declare no
+/// length).
+#[derive(Clone)]
+struct Admit<S> {
+    inner: S,
+    pipeline: Arc<Pipeline>,
+}
+
+type Answer<E> = Pin<Box<dyn Future<Output = Result<http::Response<tonic::body::Body>, E>> + Send>>;
+
+impl<S> tower::Service<http::Request<tonic::body::Body>> for Admit<S>
+where
+    S: tower::Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = Answer<S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        let admitted = match self.pipeline.admit(0) {
+            Ok(admitted) => Arc::new(admitted),
+            Err(why) => {
+                let response = Status::unavailable(why.to_string()).into_http();
+                return Box::pin(std::future::ready(Ok(response)));
+            }
+        };
+        let counted = admitted.clone();
+        let request = request.map(|body| tonic::body::Body::new(Counted { inner: body, admitted: counted }));
+        // The service that was polled ready is the one to call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let response = inner.call(request).await;
+            drop(admitted);
+            response
+        })
+    }
+}
+
+/// A request body that adds its bytes to the export's admission.
+struct Counted {
+    inner: tonic::body::Body,
+    admitted: Arc<Admitted>,
+}
+
+impl http_body::Body for Counted {
+    type Data = axum::body::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                self.admitted.add(data.len() as u64);
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Rewrites tonic's own decode-failure statuses (sent as trailers-only

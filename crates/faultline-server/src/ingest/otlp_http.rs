@@ -21,6 +21,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 };
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
+use super::admission::{Admitted, Overload};
 use super::pipeline::{Accepted, IngestError, Pipeline};
 use crate::metrics::{Refusal, Signal};
 
@@ -56,7 +57,7 @@ impl Refused {
     /// The error response. Counting is the caller's: the pipeline counts
     /// its own refusals, [`Http::refuse`] counts the transport's.
     fn into_response(self, format: Format) -> Response {
-        let busy = self.why == Refusal::Busy;
+        let busy = self.http == StatusCode::SERVICE_UNAVAILABLE;
         let status = Status::new(self.code, self.message);
         let mut response = (self.http, body_response(encode(&status, format), format)).into_response();
         if busy {
@@ -72,6 +73,27 @@ impl Http {
         self.pipeline.metrics.refused(refused.why);
         refused.into_response(format)
     }
+
+    /// Asks the pipeline to let the export in before its body is read,
+    /// with the declared length (capped: a longer body is refused as too
+    /// large while it is read). The pipeline counts its refusals.
+    fn admit(&self, request: &Request) -> Result<Admitted, Refused> {
+        let declared = declared_length(request.headers()).min(self.max_request_bytes as u64);
+        self.pipeline.admit(declared).map_err(overloaded)
+    }
+}
+
+/// The Content-Length of a request, 0 when absent (chunked) or unreadable.
+fn declared_length(headers: &HeaderMap) -> u64 {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
+fn overloaded(why: Overload) -> Refused {
+    Refused::new(StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, Refusal::Busy, why.to_string())
 }
 
 fn body_response(bytes: Vec<u8>, format: Format) -> Response {
@@ -120,19 +142,25 @@ async fn metrics(State(http): State<Http>, request: Request) -> Response {
         Ok(f) => f,
         Err(refused) => return http.refuse(refused, Format::Json),
     };
-    let result = read_body(&http, request)
+    let admitted = match http.admit(&request) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused.into_response(format),
+    };
+    let result = read_body(&http, request, &admitted)
         .await
         .and_then(|body| decode::<ExportMetricsServiceRequest>(&body, format).map_err(malformed));
     let req = match result {
         Ok(req) => req,
         Err(refused) => return http.refuse(refused, format),
     };
-    match http.pipeline.ingest_metrics(req).await {
+    let response = match http.pipeline.ingest_metrics(req).await {
         Ok(()) => {
             body_response(encode(&ExportMetricsServiceResponse { partial_success: None }, format), format)
         }
         Err(e) => ingest_refusal(e).into_response(format),
-    }
+    };
+    drop(admitted);
+    response
 }
 
 type Extractor =
@@ -157,7 +185,13 @@ where
         Ok(f) => f,
         Err(refused) => return http.refuse(refused, Format::Json),
     };
-    let body = match read_body(http, request).await {
+    // Checked before the body is read: a refused export costs no decoding.
+    // Held until the answer is built, so the bytes count until then.
+    let admitted = match http.admit(&request) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused.into_response(format),
+    };
+    let body = match read_body(http, request, &admitted).await {
         Ok(body) => body,
         Err(refused) => return http.refuse(refused, format),
     };
@@ -175,10 +209,12 @@ where
             return http.refuse(refused, format);
         }
     };
-    match http.pipeline.ingest(signal, extractor).await {
+    let response = match http.pipeline.ingest(signal, extractor).await {
         Ok(accepted) => body_response(encode(&respond(accepted), format), format),
         Err(e) => ingest_refusal(e).into_response(format),
-    }
+    };
+    drop(admitted);
+    response
 }
 
 fn ingest_refusal(e: IngestError) -> Refused {
@@ -213,8 +249,10 @@ fn request_format(headers: &HeaderMap) -> Result<Format, Refused> {
 }
 
 /// Reads the body, decompressing gzip, refusing anything over the limit
-/// before it is all in memory.
-async fn read_body(http: &Http, request: Request) -> Result<Bytes, Refused> {
+/// before it is all in memory. Bytes beyond the declared length (a body
+/// without one) are added to the export's admission.
+async fn read_body(http: &Http, request: Request, admitted: &Admitted) -> Result<Bytes, Refused> {
+    let declared = declared_length(request.headers());
     let limit = http.max_request_bytes;
     let too_large = || {
         Refused::new(
@@ -233,6 +271,7 @@ async fn read_body(http: &Http, request: Request) -> Result<Bytes, Refused> {
         .to_ascii_lowercase();
     let body: Body = request.into_body();
     let raw = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    admitted.add((raw.len() as u64).saturating_sub(declared));
     match encoding.as_str() {
         "" | "identity" => Ok(raw),
         "gzip" | "x-gzip" => tokio::task::spawn_blocking(move || gunzip(&raw, limit))

@@ -17,6 +17,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
 
+use super::admission::{AdmissionLimits, Admitted, Gate, Overload, QueueState};
 use crate::alerting::{issue_event, Alerting};
 use tracing::Instrument;
 
@@ -71,6 +72,8 @@ pub struct Pipeline {
     /// When each service last sent request spans. Its duration histograms
     /// are then skipped: the spans already count those requests.
     span_services: Mutex<HashMap<String, i64>>,
+    /// Exports admitted and not yet answered, checked before decoding.
+    gate: Arc<Gate>,
 }
 
 /// How long after its last request span a service's histograms stay ignored.
@@ -83,6 +86,7 @@ impl Pipeline {
         limits: Limits,
         grouper: Grouper,
         alerting: Arc<Alerting>,
+        admission: AdmissionLimits,
     ) -> Pipeline {
         let metrics_health = Mutex::new(MetricsHealth::new(now_nanos()));
         Pipeline {
@@ -93,7 +97,28 @@ impl Pipeline {
             metrics_health,
             alerting,
             span_services: Mutex::default(),
+            gate: Gate::new(admission),
         }
+    }
+
+    /// Lets an export in, or refuses it (counted) before anything of it is
+    /// decoded. `bytes` is its size as far as known before the body is
+    /// read. Hold the answer until the export is answered.
+    pub fn admit(&self, bytes: u64) -> Result<Admitted, Overload> {
+        let queue =
+            QueueState { full: self.storage.queue_full(), oldest_wait: self.storage.oldest_queued_wait() };
+        self.gate.admit(bytes, queue).inspect_err(|why| {
+            self.metrics.refused(match why {
+                Overload::QueueFull => Refusal::Busy,
+                Overload::QueueWait(_) => Refusal::QueueWait,
+                Overload::InflightBytes => Refusal::InflightBytes,
+            })
+        })
+    }
+
+    /// Request bytes of the exports admitted and not yet answered.
+    pub fn inflight_bytes(&self) -> u64 {
+        self.gate.inflight_bytes()
     }
 
     /// Runs `extract` (CPU work, off the async threads), groups the events,

@@ -39,6 +39,14 @@ impl EventStore for Embedded {
         self.ask(|reply| Request::Events { events, health, reply })
     }
 
+    fn queue_full(&self) -> bool {
+        self.queue().is_full()
+    }
+
+    fn oldest_queued_wait(&self) -> std::time::Duration {
+        self.queue().oldest_wait()
+    }
+
     fn event(&self, seq: u64) -> Result<Option<ErrorEvent>> {
         let Some(bytes) = self.backend.get(&keys::event(seq))? else { return Ok(None) };
         let (mut event, fingerprint) = records::decode_event(&bytes)?;

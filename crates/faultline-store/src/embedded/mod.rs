@@ -25,6 +25,7 @@ use crate::backend::{Backend, Op};
 use crate::committer::{Committer, Request};
 use crate::index::{Indexer, SearchIndex};
 use crate::memory_backend::MemoryBackend;
+use crate::queue::QueueGauge;
 use crate::sled_backend::SledBackend;
 use crate::watermark::Watermark;
 use crate::{Error, Result, StorageOptions};
@@ -35,6 +36,8 @@ const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 pub(crate) struct Embedded {
     backend: Arc<dyn Backend>,
     requests: Mutex<Option<SyncSender<Request>>>,
+    /// Requests in `requests` not yet taken by the committer.
+    queue: Arc<QueueGauge>,
     committer: Mutex<Option<JoinHandle<()>>>,
     indexer: Mutex<Option<JoinHandle<()>>>,
     index: Arc<SearchIndex>,
@@ -102,11 +105,13 @@ impl Embedded {
         crate::group_summary::backfill(&*backend)?;
         let committed = Arc::new(Watermark::default());
         let overflowed = Arc::new(AtomicU64::new(0));
+        let queue = Arc::new(QueueGauge::new(options.queue_depth));
         let committer =
-            Committer::new(backend.clone(), committed.clone(), options.health.clone(), overflowed.clone())?;
+            Committer::new(backend.clone(), committed.clone(), options.health.clone(), overflowed.clone())?
+                .with_queue(queue.clone());
         let (tx, rx) = sync_channel(options.queue_depth.max(1));
         let stop_maintenance = Arc::new(AtomicBool::new(false));
-        let maintenance = spawn_maintenance(tx.clone(), stop_maintenance.clone())?;
+        let maintenance = spawn_maintenance(tx.clone(), queue.clone(), stop_maintenance.clone())?;
         let committer_thread =
             std::thread::Builder::new().name("faultline-commit".into()).spawn(move || committer.run(rx))?;
 
@@ -129,6 +134,7 @@ impl Embedded {
         Ok(Embedded {
             backend,
             requests: Mutex::new(Some(tx)),
+            queue,
             committer: Mutex::new(Some(committer_thread)),
             indexer: Mutex::new(Some(indexer_thread)),
             index,
@@ -152,10 +158,16 @@ impl Embedded {
     fn send(&self, request: Request) -> Result<()> {
         let guard = self.requests.lock().unwrap_or_else(|p| p.into_inner());
         let sender = guard.as_ref().ok_or(Error::ShuttingDown)?;
-        sender.try_send(request).map_err(|e| match e {
-            TrySendError::Full(_) => Error::QueueFull,
-            TrySendError::Disconnected(_) => Error::ShuttingDown,
+        self.queue.send(|| {
+            sender.try_send(request).map_err(|e| match e {
+                TrySendError::Full(_) => Error::QueueFull,
+                TrySendError::Disconnected(_) => Error::ShuttingDown,
+            })
         })
+    }
+
+    pub(crate) fn queue(&self) -> &QueueGauge {
+        &self.queue
     }
 
     /// Stops accepting writes, finishes queued commits, indexes everything
@@ -179,19 +191,26 @@ impl Embedded {
 }
 
 /// Asks the committer for health maintenance now and then, until stopped.
-fn spawn_maintenance(requests: SyncSender<Request>, stop: Arc<AtomicBool>) -> Result<JoinHandle<()>> {
+fn spawn_maintenance(
+    requests: SyncSender<Request>,
+    queue: Arc<QueueGauge>,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>> {
+    let maintain = move || {
+        let request = Request::Maintain { now: faultline_model::now_nanos(), reply: None };
+        queue.send(|| requests.try_send(request))
+    };
     // The first pass is queued before the engine is handed out, so it comes
     // before any request of the caller's: a pass that a fast caller's
     // writes could overtake would expire them or not depending on timing.
-    let _ = requests.try_send(Request::Maintain { now: faultline_model::now_nanos(), reply: None });
+    let _ = maintain();
     let thread = std::thread::Builder::new().name("faultline-maintain".into()).spawn(move || {
         let mut waited = Duration::ZERO;
         while !stop.load(Ordering::SeqCst) {
             if waited >= MAINTENANCE_INTERVAL {
                 waited = Duration::ZERO;
                 // A full queue just means a busy moment; try again next time.
-                let _ =
-                    requests.try_send(Request::Maintain { now: faultline_model::now_nanos(), reply: None });
+                let _ = maintain();
             }
             std::thread::sleep(Duration::from_millis(200));
             waited += Duration::from_millis(200);
