@@ -441,6 +441,22 @@ mod tests {
     }
 
     #[test]
+    fn storage_cache_is_sized_in_mib_with_a_floor() {
+        let defaults = Config::load(&ServeArgs::default()).unwrap();
+        assert_eq!(defaults.cache_bytes, faultline_store::DEFAULT_CACHE_BYTES);
+        let dir = std::env::temp_dir().join(format!("faultline-config-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.toml");
+        let args = ServeArgs { config: Some(path.clone()), ..Default::default() };
+        std::fs::write(&path, "[storage]\ncache_mib = 64\n").unwrap();
+        assert_eq!(Config::load(&args).unwrap().cache_bytes, 64 * 1024 * 1024);
+        std::fs::write(&path, "[storage]\ncache_mib = 2\n").unwrap();
+        let err = format!("{:#}", Config::load(&args).unwrap_err());
+        assert!(err.contains("storage.cache_mib") && err.contains("at least 8"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn listen_addresses_take_host_names() {
         assert_eq!(resolve_listen_addr("localhost:8081").unwrap().to_string(), "127.0.0.1:8081");
         assert_eq!(resolve_listen_addr("[::1]:9").unwrap().to_string(), "[::1]:9");
