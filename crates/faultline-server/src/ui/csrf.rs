@@ -3,9 +3,12 @@
 //! form repeats in a hidden field (double submit), and a same-origin check
 //! on the `Origin` and `Sec-Fetch-Site` headers browsers send.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::{message, Section};
 
 const COOKIE: &str = "faultline_csrf";
 
@@ -43,6 +46,40 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
 }
 
 /// Why a form submission was refused.
+/// A state-changing form whose CSRF token checked out: its pairs in order,
+/// repeated names kept. Every POST handler of the explorer takes one, so
+/// none can forget the check; a failed check answers 403 with a page that
+/// says why, before the handler runs.
+#[derive(Debug)]
+pub struct CheckedForm(pub Vec<(String, String)>);
+
+impl CheckedForm {
+    /// The first value of `name`, or "".
+    pub fn first(&self, name: &str) -> String {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for CheckedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = request.headers().clone();
+        let section =
+            if request.uri().path().starts_with("/alerts") { Section::Alerts } else { Section::Issues };
+        let token = CsrfToken::from_headers(&headers);
+        let body =
+            axum::body::Bytes::from_request(request, state).await.map_err(IntoResponse::into_response)?;
+        let pairs: Vec<(String, String)> =
+            form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let form = CheckedForm(pairs);
+        match verify(&headers, &form.first("csrf")) {
+            Ok(()) => Ok(form),
+            Err(e) => Err(message(StatusCode::FORBIDDEN, section, "Refused", &e.to_string(), &token)),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CsrfError {
     #[error("the form's security token is missing or stale: reload the page and try again")]

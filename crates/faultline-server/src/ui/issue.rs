@@ -5,9 +5,9 @@
 //! grouped, its endpoint's health around it, and the triage actions.
 
 use askama::Template;
-use axum::extract::{Path, Query, RawForm, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use faultline_grouping::stacktrace::{parse_trace, Frame};
 use faultline_model::{now_nanos, ErrorEvent, Group, GroupStatus, HealthBucket, StatusChange};
 use faultline_store::{EventNeighbors, Facet, GroupFilter, GroupSort, HealthFilter};
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::format::{self, query_string};
 use super::period::{Period, CHOICES};
 use super::stream::local_path;
-use super::{blocking, charts, csrf, failed, message, render, Chrome, CsrfToken, Section};
+use super::{blocking, charts, failed, message, redirect, render, CheckedForm, Chrome, CsrfToken, Section};
 use crate::http::Api;
 
 /// Bars of the frequency chart.
@@ -558,7 +558,6 @@ fn health_view(group: &Group, h: EndpointHealth, step: i64, failing_checks: Vec<
 /// The triage form's fields.
 struct Action {
     action: String,
-    csrf: String,
     back: String,
     ids: Vec<u64>,
     fingerprint: String,
@@ -567,27 +566,16 @@ struct Action {
     ignore: String,
 }
 
-fn read_form(body: &[u8]) -> Action {
-    let mut a = Action {
-        action: String::new(),
-        csrf: String::new(),
-        back: String::new(),
-        ids: Vec::new(),
-        fingerprint: String::new(),
-        ignore: String::new(),
-    };
-    for (key, value) in form_urlencoded::parse(body) {
-        match key.as_ref() {
-            "action" => a.action = value.into_owned(),
-            "csrf" => a.csrf = value.into_owned(),
-            "back" => a.back = value.into_owned(),
-            "ids" => a.ids.extend(value.parse::<u64>().ok()),
-            "fingerprint" => a.fingerprint = value.into_owned(),
-            "ignore" => a.ignore = value.into_owned(),
-            _ => {}
-        }
+fn read_form(pairs: &[(String, String)]) -> Action {
+    let field =
+        |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    Action {
+        action: field("action"),
+        back: field("back"),
+        ids: pairs.iter().filter(|(k, _)| k == "ids").filter_map(|(_, v)| v.parse().ok()).collect(),
+        fingerprint: field("fingerprint"),
+        ignore: field("ignore"),
     }
-    a
 }
 
 /// `POST /issues/{id}/action`: status changes, merge and unmerge from the
@@ -595,14 +583,10 @@ fn read_form(body: &[u8]) -> Action {
 pub async fn act(
     State(api): State<Api>,
     Path(id): Path<u64>,
-    headers: HeaderMap,
     token: CsrfToken,
-    RawForm(body): RawForm,
+    CheckedForm(pairs): CheckedForm,
 ) -> Response {
-    let form = read_form(&body);
-    if let Err(e) = csrf::verify(&headers, &form.csrf) {
-        return message(StatusCode::FORBIDDEN, Section::Issues, "Refused", &e.to_string(), &token);
-    }
+    let form = read_form(&pairs);
     let back = local_path(if form.back.is_empty() { "/" } else { &form.back });
     let outcome = match form.action.as_str() {
         "merge" => merge(&api, id, form.ids).await,
@@ -615,8 +599,7 @@ pub async fn act(
     match outcome {
         Ok((target, done)) => {
             let path = if target == id { back } else { format!("/issues/{target}") };
-            let sep = if path.contains('?') { '&' } else { '?' };
-            Redirect::to(&format!("{path}{sep}done={}", format::url_encode(&done))).into_response()
+            redirect(&path, "done", &done)
         }
         Err(e) => message(StatusCode::BAD_REQUEST, Section::Issues, "Not done", &e.to_string(), &token),
     }

@@ -23,14 +23,14 @@ mod stream;
 
 use askama::Template;
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
 use crate::http::Api;
 
-pub use csrf::CsrfToken;
+pub use csrf::{CheckedForm, CsrfToken};
 
 /// `[ui]` in the config file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -144,6 +144,17 @@ struct MessagePage {
     chrome: Chrome,
     heading: String,
     text: String,
+}
+
+/// Post/Redirect/Get: back to `path` with `key` (`done` or `failed`) in
+/// the query, saying what happened; the page shows it as a notice.
+pub fn redirect(path: &str, key: &str, text: &str) -> Response {
+    Redirect::to(&redirect_url(path, key, text)).into_response()
+}
+
+fn redirect_url(path: &str, key: &str, text: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}{key}={}", format::url_encode(text))
 }
 
 /// A page that only says something: not found, failed, refused.

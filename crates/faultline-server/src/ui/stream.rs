@@ -6,16 +6,16 @@
 use std::collections::{BTreeMap, HashSet};
 
 use askama::Template;
-use axum::extract::{Query, RawForm, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use faultline_model::{now_nanos, Group, GroupStatus};
 use faultline_store::{GroupActivity, GroupFilter, GroupSort};
 use serde::Deserialize;
 
 use super::format::{self, query_string};
 use super::period::{Period, CHOICES};
-use super::{blocking, charts, csrf, failed, message, render, Chrome, CsrfToken, Section};
+use super::{blocking, charts, failed, message, redirect, render, CheckedForm, Chrome, CsrfToken, Section};
 use crate::http::common::MAX_GROUPS_FOR_QUERY;
 use crate::http::Api;
 
@@ -336,26 +336,11 @@ fn parse_cursor(text: &str) -> Option<(i128, u64)> {
 
 /// `POST /issues/bulk`: resolve, ignore or unresolve the ticked groups,
 /// then back to the same view.
-pub async fn bulk(
-    State(api): State<Api>,
-    headers: HeaderMap,
-    token: CsrfToken,
-    RawForm(body): RawForm,
-) -> Response {
-    let mut ids = Vec::new();
-    let (mut action, mut form_token, mut back) = (String::new(), String::new(), String::from("/"));
-    for (key, value) in form_urlencoded::parse(&body) {
-        match key.as_ref() {
-            "ids" => ids.extend(value.parse::<u64>().ok()),
-            "action" => action = value.into_owned(),
-            "csrf" => form_token = value.into_owned(),
-            "back" => back = value.into_owned(),
-            _ => {}
-        }
-    }
-    if let Err(e) = csrf::verify(&headers, &form_token) {
-        return message(StatusCode::FORBIDDEN, Section::Issues, "Refused", &e.to_string(), &token);
-    }
+pub async fn bulk(State(api): State<Api>, token: CsrfToken, form: CheckedForm) -> Response {
+    let ids: Vec<u64> =
+        form.0.iter().filter(|(k, _)| k == "ids").filter_map(|(_, v)| v.parse().ok()).collect();
+    let action = form.first("action");
+    let back = Some(form.first("back")).filter(|b| !b.is_empty()).unwrap_or_else(|| "/".to_string());
     let Some(status) = GroupStatus::parse(&action) else {
         return message(StatusCode::BAD_REQUEST, Section::Issues, "Unknown action", &action, &token);
     };
@@ -372,7 +357,7 @@ pub async fn bulk(
         }
     }
     let done = format!("{} marked {}", format::plural(changed, "issue", "issues"), status.as_str());
-    Redirect::to(&with_done(&local_path(&back), &done)).into_response()
+    redirect(&local_path(&back), "done", &done)
 }
 
 /// A redirect target from a form, kept on this site.
@@ -382,11 +367,6 @@ pub fn local_path(back: &str) -> String {
     } else {
         "/".to_string()
     }
-}
-
-fn with_done(path: &str, done: &str) -> String {
-    let sep = if path.contains('?') { '&' } else { '?' };
-    format!("{path}{sep}done={}", format::url_encode(done))
 }
 
 #[cfg(test)]
@@ -425,6 +405,6 @@ mod tests {
         assert_eq!(local_path("/?q=a"), "/?q=a");
         assert_eq!(local_path("//evil.example/"), "/");
         assert_eq!(local_path("https://evil.example/"), "/");
-        assert_eq!(with_done("/?q=a", "2 issues"), "/?q=a&done=2%20issues");
+        assert_eq!(super::super::redirect_url("/?q=a", "done", "2 issues"), "/?q=a&done=2%20issues");
     }
 }

@@ -5,13 +5,15 @@
 //! their secrets are never shown again, so a change is delete and create.
 
 use askama::Template;
-use axum::extract::{Path, RawForm, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+
+use crate::ui::CheckedForm;
 use axum::response::Response;
 use faultline_alert::notify::Channel;
 use serde_json::{Map, Value};
 
-use super::{csrf_refusal, first, pairs, redirect, Notice, Tabs};
+use super::{first, pairs, redirect, Notice, Tabs};
 use crate::alerting::admin::AdminError;
 use crate::http::Api;
 use crate::ui::{render, Chrome, CsrfToken, Section};
@@ -226,16 +228,7 @@ pub async fn new_form(State(api): State<Api>, RawQuery(query): RawQuery, token: 
 }
 
 /// `POST /alerts/channels/new`.
-pub async fn create(
-    State(api): State<Api>,
-    headers: HeaderMap,
-    token: CsrfToken,
-    RawForm(body): RawForm,
-) -> Response {
-    let pairs = pairs(&body);
-    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
-        return refused;
-    }
+pub async fn create(State(api): State<Api>, token: CsrfToken, CheckedForm(pairs): CheckedForm) -> Response {
     let form = ChannelForm::from_pairs(&pairs);
     let channel = match form.to_channel() {
         Ok(c) => c,
@@ -257,17 +250,7 @@ pub async fn create(
 }
 
 /// `POST /alerts/channels/{id}/delete`: refused while a rule sends to it.
-pub async fn delete(
-    State(api): State<Api>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    token: CsrfToken,
-    RawForm(body): RawForm,
-) -> Response {
-    let pairs = pairs(&body);
-    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
-        return refused;
-    }
+pub async fn delete(State(api): State<Api>, Path(id): Path<String>, _checked: CheckedForm) -> Response {
     match api.alerting.delete_channel(id.clone()).await {
         Ok(()) => redirect("/alerts/channels", "done", &format!("Channel {id} deleted")),
         Err(e) => redirect("/alerts/channels", "failed", &e.to_string()),

@@ -2,12 +2,14 @@
 //! a button that sends a test notification through one and says how it went.
 
 use askama::Template;
-use axum::extract::{Path, Query, RawForm, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+
+use crate::ui::CheckedForm;
 use axum::response::Response;
 use faultline_alert::notify::{ChannelConfig, DeliveryAttempt, DEFAULT_PAGERDUTY_EVENTS_URL};
 
-use super::{csrf_refusal, pairs, redirect, Notice, Tabs};
+use super::{redirect, Notice, Tabs};
 use crate::http::Api;
 use crate::ui::format::{self, url_encode};
 use crate::ui::{render, Chrome, CsrfToken, Section};
@@ -116,17 +118,7 @@ fn mask_url(url: &str) -> String {
 
 /// `POST /alerts/channels/{id}/test`: sends a test notification now
 /// (retries included) and comes back saying how each attempt went.
-pub async fn test(
-    State(api): State<Api>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    token: CsrfToken,
-    RawForm(body): RawForm,
-) -> Response {
-    let pairs = pairs(&body);
-    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
-        return refused;
-    }
+pub async fn test(State(api): State<Api>, Path(id): Path<String>, _checked: CheckedForm) -> Response {
     match api.alerting.test_channel(&id).await {
         None => redirect("/alerts/channels", "failed", &format!("There is no channel {id}")),
         Some((true, attempts)) => redirect(

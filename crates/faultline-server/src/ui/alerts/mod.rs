@@ -15,15 +15,17 @@ mod history;
 mod rules;
 mod silences;
 
-use axum::extract::{Path, RawForm, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use crate::ui::CheckedForm;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use faultline_alert::Severity;
 use faultline_model::now_nanos;
 
-use super::{csrf, format, message, CsrfToken, Section};
+use super::{message, redirect, CsrfToken, Section};
 use crate::http::Api;
 
 pub fn routes() -> Router<Api> {
@@ -94,12 +96,6 @@ impl Notice {
     }
 }
 
-/// Post/Redirect/Get: back to `path` with `key` (`done` or `failed`) saying what happened.
-fn redirect(path: &str, key: &str, text: &str) -> Response {
-    let sep = if path.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{path}{sep}{key}={}", format::url_encode(text))).into_response()
-}
-
 /// A form body's (or query's) pairs, in order, repeated names kept.
 fn pairs(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
@@ -108,13 +104,6 @@ fn pairs(body: &[u8]) -> Vec<(String, String)> {
 /// The first value of `name`, or "".
 fn first(pairs: &[(String, String)], name: &str) -> String {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
-}
-
-/// The refusal page of a POST whose CSRF check failed; `None` when it passed.
-fn csrf_refusal(headers: &HeaderMap, pairs: &[(String, String)], token: &CsrfToken) -> Option<Response> {
-    csrf::verify(headers, &first(pairs, "csrf"))
-        .err()
-        .map(|e| message(StatusCode::FORBIDDEN, Section::Alerts, "Refused", &e.to_string(), token))
 }
 
 fn severity_name(s: Severity) -> &'static str {
@@ -150,14 +139,9 @@ fn parse_duration(text: &str) -> Result<i64, String> {
 async fn snooze(
     State(api): State<Api>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     token: CsrfToken,
-    RawForm(body): RawForm,
+    CheckedForm(pairs): CheckedForm,
 ) -> Response {
-    let pairs = pairs(&body);
-    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
-        return refused;
-    }
     let not_found = || {
         message(
             StatusCode::NOT_FOUND,

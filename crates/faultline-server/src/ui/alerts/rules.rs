@@ -3,13 +3,15 @@
 //! read-only, as in the API).
 
 use askama::Template;
-use axum::extract::{Path, Query, RawForm, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::StatusCode;
+
+use crate::ui::CheckedForm;
 use axum::response::Response;
 use faultline_alert::engine::{Rule, RuleKind};
 
 use super::form::{self, FieldDef, FormError, Input, RuleForm};
-use super::{csrf_refusal, pairs, redirect, severity_name, Notice, Tabs};
+use super::{redirect, severity_name, Notice, Tabs};
 use crate::alerting::admin::AdminError;
 use crate::http::Api;
 use crate::ui::format::{self, url_encode};
@@ -323,16 +325,7 @@ fn editable(api: &Api, id: &str, token: &CsrfToken) -> Result<Rule, Box<Response
 }
 
 /// `POST /alerts/rules/new`.
-pub async fn create(
-    State(api): State<Api>,
-    headers: HeaderMap,
-    token: CsrfToken,
-    RawForm(body): RawForm,
-) -> Response {
-    let pairs = pairs(&body);
-    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
-        return refused;
-    }
+pub async fn create(State(api): State<Api>, token: CsrfToken, CheckedForm(pairs): CheckedForm) -> Response {
     let form = RuleForm::from_pairs(pairs.into_iter(), RuleKind::NewGroup);
     save(&api, form, false, &token).await
 }
@@ -342,14 +335,9 @@ pub async fn create(
 pub async fn update(
     State(api): State<Api>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     token: CsrfToken,
-    RawForm(body): RawForm,
+    CheckedForm(pairs): CheckedForm,
 ) -> Response {
-    let pairs = pairs(&body);
-    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
-        return refused;
-    }
     if let Err(page) = editable(&api, &id, &token) {
         return *page;
     }
@@ -403,17 +391,7 @@ fn admin_error(e: &AdminError) -> FormError {
 }
 
 /// `POST /alerts/rules/{id}/delete`.
-pub async fn delete(
-    State(api): State<Api>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    token: CsrfToken,
-    RawForm(body): RawForm,
-) -> Response {
-    let pairs = pairs(&body);
-    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
-        return refused;
-    }
+pub async fn delete(State(api): State<Api>, Path(id): Path<String>, _checked: CheckedForm) -> Response {
     match api.alerting.delete_rule(id.clone()).await {
         Ok(()) => redirect("/alerts/rules", "done", &format!("Rule {id} deleted")),
         Err(e) => redirect("/alerts/rules", "failed", &e.to_string()),

@@ -4,13 +4,15 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{Path, RawForm, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+
+use crate::ui::CheckedForm;
 use axum::response::Response;
 use faultline_alert::engine::Silence;
 use faultline_model::now_nanos;
 
-use super::{csrf_refusal, first, pairs, parse_duration, redirect, short_time, Notice, Tabs};
+use super::{first, pairs, parse_duration, redirect, short_time, Notice, Tabs};
 use crate::http::Api;
 use crate::ui::format::{self, url_encode};
 use crate::ui::{render, Chrome, CsrfToken, Section};
@@ -164,16 +166,7 @@ pub async fn page(State(api): State<Api>, RawQuery(query): RawQuery, token: Csrf
 
 /// `POST /alerts/silences`: adds the silence, or shows the form again with
 /// what is wrong.
-pub async fn create(
-    State(api): State<Api>,
-    headers: HeaderMap,
-    token: CsrfToken,
-    RawForm(body): RawForm,
-) -> Response {
-    let pairs = pairs(&body);
-    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
-        return refused;
-    }
+pub async fn create(State(api): State<Api>, token: CsrfToken, CheckedForm(pairs): CheckedForm) -> Response {
     let form = SilenceForm::from_pairs(&pairs);
     let added = form.to_silence(now_nanos()).and_then(|silence| {
         let text = format!("Silence {} added until {}", silence.id, short_time(silence.ends_at));
@@ -189,17 +182,7 @@ pub async fn create(
 }
 
 /// `POST /alerts/silences/{id}/expire`: ends it now.
-pub async fn expire(
-    State(api): State<Api>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    token: CsrfToken,
-    RawForm(body): RawForm,
-) -> Response {
-    let pairs = pairs(&body);
-    if let Some(refused) = csrf_refusal(&headers, &pairs, &token) {
-        return refused;
-    }
+pub async fn expire(State(api): State<Api>, Path(id): Path<String>, _checked: CheckedForm) -> Response {
     match api.alerting.remove_silence(&id) {
         Some(_) => redirect("/alerts/silences", "done", &format!("Silence {id} expired")),
         None => redirect("/alerts/silences", "failed", &format!("There is no silence {id}")),
