@@ -4,41 +4,15 @@
 //! days) and the API reports state, uptime, incidents and days left.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use faultline_tests::tls::tls_server;
+use faultline_tests::web::Web;
 use faultline_tests::{Server, TempDir};
 use serde_json::Value;
-
-/// An HTTP server answering `status` with body "ok".
-struct Web {
-    port: u16,
-    status: Arc<AtomicU16>,
-}
-
-impl Web {
-    fn start() -> Web {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let status = Arc::new(AtomicU16::new(200));
-        let answer = status.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut buf = [0u8; 2048];
-                let _ = stream.read(&mut buf);
-                let code = answer.load(Ordering::SeqCst);
-                let reply = format!("HTTP/1.1 {code} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-                let _ = stream.write_all(reply.as_bytes());
-            }
-        });
-        Web { port, status }
-    }
-}
 
 /// A TCP listener that can be closed.
 struct Port {

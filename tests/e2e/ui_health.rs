@@ -7,13 +7,11 @@
 //! Screenshots in light and dark go to target/screenshots/<test>/.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use faultline_tests::browser::Browser;
+use faultline_tests::web::Web;
 use faultline_tests::{Server, TempDir};
 use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _, TracerProvider as _};
 use opentelemetry::KeyValue;
@@ -27,32 +25,6 @@ const CHECK: &str = "shop-web";
 /// A service and route whose names would run script if shown unescaped.
 const EVIL_SERVICE: &str = "<img src=x onerror=\"window.__xss=1\">";
 const EVIL_ROUTE: &str = "/<script>window.__xss=2</script>";
-
-/// An HTTP server answering `status` with body "ok": the check's target.
-struct Web {
-    port: u16,
-    status: Arc<AtomicU16>,
-}
-
-impl Web {
-    fn start() -> Web {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let status = Arc::new(AtomicU16::new(200));
-        let answer = status.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut buf = [0u8; 2048];
-                let _ = stream.read(&mut buf);
-                let code = answer.load(Ordering::SeqCst);
-                let reply = format!("HTTP/1.1 {code} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-                let _ = stream.write_all(reply.as_bytes());
-            }
-        });
-        Web { port, status }
-    }
-}
 
 fn provider(server: &Server, service: &str) -> SdkTracerProvider {
     let exporter = opentelemetry_otlp::SpanExporter::builder()

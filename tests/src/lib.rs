@@ -12,6 +12,7 @@ pub mod rust_sdk;
 pub mod sdk_app;
 pub mod smtp;
 pub mod tls;
+pub mod web;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
