@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 use crate::backend::{Backend, Op};
 use crate::group_ops::{self, new_group, record_occurrence};
 use crate::health::{self, Endpoints, HealthBatch, HealthOptions};
+use crate::health_buffer::{self, HealthBuffer};
 use crate::queue::QueueGauge;
 use crate::txn::Txn;
 use crate::watermark::Watermark;
@@ -46,7 +47,8 @@ pub(crate) enum Request {
         ops: Vec<Op>,
         reply: Reply<()>,
     },
-    /// Roll old minute buckets up into hours and drop expired ones.
+    /// Write buffered health figures into their buckets, roll old minute
+    /// buckets up into hours and drop expired ones.
     Maintain {
         now: UnixNanos,
         reply: Option<Reply<()>>,
@@ -84,6 +86,9 @@ pub(crate) struct Committer {
     /// Told of every request taken off the channel, so senders can see a
     /// full or slow queue without sending.
     queue: Arc<QueueGauge>,
+    /// Health increments logged but not yet in their buckets, shared with readers.
+    health_buffer: Arc<HealthBuffer>,
+    next_health_log: u64,
 }
 
 impl Committer {
@@ -94,6 +99,7 @@ impl Committer {
         overflowed: Arc<AtomicU64>,
     ) -> Result<Committer> {
         let endpoints = Endpoints::load(&*backend)?;
+        let (health_buffer, next_health_log) = HealthBuffer::replay(&*backend)?;
         let mut c = Committer {
             backend,
             next_seq: 1,
@@ -103,6 +109,8 @@ impl Committer {
             endpoints,
             overflowed,
             queue: Arc::default(),
+            health_buffer: Arc::new(health_buffer),
+            next_health_log,
         };
         c.reload_counters()?;
         Ok(c)
@@ -122,6 +130,11 @@ impl Committer {
     pub fn with_queue(mut self, queue: Arc<QueueGauge>) -> Committer {
         self.queue = queue;
         self
+    }
+
+    /// The health increments this committer buffers, for readers.
+    pub fn health_buffer(&self) -> Arc<HealthBuffer> {
+        self.health_buffer.clone()
     }
 
     /// Serves requests until every sender is gone.
@@ -151,7 +164,7 @@ impl Committer {
         let broken = answers.iter().find_map(Answer::storage_failure);
         let written = match broken {
             Some(e) => Err(e),
-            None => backend.write(txn.finish()).and_then(|()| backend.flush()).map_err(|e| e.to_string()),
+            None => self.write(txn),
         };
         match written {
             Ok(()) => {
@@ -167,6 +180,34 @@ impl Committer {
                 answers.into_iter().for_each(|a| a.fail(&e));
             }
         }
+    }
+
+    /// Writes and flushes the batch, logging its health increments, and
+    /// then adds them to the buffer.
+    fn write(&mut self, mut txn: Txn) -> std::result::Result<(), String> {
+        let increments = txn.take_health_increments();
+        let folded = txn.health_folded;
+        let mut ops = txn.finish();
+        if !increments.is_empty() {
+            ops.push(Op::Put(keys::health_log(self.next_health_log), health_buffer::encode_log(&increments)));
+        }
+        let buffer = self.health_buffer.clone();
+        // A batch that folds the buffer into the stored buckets empties it
+        // while readers wait, so none counts those figures twice (stored
+        // and buffered) or not at all. Once a minute, for one write.
+        let mut pending = folded.then(|| buffer.write());
+        self.backend.write(ops).and_then(|()| self.backend.flush()).map_err(|e| e.to_string())?;
+        if !increments.is_empty() {
+            self.next_health_log += 1;
+        }
+        match pending.as_mut() {
+            Some(pending) => {
+                pending.clear();
+                health_buffer::add_all(pending, increments);
+            }
+            None => health_buffer::add_all(&mut buffer.write(), increments),
+        }
+        Ok(())
     }
 
     /// Applies one request to the transaction. An admin request that is
@@ -235,8 +276,8 @@ impl Committer {
 }
 
 impl Committer {
-    /// Merges an export's health buckets into the stored ones. Figures for
-    /// minutes already rolled up go straight into their hour.
+    /// Adds an export's health buckets to the batch's increments. Figures
+    /// for minutes already rolled up go straight into their hour.
     fn add_health(&mut self, txn: &mut Txn, batch: HealthBatch) -> Result<()> {
         let cutoff = health::rollup_cutoff(faultline_model::now_nanos(), &self.health);
         for ((key, minute), bucket) in batch {
@@ -246,12 +287,43 @@ impl Committer {
                 self.health.max_endpoints_per_service,
                 &mut txn.ops,
             );
-            if minute < cutoff {
-                txn.merge_health(keys::HEALTH_HOUR, health::hour_of_minute(minute), &key, &bucket)?;
+            let key = if minute < cutoff {
+                keys::health(keys::HEALTH_HOUR, health::hour_of_minute(minute), &key)
             } else {
-                txn.merge_health(keys::HEALTH_MINUTE, minute, &key, &bucket)?;
+                keys::health(keys::HEALTH_MINUTE, minute, &key)
+            };
+            txn.add_health_increment(key, bucket);
+        }
+        Ok(())
+    }
+
+    /// Folds the buffered increments into their stored buckets and deletes
+    /// the log records that held them. Minutes that have meanwhile passed
+    /// the rollup go into their hour (the rollup below only sees stored
+    /// minutes); figures past the retention are dropped.
+    fn fold_health(&mut self, txn: &mut Txn, now: UnixNanos) -> Result<()> {
+        if txn.health_folded {
+            return Ok(()); // a second pass in one batch would count the buffer twice
+        }
+        let cutoff = health::rollup_cutoff(now, &self.health);
+        let first_kept_hour = health::retention_cutoff_hour(now, &self.health);
+        for (key, bucket) in self.health_buffer.snapshot() {
+            let Some((slot, endpoint)) = keys::parse_health(&key) else { continue };
+            let (kind, slot) = match key.first() {
+                Some(&keys::HEALTH_MINUTE) if slot >= cutoff => (keys::HEALTH_MINUTE, slot),
+                Some(&keys::HEALTH_MINUTE) => (keys::HEALTH_HOUR, health::hour_of_minute(slot)),
+                _ => (keys::HEALTH_HOUR, slot),
+            };
+            let hour = if kind == keys::HEALTH_HOUR { slot } else { health::hour_of_minute(slot) };
+            if hour >= first_kept_hour {
+                txn.merge_health(kind, slot, &endpoint, &bucket)?;
             }
         }
+        let logged_end = keys::health_log(self.next_health_log);
+        for entry in txn.backend().scan(&[keys::HEALTH_LOG], &logged_end, false) {
+            txn.ops.push(Op::Delete(entry?.0));
+        }
+        txn.health_folded = true;
         Ok(())
     }
 
@@ -259,6 +331,7 @@ impl Committer {
     /// deletes buckets older than the retention, a bounded amount per pass.
     fn maintain(&mut self, txn: &mut Txn, now: UnixNanos) -> Result<()> {
         const MAX_KEYS_PER_PASS: usize = 20_000;
+        self.fold_health(txn, now)?;
         let backend = txn.backend();
         let cutoff = health::rollup_cutoff(now, &self.health);
         let minutes_end = keys::health_prefix(keys::HEALTH_MINUTE, cutoff);

@@ -97,3 +97,154 @@ fn a_refused_merge_is_rolled_back_and_the_rest_of_the_batch_commits() {
     let second = second.blocking_recv().unwrap().unwrap();
     assert_eq!((second.count, second.merged_into), (1, None), "nor in group 2");
 }
+
+mod health_log {
+    use std::sync::Arc;
+
+    use faultline_model::{HealthKey, HealthSample, Outcome};
+
+    use super::*;
+    use crate::backend::Backend;
+    use crate::health::{self, HealthFilter};
+    use crate::health_buffer::HealthBuffer;
+    use crate::keys;
+    use crate::memory_backend::MemoryBackend;
+
+    const MINUTE: i64 = 60_000_000_000;
+
+    fn recent_minute() -> i64 {
+        let now = faultline_model::now_nanos();
+        now - now.rem_euclid(MINUTE) - 5 * MINUTE
+    }
+
+    fn export(at: i64, requests: u32) -> (Request, oneshot::Receiver<Result<Vec<Committed>>>) {
+        let key = HealthKey {
+            service: "api".into(),
+            environment: "prod".into(),
+            route: "/a".into(),
+            method: "GET".into(),
+        };
+        let samples: Vec<HealthSample> = (0..requests)
+            .map(|i| HealthSample { key: key.clone(), at, duration_ms: f64::from(i), outcome: Outcome::Ok })
+            .collect();
+        let mut batch = HealthBatch::new();
+        health::add_samples(&mut batch, &samples);
+        let (reply, answer) = oneshot::channel();
+        (Request::Events { events: Vec::new(), health: batch, reply }, answer)
+    }
+
+    fn maintain(now: i64) -> Request {
+        Request::Maintain { now, reply: None }
+    }
+
+    /// Runs the requests through a committer over `backend`, one batch.
+    fn run(committer: super::super::Committer, requests: Vec<Request>) {
+        let (tx, rx) = sync_channel(requests.len().max(1));
+        requests.into_iter().for_each(|r| tx.send(r).unwrap());
+        drop(tx);
+        committer.run(rx);
+    }
+
+    fn requests(backend: &MemoryBackend, buffer: &HealthBuffer, at: i64) -> u64 {
+        let figures =
+            health::scan(backend, &buffer.read(), at, at + MINUTE, &HealthFilter::default()).unwrap();
+        figures.iter().map(|(_, _, b)| b.requests).sum()
+    }
+
+    fn stored_keys(backend: &MemoryBackend, kind: u8) -> usize {
+        backend.scan(&[kind], &[kind + 1], false).count()
+    }
+
+    fn reopen(backend: &Arc<MemoryBackend>) -> super::super::Committer {
+        super::super::Committer::new(
+            backend.clone(),
+            Arc::default(),
+            health::HealthOptions::default(),
+            Arc::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_export_logs_its_figures_and_readers_see_them_before_the_buckets_are_written() {
+        let (committer, backend) = committer();
+        let buffer = committer.health_buffer();
+        let at = recent_minute();
+        let (first, a) = export(at, 3);
+        let (second, b) = export(at, 4);
+        run(committer, vec![first, second]);
+        a.blocking_recv().unwrap().unwrap();
+        b.blocking_recv().unwrap().unwrap();
+        assert_eq!(stored_keys(&backend, keys::HEALTH_MINUTE), 0, "no bucket rewritten per export");
+        assert_eq!(stored_keys(&backend, keys::HEALTH_LOG), 1, "one log record per group commit");
+        assert_eq!(requests(&backend, &buffer, at), 7);
+    }
+
+    #[test]
+    fn logged_figures_survive_a_restart_before_they_are_folded() {
+        let (committer, backend) = committer();
+        let at = recent_minute();
+        let (request, answer) = export(at, 5);
+        run(committer, vec![request]);
+        answer.blocking_recv().unwrap().unwrap();
+        // A new committer over the same data, as after `kill -9`.
+        let committer = reopen(&backend);
+        assert_eq!(requests(&backend, &committer.health_buffer(), at), 5);
+        let (request, answer) = export(at, 1);
+        run(committer, vec![request]);
+        answer.blocking_recv().unwrap().unwrap();
+        assert_eq!(
+            stored_keys(&backend, keys::HEALTH_LOG),
+            2,
+            "numbering went on after the replayed records"
+        );
+        assert_eq!(requests(&backend, &reopen(&backend).health_buffer(), at), 6);
+    }
+
+    #[test]
+    fn folding_writes_the_buckets_once_empties_the_log_and_counts_nothing_twice() {
+        let (committer, backend) = committer();
+        let at = recent_minute();
+        let now = faultline_model::now_nanos();
+        let (first, answer) = export(at, 2);
+        run(committer, vec![first]);
+        answer.blocking_recv().unwrap().unwrap();
+
+        // Two passes in one batch, with an export between them.
+        let committer = reopen(&backend);
+        let buffer = committer.health_buffer();
+        let (between, answer) = export(at, 3);
+        run(committer, vec![maintain(now), between, maintain(now)]);
+        answer.blocking_recv().unwrap().unwrap();
+        assert_eq!(stored_keys(&backend, keys::HEALTH_MINUTE), 1, "the first export's figures were written");
+        assert_eq!(stored_keys(&backend, keys::HEALTH_LOG), 1, "the second export's are still logged");
+        assert_eq!(requests(&backend, &buffer, at), 5);
+        assert_eq!(
+            requests(&backend, &reopen(&backend).health_buffer(), at),
+            5,
+            "a restart replays only the log"
+        );
+
+        let committer = reopen(&backend);
+        let buffer = committer.health_buffer();
+        run(committer, vec![maintain(now)]);
+        assert_eq!(stored_keys(&backend, keys::HEALTH_LOG), 0);
+        assert!(buffer.read().is_empty());
+        assert_eq!(requests(&backend, &buffer, at), 5);
+    }
+
+    #[test]
+    fn a_buffered_minute_that_passed_the_rollup_is_folded_into_its_hour() {
+        let (committer, backend) = committer();
+        let at = recent_minute();
+        let (request, answer) = export(at, 4);
+        run(committer, vec![request]);
+        answer.blocking_recv().unwrap().unwrap();
+        let committer = reopen(&backend);
+        let buffer = committer.health_buffer();
+        run(committer, vec![maintain(at + 2 * 24 * 60 * MINUTE)]);
+        assert_eq!(stored_keys(&backend, keys::HEALTH_MINUTE), 0);
+        assert_eq!(stored_keys(&backend, keys::HEALTH_HOUR), 1);
+        assert_eq!(requests(&backend, &buffer, at), 4);
+    }
+}

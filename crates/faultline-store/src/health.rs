@@ -1,8 +1,9 @@
 //! Per-endpoint request figures: one bucket per endpoint and minute, rolled
 //! up into hourly buckets after a while and dropped after the retention.
 //!
-//! Buckets are written by the committer in the same atomic batch as the
-//! export's error events, so an acknowledged export's figures are durable.
+//! An export's figures are logged by the committer in the same atomic batch
+//! as its error events, so an acknowledged export's figures are durable;
+//! the buckets themselves are written once a minute (`health_buffer.rs`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -11,8 +12,9 @@ use faultline_model::{HealthBucket, HealthKey, HealthSample, Sketch, SketchParts
 use prost::Message;
 
 use crate::backend::{Backend, Op};
+use crate::health_buffer::Increments;
 use crate::records::proto;
-use crate::{keys, records, Error, Result};
+use crate::{keys, records, Result};
 
 const NANOS_PER_MINUTE: i64 = 60_000_000_000;
 const MINUTES_PER_HOUR: u64 = 60;
@@ -118,10 +120,12 @@ impl HealthFilter {
     }
 }
 
-/// Every stored bucket overlapping `[from, to)` that the filter accepts, with
+/// Every bucket overlapping `[from, to)` that the filter accepts, stored
+/// figures plus the `pending` increments not yet written into them, with
 /// the start time of its slot. Hourly buckets are included whole.
 pub(crate) fn scan(
     backend: &dyn Backend,
+    pending: &Increments,
     from: UnixNanos,
     to: UnixNanos,
     filter: &HealthFilter,
@@ -139,11 +143,17 @@ pub(crate) fn scan(
     ];
     for (kind, first, end, minutes) in ranges {
         let (start_key, end_key) = (keys::health_prefix(kind, first), keys::health_prefix(kind, end));
+        let mut buckets = Increments::new();
         for entry in backend.scan(&start_key, &end_key, false) {
             let (key, value) = entry?;
+            buckets.insert(key, decode(&value)?);
+        }
+        let buffered = pending.range(start_key..end_key).map(|(k, b)| (k.clone(), b.clone()));
+        crate::health_buffer::add_all(&mut buckets, buffered);
+        for (key, bucket) in buckets {
             let Some((slot, endpoint)) = keys::parse_health(&key) else { continue };
             if filter.matches(&endpoint) {
-                out.push((minute_start(slot * minutes), endpoint, decode(&value)?));
+                out.push((minute_start(slot * minutes), endpoint, bucket));
             }
         }
     }
@@ -151,6 +161,14 @@ pub(crate) fn scan(
 }
 
 pub(crate) fn encode(bucket: &HealthBucket) -> Vec<u8> {
+    to_record(bucket).encode_to_vec()
+}
+
+pub(crate) fn decode(bytes: &[u8]) -> Result<HealthBucket> {
+    from_record(proto::HealthRecord::decode(bytes)?)
+}
+
+pub(crate) fn to_record(bucket: &HealthBucket) -> proto::HealthRecord {
     let p = bucket.latency.to_parts();
     proto::HealthRecord {
         format_version: records::FORMAT_VERSION,
@@ -166,14 +184,10 @@ pub(crate) fn encode(bucket: &HealthBucket) -> Vec<u8> {
             max: p.max,
         }),
     }
-    .encode_to_vec()
 }
 
-pub(crate) fn decode(bytes: &[u8]) -> Result<HealthBucket> {
-    let r = proto::HealthRecord::decode(bytes)?;
-    if r.format_version == 0 || r.format_version > records::FORMAT_VERSION {
-        return Err(Error::UnsupportedFormat { found: r.format_version, supported: records::FORMAT_VERSION });
-    }
+pub(crate) fn from_record(r: proto::HealthRecord) -> Result<HealthBucket> {
+    records::check_version(r.format_version)?;
     let s = r.latency.unwrap_or_default();
     let latency = Sketch::from_parts(SketchParts {
         zero_count: s.zero_count,

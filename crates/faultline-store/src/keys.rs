@@ -18,6 +18,7 @@ pub const CHECK_DEFINITION: u8 = b'c';
 pub const STATE: u8 = b'm';
 pub const DELIVERY: u8 = b'd';
 pub const GROUP_SUMMARY: u8 = b's';
+pub const HEALTH_LOG: u8 = b'l';
 
 /// `e` + seq: one error event.
 pub fn event(seq: u64) -> Vec<u8> {
@@ -85,6 +86,12 @@ pub fn parse_health(key: &[u8]) -> Option<(u64, HealthKey)> {
     }
     let [service, environment, route, method]: [String; 4] = parts.try_into().ok()?;
     Some((slot, HealthKey { service, environment, route, method }))
+}
+
+/// `l` + number: the health increments of one group commit, not yet
+/// folded into their buckets (`health_buffer.rs`).
+pub fn health_log(n: u64) -> Vec<u8> {
+    with_u64(HEALTH_LOG, n)
 }
 
 /// `r` + service + route + method: an endpoint counted against the

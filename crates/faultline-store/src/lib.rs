@@ -23,6 +23,7 @@ mod group_ops;
 mod group_summary;
 mod groups;
 pub mod health;
+mod health_buffer;
 mod index;
 mod keys;
 mod memory_backend;

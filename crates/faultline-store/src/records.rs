@@ -15,7 +15,7 @@ pub mod proto {
 /// The record format this build writes. Readers accept this and older ones.
 pub const FORMAT_VERSION: u32 = 1;
 
-fn check_version(found: u32) -> Result<()> {
+pub(crate) fn check_version(found: u32) -> Result<()> {
     if found == 0 || found > FORMAT_VERSION {
         return Err(Error::UnsupportedFormat { found, supported: FORMAT_VERSION });
     }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use faultline_model::{Group, Grouping, HealthBucket, HealthKey};
 
 use crate::backend::{Backend, Op};
+use crate::health_buffer::Increments;
 use crate::records::{self, FingerprintRecord};
 use crate::{keys, Error, Result};
 
@@ -23,8 +24,13 @@ pub(crate) struct Txn<'a> {
     groups: HashMap<u64, Group>,
     fingerprints: HashMap<String, FingerprintRecord>,
     dirty_fingerprints: Vec<String>,
-    /// Health buckets touched in this batch, by key, merged with what was stored.
+    /// Health buckets rewritten in this batch (by maintenance), by key,
+    /// merged with what was stored.
     health: HashMap<Vec<u8>, HealthBucket>,
+    /// The exports' health increments, logged rather than merged.
+    health_increments: Increments,
+    /// Set when this batch folds the health buffer into the stored buckets.
+    pub health_folded: bool,
     pub ops: Vec<Op>,
 }
 
@@ -36,6 +42,8 @@ impl<'a> Txn<'a> {
             fingerprints: HashMap::new(),
             dirty_fingerprints: Vec::new(),
             health: HashMap::new(),
+            health_increments: Increments::new(),
+            health_folded: false,
             ops: Vec::new(),
         }
     }
@@ -60,6 +68,16 @@ impl<'a> Txn<'a> {
             current.merge(bucket);
         }
         Ok(())
+    }
+
+    /// Adds an export's increment to the bucket under `key`.
+    pub fn add_health_increment(&mut self, key: Vec<u8>, bucket: HealthBucket) {
+        crate::health_buffer::add_all(&mut self.health_increments, [(key, bucket)]);
+    }
+
+    /// The exports' increments, for the committer to log and buffer.
+    pub fn take_health_increments(&mut self) -> Increments {
+        std::mem::take(&mut self.health_increments)
     }
 
     pub fn backend(&self) -> &'a dyn Backend {

@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 
 use crate::backend::{Backend, Op};
 use crate::committer::{Committer, Request};
+use crate::health_buffer::HealthBuffer;
 use crate::index::{Indexer, SearchIndex};
 use crate::memory_backend::MemoryBackend;
 use crate::queue::QueueGauge;
@@ -47,6 +48,8 @@ pub(crate) struct Embedded {
     stop_maintenance: Arc<AtomicBool>,
     maintenance: Mutex<Option<JoinHandle<()>>>,
     overflowed: Arc<AtomicU64>,
+    /// Health figures committed but not yet in their stored buckets.
+    health_buffer: Arc<HealthBuffer>,
     /// Distinguishes delivery records written in the same nanosecond.
     deliveries_written: AtomicU64,
 }
@@ -109,6 +112,7 @@ impl Embedded {
         let committer =
             Committer::new(backend.clone(), committed.clone(), options.health.clone(), overflowed.clone())?
                 .with_queue(queue.clone());
+        let health_buffer = committer.health_buffer();
         let (tx, rx) = sync_channel(options.queue_depth.max(1));
         let stop_maintenance = Arc::new(AtomicBool::new(false));
         let maintenance = spawn_maintenance(tx.clone(), queue.clone(), stop_maintenance.clone())?;
@@ -144,6 +148,7 @@ impl Embedded {
             stop_maintenance,
             maintenance: Mutex::new(Some(maintenance)),
             overflowed,
+            health_buffer,
             deliveries_written: AtomicU64::new(0),
         })
     }

@@ -23,7 +23,7 @@ impl HealthStore for Embedded {
         filter: &HealthFilter,
     ) -> Result<BTreeMap<HealthKey, HealthBucket>> {
         let mut merged: BTreeMap<HealthKey, HealthBucket> = BTreeMap::new();
-        for (_, key, bucket) in health::scan(&*self.backend, from, to, filter)? {
+        for (_, key, bucket) in health::scan(&*self.backend, &self.health_buffer.read(), from, to, filter)? {
             merged.entry(key).or_default().merge(&bucket);
         }
         Ok(merged)
@@ -43,7 +43,7 @@ impl HealthStore for Embedded {
         let steps = usize::try_from((to.saturating_sub(from)).max(0) / step + 1).unwrap_or(0);
         let mut series: Vec<(UnixNanos, HealthBucket)> =
             (0..steps).map(|i| (from + step * i as i64, HealthBucket::default())).collect();
-        for (at, _, bucket) in health::scan(&*self.backend, from, to, filter)? {
+        for (at, _, bucket) in health::scan(&*self.backend, &self.health_buffer.read(), from, to, filter)? {
             let index = usize::try_from((at.max(from) - from) / step).unwrap_or(0);
             if let Some((_, slot)) = series.get_mut(index) {
                 slot.merge(&bucket);
