@@ -92,6 +92,12 @@ fn acknowledged_events_survive_kill_9() {
             "round {round}: {counted} counted < {} acked",
             all_acked.len()
         );
+        // The spans' health figures too (they are server spans), replayed
+        // from the log even when no per-minute bucket was written yet.
+        assert!(
+            service_requests(&server) >= all_acked.len() as u64,
+            "round {round}: health figures lost acknowledged requests"
+        );
     }
     assert!(all_acked.len() > 100, "the clients should have exported a fair amount: {}", all_acked.len());
 
@@ -126,4 +132,13 @@ fn acknowledged_events_survive_kill_9() {
         assert_eq!(g["count"].as_u64(), Some(n), "group {id} count matches its events");
     }
     assert_eq!(groups.len(), KINDS.len());
+    // Events and request figures of a span are committed together: never one without the other.
+    assert_eq!(service_requests(&server), counted, "one request counted per stored event");
+}
+
+/// Requests counted for the test's service over the last hour.
+fn service_requests(server: &Server) -> u64 {
+    let services = server.get("/api/v1/services?window=1h");
+    let all = services["services"].as_array().unwrap();
+    all.iter().filter(|s| s["service"] == "crashy").map(|s| s["requests"].as_u64().unwrap()).sum()
 }
