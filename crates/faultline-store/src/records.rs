@@ -13,7 +13,15 @@ pub mod proto {
 }
 
 /// The record format this build writes. Readers accept this and older ones.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// Version 2 changed only event records (an envelope around a compressed
+/// body, the stack trace stored apart: `event_codec.rs`); other records are
+/// laid out as in version 1 and carry 2 so an older build refuses them all
+/// alike rather than half-reading a data directory.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The event record layout of version 1: every field inline, uncompressed.
+pub const EVENT_FORMAT_V1: u32 = 1;
 
 fn check_version(found: u32) -> Result<()> {
     if found == 0 || found > FORMAT_VERSION {
@@ -22,10 +30,101 @@ fn check_version(found: u32) -> Result<()> {
     Ok(())
 }
 
-/// Encodes an event with the fingerprint grouping gave it.
+/// Encodes an event as a version-1 record, as builds before version 2 did.
+/// Kept to test that such records still read, and for the hot-path bench.
 pub fn encode_event(e: &ErrorEvent, fingerprint: &str) -> Vec<u8> {
+    proto::EventRecord { format_version: EVENT_FORMAT_V1, ..event_fields(e, fingerprint) }.encode_to_vec()
+}
+
+/// Decodes a version-1 event record and its fingerprint (empty for records
+/// written before fingerprints were stored). Version-2 records need their
+/// stack trace and dictionary: read them through `EventCodec::decode`.
+pub fn decode_event(bytes: &[u8]) -> Result<(ErrorEvent, String)> {
+    match read_event(bytes)? {
+        StoredEvent::V1(event, fingerprint) => Ok((*event, fingerprint)),
+        StoredEvent::V2(_) => Err(Error::Invalid("a version-2 event record needs EventCodec::decode".into())),
+    }
+}
+
+/// An event record as read from its key, before anything else is looked up.
+pub enum StoredEvent {
+    /// Version 1: the whole event inline.
+    V1(Box<ErrorEvent>, String),
+    /// Version 2: the envelope the committer wrote.
+    V2(Envelope),
+}
+
+/// The parts of a version-2 record outside its compressed body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub seq: u64,
+    pub group_id: u64,
+    pub dictionary_id: Option<u64>,
+    /// A zstd frame of `encode_event_body`'s output.
+    pub body: Vec<u8>,
+}
+
+/// Reads the version of an event record and what can be decoded without
+/// other records.
+pub fn read_event(bytes: &[u8]) -> Result<StoredEvent> {
+    let r = proto::EventRecord::decode(bytes)?;
+    check_version(r.format_version)?;
+    if r.format_version == EVENT_FORMAT_V1 {
+        let fingerprint = r.fingerprint.clone();
+        return Ok(StoredEvent::V1(Box::new(event_from_record(r)?), fingerprint));
+    }
+    Ok(StoredEvent::V2(Envelope {
+        seq: r.seq,
+        group_id: r.group_id,
+        dictionary_id: r.dictionary_id,
+        body: r.body,
+    }))
+}
+
+/// The version-2 envelope: the committer's numbering around a body the
+/// ingest worker already compressed (the body is moved, not copied twice).
+pub fn encode_event_envelope(envelope: Envelope) -> Vec<u8> {
     proto::EventRecord {
         format_version: FORMAT_VERSION,
+        seq: envelope.seq,
+        group_id: envelope.group_id,
+        dictionary_id: envelope.dictionary_id,
+        body: envelope.body,
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// The uncompressed body of a version-2 record: every field but seq and
+/// group id (the committer's, in the envelope), the stack trace replaced
+/// by the hash of its stored text.
+pub fn encode_event_body(e: &ErrorEvent, fingerprint: &str, stacktrace_hash: Option<&[u8]>) -> Vec<u8> {
+    proto::EventRecord {
+        format_version: FORMAT_VERSION,
+        seq: 0,
+        group_id: 0,
+        stacktrace: None,
+        stacktrace_hash: stacktrace_hash.map(<[u8]>::to_vec).unwrap_or_default(),
+        ..event_fields(e, fingerprint)
+    }
+    .encode_to_vec()
+}
+
+/// A decoded version-2 body: the event (seq and group id still zero, its
+/// stack trace still missing), its fingerprint and its stack trace's hash.
+pub fn decode_event_body(bytes: &[u8]) -> Result<(ErrorEvent, String, Option<Vec<u8>>)> {
+    let mut r = proto::EventRecord::decode(bytes)?;
+    check_version(r.format_version)?;
+    let hash = std::mem::take(&mut r.stacktrace_hash);
+    let fingerprint = std::mem::take(&mut r.fingerprint);
+    let event = event_from_record(r)?;
+    Ok((event, fingerprint, (!hash.is_empty()).then_some(hash)))
+}
+
+/// Every field of an event as a record, without a format version.
+fn event_fields(e: &ErrorEvent, fingerprint: &str) -> proto::EventRecord {
+    proto::EventRecord {
+        format_version: 0,
         seq: e.seq,
         group_id: e.group_id,
         timestamp_unix_nano: e.timestamp,
@@ -50,18 +149,16 @@ pub fn encode_event(e: &ErrorEvent, fingerprint: &str) -> Vec<u8> {
         attributes: attributes_to_proto(&e.attributes),
         resource: attributes_to_proto(&e.resource),
         fingerprint: fingerprint.to_string(),
+        body: Vec::new(),
+        dictionary_id: None,
+        stacktrace_hash: Vec::new(),
     }
-    .encode_to_vec()
 }
 
-/// A stored event and its fingerprint (empty for records written before
-/// fingerprints were stored).
-pub fn decode_event(bytes: &[u8]) -> Result<(ErrorEvent, String)> {
-    let r = proto::EventRecord::decode(bytes)?;
-    check_version(r.format_version)?;
+fn event_from_record(r: proto::EventRecord) -> Result<ErrorEvent> {
     let source = EventSource::parse(&r.source)
         .ok_or_else(|| Error::Corrupt(format!("unknown event source {:?}", r.source)))?;
-    let event = ErrorEvent {
+    Ok(ErrorEvent {
         seq: r.seq,
         group_id: r.group_id,
         timestamp: r.timestamp_unix_nano,
@@ -85,8 +182,7 @@ pub fn decode_event(bytes: &[u8]) -> Result<(ErrorEvent, String)> {
         http_status: r.http_status.and_then(|s| u16::try_from(s).ok()),
         attributes: attributes_from_proto(r.attributes),
         resource: attributes_from_proto(r.resource),
-    };
-    Ok((event, r.fingerprint))
+    })
 }
 
 pub fn encode_group(g: &Group) -> Vec<u8> {
