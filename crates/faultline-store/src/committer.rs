@@ -263,7 +263,7 @@ impl Committer {
         &mut self,
         txn: &mut Txn,
         stacktrace: Option<(Vec<u8>, String)>,
-        dictionary: Option<(u64, Vec<u8>)>,
+        dictionary: Option<(u32, Vec<u8>)>,
     ) -> Result<()> {
         if let Some((key, text)) = stacktrace {
             if self.shared_written.get(&key).is_none() {

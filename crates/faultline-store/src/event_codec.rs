@@ -59,12 +59,12 @@ pub(crate) struct EncodedEvent {
     /// A zstd frame of the record body (`records::encode_event_body`).
     pub body: Vec<u8>,
     /// The dictionary `body` was compressed with, if any.
-    pub dictionary_id: Option<u64>,
+    pub dictionary_id: Option<u32>,
     /// The event's stack trace (key and text) when it was not found stored.
     pub new_stacktrace: Option<(Vec<u8>, String)>,
     /// When the fingerprint has no stored dictionary yet: its id and this
     /// event's uncompressed body, to become the dictionary.
-    pub new_dictionary: Option<(u64, Vec<u8>)>,
+    pub new_dictionary: Option<(u32, Vec<u8>)>,
 }
 
 /// An event with its grouping and its encoded record.
@@ -79,8 +79,8 @@ pub(crate) struct PreparedEvent {
 /// ingest workers, the committer, the indexer and readers.
 pub(crate) struct EventCodec {
     backend: Arc<dyn Backend>,
-    encoders: Mutex<Bounded<u64, Arc<EncoderDictionary<'static>>>>,
-    decoders: Mutex<Bounded<u64, Arc<DecoderDictionary<'static>>>>,
+    encoders: Mutex<Bounded<u32, Arc<EncoderDictionary<'static>>>>,
+    decoders: Mutex<Bounded<u32, Arc<DecoderDictionary<'static>>>>,
     /// Traces seen stored, so their text is not sent again.
     stored_traces: Mutex<Bounded<TraceHash, ()>>,
 }
@@ -142,13 +142,10 @@ impl EventCodec {
             Some(id) => decompress_with(&envelope.body, &*self.decoder(id)?)?,
             None => zstd::bulk::decompress(&envelope.body, MAX_BODY_BYTES).map_err(damaged_body)?,
         };
-        let (mut event, fingerprint, hash) = records::decode_event_body(&raw)?;
-        event.seq = envelope.seq;
-        event.group_id = envelope.group_id;
-        if let Some(hash) = hash {
-            event.stacktrace = Some(self.stacktrace(&hash)?);
-        }
-        Ok((event, fingerprint))
+        let body = records::decode_event_body(&raw)?;
+        let stacktrace = body.stacktrace_hash.as_deref().map(|hash| self.stacktrace(hash)).transpose()?;
+        let fingerprint = body.fingerprint.clone();
+        Ok((body.complete(envelope.seq, envelope.group_id, stacktrace), fingerprint))
     }
 
     /// The text of a stored stack trace.
@@ -179,7 +176,7 @@ impl EventCodec {
 
     /// The prepared compression dictionary `id`, if it is stored. Absence
     /// is not cached: the dictionary appears once the committer writes it.
-    fn encoder(&self, id: u64) -> Result<Option<Arc<EncoderDictionary<'static>>>> {
+    fn encoder(&self, id: u32) -> Result<Option<Arc<EncoderDictionary<'static>>>> {
         if let Some(found) = lock(&self.encoders).get(&id) {
             return Ok(Some(found.clone()));
         }
@@ -194,7 +191,7 @@ impl EventCodec {
 
     /// The prepared decompression dictionary `id`; a record naming one
     /// that is not stored is damaged.
-    fn decoder(&self, id: u64) -> Result<Arc<DecoderDictionary<'static>>> {
+    fn decoder(&self, id: u32) -> Result<Arc<DecoderDictionary<'static>>> {
         if let Some(found) = lock(&self.decoders).get(&id) {
             return Ok(found.clone());
         }
@@ -220,13 +217,12 @@ pub(crate) fn stacktrace_hash(text: &str) -> TraceHash {
     hash
 }
 
-/// The dictionary id of a fingerprint: 8 bytes of its SHA-256. A collision
-/// only means two fingerprints share a dictionary (see the module comment).
-fn dictionary_id(fingerprint: &str) -> u64 {
+/// The dictionary id of a fingerprint: 4 bytes of its SHA-256. A collision
+/// only means two fingerprints share one dictionary, which still decodes
+/// both (see the module comment) and compresses the second less well.
+fn dictionary_id(fingerprint: &str) -> u32 {
     let digest = Sha256::digest(fingerprint.as_bytes());
-    let mut id = [0; 8];
-    id.copy_from_slice(&digest[..8]);
-    u64::from_be_bytes(id)
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
 }
 
 fn compress(raw: &[u8]) -> Result<Vec<u8>> {

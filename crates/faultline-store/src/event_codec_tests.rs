@@ -14,6 +14,10 @@ fn traced(ts: i64, trace: &str) -> ErrorEvent {
     let mut e = event("api", ts);
     e.stacktrace = Some(trace.into());
     e.attributes.insert("user.id".into(), serde_json::json!(format!("u-{ts}")));
+    // As extraction leaves them: the exception's attributes repeat its fields.
+    e.attributes.insert("exception.stacktrace".into(), serde_json::json!(trace));
+    e.attributes.insert("exception.message".into(), serde_json::json!(e.message.clone()));
+    e.attributes.insert("exception.type".into(), serde_json::json!("OtherType"));
     e
 }
 
@@ -67,6 +71,21 @@ fn events_round_trip_with_shared_trace_and_dictionary() {
         expected.group_id = 5;
         assert_eq!((decoded, fingerprint.as_str()), (expected, "fp"));
     }
+}
+
+#[test]
+fn attributes_repeating_a_field_are_stored_once_and_read_back_whole() {
+    let backend = Arc::new(MemoryBackend::default());
+    let codec = EventCodec::new(backend.clone());
+    let trace = "Traceback: frames\n".repeat(50);
+    let e = traced(1, &trace);
+    let body = records::encode_event_body(&e, "fp", Some(&stacktrace_hash(&trace)));
+    assert!(body.len() < trace.len(), "the trace is not in the body: {} bytes", body.len());
+    let record = commit(&backend, codec.prepare(e.clone(), grouping("fp")).unwrap(), 1, 1);
+    let (read, _) = codec.decode(&record).unwrap();
+    // `exception.type` differs from the field, so it was kept as sent.
+    assert_eq!(read.attributes, e.attributes);
+    assert_eq!(read.attributes["exception.type"], serde_json::json!("OtherType"));
 }
 
 #[test]

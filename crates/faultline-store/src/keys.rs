@@ -40,8 +40,8 @@ pub fn stacktrace(hash: &[u8; STACKTRACE_HASH_LEN]) -> Vec<u8> {
 
 /// `z` + id: a raw-content zstd dictionary event bodies are compressed
 /// with (one per fingerprint, `event_codec.rs`).
-pub fn dictionary(id: u64) -> Vec<u8> {
-    with_u64(DICTIONARY, id)
+pub fn dictionary(id: u32) -> Vec<u8> {
+    with_u64(DICTIONARY, u64::from(id))
 }
 
 /// `g` + id: one group.

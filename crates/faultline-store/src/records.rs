@@ -59,7 +59,7 @@ pub enum StoredEvent {
 pub struct Envelope {
     pub seq: u64,
     pub group_id: u64,
-    pub dictionary_id: Option<u64>,
+    pub dictionary_id: Option<u32>,
     /// A zstd frame of `encode_event_body`'s output.
     pub body: Vec<u8>,
 }
@@ -97,28 +97,96 @@ pub fn encode_event_envelope(envelope: Envelope) -> Vec<u8> {
 
 /// The uncompressed body of a version-2 record: every field but seq and
 /// group id (the committer's, in the envelope), the stack trace replaced
-/// by the hash of its stored text.
+/// by the hash of its stored text, and attributes that only repeat a field
+/// left out (the stack trace would otherwise be stored in the body again).
 pub fn encode_event_body(e: &ErrorEvent, fingerprint: &str, stacktrace_hash: Option<&[u8]>) -> Vec<u8> {
+    let (attributes, attributes_from_fields) = attributes_without_field_copies(e);
     proto::EventRecord {
         format_version: FORMAT_VERSION,
         seq: 0,
         group_id: 0,
         stacktrace: None,
         stacktrace_hash: stacktrace_hash.map(<[u8]>::to_vec).unwrap_or_default(),
+        attributes,
+        attributes_from_fields,
         ..event_fields(e, fingerprint)
     }
     .encode_to_vec()
 }
 
-/// A decoded version-2 body: the event (seq and group id still zero, its
-/// stack trace still missing), its fingerprint and its stack trace's hash.
-pub fn decode_event_body(bytes: &[u8]) -> Result<(ErrorEvent, String, Option<Vec<u8>>)> {
+/// A decoded version-2 body.
+pub struct EventBody {
+    /// Seq and group id still zero, the stack trace still missing, and
+    /// attributes that repeat a field still left out: see [`EventBody::complete`].
+    pub event: ErrorEvent,
+    pub fingerprint: String,
+    pub stacktrace_hash: Option<Vec<u8>>,
+    attributes_from_fields: u32,
+}
+
+impl EventBody {
+    /// The whole event, once the envelope's numbering and the stored stack
+    /// trace are known.
+    pub fn complete(self, seq: u64, group_id: u64, stacktrace: Option<String>) -> ErrorEvent {
+        let mut event = self.event;
+        event.seq = seq;
+        event.group_id = group_id;
+        if stacktrace.is_some() {
+            event.stacktrace = stacktrace;
+        }
+        let restored: Vec<(&str, serde_json::Value)> = field_copies(&event)
+            .into_iter()
+            .enumerate()
+            .filter(|(bit, _)| self.attributes_from_fields & (1 << bit) != 0)
+            .filter_map(|(_, (name, value))| Some((name, serde_json::Value::String(value?.to_string()))))
+            .collect();
+        for (name, value) in restored {
+            event.attributes.insert(name.to_string(), value);
+        }
+        event
+    }
+}
+
+pub fn decode_event_body(bytes: &[u8]) -> Result<EventBody> {
     let mut r = proto::EventRecord::decode(bytes)?;
     check_version(r.format_version)?;
     let hash = std::mem::take(&mut r.stacktrace_hash);
     let fingerprint = std::mem::take(&mut r.fingerprint);
-    let event = event_from_record(r)?;
-    Ok((event, fingerprint, (!hash.is_empty()).then_some(hash)))
+    let attributes_from_fields = r.attributes_from_fields;
+    Ok(EventBody {
+        event: event_from_record(r)?,
+        fingerprint,
+        stacktrace_hash: (!hash.is_empty()).then_some(hash),
+        attributes_from_fields,
+    })
+}
+
+/// The attributes an exception carries that an event also has as fields,
+/// in the bit order of `attributes_from_fields`.
+fn field_copies(e: &ErrorEvent) -> [(&'static str, Option<&str>); 3] {
+    [
+        ("exception.stacktrace", e.stacktrace.as_deref()),
+        ("exception.message", e.message.as_deref()),
+        ("exception.type", e.exception_type.as_deref()),
+    ]
+}
+
+/// The attributes as stored in a body: without those equal to their field,
+/// and the bits saying which were left out.
+fn attributes_without_field_copies(e: &ErrorEvent) -> (Vec<proto::Attribute>, u32) {
+    let copies = field_copies(e);
+    let mut left_out = 0;
+    let mut kept = Vec::with_capacity(e.attributes.len());
+    for (key, value) in &e.attributes {
+        let copy = copies
+            .iter()
+            .position(|(name, field)| name == key && field.is_some() && value.as_str() == *field);
+        match copy {
+            Some(bit) => left_out |= 1 << bit,
+            None => kept.push(proto::Attribute { key: key.clone(), value: Some(value_to_proto(value)) }),
+        }
+    }
+    (kept, left_out)
 }
 
 /// Every field of an event as a record, without a format version.
@@ -152,6 +220,7 @@ fn event_fields(e: &ErrorEvent, fingerprint: &str) -> proto::EventRecord {
         body: Vec::new(),
         dictionary_id: None,
         stacktrace_hash: Vec::new(),
+        attributes_from_fields: 0,
     }
 }
 
