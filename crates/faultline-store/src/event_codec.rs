@@ -153,12 +153,12 @@ impl EventCodec {
         let hash: TraceHash = hash
             .try_into()
             .map_err(|_| Error::Corrupt(format!("stack trace hash of {} bytes", hash.len())))?;
-        let bytes = self
-            .backend
-            .get(&keys::stacktrace(&hash))?
-            .ok_or_else(|| Error::Corrupt(format!("stack trace {} is missing", hex(&hash))))?;
-        String::from_utf8(bytes)
-            .map_err(|_| Error::Corrupt(format!("stack trace {} is not UTF-8", hex(&hash))))
+        let bytes = self.backend.get(&keys::stacktrace(&hash))?.ok_or_else(|| {
+            Error::Corrupt(format!("stack trace {} is missing", records::lowercase_hex(&hash)))
+        })?;
+        String::from_utf8(bytes).map_err(|_| {
+            Error::Corrupt(format!("stack trace {} is not UTF-8", records::lowercase_hex(&hash)))
+        })
     }
 
     /// Whether a trace is stored: cached once seen, so a known trace costs
@@ -248,10 +248,6 @@ fn compression_failed(e: std::io::Error) -> Error {
 
 fn damaged_body(e: std::io::Error) -> Error {
     Error::Corrupt(format!("event body does not decompress: {e}"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A cache lock; a panic elsewhere leaves a cache that is still valid.

@@ -101,7 +101,7 @@ pub fn encode_event_envelope(envelope: Envelope) -> Vec<u8> {
 /// left out (the stack trace would otherwise be stored in the body again).
 pub fn encode_event_body(e: &ErrorEvent, fingerprint: &str, stacktrace_hash: Option<&[u8]>) -> Vec<u8> {
     let (attributes, attributes_from_fields) = attributes_without_field_copies(e);
-    proto::EventRecord {
+    let mut record = proto::EventRecord {
         format_version: FORMAT_VERSION,
         seq: 0,
         group_id: 0,
@@ -110,8 +110,16 @@ pub fn encode_event_body(e: &ErrorEvent, fingerprint: &str, stacktrace_hash: Opt
         attributes,
         attributes_from_fields,
         ..event_fields(e, fingerprint)
+    };
+    if let Some(bytes) = lowercase_hex_bytes(&record.trace_id) {
+        record.trace_id_bytes = bytes;
+        record.trace_id.clear();
     }
-    .encode_to_vec()
+    if let Some(bytes) = lowercase_hex_bytes(&record.span_id) {
+        record.span_id_bytes = bytes;
+        record.span_id.clear();
+    }
+    record.encode_to_vec()
 }
 
 /// A decoded version-2 body.
@@ -153,12 +161,36 @@ pub fn decode_event_body(bytes: &[u8]) -> Result<EventBody> {
     let hash = std::mem::take(&mut r.stacktrace_hash);
     let fingerprint = std::mem::take(&mut r.fingerprint);
     let attributes_from_fields = r.attributes_from_fields;
+    if !r.trace_id_bytes.is_empty() {
+        r.trace_id = lowercase_hex(&r.trace_id_bytes);
+    }
+    if !r.span_id_bytes.is_empty() {
+        r.span_id = lowercase_hex(&r.span_id_bytes);
+    }
     Ok(EventBody {
         event: event_from_record(r)?,
         fingerprint,
         stacktrace_hash: (!hash.is_empty()).then_some(hash),
         attributes_from_fields,
     })
+}
+
+/// The bytes of a non-empty id written as lowercase hex, or `None` for any
+/// other text (kept as a string, so every id reads back exactly as sent).
+fn lowercase_hex_bytes(id: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    if id.is_empty() || !id.len().is_multiple_of(2) {
+        return None;
+    }
+    id.as_bytes().chunks(2).map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?)).collect()
+}
+
+pub(crate) fn lowercase_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The attributes an exception carries that an event also has as fields,
@@ -221,6 +253,8 @@ fn event_fields(e: &ErrorEvent, fingerprint: &str) -> proto::EventRecord {
         dictionary_id: None,
         stacktrace_hash: Vec::new(),
         attributes_from_fields: 0,
+        trace_id_bytes: Vec::new(),
+        span_id_bytes: Vec::new(),
     }
 }
 
@@ -438,6 +472,24 @@ mod tests {
         let e = sample_event();
         let decoded = decode_event(&encode_event(&e, "fp")).expect("decodes");
         assert_eq!(decoded, (e, "fp".to_string()));
+    }
+
+    #[test]
+    fn ids_are_stored_as_bytes_only_when_they_read_back_exactly() {
+        for (trace_id, span_id) in [
+            ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"),
+            ("0AF7651916CD43DD8448EB211C80319C", "b7a"),
+            ("", "not hex!"),
+        ] {
+            let mut e = sample_event();
+            e.trace_id = trace_id.into();
+            e.span_id = span_id.into();
+            let body = decode_event_body(&encode_event_body(&e, "fp", None)).expect("decodes");
+            assert_eq!((body.event.trace_id.as_str(), body.event.span_id.as_str()), (trace_id, span_id));
+        }
+        let stored =
+            proto::EventRecord::decode(&encode_event_body(&sample_event(), "fp", None)[..]).expect("decodes");
+        assert_eq!((stored.trace_id_bytes.len(), stored.trace_id.as_str()), (16, ""));
     }
 
     #[test]
