@@ -32,6 +32,8 @@ pub trait EventStore: Send + Sync {
     /// figures, committed together). Fails at once with
     /// [`Error::QueueFull`](crate::Error::QueueFull) when the engine is too
     /// far behind; otherwise the receiver answers once the export is durable.
+    /// Encoding the events (CPU, and reads of the store) happens on the
+    /// caller's thread: call it from a blocking context, not an async task.
     fn submit(&self, events: EventBatch, health: HealthBatch) -> Result<Ack<Vec<Committed>>>;
 
     /// Whether `submit` would fail with `QueueFull` now, without

@@ -11,10 +11,12 @@ use faultline_model::{ErrorEvent, Group, Grouping, StatusChange, UnixNanos};
 use tokio::sync::oneshot;
 
 use crate::backend::{Backend, Op};
+use crate::event_codec::{Bounded, EncodedEvent, EventCodec, PreparedEvent};
 use crate::group_ops::{self, new_group, record_occurrence};
 use crate::health::{self, Endpoints, HealthBatch, HealthOptions};
 use crate::health_buffer::{self, HealthBuffer};
 use crate::queue::QueueGauge;
+use crate::records::Envelope;
 use crate::txn::Txn;
 use crate::watermark::Watermark;
 use crate::{keys, records, Error, Result};
@@ -36,9 +38,10 @@ pub struct Committed {
 type Reply<T> = oneshot::Sender<Result<T>>;
 
 pub(crate) enum Request {
-    /// An export: its error events and its health figures, committed together.
+    /// An export: its error events (encoded by the sender,
+    /// `EventCodec::prepare`) and its health figures, committed together.
     Events {
-        events: EventBatch,
+        events: Vec<PreparedEvent>,
         health: HealthBatch,
         reply: Reply<Vec<Committed>>,
     },
@@ -89,6 +92,11 @@ pub(crate) struct Committer {
     /// Health increments logged but not yet in their buckets, shared with readers.
     health_buffer: Arc<HealthBuffer>,
     next_health_log: u64,
+    /// Encodes and decodes event records; shared with the senders.
+    codec: Arc<EventCodec>,
+    /// Shared keys (stack traces, dictionaries) written or seen stored, so
+    /// each is written once; forgotten when a commit fails.
+    shared_written: Bounded<Vec<u8>, ()>,
 }
 
 impl Committer {
@@ -101,7 +109,7 @@ impl Committer {
         let endpoints = Endpoints::load(&*backend)?;
         let (health_buffer, next_health_log) = HealthBuffer::replay(&*backend)?;
         let mut c = Committer {
-            backend,
+            backend: backend.clone(),
             next_seq: 1,
             next_group_id: 1,
             committed,
@@ -111,6 +119,8 @@ impl Committer {
             queue: Arc::default(),
             health_buffer: Arc::new(health_buffer),
             next_health_log,
+            codec: Arc::new(EventCodec::new(backend.clone())),
+            shared_written: Bounded::default(),
         };
         c.reload_counters()?;
         Ok(c)
@@ -135,6 +145,11 @@ impl Committer {
     /// The health increments this committer buffers, for readers.
     pub fn health_buffer(&self) -> Arc<HealthBuffer> {
         self.health_buffer.clone()
+    }
+
+    /// The codec senders encode events with before submitting them.
+    pub fn codec(&self) -> Arc<EventCodec> {
+        self.codec.clone()
     }
 
     /// Serves requests until every sender is gone.
@@ -174,6 +189,7 @@ impl Committer {
             }
             Err(e) => {
                 tracing::error!(error = %e, "commit failed; nothing in this batch was acknowledged");
+                self.shared_written.clear();
                 if let Err(e) = self.reload_counters() {
                     tracing::error!(error = %e, "could not re-read counters after a failed commit");
                 }
@@ -222,7 +238,7 @@ impl Committer {
             Request::Events { events, health, reply } => {
                 let result = events
                     .into_iter()
-                    .map(|(event, grouping)| self.add_event(txn, event, &grouping))
+                    .map(|prepared| self.add_event(txn, prepared))
                     .collect::<Result<Vec<_>>>()
                     .and_then(|committed| self.add_health(txn, health).map(|()| committed));
                 Answer::Events(reply, result)
@@ -240,7 +256,7 @@ impl Committer {
             }
             Request::Unmerge { id, fingerprints, reply } => {
                 let new_id = self.next_group_id;
-                let result = group_ops::unmerge(txn, id, &fingerprints, new_id);
+                let result = group_ops::unmerge(txn, &self.codec, id, &fingerprints, new_id);
                 if result.is_ok() {
                     self.next_group_id += 1;
                 }
@@ -253,25 +269,59 @@ impl Committer {
         answer
     }
 
-    fn add_event(&mut self, txn: &mut Txn, mut event: ErrorEvent, grouping: &Grouping) -> Result<Committed> {
+    /// Numbers the event, finds or creates its group and writes the record
+    /// the sender encoded, inside an envelope with seq and group id.
+    fn add_event(&mut self, txn: &mut Txn, prepared: PreparedEvent) -> Result<Committed> {
+        let PreparedEvent { mut event, grouping, encoded } = prepared;
         let seq = self.next_seq;
         self.next_seq += 1;
-        let (group_id, new_group) = match self.existing_group(txn, grouping)? {
+        let (group_id, new_group) = match self.existing_group(txn, &grouping)? {
             Some(id) => (id, false),
             None => {
                 let id = self.next_group_id;
                 self.next_group_id += 1;
-                txn.insert_group(new_group(id, &event, grouping));
-                txn.add_fingerprint(id, grouping)?;
+                txn.insert_group(new_group(id, &event, &grouping));
+                txn.add_fingerprint(id, &grouping)?;
                 (id, true)
             }
         };
         event.seq = seq;
         event.group_id = group_id;
         let regression = record_occurrence(txn.group_mut(group_id)?, &event);
-        txn.ops.push(Op::Put(keys::event(seq), records::encode_event(&event, &grouping.fingerprint)));
+        let EncodedEvent { body, dictionary_id, new_stacktrace, new_dictionary } = encoded;
+        self.add_shared(txn, new_stacktrace, new_dictionary)?;
+        let envelope = Envelope { seq, group_id, dictionary_id, body };
+        txn.ops.push(Op::Put(keys::event(seq), records::encode_event_envelope(envelope)));
         txn.ops.push(Op::Put(keys::group_event(group_id, seq), Vec::new()));
         Ok(Committed { seq, group_id, new_group, regression })
+    }
+
+    /// Writes the stack trace and dictionary an event brought, unless
+    /// written before. A trace is content-addressed, so writing it twice
+    /// is only waste; a dictionary must never be replaced (bodies were
+    /// compressed with the stored one), so storage is asked first.
+    fn add_shared(
+        &mut self,
+        txn: &mut Txn,
+        stacktrace: Option<(Vec<u8>, String)>,
+        dictionary: Option<(u32, Vec<u8>)>,
+    ) -> Result<()> {
+        if let Some((key, text)) = stacktrace {
+            if self.shared_written.get(&key).is_none() {
+                self.shared_written.insert(key.clone(), ());
+                txn.ops.push(Op::Put(key, text.into_bytes()));
+            }
+        }
+        if let Some((id, raw)) = dictionary {
+            let key = keys::dictionary(id);
+            if self.shared_written.get(&key).is_none() {
+                self.shared_written.insert(key.clone(), ());
+                if txn.backend().get(&key)?.is_none() {
+                    txn.ops.push(Op::Put(key, raw));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -2,16 +2,22 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
 use super::{Committed, Request};
+use crate::event_codec::EventCodec;
+use crate::memory_backend::MemoryBackend;
 use crate::test_support::{committer, event, grouping};
 use crate::{Error, HealthBatch, Result};
 
 fn events_request(fps: &[&str], ts: i64) -> (Request, oneshot::Receiver<Result<Vec<Committed>>>) {
     let (reply, answer) = oneshot::channel();
     let events = fps.iter().map(|fp| (event("api", ts), grouping(fp))).collect();
+    // Encoded against an empty store: no dictionary, which any store reads.
+    let codec = EventCodec::new(Arc::new(MemoryBackend::default()));
+    let events = codec.prepare_batch(events).unwrap();
     (Request::Events { events, health: HealthBatch::new(), reply }, answer)
 }
 

@@ -9,6 +9,7 @@ use faultline_model::{
 };
 
 use crate::backend::Op;
+use crate::event_codec::EventCodec;
 use crate::txn::Txn;
 use crate::{keys, records, Error, Result};
 
@@ -251,6 +252,7 @@ fn member_seq(key: &[u8]) -> Result<u64> {
 /// their events. Returns (remaining group, new group).
 pub(crate) fn unmerge(
     txn: &mut Txn,
+    codec: &EventCodec,
     id: u64,
     fingerprints: &[String],
     new_id: u64,
@@ -291,7 +293,7 @@ pub(crate) fn unmerge(
     for entry in backend.scan(&keys::group_event(id, 0), &keys::group_event_end(id), false) {
         let seq = member_seq(&entry?.0)?;
         let Some(bytes) = backend.get(&keys::event(seq))? else { continue };
-        let (event, fp) = records::decode_event(&bytes)?;
+        let (event, fp) = codec.decode(&bytes)?;
         if split.contains(fp.as_str()) {
             txn.ops.push(Op::Delete(keys::group_event(id, seq)));
             txn.ops.push(Op::Put(keys::group_event(new_id, seq), Vec::new()));

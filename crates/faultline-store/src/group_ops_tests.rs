@@ -6,7 +6,7 @@ use std::time::Duration;
 use faultline_model::{ErrorEvent, GroupStatus, StatusChange};
 
 use super::{merge, record_occurrence, set_status, unmerge};
-use crate::test_support::{event, grouping, seeded};
+use crate::test_support::{codec, event, grouping, seeded};
 use crate::txn::Txn;
 use crate::Error;
 
@@ -155,12 +155,13 @@ fn unmerge_refuses_unknown_or_all_fingerprints_and_recounts_both_sides() {
     backend_write(&backend, txn);
 
     let mut txn = Txn::new(&*backend);
-    assert!(invalid(unmerge(&mut txn, 1, &[], 3)).contains("at least one"));
-    assert!(invalid(unmerge(&mut txn, 1, &["zz".into()], 3)).contains("not in group 1"));
-    assert!(invalid(unmerge(&mut txn, 1, &["a".into(), "b".into()], 3)).contains("keep no fingerprint"));
-    assert!(invalid(unmerge(&mut txn, 2, &["b".into()], 3)).contains("was merged into"));
+    assert!(invalid(unmerge(&mut txn, &codec(&backend), 1, &[], 3)).contains("at least one"));
+    assert!(invalid(unmerge(&mut txn, &codec(&backend), 1, &["zz".into()], 3)).contains("not in group 1"));
+    assert!(invalid(unmerge(&mut txn, &codec(&backend), 1, &["a".into(), "b".into()], 3))
+        .contains("keep no fingerprint"));
+    assert!(invalid(unmerge(&mut txn, &codec(&backend), 2, &["b".into()], 3)).contains("was merged into"));
 
-    let (kept, moved) = unmerge(&mut txn, 1, &["b".into()], 3).unwrap();
+    let (kept, moved) = unmerge(&mut txn, &codec(&backend), 1, &["b".into()], 3).unwrap();
     assert_eq!((kept.id, kept.count, kept.first_seen, kept.last_seen), (1, 1, 10, 10));
     assert_eq!((moved.id, moved.count, moved.first_seen, moved.last_seen), (3, 2, 20, 30));
     assert_eq!(moved.fingerprints, vec!["b".to_string()]);
@@ -169,7 +170,7 @@ fn unmerge_refuses_unknown_or_all_fingerprints_and_recounts_both_sides() {
     // Splitting off the group's own (first) fingerprint: what is kept is
     // known by the next one.
     let mut txn = Txn::new(&*backend);
-    let (kept, moved) = unmerge(&mut txn, 1, &["a".into()], 4).unwrap();
+    let (kept, moved) = unmerge(&mut txn, &codec(&backend), 1, &["a".into()], 4).unwrap();
     assert_eq!((kept.fingerprint.as_str(), kept.count), ("b", 2));
     assert_eq!((moved.fingerprint.as_str(), moved.count, moved.title.as_str()), ("a", 1, "title a"));
 }

@@ -19,10 +19,30 @@ pub const STATE: u8 = b'm';
 pub const DELIVERY: u8 = b'd';
 pub const GROUP_SUMMARY: u8 = b's';
 pub const HEALTH_LOG: u8 = b'l';
+pub const STACKTRACE: u8 = b't';
+pub const DICTIONARY: u8 = b'z';
+
+/// Bytes of a stack trace's content hash in its key (the first 16 of a SHA-256).
+pub const STACKTRACE_HASH_LEN: usize = 16;
 
 /// `e` + seq: one error event.
 pub fn event(seq: u64) -> Vec<u8> {
     with_u64(EVENT, seq)
+}
+
+/// `t` + content hash: the text of one distinct stack trace, shared by
+/// every event (format version 2) whose trace it is.
+pub fn stacktrace(hash: &[u8; STACKTRACE_HASH_LEN]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + STACKTRACE_HASH_LEN);
+    key.push(STACKTRACE);
+    key.extend_from_slice(hash);
+    key
+}
+
+/// `z` + id: a raw-content zstd dictionary event bodies are compressed
+/// with (one per fingerprint, `event_codec.rs`).
+pub fn dictionary(id: u32) -> Vec<u8> {
+    with_u64(DICTIONARY, u64::from(id))
 }
 
 /// `g` + id: one group.

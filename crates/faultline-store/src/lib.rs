@@ -19,6 +19,7 @@ mod checks;
 mod committer;
 mod embedded;
 mod error;
+mod event_codec;
 mod group_ops;
 mod group_summary;
 mod groups;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use faultline_model::{ErrorEvent, EventSource, Grouping};
 
 use crate::committer::Committer;
+use crate::event_codec::EventCodec;
 use crate::health::HealthOptions;
 use crate::memory_backend::MemoryBackend;
 use crate::watermark::Watermark;
@@ -33,6 +34,11 @@ pub(crate) fn grouping(fp: &str) -> Grouping {
     }
 }
 
+/// A codec reading and writing `backend`.
+pub(crate) fn codec(backend: &Arc<MemoryBackend>) -> EventCodec {
+    EventCodec::new(backend.clone())
+}
+
 /// A committer over a fresh in-memory backend, and that backend.
 pub(crate) fn committer() -> (Committer, Arc<MemoryBackend>) {
     let backend = Arc::new(MemoryBackend::default());
@@ -50,9 +56,11 @@ pub(crate) fn committer() -> (Committer, Arc<MemoryBackend>) {
 /// (so groups, fingerprints and memberships are as in production).
 pub(crate) fn seeded(exports: Vec<crate::EventBatch>) -> Arc<MemoryBackend> {
     let (committer, backend) = committer();
+    let codec = committer.codec();
     let (tx, rx) = std::sync::mpsc::sync_channel(exports.len().max(1));
     let mut answers = Vec::new();
     for events in exports {
+        let events = codec.prepare_batch(events).unwrap();
         let (reply, answer) = tokio::sync::oneshot::channel();
         tx.send(crate::committer::Request::Events { events, health: crate::HealthBatch::new(), reply })
             .unwrap();

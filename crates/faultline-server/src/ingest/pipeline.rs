@@ -147,15 +147,21 @@ impl Pipeline {
             pipeline.metrics.count_requests(&samples);
             pipeline.note_span_services(&samples);
             let issues: Vec<IssueEvent> = batch.iter().map(|(e, g)| issue_event(e, g)).collect();
-            (batch, issues, health, extraction.items, extraction.rejected, extraction.error_message)
+            let events = batch.len();
+            // Submitted here, off the async threads: the store encodes and
+            // compresses the events on the submitting thread, so the one
+            // committer thread does not.
+            let submitted =
+                (!batch.is_empty() || !health.is_empty()).then(|| pipeline.storage.submit(batch, health));
+            (submitted, events, issues, extraction.items, extraction.rejected, extraction.error_message)
         })
         .await
         .map_err(|e| self.refuse(IngestError::Storage(format!("extraction task failed: {e}"))))?;
-        let (batch, issues, health, items, rejected, error_message) = prepared;
-        tracing::Span::current().record("events", batch.len()).record("items", items);
+        let (submitted, events, issues, items, rejected, error_message) = prepared;
+        tracing::Span::current().record("events", events).record("items", items);
 
-        if !batch.is_empty() || !health.is_empty() {
-            let answer = self.storage.submit(batch, health).map_err(|e| self.refuse(store_error(e)))?;
+        if let Some(submitted) = submitted {
+            let answer = submitted.map_err(|e| self.refuse(store_error(e)))?;
             let committed = answer
                 .instrument(tracing::debug_span!("commit"))
                 .await

@@ -35,7 +35,10 @@ impl Embedded {
 }
 
 impl EventStore for Embedded {
+    /// Encodes the events here, on the caller's thread, so the one
+    /// committer thread only numbers and writes them.
     fn submit(&self, events: EventBatch, health: HealthBatch) -> Result<Ack<Vec<Committed>>> {
+        let events = self.codec.prepare_batch(events)?;
         self.ask(|reply| Request::Events { events, health, reply })
     }
 
@@ -49,7 +52,7 @@ impl EventStore for Embedded {
 
     fn event(&self, seq: u64) -> Result<Option<ErrorEvent>> {
         let Some(bytes) = self.backend.get(&keys::event(seq))? else { return Ok(None) };
-        let (mut event, fingerprint) = records::decode_event(&bytes)?;
+        let (mut event, fingerprint) = self.codec.decode(&bytes)?;
         if let Some(group_id) = self.fingerprint_group(&fingerprint)? {
             event.group_id = group_id;
         }

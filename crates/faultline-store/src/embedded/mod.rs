@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 
 use crate::backend::{Backend, Op};
 use crate::committer::{Committer, Request};
+use crate::event_codec::EventCodec;
 use crate::health_buffer::HealthBuffer;
 use crate::index::{Indexer, SearchIndex};
 use crate::memory_backend::MemoryBackend;
@@ -36,6 +37,8 @@ const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 
 pub(crate) struct Embedded {
     backend: Arc<dyn Backend>,
+    /// Event records: encoded by `submit`'s caller, decoded by readers.
+    codec: Arc<EventCodec>,
     requests: Mutex<Option<SyncSender<Request>>>,
     /// Requests in `requests` not yet taken by the committer.
     queue: Arc<QueueGauge>,
@@ -113,6 +116,7 @@ impl Embedded {
             Committer::new(backend.clone(), committed.clone(), options.health.clone(), overflowed.clone())?
                 .with_queue(queue.clone());
         let health_buffer = committer.health_buffer();
+        let codec = committer.codec();
         let (tx, rx) = sync_channel(options.queue_depth.max(1));
         let stop_maintenance = Arc::new(AtomicBool::new(false));
         let maintenance = spawn_maintenance(tx.clone(), queue.clone(), stop_maintenance.clone())?;
@@ -126,6 +130,7 @@ impl Embedded {
         let stop_indexer = Arc::new(AtomicBool::new(false));
         let indexer = Indexer {
             backend: backend.clone(),
+            codec: codec.clone(),
             index: index.clone(),
             writer,
             committed: committed.clone(),
@@ -137,6 +142,7 @@ impl Embedded {
             std::thread::Builder::new().name("faultline-index".into()).spawn(move || indexer.run())?;
         Ok(Embedded {
             backend,
+            codec,
             requests: Mutex::new(Some(tx)),
             queue,
             committer: Mutex::new(Some(committer_thread)),

@@ -10,14 +10,16 @@ use tantivy::IndexWriter;
 
 use super::{schema, SearchIndex};
 use crate::backend::Backend;
+use crate::event_codec::EventCodec;
 use crate::watermark::Watermark;
-use crate::{keys, records, Error, Result};
+use crate::{keys, Error, Result};
 
 /// Events read from the log per step, to bound memory while catching up.
 const CHUNK: usize = 10_000;
 
 pub(crate) struct Indexer {
     pub backend: Arc<dyn Backend>,
+    pub codec: Arc<EventCodec>,
     pub index: Arc<SearchIndex>,
     pub writer: IndexWriter,
     pub committed: Arc<Watermark>,
@@ -74,7 +76,7 @@ impl Indexer {
             read += 1;
             let (key, value) = entry?;
             last = keys::u64_at(&key, 1).unwrap_or(last);
-            match records::decode_event(&value) {
+            match self.codec.decode(&value) {
                 Ok((event, fingerprint)) => {
                     self.writer
                         .add_document(schema::document(&fields, &event, &fingerprint))
