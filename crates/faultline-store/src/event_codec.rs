@@ -27,6 +27,7 @@
 //! them must keep a trace or dictionary while an event still names it
 //! (a reference count, or a sweep of unnamed keys after a deletion).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
@@ -34,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use faultline_model::{ErrorEvent, Grouping};
 use sha2::{Digest, Sha256};
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
+use zstd::zstd_safe::{self, CCtx, DCtx};
 
 use crate::backend::Backend;
 use crate::keys::{self, STACKTRACE_HASH_LEN};
@@ -139,8 +141,8 @@ impl EventCodec {
 
     fn decode_v2(&self, envelope: Envelope) -> Result<(ErrorEvent, String)> {
         let raw = match envelope.dictionary_id {
-            Some(id) => decompress_with(&envelope.body, &*self.decoder(id)?)?,
-            None => zstd::bulk::decompress(&envelope.body, MAX_BODY_BYTES).map_err(damaged_body)?,
+            Some(id) => decompress(&envelope.body, Some(&*self.decoder(id)?))?,
+            None => decompress(&envelope.body, None)?,
         };
         let body = records::decode_event_body(&raw)?;
         let stacktrace = body.stacktrace_hash.as_deref().map(|hash| self.stacktrace(hash)).transpose()?;
@@ -225,29 +227,60 @@ fn dictionary_id(fingerprint: &str) -> u32 {
     u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
 }
 
+thread_local! {
+    // One compression and one decompression context per thread, reused:
+    // creating a context per record allocated and zeroed its tables (a few
+    // hundred KB) for a body of a few hundred bytes.
+    static COMPRESSOR: RefCell<CCtx<'static>> = RefCell::new(CCtx::create());
+    static DECOMPRESSOR: RefCell<DCtx<'static>> = RefCell::new(DCtx::create());
+}
+
 fn compress(raw: &[u8]) -> Result<Vec<u8>> {
-    zstd::bulk::compress(raw, LEVEL).map_err(compression_failed)
+    let mut out = Vec::with_capacity(zstd_safe::compress_bound(raw.len()));
+    COMPRESSOR.with(|c| c.borrow_mut().compress(&mut out, raw, LEVEL)).map_err(compression_failed)?;
+    Ok(out)
 }
 
 fn compress_with(raw: &[u8], dictionary: &EncoderDictionary<'_>) -> Result<Vec<u8>> {
-    zstd::bulk::Compressor::with_prepared_dictionary(dictionary)
-        .and_then(|mut c| c.compress(raw))
-        .map_err(compression_failed)
+    let mut out = Vec::with_capacity(zstd_safe::compress_bound(raw.len()));
+    COMPRESSOR
+        .with(|c| c.borrow_mut().compress_using_cdict(&mut out, raw, dictionary.as_cdict()))
+        .map_err(compression_failed)?;
+    Ok(out)
 }
 
-fn decompress_with(body: &[u8], dictionary: &DecoderDictionary<'_>) -> Result<Vec<u8>> {
-    zstd::bulk::Decompressor::with_prepared_dictionary(dictionary)
-        .and_then(|mut d| d.decompress(body, MAX_BODY_BYTES))
-        .map_err(damaged_body)
+fn decompress(body: &[u8], dictionary: Option<&DecoderDictionary<'_>>) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(content_size(body)?);
+    DECOMPRESSOR
+        .with(|d| {
+            let mut d = d.borrow_mut();
+            match dictionary {
+                Some(dictionary) => d.decompress_using_ddict(&mut out, body, dictionary.as_ddict()),
+                None => d.decompress(&mut out, body),
+            }
+        })
+        .map_err(|code| damaged_body(zstd_safe::get_error_name(code)))?;
+    Ok(out)
+}
+
+/// The size a frame says it decompresses to (every frame written here says
+/// so), refused when missing or over the bound rather than allocated.
+fn content_size(body: &[u8]) -> Result<usize> {
+    match zstd_safe::get_frame_content_size(body) {
+        Ok(Some(size)) if size <= MAX_BODY_BYTES as u64 => Ok(size as usize),
+        Ok(Some(size)) => Err(damaged_body(&format!("it claims {size} bytes"))),
+        Ok(None) => Err(damaged_body("its frame has no content size")),
+        Err(_) => Err(damaged_body("its frame header is damaged")),
+    }
 }
 
 /// zstd fails to compress only when it cannot allocate: not damage.
-fn compression_failed(e: std::io::Error) -> Error {
-    Error::Backend(format!("zstd compression: {e}"))
+fn compression_failed(code: usize) -> Error {
+    Error::Backend(format!("zstd compression: {}", zstd_safe::get_error_name(code)))
 }
 
-fn damaged_body(e: std::io::Error) -> Error {
-    Error::Corrupt(format!("event body does not decompress: {e}"))
+fn damaged_body(reason: &str) -> Error {
+    Error::Corrupt(format!("event body does not decompress: {reason}"))
 }
 
 /// A cache lock; a panic elsewhere leaves a cache that is still valid.

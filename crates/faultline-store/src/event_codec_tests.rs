@@ -124,6 +124,30 @@ fn a_record_naming_a_missing_trace_or_dictionary_is_damaged() {
     assert!(matches!(codec.decode(&record), Err(Error::Corrupt(_))));
 }
 
+#[test]
+fn a_body_claiming_too_much_or_no_size_is_refused_not_allocated() {
+    let codec = EventCodec::new(Arc::new(MemoryBackend::default()));
+    let decode = |body: Vec<u8>| {
+        codec.decode(&records::encode_event_envelope(Envelope {
+            seq: 1,
+            group_id: 1,
+            dictionary_id: None,
+            body,
+        }))
+    };
+    // A raw-block frame header saying 1 GiB (single segment, 4-byte size).
+    let mut huge = vec![0x28, 0xb5, 0x2f, 0xfd, 0b1010_0000];
+    huge.extend_from_slice(&(1u32 << 30).to_le_bytes());
+    assert!(matches!(decode(huge), Err(Error::Corrupt(m)) if m.contains("claims 1073741824 bytes")));
+    // A frame without a content size (streamed), as no writer here makes.
+    let mut streamed = Vec::new();
+    let mut encoder = zstd::stream::Encoder::new(&mut streamed, 3).unwrap();
+    encoder.include_contentsize(false).unwrap();
+    std::io::Write::write_all(&mut encoder, b"body").unwrap();
+    encoder.finish().unwrap();
+    assert!(matches!(decode(streamed), Err(Error::Corrupt(m)) if m.contains("no content size")));
+}
+
 /// Data directories written before version 2 hold version-1 records: the
 /// store reads them unchanged, beside version-2 ones.
 #[test]
