@@ -19,6 +19,7 @@ pub const STATE: u8 = b'm';
 pub const DELIVERY: u8 = b'd';
 pub const GROUP_SUMMARY: u8 = b's';
 pub const HEALTH_LOG: u8 = b'l';
+pub const TOKEN: u8 = b't';
 
 /// `e` + seq: one error event.
 pub fn event(seq: u64) -> Vec<u8> {
@@ -157,6 +158,13 @@ pub fn delivery(at: UnixNanos, n: u64) -> Vec<u8> {
 pub fn state(name: &str) -> Vec<u8> {
     let mut out = vec![STATE];
     out.extend_from_slice(name.as_bytes());
+    out
+}
+
+/// `t` + token id: one access token (its secret's hash, never the secret).
+pub fn token(id: &str) -> Vec<u8> {
+    let mut out = vec![TOKEN];
+    push_str(&mut out, id);
     out
 }
 
