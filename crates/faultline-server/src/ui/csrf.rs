@@ -21,7 +21,7 @@ pub struct CsrfToken {
 }
 
 impl CsrfToken {
-    fn from_headers(headers: &HeaderMap) -> CsrfToken {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> CsrfToken {
         match cookie(headers) {
             Some(value) => CsrfToken { value, fresh: false },
             None => CsrfToken { value: new_token(), fresh: true },

@@ -16,6 +16,7 @@ mod csrf;
 mod format;
 mod health;
 mod issue;
+pub mod login;
 mod period;
 mod search;
 mod service;
@@ -76,6 +77,8 @@ pub fn routes() -> Router<Api> {
         .route("/services/{name}", get(service::page))
         .route("/checks/{id}", get(check::page))
         .route("/static/{name}", get(assets::serve))
+        .route("/login", get(login::page).post(login::submit))
+        .route("/logout", post(login::logout))
         .merge(alerts::routes())
 }
 
