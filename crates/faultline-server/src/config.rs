@@ -184,7 +184,7 @@ pub struct Config {
     pub ui: crate::ui::UiConfig,
     /// An admin token chosen by the operator (`FAULTLINE_ADMIN_TOKEN`,
     /// `auth.admin_token`): the way in before any token is stored.
-    pub admin_token: Option<String>,
+    pub admin_token: Option<AdminToken>,
     /// `--allow-unauthenticated` / `auth.allow_unauthenticated`.
     pub allow_unauthenticated: bool,
 }
@@ -196,6 +196,23 @@ impl Config {
             .into_iter()
             .filter(|(_, addr)| !addr.ip().is_loopback())
             .collect()
+    }
+}
+
+/// The configured admin token; its `Debug` does not show it, so it stays
+/// out of any log of the configuration.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
     }
 }
 
@@ -294,7 +311,7 @@ impl Config {
                 .ok()
                 .filter(|t| !t.trim().is_empty())
                 .or(file.auth.admin_token)
-                .map(|t| t.trim().to_string()),
+                .map(|t| AdminToken(t.trim().to_string())),
             allow_unauthenticated: args.allow_unauthenticated || file.auth.allow_unauthenticated,
             health: faultline_store::HealthOptions {
                 rollup_after: file.health.rollup_after.unwrap_or(default_health.rollup_after),
@@ -340,7 +357,7 @@ impl Config {
         self.alerts.validate().context("invalid [alerts] in the config file")?;
         faultline_probe::validate_all(&self.checks).context("invalid [[checks]] in the config file")?;
         self.grouping.validate().context("invalid [grouping] rules in the config file")?;
-        if let Some(token) = &self.admin_token {
+        if let Some(AdminToken(token)) = &self.admin_token {
             let min = crate::auth::tokens::MIN_CONFIGURED_LEN;
             if token.chars().count() < min {
                 bail!(

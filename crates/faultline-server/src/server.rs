@@ -164,7 +164,7 @@ fn api_router(api: Api) -> axum::Router {
 fn open_auth(config: &Config, storage: Arc<Storage>) -> anyhow::Result<Arc<Auth>> {
     let exposed = config.exposed_listeners();
     let fail_closed = !exposed.is_empty() && !config.allow_unauthenticated;
-    let auth = Auth::load(storage, config.admin_token.as_deref(), fail_closed)
+    let auth = Auth::load(storage, config.admin_token.as_ref().map(|t| t.secret()), fail_closed)
         .context("cannot read the access tokens")?;
     if fail_closed && !auth.has_credentials() {
         let listeners: Vec<String> = exposed.iter().map(|(what, addr)| format!("{what} on {addr}")).collect();

@@ -53,7 +53,13 @@ pub async fn api_guard(State(auth): State<Arc<Auth>>, mut request: Request, next
         return next.run(request).await;
     }
     let needed = needed_scope(request.method());
-    match check_api_request(&auth, request.headers(), needed) {
+    // A session cookie may read the JSON API (pages link to it) but not
+    // change anything through it: changes there take a bearer token, so a
+    // script on another port of the same host (same site, so the Lax
+    // cookie goes along) cannot use a logged-in browser. The pages' own
+    // forms carry CSRF tokens.
+    let session_allowed = !(is_api(&path) && needed == TokenScope::Admin);
+    match check_api_request(&auth, request.headers(), needed, session_allowed) {
         Ok(principal) => {
             if let Some(principal) = principal {
                 request.extensions_mut().insert(principal);
@@ -71,12 +77,16 @@ fn check_api_request(
     auth: &Auth,
     headers: &HeaderMap,
     needed: TokenScope,
+    session_allowed: bool,
 ) -> Result<Option<Principal>, Denied> {
     if let Some(secret) = tokens::from_headers(headers) {
         return auth.check(Some(secret), needed);
     }
     if !auth.required() {
         return Ok(None);
+    }
+    if !session_allowed {
+        return Err(Denied::Missing);
     }
     let principal = session::cookie(headers)
         .and_then(|id| auth.sessions.token_of(&id))

@@ -160,13 +160,15 @@ impl Auth {
     }
 
     /// Checks a secret (or its absence) against what the request needs.
-    /// `Ok(None)`: auth is not required and none was given.
+    /// `Ok(None)`: auth is not required, so whatever was sent is let in as
+    /// before tokens existed (an SDK whose headers carry some other
+    /// `Authorization` for a proxy keeps working).
     pub fn check(&self, secret: Option<&str>, needed: TokenScope) -> Result<Option<Principal>, Denied> {
-        let principal = match secret {
-            None if !self.required() => return Ok(None),
-            None => return Err(Denied::Missing),
-            Some(secret) => self.authenticate(secret).ok_or(Denied::Invalid)?,
-        };
+        if !self.required() {
+            return Ok(None);
+        }
+        let secret = secret.ok_or(Denied::Missing)?;
+        let principal = self.authenticate(secret).ok_or(Denied::Invalid)?;
         allow(principal, needed).map(Some)
     }
 
@@ -237,5 +239,60 @@ fn allow(principal: Principal, needed: TokenScope) -> Result<Principal, Denied> 
         Ok(principal)
     } else {
         Err(Denied::Scope { id: principal.id, has: principal.scope.as_str(), needed: needed.as_str() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn storage() -> Arc<Storage> {
+        let options = faultline_store::StorageOptions::default();
+        Arc::new(faultline_store::open(faultline_store::StoreConfig::InMemory { options }).unwrap())
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn open_until_a_token_exists_then_scoped_and_revocable() {
+        let auth = Auth::load(storage(), None, false).unwrap();
+        assert!(!auth.required());
+        assert_eq!(auth.check(None, TokenScope::Admin), Ok(None));
+        assert_eq!(auth.check(Some("fl_anything"), TokenScope::Admin), Ok(None));
+
+        let admin = auth.create("ops".into(), TokenScope::Admin, vec![]).await.unwrap();
+        let read = auth.create("viewer".into(), TokenScope::Read, vec![]).await.unwrap();
+        assert!(auth.required());
+        assert_eq!(auth.check(None, TokenScope::Read), Err(Denied::Missing));
+        assert_eq!(auth.check(Some("fl_wrong"), TokenScope::Read), Err(Denied::Invalid));
+        assert_eq!(auth.check(Some(&admin.secret), TokenScope::Ingest).unwrap().unwrap().id, admin.token.id);
+        assert!(auth.check(Some(&read.secret), TokenScope::Read).is_ok());
+        assert!(matches!(auth.check(Some(&read.secret), TokenScope::Admin), Err(Denied::Scope { .. })));
+        assert!(matches!(auth.check(Some(&read.secret), TokenScope::Ingest), Err(Denied::Scope { .. })));
+
+        let session = auth.sessions.start(&read.token.id).unwrap();
+        assert!(auth.revoke(&read.token.id).await.unwrap());
+        assert!(!auth.revoke(&read.token.id).await.unwrap());
+        assert_eq!(auth.check(Some(&read.secret), TokenScope::Read), Err(Denied::Invalid));
+        assert_eq!(auth.sessions.token_of(&session), None);
+        assert_eq!(auth.by_id(&read.token.id), None);
+        assert_eq!(auth.list().len(), 1);
+        // Stored as a hash only, and found again after a restart.
+        let reloaded = Auth::load(auth.storage.clone(), None, false).unwrap();
+        assert_eq!(reloaded.authenticate(&admin.secret).map(|p| p.id), Some(admin.token.id));
+    }
+
+    #[test]
+    fn the_configured_token_and_fail_closed_require_auth_without_stored_tokens() {
+        let configured = "x".repeat(40);
+        let auth = Auth::load(storage(), Some(&configured), false).unwrap();
+        assert!(auth.required() && auth.has_credentials());
+        let p = auth.check(Some(&configured), TokenScope::Admin).unwrap().unwrap();
+        assert_eq!(p.id, CONFIGURED_ADMIN_ID);
+        assert!(auth.by_id(CONFIGURED_ADMIN_ID).is_some());
+        assert!(auth.list().is_empty());
+
+        let closed = Auth::load(storage(), None, true).unwrap();
+        assert!(closed.required() && !closed.has_credentials());
+        assert_eq!(closed.check(None, TokenScope::Ingest), Err(Denied::Missing));
     }
 }

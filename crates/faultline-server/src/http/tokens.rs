@@ -38,6 +38,8 @@ struct NewToken {
 
 const EXAMPLE: &str = r#"{"name": "checkout-prod", "scope": "ingest", "services": ["checkout"]}"#;
 const MAX_NAME: usize = 100;
+/// Checked on every export of a pinned token: a short list.
+const MAX_SERVICES: usize = 100;
 
 async fn create(
     State(api): State<Api>,
@@ -60,6 +62,9 @@ fn validate(new: NewToken) -> Result<(String, TokenScope, Vec<String>), ApiError
         .ok_or_else(|| bad_request(format!("`scope` must be ingest, read or admin, got {:?}", new.scope)))?;
     let services: Vec<String> =
         new.services.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    if services.len() > MAX_SERVICES {
+        return Err(bad_request(format!("at most {MAX_SERVICES} `services` per token")));
+    }
     if !services.is_empty() && scope != TokenScope::Ingest {
         return Err(bad_request("`services` pins an ingest token; read and admin tokens see every service"));
     }
