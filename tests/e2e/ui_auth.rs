@@ -96,10 +96,14 @@ fn ui_auth_login_with_a_token_read_scope_looks_logout_and_revoke_end_the_session
     let group = api(&server, reqwest::Method::GET, &format!("/api/v1/groups/{id}"), &admin);
     assert_eq!(group["status"], "unresolved", "{group}");
 
-    // Logging out ends the session.
+    // Logging out (from any page's navigation) ends the session.
     browser.goto(&server.api_url("/login"));
     assert!(browser.find("#signed-in").text().contains("viewer"));
-    browser.find("#logout").click();
+    browser.goto(&issue);
+    assert!(browser.find("form.signed-in").text().contains("viewer"));
+    browser.screenshot("signed-in");
+    browser.find("#nav-logout").click();
+    browser.wait_until("the login page after logout", || browser.current_url().contains("/login"));
     browser.goto(&issue);
     browser.wait_until("the login page again", || browser.current_url().contains("/login"));
 

@@ -98,6 +98,8 @@ pub struct Chrome {
     pub csrf: String,
     pub css: String,
     pub js: String,
+    /// The logged-in token's name: the navigation offers to log out.
+    pub signed_in: Option<String>,
 }
 
 impl Chrome {
@@ -108,6 +110,7 @@ impl Chrome {
             csrf: csrf.value.clone(),
             css: assets::url("style.css"),
             js: assets::url("app.js"),
+            signed_in: csrf.signed_in.clone(),
         }
     }
 
