@@ -3,7 +3,7 @@
 //! OTLP/gRPC want one (401 / UNAUTHENTICATED without, 403 /
 //! PERMISSION_DENIED without the scope or for a service the token is not
 //! pinned to); real SDKs send tokens set in `OTEL_EXPORTER_OTLP_HEADERS`
-//! (Python) or as tonic metadata (Rust), and a revoked token stops working
+//! (Python, Node) or as tonic metadata (Rust), and a revoked token stops working
 //! at once; a listener on a non-loopback address without any token refuses
 //! to start unless `--allow-unauthenticated`.
 #![allow(clippy::unwrap_used)]
@@ -273,6 +273,75 @@ fn auth_python_sdk_sends_the_token_from_otel_exporter_otlp_headers() {
         assert_eq!(python_export(&server, protocol, &format!("authorization=Bearer%20{ingest}")), "refused");
     }
     assert_eq!(stored_events(&server, &admin), stored);
+}
+
+/// A Node program using the pinned OpenTelemetry JS SDK's OTLP trace
+/// exporter, configured only by `OTEL_*` variables (headers included);
+/// prints the export result.
+const NODE_EXPORT: &str = r#"
+const { SpanStatusCode } = require('@opentelemetry/api');
+const { defaultResource, detectResources, envDetector } = require('@opentelemetry/resources');
+const { BasicTracerProvider, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+const grpc = process.env.OTEL_EXPORTER_OTLP_PROTOCOL === 'grpc';
+const { OTLPTraceExporter } = require(grpc ? '@opentelemetry/exporter-trace-otlp-grpc' : '@opentelemetry/exporter-trace-otlp-proto');
+const inner = new OTLPTraceExporter();
+const results = [];
+const exporter = {
+  export(spans, done) { inner.export(spans, (r) => { results.push(r.code); done(r); }); },
+  shutdown: () => inner.shutdown(),
+  forceFlush: () => inner.forceFlush(),
+};
+const resource = defaultResource().merge(detectResources({ detectors: [envDetector] }));
+const provider = new BasicTracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+const span = provider.getTracer('auth-test').startSpan('POST /pay');
+span.recordException(new TypeError('card'));
+span.setStatus({ code: SpanStatusCode.ERROR, message: 'card' });
+span.end();
+// A refused export rejects the flush too; the result below says so.
+provider.forceFlush().catch(() => {}).then(() => provider.shutdown()).then(() => {
+  console.log(results.length === 1 && results[0] === 0 ? 'sent' : 'refused');
+});
+"#;
+
+/// Runs the Node exporter with `OTEL_EXPORTER_OTLP_HEADERS=headers`; "sent" or "refused".
+fn node_export(server: &Server, protocol: &str, headers: &str) -> String {
+    let dir = workspace().join("tests/sdk/node");
+    assert!(
+        dir.join("node_modules/@opentelemetry/sdk-trace-base").exists(),
+        "tests/sdk/node/node_modules is missing: run scripts/test (it runs npm ci there)"
+    );
+    let extra = [("OTEL_EXPORTER_OTLP_HEADERS", headers)];
+    let app = App {
+        label: "node exporter",
+        program: "node".into(),
+        args: &["-e", NODE_EXPORT],
+        dir,
+        clear_env: &["NODE_OPTIONS"],
+        extra_env: &extra,
+        missing_sdk: ("Cannot find module", "the JS SDK is not installed in tests/sdk/node/node_modules"),
+    };
+    let (out, _) =
+        sdk_app::run_output(&app, server, protocol, "checkout", "deployment.environment.name=prod");
+    out.trim().to_string()
+}
+
+#[test]
+fn auth_node_sdk_sends_the_token_from_otel_exporter_otlp_headers() {
+    let server = Server::start();
+    let admin = create_token(&server, None, "ops", "admin", &[]);
+    let ingest = create_token(&server, Some(&admin), "checkout", "ingest", &["checkout"]);
+    let mut stored = 0;
+    for protocol in ["grpc", "http/protobuf"] {
+        assert_eq!(node_export(&server, protocol, &format!("authorization=Bearer%20{ingest}")), "sent");
+        stored += 1;
+        wait_events(&server, &admin, stored);
+        assert_eq!(
+            node_export(&server, protocol, "authorization=Bearer%20fl_wrong"),
+            "refused",
+            "{protocol}"
+        );
+        assert_eq!(stored_events(&server, &admin), stored, "{protocol}: the refused export stored nothing");
+    }
 }
 
 /// The refusals of one reason on `/metrics`.
