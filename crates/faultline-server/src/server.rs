@@ -176,13 +176,15 @@ fn open_auth(config: &Config, storage: Arc<Storage>) -> anyhow::Result<Arc<Auth>
             listeners.join(", ")
         );
     }
-    if !auth.required() {
-        tracing::info!("no access token exists: every listener is open (loopback only)");
-    } else if config.allow_unauthenticated && !exposed.is_empty() && auth.has_credentials() {
-        tracing::info!("tokens exist, so they are required despite --allow-unauthenticated");
-    }
-    if config.allow_unauthenticated && !auth.required() && !exposed.is_empty() {
-        tracing::warn!("--allow-unauthenticated: anyone who can reach the listeners may send, read and change everything");
+    match (auth.required(), exposed.is_empty()) {
+        (true, _) => tracing::info!("access tokens are required on every listener"),
+        (false, true) => tracing::info!(
+            "no access token exists: the loopback listeners are open until one is created (faultline token create)"
+        ),
+        (false, false) => tracing::warn!(
+            "--allow-unauthenticated and no access token: anyone who can reach the listeners may send, read \
+             and change everything (until a token is created)"
+        ),
     }
     Ok(auth)
 }
