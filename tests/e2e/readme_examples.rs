@@ -37,6 +37,15 @@ const NOT_RUN: &[(&str, &str)] = &[
         "a 30 s load run; crates/faultline-loadgen/tests runs the load generator against a server",
     ),
     ("export OTEL_", "SDK settings; the snippet tests run the SDKs with these variables"),
+    (
+        "faultline token ",
+        "makes the server require tokens, so the examples after it would need one; tests/e2e/auth.rs runs token create, list and revoke",
+    ),
+    ("export FAULTLINE_TOKEN=", "a placeholder secret; tests/e2e/auth.rs sets FAULTLINE_TOKEN to real ones"),
+    (
+        "FAULTLINE_ADMIN_TOKEN=",
+        "starts a server on 0.0.0.0; tests/e2e/auth.rs starts one with an admin token",
+    ),
     ("pip install opentelemetry-distro", "installs zero-code instrumentation from the network"),
     ("opentelemetry-bootstrap ", "installs instrumentations from the network"),
     (

@@ -14,6 +14,7 @@ pub mod health;
 mod html;
 mod release;
 pub mod sketch;
+mod token;
 
 pub use check::CheckResult;
 pub use clock::now_nanos;
@@ -24,6 +25,7 @@ pub use health::{HealthBucket, HealthKey, HealthSample, Outcome};
 pub use html::escape_html;
 pub use release::{compare_versions, is_later_release};
 pub use sketch::{Sketch, SketchParts, RELATIVE_ACCURACY};
+pub use token::{AccessToken, TokenScope};
 
 /// Nanoseconds since the Unix epoch, the unit OTLP uses for every timestamp.
 pub type UnixNanos = i64;

@@ -1,5 +1,5 @@
 //! The `faultline` command line: `serve` (also what no command means),
-//! and the client commands `search`, `groups` and `report`.
+//! and the client commands `search`, `groups`, `report` and `token`.
 
 use clap::{Parser, Subcommand};
 
@@ -17,6 +17,9 @@ struct Cli {
     /// The flags of `serve`, for when no command is given.
     #[command(flatten)]
     serve: crate::config::ServeArgs,
+    /// Access token for the client commands, sent as `Authorization: Bearer`.
+    #[arg(long, env = "FAULTLINE_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -29,16 +32,20 @@ enum Command {
     Groups(crate::cli::GroupsArgs),
     /// Report on a period (new issues, top issues, service health, uptime) vs the one before.
     Report(crate::cli::ReportArgs),
+    /// Create, list and revoke access tokens on a running server.
+    Token(crate::cli::TokenArgs),
 }
 
 /// Parses the command line and runs the command; what `main` returns.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let token = cli.token.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => crate::server::run(args),
-        Command::Search(args) => crate::cli::search(args),
-        Command::Groups(args) => crate::cli::groups(args),
-        Command::Report(args) => crate::cli::report(args),
+        Command::Search(args) => crate::cli::search(args, token),
+        Command::Groups(args) => crate::cli::groups(args, token),
+        Command::Report(args) => crate::cli::report(args, token),
+        Command::Token(args) => crate::cli::token(args, token),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

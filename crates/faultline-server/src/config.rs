@@ -49,7 +49,15 @@ pub struct ServeArgs {
     /// waiting one is older, new exports get "busy, retry" [default: 2s].
     #[arg(long, env = "FAULTLINE_MAX_QUEUE_WAIT", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub max_queue_wait: Option<Duration>,
+    /// Serve a listener on a non-loopback address with no token configured,
+    /// so anyone who can reach it may send, read and change everything.
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
 }
+
+/// The variable holding an admin token chosen by the operator (no flag:
+/// a flag's value shows in `ps`).
+pub const ADMIN_TOKEN_ENV: &str = "FAULTLINE_ADMIN_TOKEN";
 
 /// The file's shape. Unknown keys are an error, so a typo is not ignored.
 #[derive(Debug, Default, Deserialize)]
@@ -74,6 +82,17 @@ struct FileConfig {
     alerts: crate::alerting::AlertsConfig,
     #[serde(default)]
     ui: crate::ui::UiConfig,
+    #[serde(default)]
+    auth: FileAuth,
+}
+
+/// `[auth]` in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAuth {
+    admin_token: Option<String>,
+    #[serde(default)]
+    allow_unauthenticated: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,6 +182,38 @@ pub struct Config {
     pub alerts: crate::alerting::AlertsConfig,
     /// The web explorer (`[ui]`).
     pub ui: crate::ui::UiConfig,
+    /// An admin token chosen by the operator (`FAULTLINE_ADMIN_TOKEN`,
+    /// `auth.admin_token`): the way in before any token is stored.
+    pub admin_token: Option<AdminToken>,
+    /// `--allow-unauthenticated` / `auth.allow_unauthenticated`.
+    pub allow_unauthenticated: bool,
+}
+
+impl Config {
+    /// The listeners on addresses other hosts can reach.
+    pub fn exposed_listeners(&self) -> Vec<(&'static str, SocketAddr)> {
+        [("OTLP/gRPC", self.otlp_grpc_addr), ("OTLP/HTTP", self.otlp_http_addr), ("API", self.api_addr)]
+            .into_iter()
+            .filter(|(_, addr)| !addr.ip().is_loopback())
+            .collect()
+    }
+}
+
+/// The configured admin token; its `Debug` does not show it, so it stays
+/// out of any log of the configuration.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
 }
 
 pub const DEFAULT_OTLP_GRPC: &str = "127.0.0.1:4317";
@@ -256,6 +307,12 @@ impl Config {
             checks: file.checks,
             alerts: file.alerts,
             ui: file.ui.validated()?,
+            admin_token: std::env::var(ADMIN_TOKEN_ENV)
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+                .or(file.auth.admin_token)
+                .map(|t| AdminToken(t.trim().to_string())),
+            allow_unauthenticated: args.allow_unauthenticated || file.auth.allow_unauthenticated,
             health: faultline_store::HealthOptions {
                 rollup_after: file.health.rollup_after.unwrap_or(default_health.rollup_after),
                 retention: file.health.retention.unwrap_or(default_health.retention),
@@ -300,6 +357,16 @@ impl Config {
         self.alerts.validate().context("invalid [alerts] in the config file")?;
         faultline_probe::validate_all(&self.checks).context("invalid [[checks]] in the config file")?;
         self.grouping.validate().context("invalid [grouping] rules in the config file")?;
+        if let Some(AdminToken(token)) = &self.admin_token {
+            let min = crate::auth::tokens::MIN_CONFIGURED_LEN;
+            if token.chars().count() < min {
+                bail!(
+                    "the admin token ({ADMIN_TOKEN_ENV} or auth.admin_token) must be at least {min} characters, \
+                     got {}; for example: openssl rand -hex 32",
+                    token.chars().count()
+                );
+            }
+        }
         if self.index_commit_interval < Duration::from_millis(10)
             || self.index_commit_interval > Duration::from_secs(60)
         {

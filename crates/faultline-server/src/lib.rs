@@ -8,6 +8,10 @@
 //!   export's ack never waits for it) and health, channels, delivery
 //!   history, digests;
 //! - `config`: flags, environment and file into one [`config::Config`];
+//! - `auth`: access tokens, login sessions and the checks in front of
+//!   every listener (`ingest` and `http` use its core; only its API
+//!   listener guard, `auth::middleware::api_guard`, uses `http` errors
+//!   and `ui` pages);
 //! - `ingest`: OTLP/gRPC and OTLP/HTTP receivers and their pipeline;
 //! - `http`: the JSON API, one module per resource;
 //! - `ui`: the pages a browser gets;
@@ -15,6 +19,7 @@
 //! - `cli`, `commands`: the client commands and the command line.
 
 pub mod alerting;
+pub mod auth;
 pub mod checks;
 pub mod cli;
 pub mod commands;

@@ -50,10 +50,14 @@ pub enum Refusal {
     InflightBytes,
     /// Refused before decoding: the oldest queued export had waited too long.
     QueueWait,
+    /// No token, or one that is unknown or revoked.
+    Unauthenticated,
+    /// A token without the ingest scope, or pinned to other services.
+    Forbidden,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 7] = [
+    const ALL: [Refusal; 9] = [
         Refusal::Malformed,
         Refusal::TooLarge,
         Refusal::UnsupportedMediaType,
@@ -61,6 +65,8 @@ impl Refusal {
         Refusal::Internal,
         Refusal::InflightBytes,
         Refusal::QueueWait,
+        Refusal::Unauthenticated,
+        Refusal::Forbidden,
     ];
 
     fn as_str(self) -> &'static str {
@@ -72,6 +78,8 @@ impl Refusal {
             Refusal::Internal => "internal",
             Refusal::InflightBytes => "inflight_bytes",
             Refusal::QueueWait => "queue_wait",
+            Refusal::Unauthenticated => "unauthenticated",
+            Refusal::Forbidden => "forbidden",
         }
     }
 }

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::alerting::Alerting;
+use crate::auth::Auth;
 use crate::checks::Checks;
 use crate::config::{Config, ServeArgs};
 use crate::http::Api;
@@ -78,6 +79,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         },
     )?;
     let storage = Arc::new(storage);
+    let auth = open_auth(&config, storage.clone())?;
     let metrics = Arc::new(Metrics::default());
     let checks =
         Checks::start(storage.clone(), config.checks.clone()).context("cannot start the active checks")?;
@@ -107,9 +109,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             let _ = rx.wait_for(|stop| *stop).await;
         }
     };
-    let grpc_task =
-        tokio::spawn(otlp_grpc::serve(grpc, pipeline.clone(), config.max_request_bytes, stopped()));
-    let http_app = otlp_http::router(pipeline.clone(), config.max_request_bytes);
+    let grpc_task = tokio::spawn(otlp_grpc::serve(
+        grpc,
+        pipeline.clone(),
+        config.max_request_bytes,
+        auth.clone(),
+        stopped(),
+    ));
+    let http_app = otlp_http::router(pipeline.clone(), config.max_request_bytes, auth.clone());
     let http_task = tokio::spawn(axum::serve(http, http_app).with_graceful_shutdown(stopped()).into_future());
     let api_app = api_router(Api {
         storage: storage.clone(),
@@ -119,6 +126,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ready: ready.clone(),
         ui: Arc::new(config.ui.clone()),
         grouper: Arc::new(Grouper::with_config(config.grouping.clone())?),
+        auth,
     });
     let api_task =
         tokio::spawn(axum::serve(api_listener, api_app).with_graceful_shutdown(stopped()).into_future());
@@ -139,13 +147,46 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The API listener's routes: the JSON API and the browser pages.
+/// The API listener's routes: the JSON API and the browser pages, behind
+/// the token check.
 fn api_router(api: Api) -> axum::Router {
+    let guard = axum::middleware::from_fn_with_state(api.auth.clone(), crate::auth::middleware::api_guard);
     axum::Router::new()
         .merge(crate::http::routes())
         .merge(crate::ui::routes())
         .with_state(api)
+        .layer(guard)
         .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// Loads the tokens, and refuses to serve a listener other hosts can reach
+/// without any token unless the operator said so.
+fn open_auth(config: &Config, storage: Arc<Storage>) -> anyhow::Result<Arc<Auth>> {
+    let exposed = config.exposed_listeners();
+    let fail_closed = !exposed.is_empty() && !config.allow_unauthenticated;
+    let auth = Auth::load(storage, config.admin_token.as_ref().map(|t| t.secret()), fail_closed)
+        .context("cannot read the access tokens")?;
+    if fail_closed && !auth.has_credentials() {
+        let listeners: Vec<String> = exposed.iter().map(|(what, addr)| format!("{what} on {addr}")).collect();
+        anyhow::bail!(
+            "refusing to serve {} without authentication: no access token exists. Either set an admin \
+             token (FAULTLINE_ADMIN_TOKEN or auth.admin_token, at least 32 characters, e.g. from \
+             `openssl rand -hex 32`) and create tokens with `faultline token create`, or pass \
+             --allow-unauthenticated to let anyone who can reach it in",
+            listeners.join(", ")
+        );
+    }
+    match (auth.required(), exposed.is_empty()) {
+        (true, _) => tracing::info!("access tokens are required on every listener"),
+        (false, true) => tracing::info!(
+            "no access token exists: the loopback listeners are open until one is created (faultline token create)"
+        ),
+        (false, false) => tracing::warn!(
+            "--allow-unauthenticated and no access token: anyone who can reach the listeners may send, read \
+             and change everything (until a token is created)"
+        ),
+    }
+    Ok(auth)
 }
 
 async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {

@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use faultline_model::{
-    CheckResult, ErrorEvent, Group, GroupStatus, HealthBucket, HealthKey, StatusChange, UnixNanos,
+    AccessToken, CheckResult, ErrorEvent, Group, GroupStatus, HealthBucket, HealthKey, StatusChange,
+    UnixNanos,
 };
 use tokio::sync::oneshot;
 
@@ -219,6 +220,20 @@ pub trait SearchStore: Send + Sync {
     fn wait_indexed(&self, timeout: Duration) -> bool;
 }
 
+/// Access tokens (secrets kept only as hashes). Callers keep their own
+/// lookup map and reload it after a change: tokens are few and change
+/// rarely, and a request must not wait on a store read.
+pub trait TokenStore: Send + Sync {
+    /// Saves a token (a new one, or a changed one with the same id).
+    fn put_token(&self, token: &AccessToken) -> Result<Ack<()>>;
+
+    /// Deletes a token; deleting one that does not exist is no error.
+    fn delete_token(&self, id: &str) -> Result<Ack<()>>;
+
+    /// Every stored token, in id order.
+    fn tokens(&self) -> Result<Vec<AccessToken>>;
+}
+
 /// The engine as a whole: figures and an orderly stop.
 pub trait StoreAdmin: Send + Sync {
     fn stats(&self) -> Result<StorageStats>;
@@ -230,11 +245,18 @@ pub trait StoreAdmin: Send + Sync {
 
 /// Every concern at once: what an engine implements and the server holds.
 pub trait Store:
-    EventStore + GroupStore + HealthStore + CheckStore + AlertStore + SearchStore + StoreAdmin
+    EventStore + GroupStore + HealthStore + CheckStore + AlertStore + SearchStore + TokenStore + StoreAdmin
 {
 }
 
 impl<T> Store for T where
-    T: EventStore + GroupStore + HealthStore + CheckStore + AlertStore + SearchStore + StoreAdmin
+    T: EventStore
+        + GroupStore
+        + HealthStore
+        + CheckStore
+        + AlertStore
+        + SearchStore
+        + TokenStore
+        + StoreAdmin
 {
 }

@@ -21,6 +21,7 @@ pub const GROUP_SUMMARY: u8 = b's';
 pub const HEALTH_LOG: u8 = b'l';
 pub const STACKTRACE: u8 = b't';
 pub const DICTIONARY: u8 = b'z';
+pub const TOKEN: u8 = b'a';
 
 /// Bytes of a stack trace's content hash in its key (the first 16 of a SHA-256).
 pub const STACKTRACE_HASH_LEN: usize = 16;
@@ -180,6 +181,13 @@ pub fn state(name: &str) -> Vec<u8> {
     out
 }
 
+/// `a` + token id: one access token (its secret's hash, never the secret).
+pub fn token(id: &str) -> Vec<u8> {
+    let mut out = vec![TOKEN];
+    push_str(&mut out, id);
+    out
+}
+
 /// Length-prefixed, so names may hold any byte.
 pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
     let len = u16::try_from(s.len()).unwrap_or(u16::MAX);
@@ -209,6 +217,30 @@ fn with_u64(kind: u8, n: u64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_byte() {
+        let kinds = [
+            EVENT,
+            GROUP,
+            FINGERPRINT,
+            GROUP_EVENT,
+            HEALTH_MINUTE,
+            HEALTH_HOUR,
+            ENDPOINT,
+            CHECK_RESULT,
+            CHECK_DEFINITION,
+            STATE,
+            DELIVERY,
+            GROUP_SUMMARY,
+            HEALTH_LOG,
+            STACKTRACE,
+            DICTIONARY,
+            TOKEN,
+        ];
+        let distinct: std::collections::HashSet<u8> = kinds.iter().copied().collect();
+        assert_eq!(distinct.len(), kinds.len(), "two key kinds share a byte");
+    }
 
     #[test]
     fn numeric_order_is_byte_order() {

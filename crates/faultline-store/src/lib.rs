@@ -34,12 +34,13 @@ mod sled_backend;
 mod storage;
 #[cfg(test)]
 mod test_support;
+mod tokens;
 mod txn;
 mod watermark;
 
 pub use api::{
     AlertStore, CheckStore, EventNeighbors, EventStore, GroupStore, HealthStore, SearchStore, Store,
-    StoreAdmin,
+    StoreAdmin, TokenStore,
 };
 pub use committer::{Committed, EventBatch};
 pub use error::Error;

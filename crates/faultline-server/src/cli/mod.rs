@@ -1,7 +1,11 @@
-//! The command-line client: `faultline search` and `faultline groups` talk
-//! to a running server's query API.
+//! The command-line client: `faultline search`, `groups`, `report` and
+//! `token` talk to a running server's API, with the token of `--token` /
+//! `FAULTLINE_TOKEN` when one is given.
 
 mod table;
+mod tokens;
+
+pub use tokens::{token, TokenArgs};
 
 use anyhow::{bail, Context};
 use faultline_model::now_nanos;
@@ -65,8 +69,8 @@ pub struct ReportArgs {
 }
 
 /// Prints the server's report with the renderer the digests use.
-pub fn report(args: ReportArgs) -> anyhow::Result<()> {
-    let answer = get(&args.server, "/api/v1/report", &[("since", args.since.clone())])?;
+pub fn report(args: ReportArgs, token: Option<&str>) -> anyhow::Result<()> {
+    let answer = get(&args.server, token, "/api/v1/report", &[("since", args.since.clone())])?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(());
@@ -77,11 +81,11 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn search(args: SearchArgs) -> anyhow::Result<()> {
+pub fn search(args: SearchArgs, token: Option<&str>) -> anyhow::Result<()> {
     let mut params = vec![("q", args.query.clone()), ("limit", args.limit.to_string())];
     params.extend(args.from.map(|f| ("from", f)));
     params.extend(args.to.map(|t| ("to", t)));
-    let answer = get(&args.server, "/api/v1/search", &params)?;
+    let answer = get(&args.server, token, "/api/v1/search", &params)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(());
@@ -125,13 +129,13 @@ fn render_search(answer: &Value, now: i64, width: Option<usize>) -> String {
     out
 }
 
-pub fn groups(args: GroupsArgs) -> anyhow::Result<()> {
+pub fn groups(args: GroupsArgs, token: Option<&str>) -> anyhow::Result<()> {
     let mut params = vec![("sort", args.sort.clone()), ("limit", args.limit.to_string())];
     params.extend(args.service.map(|v| ("service", v)));
     params.extend(args.environment.map(|v| ("environment", v)));
     params.extend(args.status.map(|v| ("status", v)));
     params.extend(args.q.map(|v| ("q", v)));
-    let answer = get(&args.server, "/api/v1/groups", &params)?;
+    let answer = get(&args.server, token, "/api/v1/groups", &params)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(());
@@ -228,17 +232,41 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn get(server: &str, path: &str, params: &[(&str, String)]) -> anyhow::Result<Value> {
-    let url = format!("{}{path}", server.trim_end_matches('/'));
-    let response = reqwest::blocking::Client::new()
-        .get(&url)
-        .query(params)
-        .send()
-        .map_err(|e| unreachable(server, &e))?;
+fn get(server: &str, token: Option<&str>, path: &str, params: &[(&str, String)]) -> anyhow::Result<Value> {
+    let client = reqwest::blocking::Client::new();
+    send(server, token, client.get(api_url(server, path)).query(params))
+}
+
+fn api_url(server: &str, path: &str) -> String {
+    format!("{}{path}", server.trim_end_matches('/'))
+}
+
+/// Sends a request with the token as a bearer, and reads the JSON answer
+/// (none for 204); an error status becomes an error with the server's message.
+fn send(
+    server: &str,
+    token: Option<&str>,
+    request: reqwest::blocking::RequestBuilder,
+) -> anyhow::Result<Value> {
+    let request = match token {
+        Some(token) => request.bearer_auth(token.trim()),
+        None => request,
+    };
+    let response = request.send().map_err(|e| unreachable(server, &e))?;
     let status = response.status();
+    if status == reqwest::StatusCode::NO_CONTENT {
+        return Ok(Value::Null);
+    }
+    let url = response.url().to_string();
     let body: Value = response.json().with_context(|| format!("unreadable answer from {url}"))?;
     if !status.is_success() {
-        bail!("{}: {}", status, body["error"].as_str().unwrap_or("request failed"));
+        let message = body["error"].as_str().unwrap_or("request failed");
+        let hint = match status.as_u16() {
+            401 if token.is_none() => "; this server requires a token: --token or FAULTLINE_TOKEN",
+            403 => "; use a token with more scope",
+            _ => "",
+        };
+        bail!("{status}: {message}{hint}");
     }
     Ok(body)
 }

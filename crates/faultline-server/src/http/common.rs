@@ -26,6 +26,8 @@ pub struct Api {
     pub ui: Arc<crate::ui::UiConfig>,
     /// The grouping the pipeline runs, so pages can say why an event was grouped.
     pub grouper: Arc<faultline_grouping::Grouper>,
+    /// Access tokens and login sessions.
+    pub auth: Arc<crate::auth::Auth>,
 }
 
 pub const DEFAULT_LIMIT: usize = 50;

@@ -13,6 +13,7 @@ mod groups;
 mod health;
 mod ops;
 mod report;
+mod tokens;
 
 use axum::Router;
 
@@ -28,4 +29,5 @@ pub fn routes() -> Router<Api> {
         .merge(alerts::routes())
         .merge(report::routes())
         .merge(ops::routes())
+        .merge(tokens::routes())
 }

@@ -1020,3 +1020,41 @@ mod tests {
         assert_eq!(serde_json::to_value(ReportBody::from(report)).unwrap(), domain);
     }
 }
+
+/// One access token, never with its secret or hash (`GET /api/v1/tokens`).
+#[derive(Debug, Serialize)]
+pub struct TokenBody {
+    pub id: String,
+    pub name: String,
+    /// `ingest`, `read` or `admin`.
+    pub scope: &'static str,
+    /// The services an ingest token may send for; empty is any.
+    pub services: Vec<String>,
+    pub created_at: String,
+}
+
+impl TokenBody {
+    pub fn new(token: &faultline_model::AccessToken) -> TokenBody {
+        TokenBody {
+            id: token.id.clone(),
+            name: token.name.clone(),
+            scope: token.scope.as_str(),
+            services: token.services.clone(),
+            created_at: format_rfc3339(token.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokensBody {
+    pub tokens: Vec<TokenBody>,
+}
+
+/// `POST /api/v1/tokens`: the token and, this once, its secret.
+#[derive(Debug, Serialize)]
+pub struct CreatedTokenBody {
+    #[serde(flatten)]
+    pub token: TokenBody,
+    /// The secret to send as `Authorization: Bearer <secret>`; not shown again.
+    pub secret: String,
+}

@@ -5,6 +5,10 @@
 //! INTERNAL, and an oversize message is RESOURCE_EXHAUSTED, not
 //! OUT_OF_RANGE. The size limit is ours and tonic applies it after gzip too.
 //!
+//! An auth layer, outermost, refuses calls without a valid ingest token
+//! (UNAUTHENTICATED) before anything else; a token pinned to services is
+//! held to them once the export is decoded (PERMISSION_DENIED).
+//!
 //! An admission layer asks the pipeline to let each request in before tonic
 //! reads or decodes its body: a busy server answers UNAVAILABLE at once.
 
@@ -34,11 +38,31 @@ use tonic::{Code, Request, Response, Status};
 
 use super::admission::Admitted;
 use super::pipeline::{IngestError, Pipeline};
+use crate::auth::middleware::GrpcAuth;
+use crate::auth::{services, Auth, Principal};
 use crate::metrics::{Refusal, Signal};
 
 #[derive(Clone)]
 pub struct Otlp {
     pipeline: Arc<Pipeline>,
+}
+
+impl Otlp {
+    /// PERMISSION_DENIED when a pinned token sends for another service.
+    fn check_services<T>(
+        &self,
+        request: &Request<T>,
+        services: impl FnOnce(&T) -> std::collections::BTreeSet<String>,
+    ) -> Result<(), Status> {
+        let principal = request.extensions().get::<Principal>();
+        match services::refusal(principal, &services(request.get_ref())) {
+            None => Ok(()),
+            Some(message) => {
+                self.pipeline.metrics.refused(Refusal::Forbidden);
+                Err(Status::permission_denied(message))
+            }
+        }
+    }
 }
 
 fn to_status(e: IngestError) -> Status {
@@ -56,6 +80,7 @@ impl TraceService for Otlp {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        self.check_services(&request, services::of_traces)?;
         let req = request.into_inner();
         let accepted = self
             .pipeline
@@ -75,6 +100,7 @@ impl LogsService for Otlp {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        self.check_services(&request, services::of_logs)?;
         let req = request.into_inner();
         let accepted = self
             .pipeline
@@ -94,6 +120,7 @@ impl MetricsService for Otlp {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        self.check_services(&request, services::of_metrics)?;
         self.pipeline.ingest_metrics(request.into_inner()).await.map_err(to_status)?;
         Ok(Response::new(ExportMetricsServiceResponse { partial_success: None }))
     }
@@ -104,6 +131,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     pipeline: Arc<Pipeline>,
     max_request_bytes: usize,
+    auth: Arc<Auth>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let otlp = Otlp { pipeline: pipeline.clone() };
@@ -127,10 +155,23 @@ pub async fn serve(
             }
             response
         });
+    let refusals = pipeline.metrics.clone();
+    let on_refusal: Arc<dyn Fn(&crate::auth::Denied) + Send + Sync> = Arc::new(move |denied| {
+        refusals.refused(match denied {
+            crate::auth::Denied::Scope { .. } => Refusal::Forbidden,
+            _ => Refusal::Unauthenticated,
+        })
+    });
+    let authenticate = tower::layer::layer_fn(move |inner| GrpcAuth {
+        inner,
+        auth: auth.clone(),
+        on_refusal: on_refusal.clone(),
+    });
     let admit = tower::layer::layer_fn(move |inner| Admit { inner, pipeline: pipeline.clone() });
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     tonic::transport::Server::builder()
         .layer(fix_status)
+        .layer(authenticate)
         .layer(admit)
         .add_service(traces)
         .add_service(logs)

@@ -23,22 +23,77 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use super::admission::{Admitted, Overload};
 use super::pipeline::{Accepted, IngestError, Pipeline};
+use crate::auth::{services, Auth, Denied, Principal};
 use crate::metrics::{Refusal, Signal};
 
 #[derive(Clone)]
 struct Http {
     pipeline: Arc<Pipeline>,
     max_request_bytes: usize,
+    auth: Arc<Auth>,
 }
 
-pub fn router(pipeline: Arc<Pipeline>, max_request_bytes: usize) -> Router {
+pub fn router(pipeline: Arc<Pipeline>, max_request_bytes: usize, auth: Arc<Auth>) -> Router {
+    let state = Http { pipeline, max_request_bytes, auth };
     Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/logs", post(logs))
         .route("/v1/metrics", post(metrics))
         // Our own limit applies after decompression; axum's default must not cut first.
         .layer(DefaultBodyLimit::disable())
-        .with_state(Http { pipeline, max_request_bytes })
+        // Outermost: a request without a valid ingest token is refused
+        // before admission, so it holds no budget and its body is never read.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+/// Lets in requests with an ingest token (or any, while auth is not
+/// required), with the token's principal in the request's extensions.
+async fn guard(State(http): State<Http>, mut request: Request, next: axum::middleware::Next) -> Response {
+    let secret = crate::auth::tokens::from_headers(request.headers());
+    match http.auth.check(secret, faultline_model::TokenScope::Ingest) {
+        Ok(principal) => {
+            if let Some(principal) = principal {
+                request.extensions_mut().insert(principal);
+            }
+            next.run(request).await
+        }
+        Err(denied) => {
+            let format = request_format(request.headers()).unwrap_or(Format::Json);
+            http.refuse(auth_refusal(&denied), format)
+        }
+    }
+}
+
+/// 401 for a missing or unknown token, 403 for one without the ingest scope.
+fn auth_refusal(denied: &Denied) -> Refused {
+    match denied {
+        Denied::Missing | Denied::Invalid => Refused::new(
+            StatusCode::UNAUTHORIZED,
+            Code::Unauthenticated,
+            Refusal::Unauthenticated,
+            denied.to_string(),
+        ),
+        Denied::Scope { .. } => Refused::new(
+            StatusCode::FORBIDDEN,
+            Code::PermissionDenied,
+            Refusal::Forbidden,
+            denied.to_string(),
+        ),
+    }
+}
+
+/// 403 when a pinned token sends for a service it may not.
+fn check_services(
+    principal: Option<&Principal>,
+    services: &std::collections::BTreeSet<String>,
+) -> Result<(), Refused> {
+    match services::refusal(principal, services) {
+        None => Ok(()),
+        Some(message) => {
+            Err(Refused::new(StatusCode::FORBIDDEN, Code::PermissionDenied, Refusal::Forbidden, message))
+        }
+    }
 }
 
 /// A refused export: HTTP status, a Status body, and the reason counted.
@@ -109,8 +164,9 @@ async fn traces(State(http): State<Http>, request: Request) -> Response {
         &http,
         request,
         Signal::Traces,
-        |body, format| {
+        |body, format, principal| {
             let req: ExportTraceServiceRequest = decode(&body, format).map_err(malformed)?;
+            check_services(principal.as_ref(), &services::of_traces(&req))?;
             Ok(Box::new(move |limits: &faultline_otlp::Limits, now| {
                 (extract_traces(&req, limits, now), span_samples(&req))
             }))
@@ -125,8 +181,9 @@ async fn logs(State(http): State<Http>, request: Request) -> Response {
         &http,
         request,
         Signal::Logs,
-        |body, format| {
+        |body, format, principal| {
             let req: ExportLogsServiceRequest = decode(&body, format).map_err(malformed)?;
+            check_services(principal.as_ref(), &services::of_logs(&req))?;
             Ok(Box::new(move |limits: &faultline_otlp::Limits, now| {
                 (extract_logs(&req, limits, now), Vec::new())
             }))
@@ -146,9 +203,12 @@ async fn metrics(State(http): State<Http>, request: Request) -> Response {
         Ok(admitted) => admitted,
         Err(refused) => return refused.into_response(format),
     };
-    let result = read_body(&http, request, &admitted)
-        .await
-        .and_then(|body| decode::<ExportMetricsServiceRequest>(&body, format).map_err(malformed));
+    let principal = request.extensions().get::<Principal>().cloned();
+    let result = read_body(&http, request, &admitted).await.and_then(|body| {
+        let req = decode::<ExportMetricsServiceRequest>(&body, format).map_err(malformed)?;
+        check_services(principal.as_ref(), &services::of_metrics(&req))?;
+        Ok(req)
+    });
     let req = match result {
         Ok(req) => req,
         Err(refused) => return http.refuse(refused, format),
@@ -167,7 +227,8 @@ type Extractor =
     Box<dyn FnOnce(&faultline_otlp::Limits, i64) -> (faultline_otlp::Extraction, Vec<HealthSample>) + Send>;
 
 /// The shared shape of the trace and log endpoints: check the content
-/// type, read and decompress within the limit, decode, ingest, answer.
+/// type, read and decompress within the limit, decode (and check a pinned
+/// token's services), ingest, answer.
 #[tracing::instrument(level = "debug", name = "otlp_http_export", skip_all, fields(signal = signal.as_str()))]
 async fn handle<D, R, M>(
     http: &Http,
@@ -177,7 +238,7 @@ async fn handle<D, R, M>(
     respond: R,
 ) -> Response
 where
-    D: FnOnce(Bytes, Format) -> Result<Extractor, Refused> + Send + 'static,
+    D: FnOnce(Bytes, Format, Option<Principal>) -> Result<Extractor, Refused> + Send + 'static,
     R: FnOnce(Accepted) -> M,
     M: prost::Message + serde::Serialize,
 {
@@ -191,12 +252,14 @@ where
         Ok(admitted) => admitted,
         Err(refused) => return refused.into_response(format),
     };
+    let principal = request.extensions().get::<Principal>().cloned();
     let body = match read_body(http, request, &admitted).await {
         Ok(body) => body,
         Err(refused) => return http.refuse(refused, format),
     };
     // Decoding a large body is CPU work: keep it off the async threads.
-    let extractor = match tokio::task::spawn_blocking(move || decode_body(body, format)).await {
+    // A pinned token's services are checked right after, before any commit.
+    let extractor = match tokio::task::spawn_blocking(move || decode_body(body, format, principal)).await {
         Ok(Ok(extractor)) => extractor,
         Ok(Err(refused)) => return http.refuse(refused, format),
         Err(e) => {

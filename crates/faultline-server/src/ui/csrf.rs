@@ -18,13 +18,16 @@ const COOKIE: &str = "faultline_csrf";
 pub struct CsrfToken {
     pub value: String,
     fresh: bool,
+    /// The token name of a logged-in visitor, for the navigation's log-out
+    /// button (carried here because every page takes this extractor).
+    pub signed_in: Option<String>,
 }
 
 impl CsrfToken {
-    fn from_headers(headers: &HeaderMap) -> CsrfToken {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> CsrfToken {
         match cookie(headers) {
-            Some(value) => CsrfToken { value, fresh: false },
-            None => CsrfToken { value: new_token(), fresh: true },
+            Some(value) => CsrfToken { value, fresh: false, signed_in: None },
+            None => CsrfToken { value: new_token(), fresh: true, signed_in: None },
         }
     }
 
@@ -41,7 +44,10 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(CsrfToken::from_headers(&parts.headers))
+        let mut token = CsrfToken::from_headers(&parts.headers);
+        // Set by the auth guard only when tokens are required and this one checked out.
+        token.signed_in = parts.extensions.get::<crate::auth::Principal>().map(|p| p.name.clone());
+        Ok(token)
     }
 }
 

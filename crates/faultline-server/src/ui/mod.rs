@@ -16,6 +16,7 @@ mod csrf;
 mod format;
 mod health;
 mod issue;
+pub mod login;
 mod period;
 mod search;
 mod service;
@@ -76,6 +77,8 @@ pub fn routes() -> Router<Api> {
         .route("/services/{name}", get(service::page))
         .route("/checks/{id}", get(check::page))
         .route("/static/{name}", get(assets::serve))
+        .route("/login", get(login::page).post(login::submit))
+        .route("/logout", post(login::logout))
         .merge(alerts::routes())
 }
 
@@ -95,6 +98,8 @@ pub struct Chrome {
     pub csrf: String,
     pub css: String,
     pub js: String,
+    /// The logged-in token's name: the navigation offers to log out.
+    pub signed_in: Option<String>,
 }
 
 impl Chrome {
@@ -105,6 +110,7 @@ impl Chrome {
             csrf: csrf.value.clone(),
             css: assets::url("style.css"),
             js: assets::url("app.js"),
+            signed_in: csrf.signed_in.clone(),
         }
     }
 

@@ -1,19 +1,19 @@
-//! The embedded engine's health figures, check runs and definitions, and
-//! alerting's state and delivery history.
+//! The embedded engine's health figures, check runs and definitions,
+//! alerting's state and delivery history, and access tokens.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use faultline_model::{CheckResult, HealthBucket, HealthKey, UnixNanos};
+use faultline_model::{AccessToken, CheckResult, HealthBucket, HealthKey, UnixNanos};
 use tokio::sync::oneshot;
 
 use super::Embedded;
-use crate::api::{Ack, AlertStore, CheckStore, HealthStore};
+use crate::api::{Ack, AlertStore, CheckStore, HealthStore, TokenStore};
 use crate::backend::Op;
 use crate::committer::Request;
 use crate::health::{self, HealthFilter};
-use crate::{checks, keys, Result};
+use crate::{checks, keys, tokens, Result};
 
 impl HealthStore for Embedded {
     fn health(
@@ -106,5 +106,20 @@ impl AlertStore for Embedded {
     fn deliveries(&self, limit: usize) -> Result<Vec<Vec<u8>>> {
         let (start, end) = ([keys::DELIVERY], [keys::DELIVERY + 1]);
         self.backend.scan(&start, &end, true).take(limit).map(|e| Ok(e?.1)).collect()
+    }
+}
+
+impl TokenStore for Embedded {
+    fn put_token(&self, token: &AccessToken) -> Result<Ack<()>> {
+        self.write(vec![Op::Put(keys::token(&token.id), tokens::encode(token))])
+    }
+
+    fn delete_token(&self, id: &str) -> Result<Ack<()>> {
+        self.write(vec![Op::Delete(keys::token(id))])
+    }
+
+    fn tokens(&self) -> Result<Vec<AccessToken>> {
+        let (start, end) = ([keys::TOKEN], [keys::TOKEN + 1]);
+        self.backend.scan(&start, &end, false).map(|e| tokens::decode(&e?.1)).collect()
     }
 }

@@ -138,3 +138,25 @@ pub fn deliveries_come_newest_first(storage: &dyn Store) {
         storage.deliveries(3).unwrap().into_iter().map(|b| String::from_utf8(b).unwrap()).collect();
     assert_eq!(got, vec![r#"{"n":3}"#, r#"{"n":2}"#, r#"{"n":4}"#], "same instant: later write first");
 }
+
+pub fn tokens_are_stored_listed_and_deleted(storage: &dyn Store) {
+    use faultline_model::{AccessToken, TokenScope};
+    let token = |id: &str, scope, services: &[&str]| AccessToken {
+        id: id.into(),
+        name: format!("{id} name"),
+        scope,
+        services: services.iter().map(|s| s.to_string()).collect(),
+        created_at: 1_700_000_000_000_000_000,
+        secret_sha256: [id.len() as u8; 32],
+    };
+    assert!(storage.tokens().unwrap().is_empty());
+    let ingest = token("b-ingest", TokenScope::Ingest, &["checkout", "cart"]);
+    let admin = token("a-admin", TokenScope::Admin, &[]);
+    storage.put_token(&ingest).unwrap().blocking_recv().unwrap().unwrap();
+    storage.put_token(&admin).unwrap().blocking_recv().unwrap().unwrap();
+    assert_eq!(storage.tokens().unwrap(), vec![admin.clone(), ingest.clone()]);
+    storage.delete_token("b-ingest").unwrap().blocking_recv().unwrap().unwrap();
+    assert_eq!(storage.tokens().unwrap(), vec![admin]);
+    // Deleting what is gone is not an error.
+    storage.delete_token("b-ingest").unwrap().blocking_recv().unwrap().unwrap();
+}
