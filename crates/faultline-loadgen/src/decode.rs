@@ -74,7 +74,7 @@ mod tests {
         let templates: Vec<Template> =
             (0..2).map(|_| Template::build(&spec, &zipf, &mut rng).expect("template")).collect();
         let rate = decode_rate(&templates, Duration::from_millis(30)).expect("decodes");
-        assert!(rate.exports >= 2 && rate.exports % 2 == 0);
+        assert!(rate.exports >= 2 && rate.exports.is_multiple_of(2));
         assert_eq!(rate.spans, rate.exports * 64);
         assert!(rate.spans_per_cpu_s > 0.0);
     }
