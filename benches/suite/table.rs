@@ -33,7 +33,7 @@ impl Row {
     /// `value` should be below `target`.
     pub fn below(figure: &str, measured: String, target: &str, value: f64, goal: f64) -> Row {
         let verdict =
-            if value < goal { "met".to_string() } else { format!("missed: {:.1}x the bound", value / goal) };
+            if value < goal { "met".to_string() } else { format!("missed: {:.2}x the bound", value / goal) };
         Row { figure: figure.into(), measured, target: target.into(), verdict }
     }
 
