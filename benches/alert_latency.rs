@@ -26,14 +26,11 @@
 //! `cargo bench`), which `faultline_tests::binary()` builds when needed.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use faultline_tests::otlp::{exception_span, traces_request};
-use faultline_tests::receiver::Received;
+use faultline_tests::receiver::{start_stamped as start_receiver, Arrival};
 use faultline_tests::{Server, TempDir};
 use prost::Message;
 use serde_json::Value;
@@ -43,66 +40,6 @@ const REGRESSIONS: usize = 50;
 /// How long one alert is waited for before it counts as missing.
 const WAIT: Duration = Duration::from_secs(5);
 const SERVICE: &str = "latency-bench";
-
-/// One webhook request as it arrived.
-struct Arrival {
-    at: Instant,
-    request: Received,
-}
-
-/// An HTTP/1.1 server (keep-alive or not) that answers 200 to everything
-/// and passes each request, stamped on arrival, to the bench.
-fn start_receiver() -> (u16, mpsc::Receiver<Arrival>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let tx = tx.clone();
-            std::thread::spawn(move || serve(stream, &tx));
-        }
-    });
-    (port, rx)
-}
-
-fn serve(stream: TcpStream, tx: &mpsc::Sender<Arrival>) {
-    let _ = stream.set_nodelay(true);
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let Some(path) = line.split_whitespace().nth(1).map(str::to_string) else { return };
-        let mut headers = BTreeMap::new();
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
-            }
-        }
-        let length: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let at = Instant::now();
-        let close = headers.get("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
-        let _ = writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
-        let _ = tx.send(Arrival { at, request: Received { path, headers, body } });
-        if close {
-            return;
-        }
-    }
-}
 
 fn config(port: u16) -> String {
     format!(

@@ -36,6 +36,10 @@ const NOT_RUN: &[(&str, &str)] = &[
         "target/release/faultline-loadgen ",
         "a 30 s load run; crates/faultline-loadgen/tests runs the load generator against a server",
     ),
+    (
+        "cargo bench -p faultline-benches --bench suite",
+        "a benchmark of about 10 minutes; it starts its own servers and checks acked == stored itself",
+    ),
     ("export OTEL_", "SDK settings; the snippet tests run the SDKs with these variables"),
     (
         "faultline token ",

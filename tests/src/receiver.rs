@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// One request as received.
@@ -104,4 +104,65 @@ fn read_request(stream: &std::net::TcpStream) -> Option<Received> {
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
     Some(Received { path, headers, body })
+}
+
+/// One request as it arrived, stamped when its body had been read: for
+/// latency benches, whose figures polling would blur.
+pub struct Arrival {
+    pub at: Instant,
+    pub request: Received,
+}
+
+/// An HTTP/1.1 server (keep-alive or not) that answers 200 to everything
+/// and passes each request, stamped on arrival, to the bench.
+pub fn start_stamped() -> (u16, mpsc::Receiver<Arrival>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let tx = tx.clone();
+            std::thread::spawn(move || serve(stream, &tx));
+        }
+    });
+    (port, rx)
+}
+
+fn serve(stream: TcpStream, tx: &mpsc::Sender<Arrival>) {
+    let _ = stream.set_nodelay(true);
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let Some(path) = line.split_whitespace().nth(1).map(str::to_string) else { return };
+        let mut headers = BTreeMap::new();
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
+            }
+        }
+        let length: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let at = Instant::now();
+        let close = headers.get("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
+        let _ = writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+        let _ = tx.send(Arrival { at, request: Received { path, headers, body } });
+        if close {
+            return;
+        }
+    }
 }

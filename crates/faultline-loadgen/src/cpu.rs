@@ -18,6 +18,12 @@ pub fn cpu_time(pid: Option<u32>) -> Option<Duration> {
     parse_stat(&std::fs::read_to_string(path).ok()?)
 }
 
+/// User + system CPU time of the calling thread, for timing work done on
+/// one thread while others of the process run (or idle).
+pub fn thread_cpu_time() -> Option<Duration> {
+    parse_stat(&std::fs::read_to_string("/proc/thread-self/stat").ok()?)
+}
+
 /// Fields 14 and 15 (utime, stime) of a stat line. The command name (field
 /// 2) may hold spaces and parentheses, so fields are counted after its last `)`.
 fn parse_stat(stat: &str) -> Option<Duration> {
@@ -42,7 +48,8 @@ mod tests {
     }
 
     #[test]
-    fn this_process_has_a_cpu_time() {
+    fn this_process_and_thread_have_a_cpu_time() {
         assert!(cpu_time(None).is_some());
+        assert!(thread_cpu_time().is_some());
     }
 }

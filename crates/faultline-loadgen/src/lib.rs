@@ -8,7 +8,9 @@
 pub mod args;
 pub mod client;
 pub mod cpu;
+pub mod decode;
 pub mod payload;
+pub mod procfs;
 pub mod rng;
 pub mod run;
 pub mod stats;
@@ -17,7 +19,7 @@ pub mod zipf;
 
 pub use args::{Args, Config};
 pub use client::Protocol;
-pub use run::run;
+pub use run::{run, templates_for};
 pub use stats::{Report, Verification};
 pub use verify::verify;
 

@@ -122,6 +122,12 @@ impl Template {
     pub fn encoded_len(&self) -> usize {
         self.bytes.len()
     }
+
+    /// The encoded template, placeholders and all: what an export of it
+    /// costs to decode.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
 }
 
 /// How many of `n` spans fail: the ratio's whole part, plus one with the

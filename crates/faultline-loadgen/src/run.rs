@@ -55,10 +55,7 @@ pub async fn run(config: &Config) -> Result<Report, Error> {
     });
     let mut clients = Vec::with_capacity(config.clients);
     for id in 0..config.clients {
-        let mut rng = Rng::stream(config.seed, id as u64);
-        let templates = (0..config.templates)
-            .map(|_| Template::build(&config.payload, &zipf, &mut rng))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (templates, rng) = client_templates(config, &zipf, id)?;
         let endpoint = &config.endpoints[id % config.endpoints.len()];
         let exporter = Exporter::new(config.protocol, endpoint, config.gzip, config.timeout)?;
         let offset = period.map_or(Duration::ZERO, |p| p.mul_f64(id as f64 / config.clients as f64));
@@ -96,6 +93,23 @@ pub async fn run(config: &Config) -> Result<Report, Error> {
     report.loadgen_cpu_s = cpu_delta(cpu_before, cpu_time(None));
     report.server_cpu_s = cpu_delta(server_cpu_before, config.server_pid.and_then(|pid| cpu_time(Some(pid))));
     Ok(report)
+}
+
+/// The templates client `client` of a run of `config` sends: the same
+/// payloads, for measuring what decoding them costs.
+pub fn templates_for(config: &Config, client: usize) -> Result<Vec<Template>, Error> {
+    let zipf = Zipf::new(config.payload.kinds, config.payload.zipf_exponent);
+    Ok(client_templates(config, &zipf, client)?.0)
+}
+
+/// A client's templates and the random stream it goes on with, both from
+/// the seed and the client's number.
+fn client_templates(config: &Config, zipf: &Zipf, client: usize) -> Result<(Vec<Template>, Rng), Error> {
+    let mut rng = Rng::stream(config.seed, client as u64);
+    let templates = (0..config.templates)
+        .map(|_| Template::build(&config.payload, zipf, &mut rng))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((templates, rng))
 }
 
 fn cpu_delta(before: Option<Duration>, after: Option<Duration>) -> Option<f64> {
