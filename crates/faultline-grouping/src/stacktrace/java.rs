@@ -18,6 +18,7 @@
 //! in a JDBC driver still reaches the application frames that called it.
 //! `Suppressed:` blocks are not part of the causal chain and are skipped.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -88,6 +89,7 @@ pub(crate) fn parse(lines: &[&str]) -> Vec<Exception> {
 fn read_blocks<'a>(lines: &[&'a str]) -> Vec<Block<'a>> {
     let mut blocks: Vec<Block<'a>> = Vec::new();
     let mut suppressed_indent: Option<usize> = None;
+    let mut known = KnownFrames::default();
     for line in lines {
         if let Some(depth) = suppressed_indent {
             if indent(line) >= depth && !line.trim().is_empty() {
@@ -97,10 +99,10 @@ fn read_blocks<'a>(lines: &[&'a str]) -> Vec<Block<'a>> {
         }
         if line.trim_start().starts_with("Suppressed: ") {
             suppressed_indent = Some(indent(line).max(1));
-        } else if FRAME.is_match(line) {
+        } else if known.is_frame(line) {
             let block = current(&mut blocks);
             if block.exception.frames.len() < MAX_FRAMES {
-                block.exception.frames.extend(parse_frame(line));
+                block.exception.frames.extend(known.parse(line));
             }
             block.frame_lines.push(line);
         } else if let Some(n) = ELIDED.captures(line).and_then(|c| c["n"].parse().ok()) {
@@ -110,6 +112,30 @@ fn read_blocks<'a>(lines: &[&'a str]) -> Vec<Block<'a>> {
         }
     }
     blocks
+}
+
+/// The frame lines of one trace parsed so far, by their text. A recursion
+/// (a `StackOverflowError`) prints the same few lines hundreds of times; each
+/// is parsed once and copied after that. Parsing depends on the line alone,
+/// so a copy is what parsing it again would give.
+#[derive(Default)]
+struct KnownFrames<'a> {
+    parsed: HashMap<&'a str, Frame>,
+}
+
+impl<'a> KnownFrames<'a> {
+    fn is_frame(&self, line: &str) -> bool {
+        self.parsed.contains_key(line) || FRAME.is_match(line)
+    }
+
+    fn parse(&mut self, line: &'a str) -> Option<Frame> {
+        if let Some(frame) = self.parsed.get(line) {
+            return Some(frame.clone());
+        }
+        let frame = parse_frame(line)?;
+        self.parsed.insert(line, frame.clone());
+        Some(frame)
+    }
 }
 
 fn current<'b, 'a>(blocks: &'b mut Vec<Block<'a>>) -> &'b mut Block<'a> {
