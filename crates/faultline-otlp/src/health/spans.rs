@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use faultline_model::{HealthBucket, HealthKey, HealthSample, Outcome, UnixNanos};
+use foldhash::fast::RandomState;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode, Span, SpanFlags};
 
@@ -58,7 +59,7 @@ pub fn span_buckets(
     req: &ExportTraceServiceRequest,
     slot: impl Fn(UnixNanos) -> u64,
 ) -> Vec<(HealthKey, u64, HealthBucket)> {
-    let mut index: HashMap<(KeyRef<'_>, u64), usize> = HashMap::new();
+    let mut index: HashMap<(KeyRef<'_>, u64), usize, RandomState> = HashMap::default();
     let mut buckets: Vec<HealthBucket> = Vec::new();
     for_each_request(req, |request| {
         let at = slot(request.at);
