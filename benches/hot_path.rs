@@ -3,14 +3,16 @@
 //! - `decode`: an OTLP export like the load test's (512 spans, 8 span and
 //!   5 resource attributes, 1 % or 20 % error spans carrying Python stack
 //!   traces as exception events): prost decode alone, decode +
-//!   `extract_traces`, and decode + `extract_traces` + `span_samples` (what
-//!   an ingest worker runs per export). Throughput in spans.
+//!   `extract_traces`, decode + `extract_traces` + `span_samples` (what an
+//!   ingest worker ran per export) and decode + `extract_traces` +
+//!   `span_buckets` (what it runs now). Throughput in spans.
 //! - `grouping`: `Grouper::group` over every recorded event of one runtime
 //!   in `crates/faultline-grouping/corpus/`, per language. Throughput in
 //!   events.
 //! - `health`: `span_samples` and `add_samples` (folding samples into
-//!   per-minute, per-endpoint buckets) over the same export. Throughput in
-//!   spans. `health_accounting.rs` prints the same two functions on its own
+//!   per-minute, per-endpoint buckets) over the same export, and
+//!   `span_buckets`, which gives those buckets without samples. Throughput
+//!   in spans. `health_accounting.rs` prints the same two functions on its own
 //!   synthetic export beside extraction, without criterion; it stays as the
 //!   quick figure, this one is the one to compare runs with.
 //! - `event_record`: encoding and decoding the stored `EventRecord` of the
@@ -37,9 +39,9 @@ use faultline_model::{Attributes, ErrorEvent, EventSource, Grouping};
 use faultline_otlp::opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use faultline_otlp::opentelemetry_proto::tonic::resource::v1::Resource;
 use faultline_otlp::opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
-use faultline_otlp::{extract_traces, span_samples, ExportTraceServiceRequest, Limits};
+use faultline_otlp::{extract_traces, span_buckets, span_samples, ExportTraceServiceRequest, Limits};
 use faultline_store::bench_support::{decode_event, encode_event, BenchIndex};
-use faultline_store::health::add_samples;
+use faultline_store::health::{add_samples, minute_of};
 use faultline_store::{HealthBatch, Storage, StorageOptions};
 use prost::Message;
 use serde_json::Value;
@@ -231,6 +233,12 @@ fn decode(c: &mut Criterion) {
                 (extract_traces(&req, &limits, NOW as i64), span_samples(&req))
             });
         });
+        group.bench_with_input(BenchmarkId::new("decode+extract+buckets", &label), &bytes, |b, bytes| {
+            b.iter(|| {
+                let req = ExportTraceServiceRequest::decode(black_box(&bytes[..])).unwrap();
+                (extract_traces(&req, &limits, NOW as i64), span_buckets(&req, minute_of))
+            });
+        });
     }
     group.finish();
 }
@@ -325,6 +333,8 @@ fn health(c: &mut Criterion) {
             batch
         });
     });
+    // What the server runs instead of the two above: the buckets directly.
+    group.bench_function("span_buckets", |b| b.iter(|| span_buckets(black_box(&req), minute_of)));
     group.finish();
 }
 

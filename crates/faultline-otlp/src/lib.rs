@@ -24,7 +24,7 @@ mod traces;
 mod test_support;
 
 pub use health::{
-    span_samples, MetricsHealth, DEFAULT_MAX_SERIES, DURATION_METRICS, MAX_KEY_PART_LEN,
+    span_buckets, span_samples, MetricsHealth, DEFAULT_MAX_SERIES, DURATION_METRICS, MAX_KEY_PART_LEN,
     MAX_REQUEST_DURATION_NANOS,
 };
 pub use limits::{truncate, Limits, TRUNCATION_MARKER};

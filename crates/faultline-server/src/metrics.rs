@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use faultline_model::{HealthBucket, HealthKey, HealthSample, Outcome};
+use faultline_model::{HealthBucket, HealthKey};
 use faultline_store::StorageStats;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
@@ -116,26 +116,26 @@ impl Metrics {
     }
 
     /// Counts requests seen in spans (before they are committed: a counter
-    /// of traffic received, like the other counters here).
-    pub fn count_requests(&self, samples: &[HealthSample]) {
+    /// of traffic received, like the other counters here), given as the
+    /// export's per-endpoint buckets in the order endpoints were first seen,
+    /// so the series cap admits the same endpoints as counting one request
+    /// at a time would.
+    pub fn count_requests<'a>(&self, buckets: impl IntoIterator<Item = (&'a HealthKey, &'a HealthBucket)>) {
         let mut counts = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        for s in samples {
-            let key = if counts.contains_key(&s.key) || counts.len() < MAX_ENDPOINT_SERIES {
-                s.key.clone()
+        for (key, bucket) in buckets {
+            let series = if counts.contains_key(key) || counts.len() < MAX_ENDPOINT_SERIES {
+                key.clone()
             } else {
                 HealthKey {
                     route: faultline_store::OVERFLOW_ROUTE.into(),
                     method: String::new(),
-                    ..s.key.clone()
+                    ..key.clone()
                 }
             };
-            let c = counts.entry(key).or_default();
-            c.requests += 1;
-            match s.outcome {
-                Outcome::ServerError => c.errors += 1,
-                Outcome::ClientError => c.client_errors += 1,
-                Outcome::Ok => {}
-            }
+            let c = counts.entry(series).or_default();
+            c.requests += bucket.requests;
+            c.errors += bucket.errors;
+            c.client_errors += bucket.client_errors;
         }
     }
 
@@ -366,12 +366,9 @@ mod tests {
             route: "/a\"b\nc".into(),
             method: "GET".into(),
         };
-        metrics.count_requests(&[HealthSample {
-            key,
-            at: 0,
-            duration_ms: 1.0,
-            outcome: Outcome::ServerError,
-        }]);
+        let mut bucket = HealthBucket::default();
+        bucket.record(faultline_model::Outcome::ServerError, 1);
+        metrics.count_requests([(&key, &bucket)]);
         let text = metrics.render(None, &BTreeMap::new(), |_| {});
         assert!(text.contains("# TYPE faultline_exports counter"), "{text}");
         assert!(text.contains("faultline_exports_total{signal=\"traces\"} 1\n"), "{text}");

@@ -18,10 +18,12 @@
 //! in a JDBC driver still reaches the application frames that called it.
 //! `Suppressed:` blocks are not part of the causal chain and are skipped.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::limits::MAX_FRAMES;
 use crate::normalize::{normalize_frame, RawFrame};
 use crate::stacktrace::lines::indent;
 use crate::stacktrace::{is_retained, Exception, Frame, Language};
@@ -42,10 +44,29 @@ static ELIDED: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// One exception as printed, before `... N more` is expanded.
+///
+/// Only the first [`MAX_FRAMES`] frames are parsed as they are read: the
+/// rest would be cut from this exception anyway, and only a cause's
+/// `... N more` can reach them, so they are kept as lines and parsed when
+/// that happens. A `StackOverflowError` prints 1024 frames; grouping uses
+/// at most `MAX_FRAMES`.
 #[derive(Default)]
-struct Block {
+struct Block<'a> {
+    /// Type, message and the first `MAX_FRAMES` frames, parsed.
     exception: Exception,
+    /// Every frame line of the block, the parsed ones included.
+    frame_lines: Vec<&'a str>,
     elided: usize,
+}
+
+impl Block<'_> {
+    /// Frame `index` of the block: the parsed one, or its line parsed now.
+    fn frame(&self, index: usize) -> Option<Frame> {
+        match self.exception.frames.get(index) {
+            Some(frame) => Some(frame.clone()),
+            None => self.frame_lines.get(index).and_then(|line| parse_frame(line)),
+        }
+    }
 }
 
 pub(crate) fn parse(lines: &[&str]) -> Vec<Exception> {
@@ -65,9 +86,10 @@ pub(crate) fn parse(lines: &[&str]) -> Vec<Exception> {
         .collect()
 }
 
-fn read_blocks(lines: &[&str]) -> Vec<Block> {
-    let mut blocks: Vec<Block> = Vec::new();
+fn read_blocks<'a>(lines: &[&'a str]) -> Vec<Block<'a>> {
+    let mut blocks: Vec<Block<'a>> = Vec::new();
     let mut suppressed_indent: Option<usize> = None;
+    let mut known = KnownFrames::default();
     for line in lines {
         if let Some(depth) = suppressed_indent {
             if indent(line) >= depth && !line.trim().is_empty() {
@@ -77,8 +99,12 @@ fn read_blocks(lines: &[&str]) -> Vec<Block> {
         }
         if line.trim_start().starts_with("Suppressed: ") {
             suppressed_indent = Some(indent(line).max(1));
-        } else if let Some(frame) = parse_frame(line) {
-            current(&mut blocks).exception.frames.push(frame);
+        } else if known.is_frame(line) {
+            let block = current(&mut blocks);
+            if block.exception.frames.len() < MAX_FRAMES {
+                block.exception.frames.extend(known.parse(line));
+            }
+            block.frame_lines.push(line);
         } else if let Some(n) = ELIDED.captures(line).and_then(|c| c["n"].parse().ok()) {
             current(&mut blocks).elided = n;
         } else {
@@ -88,7 +114,31 @@ fn read_blocks(lines: &[&str]) -> Vec<Block> {
     blocks
 }
 
-fn current(blocks: &mut Vec<Block>) -> &mut Block {
+/// The frame lines of one trace parsed so far, by their text. A recursion
+/// (a `StackOverflowError`) prints the same few lines hundreds of times; each
+/// is parsed once and copied after that. Parsing depends on the line alone,
+/// so a copy is what parsing it again would give.
+#[derive(Default)]
+struct KnownFrames<'a> {
+    parsed: HashMap<&'a str, Frame>,
+}
+
+impl<'a> KnownFrames<'a> {
+    fn is_frame(&self, line: &str) -> bool {
+        self.parsed.contains_key(line) || FRAME.is_match(line)
+    }
+
+    fn parse(&mut self, line: &'a str) -> Option<Frame> {
+        if let Some(frame) = self.parsed.get(line) {
+            return Some(frame.clone());
+        }
+        let frame = parse_frame(line)?;
+        self.parsed.insert(line, frame.clone());
+        Some(frame)
+    }
+}
+
+fn current<'b, 'a>(blocks: &'b mut Vec<Block<'a>>) -> &'b mut Block<'a> {
     if blocks.is_empty() {
         blocks.push(Block::default());
     }
@@ -119,7 +169,7 @@ fn read_header(blocks: &mut Vec<Block>, line: &str) {
     }
 }
 
-fn append_message(blocks: &mut [Block], line: &str) {
+fn append_message(blocks: &mut [Block<'_>], line: &str) {
     if let Some(block) = blocks.last_mut() {
         if block.exception.frames.is_empty() {
             if let Some(message) = block.exception.message.as_mut() {
@@ -131,24 +181,26 @@ fn append_message(blocks: &mut [Block], line: &str) {
 }
 
 /// A block's own frames plus the `... N more` frames shared with its
-/// enclosing exceptions. Walks up the chain instead of materializing every
-/// level, so a 10,000-level chain costs one walk per retained exception.
-fn expanded_frames(blocks: &[Block], index: usize) -> Vec<Frame> {
+/// enclosing exceptions, the first [`MAX_FRAMES`] of them (all the chain
+/// keeps). Walks up the chain instead of materializing every level, so a
+/// 10,000-level chain costs one walk per retained exception.
+fn expanded_frames(blocks: &[Block<'_>], index: usize) -> Vec<Frame> {
     let Some(block) = blocks.get(index) else {
         return Vec::new();
     };
     let mut frames = block.exception.frames.clone();
     let mut needed = block.elided;
     let mut parent = index;
-    while needed > 0 && parent > 0 && frames.len() < crate::limits::MAX_FRAMES {
+    while needed > 0 && parent > 0 && frames.len() < MAX_FRAMES {
         parent -= 1;
         let Some(enclosing) = blocks.get(parent) else { break };
         // The enclosing block's full list is its own frames followed by
         // `elided` inherited ones; take what falls in its own part.
         if needed > enclosing.elided {
-            let own = &enclosing.exception.frames;
-            let from_own = (needed - enclosing.elided).min(own.len());
-            frames.extend_from_slice(own.get(own.len() - from_own..).unwrap_or_default());
+            let own = enclosing.frame_lines.len();
+            let from_own = (needed - enclosing.elided).min(own);
+            let wanted = from_own.min(MAX_FRAMES - frames.len());
+            frames.extend((own - from_own..own).take(wanted).filter_map(|i| enclosing.frame(i)));
             needed = enclosing.elided;
         }
     }
@@ -324,5 +376,26 @@ Caused by: java.lang.IllegalArgumentException: bad
         assert_eq!(chain[0].message.as_deref(), Some("top"));
         let root = chain.last().map(keys);
         assert_eq!(root, Some(vec!["a.B|c6665".to_string(), "a.B|c".to_string()]));
+    }
+
+    #[test]
+    fn frames_past_the_cap_are_still_inherited_by_a_cause() {
+        let mut text = String::from("java.lang.RuntimeException: outer\n");
+        for i in 0..1000 {
+            text.push_str(&format!("\tat a.Outer.f{i}(Outer.java:{i})\n"));
+        }
+        text.push_str(
+            "Caused by: java.lang.StackOverflowError\n\tat a.Inner.g(Inner.java:1)\n\t... 300 more\n",
+        );
+        let chain = parse_text(&text);
+        assert_eq!(chain[0].frames.len(), MAX_FRAMES);
+        assert_eq!(keys(&chain[0])[255], "a.Outer|f255");
+        let root = keys(&chain[1]);
+        // The cause's own frame, then the last 300 of the outer's, cut to the cap.
+        assert_eq!(root.len(), MAX_FRAMES);
+        assert_eq!(root[0], "a.Inner|g");
+        assert_eq!(root[1], "a.Outer|f700");
+        assert_eq!(root[255], "a.Outer|f954");
+        assert_eq!(chain[1].frames[255].line, Some(954));
     }
 }

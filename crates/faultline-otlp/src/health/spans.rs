@@ -1,10 +1,16 @@
-//! One health sample per request span.
+//! Request figures from spans: one [`HealthSample`] per request span
+//! ([`span_samples`]), or the same requests folded straight into
+//! per-endpoint, per-slot buckets ([`span_buckets`]) as the ingest path does.
 
-use faultline_model::{HealthKey, HealthSample, Outcome, UnixNanos};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use faultline_model::{HealthBucket, HealthKey, HealthSample, Outcome, UnixNanos};
+use foldhash::fast::RandomState;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode, Span, SpanFlags};
 
-use super::{outcome, resource_names, text};
+use super::{outcome, resource_names_ref, text_ref, MAX_KEY_PART_LEN};
 use crate::limits::truncate;
 use crate::semconv;
 
@@ -33,21 +39,94 @@ pub const MAX_REQUEST_DURATION_NANOS: u64 = 24 * 60 * 60 * 1_000_000_000;
 /// before they start or longer than [`MAX_REQUEST_DURATION_NANOS`] are skipped.
 pub fn span_samples(req: &ExportTraceServiceRequest) -> Vec<HealthSample> {
     let mut samples = Vec::new();
+    for_each_request(req, |request| {
+        samples.push(HealthSample {
+            key: request.key.to_owned_key(),
+            at: request.at,
+            duration_ms: request.duration_ms,
+            outcome: request.outcome,
+        });
+    });
+    samples
+}
+
+/// The requests of [`span_samples`] folded into one bucket per endpoint and
+/// `slot` (the store's minute of the end time), in the order each
+/// (endpoint, slot) was first seen. Keys borrow the request's strings while
+/// folding, so a request of an endpoint already seen allocates nothing; only
+/// each distinct key is copied, once, at the end.
+pub fn span_buckets(
+    req: &ExportTraceServiceRequest,
+    slot: impl Fn(UnixNanos) -> u64,
+) -> Vec<(HealthKey, u64, HealthBucket)> {
+    let mut index: HashMap<(KeyRef<'_>, u64), usize, RandomState> = HashMap::default();
+    let mut buckets: Vec<HealthBucket> = Vec::new();
+    for_each_request(req, |request| {
+        let at = slot(request.at);
+        let position = *index.entry((request.key, at)).or_insert_with(|| {
+            buckets.push(HealthBucket::default());
+            buckets.len() - 1
+        });
+        if let Some(bucket) = buckets.get_mut(position) {
+            // What `HealthBucket::add` does with a sample, without building one.
+            bucket.record(request.outcome, 1);
+            bucket.latency.add(request.duration_ms);
+        }
+    });
+    let mut keys: Vec<Option<(HealthKey, u64)>> = vec![None; buckets.len()];
+    for ((key, at), position) in index {
+        if let Some(entry) = keys.get_mut(position) {
+            *entry = Some((key.to_owned_key(), at));
+        }
+    }
+    keys.into_iter().zip(buckets).filter_map(|(key, bucket)| key.map(|(key, at)| (key, at, bucket))).collect()
+}
+
+/// A [`HealthKey`] borrowing from the request: strings are copied only when
+/// cut to [`MAX_KEY_PART_LEN`] or converted from a number or boolean.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct KeyRef<'a> {
+    service: Cow<'a, str>,
+    environment: Cow<'a, str>,
+    route: Cow<'a, str>,
+    method: Cow<'a, str>,
+}
+
+impl KeyRef<'_> {
+    fn to_owned_key(&self) -> HealthKey {
+        HealthKey {
+            service: self.service.clone().into_owned(),
+            environment: self.environment.clone().into_owned(),
+            route: self.route.clone().into_owned(),
+            method: self.method.clone().into_owned(),
+        }
+    }
+}
+
+/// One request span, read but not copied.
+struct Request<'a> {
+    key: KeyRef<'a>,
+    at: UnixNanos,
+    duration_ms: f64,
+    outcome: Outcome,
+}
+
+/// Calls `each` with every request span of `req` (see [`span_samples`]).
+fn for_each_request<'a>(req: &'a ExportTraceServiceRequest, mut each: impl FnMut(Request<'a>)) {
     for resource_spans in &req.resource_spans {
         // Read once per resource, and only if one of its spans is a request.
-        let mut names: Option<(String, String)> = None;
+        let mut names: Option<(Cow<'a, str>, Cow<'a, str>)> = None;
         for span in resource_spans.scope_spans.iter().flat_map(|scope| &scope.spans) {
             if !is_request(span) {
                 continue;
             }
             let Some((at, duration_ms)) = timing(span) else { continue };
             let (service, environment) =
-                names.get_or_insert_with(|| resource_names(resource_spans.resource.as_ref())).clone();
-            let key = HealthKey { service, environment, route: route(span), method: method(span) };
-            samples.push(HealthSample { key, at, duration_ms, outcome: span_outcome(span) });
+                names.get_or_insert_with(|| resource_names_ref(resource_spans.resource.as_ref())).clone();
+            let key = KeyRef { service, environment, route: route(span), method: method(span) };
+            each(Request { key, at, duration_ms, outcome: span_outcome(span) });
         }
     }
-    samples
 }
 
 fn is_request(span: &Span) -> bool {
@@ -83,13 +162,18 @@ fn timing(span: &Span) -> Option<(UnixNanos, f64)> {
 
 /// `http.route`, else the span name, which instrumentations without a
 /// route template set to something like `GET` or `process orders`.
-fn route(span: &Span) -> String {
-    text(&span.attributes, semconv::HTTP_ROUTE)
-        .unwrap_or_else(|| truncate(&span.name, super::MAX_KEY_PART_LEN))
+fn route(span: &Span) -> Cow<'_, str> {
+    text_ref(&span.attributes, semconv::HTTP_ROUTE).unwrap_or_else(|| {
+        if span.name.len() <= MAX_KEY_PART_LEN {
+            Cow::Borrowed(span.name.as_str())
+        } else {
+            Cow::Owned(truncate(&span.name, MAX_KEY_PART_LEN))
+        }
+    })
 }
 
-fn method(span: &Span) -> String {
-    text(&span.attributes, semconv::HTTP_METHOD).unwrap_or_default()
+fn method(span: &Span) -> Cow<'_, str> {
+    text_ref(&span.attributes, semconv::HTTP_METHOD).unwrap_or_default()
 }
 
 fn span_outcome(span: &Span) -> Outcome {

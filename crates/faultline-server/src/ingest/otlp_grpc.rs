@@ -17,7 +17,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use faultline_otlp::{extract_logs, extract_traces, span_samples};
+use faultline_otlp::{extract_logs, extract_traces, span_buckets};
+use faultline_store::health::minute_of;
 use http::HeaderValue;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
 use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
@@ -85,7 +86,7 @@ impl TraceService for Otlp {
         let accepted = self
             .pipeline
             .ingest(Signal::Traces, move |limits, now| {
-                (extract_traces(&req, limits, now), span_samples(&req))
+                (extract_traces(&req, limits, now), span_buckets(&req, minute_of))
             })
             .await
             .map_err(to_status)?;

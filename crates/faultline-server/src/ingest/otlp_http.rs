@@ -11,10 +11,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use faultline_model::HealthSample;
 use faultline_otlp::decode::{decode, encode, Format};
 use faultline_otlp::status::{Code, Status};
-use faultline_otlp::{extract_logs, extract_traces, span_samples};
+use faultline_otlp::{extract_logs, extract_traces, span_buckets};
+use faultline_store::health::minute_of;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
@@ -168,7 +168,7 @@ async fn traces(State(http): State<Http>, request: Request) -> Response {
             let req: ExportTraceServiceRequest = decode(&body, format).map_err(malformed)?;
             check_services(principal.as_ref(), &services::of_traces(&req))?;
             Ok(Box::new(move |limits: &faultline_otlp::Limits, now| {
-                (extract_traces(&req, limits, now), span_samples(&req))
+                (extract_traces(&req, limits, now), span_buckets(&req, minute_of))
             }))
         },
         Accepted::trace_response,
@@ -223,8 +223,10 @@ async fn metrics(State(http): State<Http>, request: Request) -> Response {
     response
 }
 
-type Extractor =
-    Box<dyn FnOnce(&faultline_otlp::Limits, i64) -> (faultline_otlp::Extraction, Vec<HealthSample>) + Send>;
+type Extractor = Box<
+    dyn FnOnce(&faultline_otlp::Limits, i64) -> (faultline_otlp::Extraction, Vec<super::pipeline::SpanBucket>)
+        + Send,
+>;
 
 /// The shared shape of the trace and log endpoints: check the content
 /// type, read and decompress within the limit, decode (and check a pinned

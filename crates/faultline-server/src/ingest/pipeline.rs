@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use faultline_alert::engine::IssueEvent;
 use faultline_grouping::Grouper;
 use faultline_model::now_nanos;
-use faultline_model::HealthSample;
+use faultline_model::{HealthBucket, HealthKey};
 use faultline_otlp::{Extraction, Limits, MetricsHealth};
 use faultline_store::HealthBatch;
 use faultline_store::{Error as StoreError, Storage};
@@ -76,6 +76,10 @@ pub struct Pipeline {
     gate: Arc<Gate>,
 }
 
+/// One endpoint's requests in one minute of an export, from its spans
+/// (`faultline_otlp::span_buckets` with the store's minutes).
+pub type SpanBucket = (HealthKey, u64, HealthBucket);
+
 /// How long after its last request span a service's histograms stay ignored.
 const SPANS_PREFERRED_FOR_NANOS: i64 = 10 * 60 * 1_000_000_000;
 
@@ -127,15 +131,13 @@ impl Pipeline {
     #[tracing::instrument(level = "debug", skip_all, fields(signal = signal.as_str(), events, items))]
     pub async fn ingest<F>(self: &Arc<Self>, signal: Signal, extract: F) -> Result<Accepted, IngestError>
     where
-        F: FnOnce(&Limits, i64) -> (Extraction, Vec<HealthSample>) + Send + 'static,
+        F: FnOnce(&Limits, i64) -> (Extraction, Vec<SpanBucket>) + Send + 'static,
     {
         let pipeline = self.clone();
         let span = tracing::debug_span!("extract_and_group");
         let prepared = tokio::task::spawn_blocking(move || {
             let _span = span.entered();
-            let (extraction, samples) = extract(&pipeline.limits, now_nanos());
-            let mut health = HealthBatch::new();
-            faultline_store::health::add_samples(&mut health, &samples);
+            let (extraction, requests) = extract(&pipeline.limits, now_nanos());
             let batch: Vec<_> = extraction
                 .events
                 .into_iter()
@@ -144,8 +146,11 @@ impl Pipeline {
                     (event, grouping)
                 })
                 .collect();
-            pipeline.metrics.count_requests(&samples);
-            pipeline.note_span_services(&samples);
+            pipeline.metrics.count_requests(requests.iter().map(|(key, _, bucket)| (key, bucket)));
+            pipeline.note_span_services(&requests);
+            // Keys are distinct (endpoint, minute) pairs: moved, not merged.
+            let health: HealthBatch =
+                requests.into_iter().map(|(key, minute, bucket)| ((key, minute), bucket)).collect();
             let issues: Vec<IssueEvent> = batch.iter().map(|(e, g)| issue_event(e, g)).collect();
             let events = batch.len();
             // Submitted here, off the async threads: the store encodes and
@@ -209,17 +214,17 @@ impl Pipeline {
         Ok(())
     }
 
-    fn note_span_services(&self, samples: &[HealthSample]) {
-        if samples.is_empty() {
+    fn note_span_services(&self, requests: &[SpanBucket]) {
+        if requests.is_empty() {
             return;
         }
         let now = now_nanos();
         let mut seen = self.span_services.lock().unwrap_or_else(|p| p.into_inner());
-        for s in samples {
-            if let Some(at) = seen.get_mut(&s.key.service) {
+        for (key, _, _) in requests {
+            if let Some(at) = seen.get_mut(&key.service) {
                 *at = now;
             } else {
-                seen.insert(s.key.service.clone(), now);
+                seen.insert(key.service.clone(), now);
             }
         }
     }

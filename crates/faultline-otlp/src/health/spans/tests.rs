@@ -165,3 +165,69 @@ fn resource_defaults_and_old_environment_name() {
         [("unknown_service".to_string(), String::new()), ("billing".to_string(), "staging".to_string())]
     );
 }
+
+/// `span_buckets` must count exactly what folding `span_samples` counts.
+fn folded(
+    req: &ExportTraceServiceRequest,
+    slot: fn(UnixNanos) -> u64,
+) -> Vec<(HealthKey, u64, HealthBucket)> {
+    let mut out: Vec<(HealthKey, u64, HealthBucket)> = Vec::new();
+    for sample in span_samples(req) {
+        let at = slot(sample.at);
+        match out.iter_mut().find(|(k, a, _)| *k == sample.key && *a == at) {
+            Some((_, _, bucket)) => bucket.add(&sample),
+            None => {
+                let mut bucket = HealthBucket::default();
+                bucket.add(&sample);
+                out.push((sample.key, at, bucket));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn buckets_fold_the_samples_in_first_seen_order() {
+    let minute = |at: UnixNanos| (at / 60_000_000_000) as u64;
+    let long_route = "r".repeat(1_000);
+    let later = |span: Span| Span {
+        start_time_unix_nano: span.start_time_unix_nano + 120_000_000_000,
+        end_time_unix_nano: span.end_time_unix_nano + 120_000_000_000,
+        ..span
+    };
+    let spans = vec![
+        server(
+            "GET /a",
+            vec![s("http.route", "/a"), s("http.request.method", "GET"), i("http.response.status_code", 200)],
+        ),
+        server("GET /b", vec![s("http.route", "/b"), i("http.response.status_code", 404)]),
+        server(
+            "GET /a",
+            vec![s("http.route", "/a"), s("http.request.method", "GET"), i("http.response.status_code", 503)],
+        ),
+        later(server("GET /a", vec![s("http.route", "/a"), s("http.request.method", "GET")])),
+        server("x", vec![s("http.route", &long_route), i("http.request.method", 7)]),
+        server("x", vec![s("http.route", &long_route), i("http.request.method", 7)]),
+        Span { status: error_status("boom"), ..server("GET /b", vec![s("http.route", "/b")]) },
+        child(SpanKind::Internal, "not a request"),
+        span("job"),
+        server("dup", vec![s("http.route", "/first"), s("http.route", ""), s("http.method", "PUT")]),
+    ];
+    let mut req = traces(spans);
+    req.resource_spans.push(ResourceSpans {
+        resource: None,
+        scope_spans: vec![ScopeSpans {
+            spans: vec![server("GET /a", vec![s("http.route", "/a")])],
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    let buckets = span_buckets(&req, minute);
+    assert_eq!(buckets, folded(&req, minute));
+    let routes: Vec<&str> = buckets.iter().map(|(k, _, _)| k.route.as_str()).collect();
+    assert_eq!(routes[..3], ["/a", "/b", "/a"], "first-seen order, a later minute apart");
+    assert_eq!(buckets[0].2.requests, 2);
+    assert!(buckets
+        .iter()
+        .any(|(k, _, _)| k.route.len() < 300 && k.route.starts_with("rrr") && k.method == "7"));
+}
