@@ -46,7 +46,7 @@ where
     let mut command = Cli::command();
     let matches = command.try_get_matches_from_mut(argv).unwrap_or_else(|e| e.exit());
     if let Some((name, _)) = matches.subcommand() {
-        if let Some(flag) = top_level_serve_flag(&matches) {
+        if let Some(flag) = top_level_serve_flag(&command, &matches) {
             command
                 .error(
                     clap::error::ErrorKind::ArgumentConflict,
@@ -59,13 +59,18 @@ where
 }
 
 /// A serve flag given on the command line before the command, if any
-/// (from the environment they are fine: they are simply not used).
-fn top_level_serve_flag(matches: &ArgMatches) -> Option<String> {
-    matches
-        .ids()
-        .map(|id| id.as_str())
+/// (from the environment they are fine: they are simply not used). Only
+/// the top level's own arguments are asked about: `ids()` also lists
+/// those of the subcommand, which `value_source` does not know here.
+fn top_level_serve_flag(command: &clap::Command, matches: &ArgMatches) -> Option<String> {
+    command
+        .get_arguments()
+        .map(|arg| arg.get_id().as_str())
         .filter(|id| *id != "token")
-        .find(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+        .find(|id| {
+            matches!(matches.try_contains_id(id), Ok(true))
+                && matches.value_source(id) == Some(ValueSource::CommandLine)
+        })
         .map(|id| id.replace('_', "-"))
 }
 
@@ -115,8 +120,15 @@ mod tests {
         let cli = parse(["faultline", "--data-dir", "/tmp/x"]);
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.data_dir.as_deref(), Some(std::path::Path::new("/tmp/x")));
+        let command = Cli::command();
         let matches =
-            Cli::command().try_get_matches_from(["faultline", "--data-dir", "/x", "groups"]).unwrap();
-        assert_eq!(top_level_serve_flag(&matches).as_deref(), Some("data-dir"));
+            command.clone().try_get_matches_from(["faultline", "--data-dir", "/x", "groups"]).unwrap();
+        assert_eq!(top_level_serve_flag(&command, &matches).as_deref(), Some("data-dir"));
+        // Flags of the command itself are not serve flags.
+        let matches =
+            command.clone().try_get_matches_from(["faultline", "groups", "--server", "http://x"]).unwrap();
+        assert_eq!(top_level_serve_flag(&command, &matches), None);
+        let matches = command.clone().try_get_matches_from(["faultline", "--token", "t", "groups"]).unwrap();
+        assert_eq!(top_level_serve_flag(&command, &matches), None);
     }
 }
