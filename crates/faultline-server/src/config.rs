@@ -53,6 +53,15 @@ pub struct ServeArgs {
     /// so anyone who can reach it may send, read and change everything.
     #[arg(long)]
     pub allow_unauthenticated: bool,
+    /// Serve TLS with this PEM certificate chain (with --tls-key); reloaded on SIGHUP.
+    #[arg(long, env = "FAULTLINE_TLS_CERT", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "FAULTLINE_TLS_KEY", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
+    /// Require OTLP clients to present a certificate signed by this PEM CA.
+    #[arg(long, env = "FAULTLINE_TLS_CLIENT_CA", value_name = "PEM")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// The variable holding an admin token chosen by the operator (no flag:
@@ -84,6 +93,21 @@ struct FileConfig {
     ui: crate::ui::UiConfig,
     #[serde(default)]
     auth: FileAuth,
+    #[serde(default)]
+    tls: FileTls,
+}
+
+/// `[tls]` in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTls {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
+    /// Per listener: false serves it in plain text although `cert` is set.
+    otlp_grpc: Option<bool>,
+    otlp_http: Option<bool>,
+    api: Option<bool>,
 }
 
 /// `[auth]` in the file.
@@ -187,6 +211,8 @@ pub struct Config {
     pub admin_token: Option<AdminToken>,
     /// `--allow-unauthenticated` / `auth.allow_unauthenticated`.
     pub allow_unauthenticated: bool,
+    /// TLS on the listeners (`[tls]`, `--tls-cert`/`--tls-key`); None: plain text.
+    pub tls: Option<crate::tls::TlsSettings>,
 }
 
 impl Config {
@@ -313,6 +339,7 @@ impl Config {
                 .or(file.auth.admin_token)
                 .map(|t| AdminToken(t.trim().to_string())),
             allow_unauthenticated: args.allow_unauthenticated || file.auth.allow_unauthenticated,
+            tls: tls_settings(args, file.tls, file_path)?,
             health: faultline_store::HealthOptions {
                 rollup_after: file.health.rollup_after.unwrap_or(default_health.rollup_after),
                 retention: file.health.retention.unwrap_or(default_health.retention),
@@ -374,6 +401,39 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// `[tls]` and the `--tls-*` flags: both or neither of certificate and
+/// key; a client CA only with them. The files are read when serving starts.
+fn tls_settings(
+    args: &ServeArgs,
+    file: FileTls,
+    file_path: Option<&Path>,
+) -> anyhow::Result<Option<crate::tls::TlsSettings>> {
+    let in_file = file_path.map(|p| format!(" in {}", p.display())).unwrap_or_default();
+    let cert = args.tls_cert.clone().or(file.cert);
+    let key = args.tls_key.clone().or(file.key);
+    let client_ca = args.tls_client_ca.clone().or(file.client_ca);
+    let (cert, key) = match (cert, key) {
+        (Some(cert), Some(key)) => (cert, key),
+        (None, None) => {
+            if client_ca.is_some() {
+                bail!(
+                    "tls.client_ca{in_file} (or --tls-client-ca) needs a server certificate too: \
+                     set tls.cert and tls.key (--tls-cert, --tls-key)"
+                );
+            }
+            return Ok(None);
+        }
+        (Some(_), None) => bail!("tls.cert{in_file} (or --tls-cert) is set but tls.key (--tls-key) is not"),
+        (None, Some(_)) => bail!("tls.key{in_file} (or --tls-key) is set but tls.cert (--tls-cert) is not"),
+    };
+    Ok(Some(crate::tls::TlsSettings {
+        files: faultline_tls::server::ServerTlsFiles { cert, key, client_ca },
+        otlp_grpc: file.otlp_grpc.unwrap_or(true),
+        otlp_http: file.otlp_http.unwrap_or(true),
+        api: file.api.unwrap_or(true),
+    }))
 }
 
 fn pick<T>(flag_or_env: Option<T>, file: Option<T>, default: T) -> T {
@@ -520,6 +580,33 @@ mod tests {
         std::fs::write(&path, "[storage]\ncache_mib = 2\n").unwrap();
         let err = format!("{:#}", Config::load(&args).unwrap_err());
         assert!(err.contains("storage.cache_mib") && err.contains("at least 8"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn tls_needs_certificate_and_key_together() {
+        let dir = std::env::temp_dir().join(format!("faultline-config-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.toml");
+        let args = ServeArgs { config: Some(path.clone()), ..Default::default() };
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(Config::load(&args).unwrap().tls, None);
+        std::fs::write(&path, "[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\napi = false\n").unwrap();
+        let tls = Config::load(&args).unwrap().tls.unwrap();
+        assert_eq!(tls.files.cert, PathBuf::from("c.pem"));
+        assert!(tls.otlp_grpc && tls.otlp_http && !tls.api);
+        assert_eq!(tls.files.client_ca, None);
+        let flag = ServeArgs { tls_cert: Some("flag.pem".into()), ..args.clone() };
+        assert_eq!(Config::load(&flag).unwrap().tls.unwrap().files.cert, PathBuf::from("flag.pem"));
+        std::fs::write(&path, "[tls]\ncert = \"c.pem\"\n").unwrap();
+        let err = format!("{:#}", Config::load(&args).unwrap_err());
+        assert!(err.contains("tls.cert in ") && err.contains("tls.key"), "{err}");
+        std::fs::write(&path, "[tls]\nclient_ca = \"ca.pem\"\n").unwrap();
+        let err = format!("{:#}", Config::load(&args).unwrap_err());
+        assert!(err.contains("tls.client_ca in ") && err.contains("tls.cert"), "{err}");
+        std::fs::write(&path, "[tls]\ncertificate = \"c.pem\"\n").unwrap();
+        let err = format!("{:#}", Config::load(&args).unwrap_err());
+        assert!(err.contains("unknown field `certificate`"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -1,6 +1,7 @@
 //! The rustls client configurations of every outgoing TLS connection:
 //! verifying against the webpki roots (HTTP and TLS checks, alert channels),
-//! and accepting any certificate (checks with `tls_insecure`).
+//! and accepting any certificate (checks with `tls_insecure`); and, in
+//! [`server`], the server configurations of Faultline's own listeners.
 //!
 //! A crate of its own because both `faultline-probe` and `faultline-alert`
 //! need it and neither depends on the other, and `faultline-model` does no
@@ -8,6 +9,8 @@
 //! provider is named explicitly instead of relying on a process-wide
 //! default, so nothing depends on which crypto features other crates in
 //! the binary happen to enable.
+
+pub mod server;
 
 use std::sync::{Arc, OnceLock};
 

@@ -126,14 +126,24 @@ impl MetricsService for Otlp {
     }
 }
 
-/// Serves OTLP/gRPC on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
+/// Serves OTLP/gRPC on `incoming` connections (plain TCP, or TLS ones
+/// already handshaken) until `shutdown` resolves.
+pub async fn serve<I, IO>(
+    incoming: I,
     pipeline: Arc<Pipeline>,
     max_request_bytes: usize,
     auth: Arc<Auth>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<()>
+where
+    I: tokio_stream::Stream<Item = std::io::Result<IO>>,
+    IO: tokio::io::AsyncRead
+        + tokio::io::AsyncWrite
+        + tonic::transport::server::Connected
+        + Unpin
+        + Send
+        + 'static,
+{
     let otlp = Otlp { pipeline: pipeline.clone() };
     let traces = TraceServiceServer::new(otlp.clone())
         .accept_compressed(CompressionEncoding::Gzip)
@@ -168,7 +178,6 @@ pub async fn serve(
         on_refusal: on_refusal.clone(),
     });
     let admit = tower::layer::layer_fn(move |inner| Admit { inner, pipeline: pipeline.clone() });
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     tonic::transport::Server::builder()
         .layer(fix_status)
         .layer(authenticate)
