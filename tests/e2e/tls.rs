@@ -105,6 +105,24 @@ fn every_listener_serves_tls_and_sighup_swaps_the_certificate() {
     server.wait_for("/api/v1/search?q=httpsexport", |b| b["total"] == 1);
     assert_eq!(handshake(server.api_port, &ca.pem, &[]).unwrap().0, first.der);
 
+    // The commands trust the CA named by FAULTLINE_CA_CERT; without it, not.
+    let ca_file = ca.write(files.path(), "ca.pem");
+    let groups = |ca: Option<&str>| {
+        let mut command = std::process::Command::new(faultline_tests::binary());
+        command
+            .args(["groups", "--json"])
+            .env("FAULTLINE_SERVER", server.api_url(""))
+            .env_remove("FAULTLINE_CA_CERT");
+        if let Some(ca) = ca {
+            command.env("FAULTLINE_CA_CERT", ca);
+        }
+        command.output().unwrap()
+    };
+    let out = groups(Some(&ca_file));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("TlsError"));
+    assert!(!groups(None).status.success());
+
     // Plain text is refused on every listener, and does the server no harm.
     let plain = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let plain_http = format!("http://127.0.0.1:{}/v1/traces", server.http_port);

@@ -42,7 +42,7 @@ pub enum TokenCommand {
 }
 
 pub fn token(args: TokenArgs, token: Option<&str>) -> anyhow::Result<()> {
-    let client = reqwest::blocking::Client::new();
+    let client = super::http_client()?;
     let url = api_url(&args.server, "/api/v1/tokens");
     match args.command {
         TokenCommand::Create { name, scope, services, json } => {
