@@ -219,3 +219,21 @@ fn the_session_cookie_is_secure_over_tls() {
         .unwrap();
     assert!(session.contains("; Secure"), "{session}");
 }
+
+#[test]
+fn a_listener_can_stay_plain_text() {
+    let ca = TestCa::new("Faultline test CA");
+    let files = TempDir::new("faultline-tls-optout");
+    let issued = ca.server("faultline", 1);
+    let (cert, key) = issued.write(files.path(), "server");
+    let config = files.path().join("faultline.toml");
+    std::fs::write(&config, format!("[tls]\ncert = \"{cert}\"\nkey = \"{key}\"\napi = false\n")).unwrap();
+    // start_with: the harness reads the API in plain HTTP.
+    let server = Server::start_with(&["--config", config.to_str().unwrap()]);
+    assert!(server.groups().is_empty(), "the API answers in plain text");
+    assert!(handshake(server.api_port, &ca.pem, &[]).is_err());
+    assert_eq!(handshake(server.grpc_port, &ca.pem, &[b"h2"]).unwrap().0, issued.der);
+    let https = format!("https://localhost:{}/v1/traces", server.http_port);
+    assert_eq!(post_export(&client_trusting(&ca.pem, None), &https, "optout"), Ok(200));
+    server.wait_for("/api/v1/search?q=optout", |b| b["total"] == 1);
+}
