@@ -237,3 +237,20 @@ fn a_listener_can_stay_plain_text() {
     assert_eq!(post_export(&client_trusting(&ca.pem, None), &https, "optout"), Ok(200));
     server.wait_for("/api/v1/search?q=optout", |b| b["total"] == 1);
 }
+
+#[test]
+fn a_missing_certificate_stops_the_server_naming_the_file() {
+    let dir = TempDir::new("faultline-tls-missing");
+    let missing = dir.path().join("nowhere.crt");
+    let out = std::process::Command::new(faultline_tests::binary())
+        .args(["serve", "--otlp-grpc-addr", "127.0.0.1:0", "--otlp-http-addr", "127.0.0.1:0"])
+        .args(["--api-addr", "127.0.0.1:0", "--tls-key", "/dev/null", "--tls-cert"])
+        .arg(&missing)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("cannot set up TLS") && stderr.contains("nowhere.crt"), "{stderr}");
+}

@@ -166,3 +166,83 @@ fn read_roots(path: &Path) -> Result<RootCertStore, ServerTlsError> {
     }
     Ok(roots)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const GRPC: ListenerTls<'static> = ListenerTls { alpn: &[b"h2"], verify_clients: true };
+
+    /// A scratch directory, removed when dropped.
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(name: &str) -> Dir {
+            let path = std::env::temp_dir().join(format!("faultline-tls-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&path).unwrap();
+            Dir(path)
+        }
+
+        fn write(&self, name: &str, text: &str) -> PathBuf {
+            let path = self.0.join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A self-signed certificate for localhost and its key, PEM.
+    fn self_signed() -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert =
+            rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap().self_signed(&key).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    fn files(cert: PathBuf, key: PathBuf, client_ca: Option<PathBuf>) -> ServerTlsFiles {
+        ServerTlsFiles { cert, key, client_ca }
+    }
+
+    #[test]
+    fn certificate_key_and_client_ca_make_a_configuration() {
+        let dir = Dir::new("good");
+        let (cert, key) = self_signed();
+        let (cert_path, key_path) = (dir.write("c.pem", &cert), dir.write("k.pem", &key));
+        let ca = dir.write("ca.pem", &self_signed().0);
+        let identity = ServerIdentity::load(&files(cert_path, key_path, Some(ca))).unwrap();
+        assert!(identity.verifies_clients());
+        let config = identity.server_config(GRPC).unwrap();
+        assert_eq!(config.alpn_protocols, vec![b"h2".to_vec()]);
+        assert!(identity.leaf().is_some());
+    }
+
+    #[test]
+    fn every_error_names_its_file() {
+        let dir = Dir::new("bad");
+        let (cert, key) = self_signed();
+        let (cert_path, key_path) = (dir.write("c.pem", &cert), dir.write("k.pem", &key));
+        let other_key = dir.write("other.pem", &self_signed().1);
+        let garbage = dir.write("garbage.pem", "not PEM at all");
+        let missing = dir.0.join("missing.pem");
+        let error = |f: ServerTlsFiles| match ServerIdentity::load(&f) {
+            Err(e) => e.to_string(),
+            Ok(identity) => identity.server_config(GRPC).unwrap_err().to_string(),
+        };
+        let e = error(files(missing.clone(), key_path.clone(), None));
+        assert!(e.contains("cannot read the certificate") && e.contains("missing.pem"), "{e}");
+        let e = error(files(garbage.clone(), key_path.clone(), None));
+        assert!(e.contains("certificate") && e.contains("garbage.pem"), "{e}");
+        let e = error(files(cert_path.clone(), garbage.clone(), None));
+        assert!(e.contains("key") && e.contains("garbage.pem"), "{e}");
+        let e = error(files(cert_path.clone(), other_key, None));
+        assert!(e.contains("do not go together") && e.contains("other.pem") && e.contains("c.pem"), "{e}");
+        let e = error(files(cert_path, key_path, Some(garbage)));
+        assert!(e.contains("client CA") && e.contains("garbage.pem"), "{e}");
+    }
+}
