@@ -131,6 +131,9 @@ pub struct GroupBody {
     /// Ignored until its event count reaches this.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignored_until_count: Option<u64>,
+    /// The service's overflow group: distinct fingerprints collapsed into
+    /// it past the hourly cap on new groups (0 for every other group).
+    pub collapsed_fingerprints: u64,
 }
 
 impl From<Group> for GroupBody {
@@ -160,6 +163,7 @@ impl From<Group> for GroupBody {
             resolved_in_release: g.resolved_in_release,
             ignored_until: g.ignored_until.map(format_rfc3339),
             ignored_until_count: g.ignored_until_count,
+            collapsed_fingerprints: g.collapsed_fingerprints,
         }
     }
 }
@@ -790,6 +794,7 @@ mod tests {
             resolved_in_release: Some("1.2".into()),
             ignored_until: None,
             ignored_until_count: Some(12),
+            collapsed_fingerprints: 3,
         };
         let domain = serde_json::to_value(&g).unwrap();
         assert_eq!(serde_json::to_value(GroupBody::from(g)).unwrap(), domain);
