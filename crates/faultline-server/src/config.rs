@@ -509,6 +509,35 @@ mod tests {
     }
 
     #[test]
+    fn fair_use_is_unlimited_by_default_with_a_new_group_cap() {
+        let c = Config::load(&ServeArgs::default()).unwrap();
+        assert_eq!(c.rate_limits, RateLimits::default());
+        assert_eq!(c.max_new_groups_per_service_per_hour, Some(DEFAULT_MAX_NEW_GROUPS_PER_SERVICE_PER_HOUR));
+    }
+
+    #[test]
+    fn fair_use_limits_from_the_file() {
+        let dir = std::env::temp_dir().join(format!("faultline-config-fair-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.toml");
+        let args = ServeArgs { config: Some(path.clone()), ..Default::default() };
+        std::fs::write(
+            &path,
+            "[limits]\nevents_per_second_per_service = 50\nevents_per_second_per_token = 20\n\
+             events_burst_per_token = 30\nmax_new_groups_per_service_per_hour = 0\n",
+        )
+        .unwrap();
+        let c = Config::load(&args).unwrap();
+        assert_eq!(c.rate_limits.per_service, Some(Rate { per_second: 50.0, burst: 500.0 }));
+        assert_eq!(c.rate_limits.per_token, Some(Rate { per_second: 20.0, burst: 30.0 }));
+        assert_eq!(c.max_new_groups_per_service_per_hour, None, "0 is no cap");
+        std::fs::write(&path, "[limits]\nevents_per_second_per_service = 0\n").unwrap();
+        let err = format!("{:#}", Config::load(&args).unwrap_err());
+        assert!(err.contains("events_per_second_per_service"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn flags_beat_file_beats_default() {
         let dir = std::env::temp_dir().join(format!("faultline-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
