@@ -170,6 +170,55 @@ fn rust_sdk_exports_over_the_limit_are_retried_and_all_stored() {
     assert!(!text.contains(r#"faultline_exports_refused_total{reason="rate_limited"} 0"#), "{text}");
 }
 
+/// Creates a token through the API (open on loopback while none exists,
+/// then with `admin`); its secret.
+fn create_token(server: &Server, admin: Option<&str>, name: &str, scope: &str) -> String {
+    let mut request = reqwest::blocking::Client::new()
+        .post(server.api_url("/api/v1/tokens"))
+        .json(&serde_json::json!({"name": name, "scope": scope}));
+    if let Some(admin) = admin {
+        request = request.bearer_auth(admin);
+    }
+    let body: serde_json::Value = request.send().unwrap().json().unwrap();
+    body["secret"].as_str().unwrap().to_string()
+}
+
+/// Posts an export with a bearer token; the HTTP status.
+fn post_with(server: &Server, token: &str, request: &ExportTraceServiceRequest) -> u16 {
+    let response = reqwest::blocking::Client::new()
+        .post(server.http_url("/v1/traces"))
+        .bearer_auth(token)
+        .header("content-type", "application/x-protobuf")
+        .body(request.encode_to_vec())
+        .send()
+        .unwrap();
+    response.status().as_u16()
+}
+
+/// A token's limit covers all its services together; another token has its own.
+#[test]
+fn a_token_over_its_rate_is_refused_whatever_the_service() {
+    let (server, _dir) = start("events_per_second_per_token = 1\nevents_burst_per_token = 3");
+    let admin = create_token(&server, None, "ops", "admin");
+    let first = create_token(&server, Some(&admin), "team-a", "ingest");
+    let second = create_token(&server, Some(&admin), "team-b", "ingest");
+    assert_eq!(post_with(&server, &first, &errors("shop", "PayError", 2)), 200);
+    assert_eq!(post_with(&server, &first, &errors("cart", "CartError", 1)), 200);
+    assert_eq!(post_with(&server, &first, &errors("search", "SearchError", 1)), 429);
+    assert_eq!(post_with(&server, &second, &errors("search", "SearchError", 3)), 200);
+    let text = reqwest::blocking::Client::new()
+        .get(server.api_url("/metrics"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        text.contains(r#"faultline_rate_limited_events_total{service="search",limit="token"} 1"#),
+        "{text}"
+    );
+}
+
 /// Python's OTLP exporters, one span per export (SimpleSpanProcessor),
 /// each span an error event; prints "sent" when every export succeeded.
 const PYTHON_BURST: &str = r#"

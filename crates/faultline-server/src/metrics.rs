@@ -437,4 +437,32 @@ mod tests {
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
     }
+
+    #[test]
+    fn rate_limited_exports_and_events_are_counted_by_service_and_limit() {
+        let metrics = Metrics::default();
+        let by_service = BTreeMap::from([("shop".to_string(), 3), ("cart".to_string(), 2)]);
+        metrics.rate_limited("service", &by_service);
+        metrics.rate_limited("service", &BTreeMap::from([("shop".to_string(), 4)]));
+        metrics.rate_limited("token", &BTreeMap::from([("shop".to_string(), 1)]));
+        let text = metrics.render(None, &BTreeMap::new(), |_| {});
+        for line in [
+            "faultline_rate_limited_exports_total{service=\"shop\",limit=\"service\"} 2\n",
+            "faultline_rate_limited_events_total{service=\"shop\",limit=\"service\"} 7\n",
+            "faultline_rate_limited_events_total{service=\"cart\",limit=\"service\"} 2\n",
+            "faultline_rate_limited_exports_total{service=\"shop\",limit=\"token\"} 1\n",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+    }
+
+    #[test]
+    fn rate_limited_series_are_capped() {
+        let metrics = Metrics::default();
+        for i in 0..MAX_RATE_LIMITED_SERIES + 5 {
+            metrics.rate_limited("service", &BTreeMap::from([(format!("s{i}"), 1)]));
+        }
+        let counts = metrics.rate_limited.lock().map(|c| c.len()).unwrap_or(0);
+        assert_eq!(counts, MAX_RATE_LIMITED_SERIES + 1, "the rest as `other`");
+    }
 }
