@@ -308,6 +308,11 @@ fn a_fingerprint_storm_past_the_hourly_cap_collapses_into_one_overflow_group() {
     assert_eq!(overflow["count"], 6);
     let text = metrics(&server);
     assert!(text.contains("faultline_new_groups_total 4"), "one new group for the storm: {text}");
+    let page = reqwest::blocking::get(server.api_url(&format!("/issues/{}", overflow["id"])))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.contains(r#"id="overflow-note">5 distinct fingerprints"#), "{page}");
 }
 
 #[test]
