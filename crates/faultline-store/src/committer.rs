@@ -34,6 +34,9 @@ pub struct Committed {
     pub new_group: bool,
     /// The event reopened a resolved group.
     pub regression: bool,
+    /// The event's group is its service's overflow group: its fingerprint
+    /// came past the cap on new groups.
+    pub collapsed: bool,
 }
 
 type Reply<T> = oneshot::Sender<Result<T>>;
@@ -304,7 +307,8 @@ impl Committer {
         let envelope = Envelope { seq, group_id, dictionary_id, body };
         txn.ops.push(Op::Put(keys::event(seq), records::encode_event_envelope(envelope)));
         txn.ops.push(Op::Put(keys::group_event(group_id, seq), Vec::new()));
-        Ok(Committed { seq, group_id, new_group, regression })
+        let collapsed = txn.group_mut(group_id)?.collapsed_fingerprints > 0;
+        Ok(Committed { seq, group_id, new_group, regression, collapsed })
     }
 
     /// Past the hourly cap: the fingerprint joins the service's overflow

@@ -43,6 +43,8 @@ fn fingerprints_past_the_cap_collapse_into_one_overflow_group() {
     assert!(!committed[4].new_group, "the overflow group is new once");
     assert_eq!(committed[5].group_id, overflow_id, "a collapsed fingerprint stays there");
     assert_ne!(committed[6].group_id, overflow_id, "another service has its own cap");
+    let collapsed: Vec<bool> = committed.iter().map(|c| c.collapsed).collect();
+    assert_eq!(collapsed, [false, false, false, true, true, true, false]);
 
     let overflow = storage.group(overflow_id).unwrap().unwrap();
     assert_eq!(overflow.title, OVERFLOW_TITLE);
