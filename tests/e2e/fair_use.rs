@@ -219,6 +219,38 @@ fn a_token_over_its_rate_is_refused_whatever_the_service() {
     );
 }
 
+/// A token created with its own rate is held to it, with no rate in the
+/// configuration; `faultline token create --events-per-second` sets it.
+#[test]
+fn a_token_with_its_own_rate_is_held_to_it() {
+    let server = Server::start();
+    let admin = create_token(&server, None, "ops", "admin");
+    let out = std::process::Command::new(faultline_tests::binary())
+        .args(["token", "create", "--name", "ci", "--scope", "ingest", "--events-per-second", "1"])
+        .args(["--server", &server.api_url(""), "--token", &admin])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let limited = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let tokens: serde_json::Value = reqwest::blocking::Client::new()
+        .get(server.api_url("/api/v1/tokens"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let ci = tokens["tokens"].as_array().unwrap().iter().find(|t| t["name"] == "ci").unwrap();
+    assert_eq!(ci["events_per_second"], 1);
+    // A burst of ten seconds' worth, then refused.
+    assert_eq!(post_with(&server, &limited, &errors("shop", "PayError", 10)), 200);
+    assert_eq!(post_with(&server, &limited, &errors("shop", "PayError", 1)), 429);
+    assert_eq!(
+        post_with(&server, &admin, &errors("shop", "PayError", 50)),
+        200,
+        "the admin token has no limit"
+    );
+}
+
 /// Python's OTLP exporters, one span per export (SimpleSpanProcessor),
 /// each span an error event; prints "sent" when every export succeeded.
 const PYTHON_BURST: &str = r#"

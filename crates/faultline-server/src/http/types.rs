@@ -1036,6 +1036,9 @@ pub struct TokenBody {
     /// The services an ingest token may send for; empty is any.
     pub services: Vec<String>,
     pub created_at: String,
+    /// The token's own fair-use rate (error events per second); `null`:
+    /// the server's `limits.events_per_second_per_token`.
+    pub events_per_second: Option<u64>,
 }
 
 impl TokenBody {
@@ -1046,6 +1049,7 @@ impl TokenBody {
             scope: token.scope.as_str(),
             services: token.services.clone(),
             created_at: format_rfc3339(token.created_at),
+            events_per_second: token.events_per_second,
         }
     }
 }

@@ -306,7 +306,11 @@ where
 
 /// The token an export came with, for its rate limit.
 pub(super) fn token_ref(principal: &Principal) -> TokenRef {
-    TokenRef { id: principal.id.clone(), name: principal.name.clone() }
+    TokenRef {
+        id: principal.id.clone(),
+        name: principal.name.clone(),
+        events_per_second: principal.events_per_second,
+    }
 }
 
 fn ingest_refusal(e: IngestError) -> Refused {

@@ -78,6 +78,8 @@ enum Key {
 struct Bucket {
     tokens: f64,
     at: Instant,
+    /// Its rate (tokens may have their own), for pruning.
+    rate: Rate,
 }
 
 /// Buckets kept before full ones (which hold nothing a new one would not)
@@ -97,6 +99,8 @@ pub struct RateLimiter {
 pub struct TokenRef {
     pub id: String,
     pub name: String,
+    /// The token's own rate (events per second), over the configured one.
+    pub events_per_second: Option<u64>,
 }
 
 impl RateLimiter {
@@ -104,8 +108,10 @@ impl RateLimiter {
         RateLimiter { limits, buckets: Mutex::default() }
     }
 
-    pub fn enabled(&self) -> bool {
-        self.limits.per_service.is_some() || self.limits.per_token.is_some()
+    /// Whether any limit applies to an export sent with `token`.
+    fn applies(&self, token: Option<&TokenRef>) -> bool {
+        let own = token.is_some_and(|t| t.events_per_second.is_some());
+        self.limits.per_service.is_some() || self.limits.per_token.is_some() || own
     }
 
     /// Takes the export's events from its buckets, or refuses it whole
@@ -115,14 +121,14 @@ impl RateLimiter {
     }
 
     fn take_at(&self, token: Option<&TokenRef>, events: &[ErrorEvent], now: Instant) -> Result<(), Limited> {
-        if events.is_empty() || !self.enabled() {
+        if events.is_empty() || !self.applies(token) {
             return Ok(());
         }
         let by_service = count_by_service(events);
         let draws = self.draws(token, &by_service, events.len() as f64);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() > PRUNE_ABOVE {
-            prune(&mut buckets, &self.limits, now);
+            prune(&mut buckets, now);
         }
         let mut refusal: Option<(Over, Duration)> = None;
         for (key, rate, n) in &draws {
@@ -157,12 +163,28 @@ impl RateLimiter {
                 draws.push((Key::Service(service.clone()), rate, *n as f64));
             }
         }
-        if let (Some(rate), Some(token)) = (self.limits.per_token, token) {
-            draws.push((Key::Token(token.id.clone()), rate, total));
+        if let Some(token) = token {
+            if let Some(rate) = token_rate(self.limits.per_token, token) {
+                draws.push((Key::Token(token.id.clone()), rate, total));
+            }
         }
         draws
     }
 }
+
+/// A token's own rate, with a burst of ten seconds of it, or the default.
+fn token_rate(default: Option<Rate>, token: &TokenRef) -> Option<Rate> {
+    match token.events_per_second {
+        Some(n) if n > 0 => {
+            let per_second = n as f64;
+            Some(Rate { per_second, burst: per_second * TOKEN_BURST_SECONDS })
+        }
+        _ => default,
+    }
+}
+
+/// A token's own rate saves up this many seconds of it.
+const TOKEN_BURST_SECONDS: f64 = 10.0;
 
 fn count_by_service(events: &[ErrorEvent]) -> BTreeMap<String, u64> {
     let mut counts = BTreeMap::new();
@@ -180,7 +202,7 @@ fn over(key: &Key, token: Option<&TokenRef>) -> Over {
 }
 
 fn full(rate: Rate, now: Instant) -> Bucket {
-    Bucket { tokens: rate.burst, at: now }
+    Bucket { tokens: rate.burst, at: now, rate }
 }
 
 /// Adds what the rate gave since the bucket was last seen, up to the burst.
@@ -202,13 +224,10 @@ fn wait_for(tokens: f64, n: f64, rate: Rate) -> Option<Duration> {
     Some(Duration::from_secs_f64(seconds.clamp(0.001, 3600.0)))
 }
 
-fn prune(buckets: &mut HashMap<Key, Bucket>, limits: &RateLimits, now: Instant) {
-    buckets.retain(|key, bucket| {
-        let rate = match key {
-            Key::Service(_) => limits.per_service,
-            Key::Token(_) => limits.per_token,
-        };
-        rate.is_some_and(|rate| refill(bucket, rate, now).tokens < rate.burst)
+fn prune(buckets: &mut HashMap<Key, Bucket>, now: Instant) {
+    buckets.retain(|_, bucket| {
+        let rate = bucket.rate;
+        refill(bucket, rate, now).tokens < rate.burst
     });
 }
 
@@ -263,7 +282,7 @@ mod tests {
     #[test]
     fn a_token_limits_all_its_services_together() {
         let limiter = limiter(None, Some(TEN));
-        let token = TokenRef { id: "t1".into(), name: "checkout-prod".into() };
+        let token = TokenRef { id: "t1".into(), name: "checkout-prod".into(), events_per_second: None };
         let start = Instant::now();
         assert!(limiter.take_at(Some(&token), &events("api", 15), start).is_ok());
         let refused = limiter.take_at(Some(&token), &events("web", 10), start).err();
@@ -275,12 +294,24 @@ mod tests {
     #[test]
     fn a_refused_export_takes_nothing() {
         let limiter = limiter(Some(TEN), Some(Rate { per_second: 1.0, burst: 1.0 }));
-        let token = TokenRef { id: "t1".into(), name: "t".into() };
+        let token = TokenRef { id: "t1".into(), name: "t".into(), events_per_second: None };
         let start = Instant::now();
         assert!(limiter.take_at(Some(&token), &events("api", 1), start).is_ok());
         // The token refuses; the service bucket keeps its 19.
         assert!(limiter.take_at(Some(&token), &events("api", 1), start).is_err());
         assert!(limiter.take_at(None, &events("api", 19), start).is_ok());
+    }
+
+    #[test]
+    fn a_token_with_its_own_rate_is_limited_even_with_no_configured_limit() {
+        let limiter = limiter(None, None);
+        let token = TokenRef { id: "t1".into(), name: "ci".into(), events_per_second: Some(1) };
+        let start = Instant::now();
+        assert!(limiter.take_at(Some(&token), &events("api", 10), start).is_ok());
+        let refused = limiter.take_at(Some(&token), &events("api", 1), start).err();
+        assert_eq!(refused.map(|l| l.retry_after), Some(Duration::from_secs(1)));
+        let other = TokenRef { id: "t2".into(), name: "other".into(), events_per_second: None };
+        assert!(limiter.take_at(Some(&other), &events("api", 1000), start).is_ok());
     }
 
     #[test]
