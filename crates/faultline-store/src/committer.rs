@@ -186,6 +186,8 @@ impl Committer {
 
     fn commit(&mut self, batch: Vec<Request>) {
         let backend = self.backend.clone();
+        // Groups of a batch that fails are not made: their count goes back.
+        let new_groups_before = self.new_groups.clone();
         let mut txn = Txn::new(&*backend);
         let answers: Vec<Answer> = batch.into_iter().map(|request| self.apply(&mut txn, request)).collect();
         // Events fail only when storage itself does; then the batch is unsafe to write.
@@ -203,6 +205,7 @@ impl Committer {
             Err(e) => {
                 tracing::error!(error = %e, "commit failed; nothing in this batch was acknowledged");
                 self.shared_written.clear();
+                self.new_groups = new_groups_before;
                 if let Err(e) = self.reload_counters() {
                     tracing::error!(error = %e, "could not re-read counters after a failed commit");
                 }

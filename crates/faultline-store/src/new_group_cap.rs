@@ -37,7 +37,7 @@ pub(crate) fn overflow_grouping(service: &str) -> Grouping {
 }
 
 /// New groups made per service in the current hour.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct NewGroupCap {
     /// `None`: no cap.
     max_per_hour: Option<u64>,
