@@ -2,6 +2,7 @@
 //! variables (clap reads both), then an optional TOML file, then the
 //! embedded defaults. `faultline serve` with nothing set works.
 
+use crate::ingest::rate_limit::{Rate, RateLimits};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -148,7 +149,35 @@ struct FileLimits {
     max_inflight_bytes: Option<u64>,
     #[serde(default, with = "faultline_model::duration::option")]
     max_queue_wait: Option<Duration>,
+    events_per_second_per_service: Option<f64>,
+    events_burst_per_service: Option<f64>,
+    events_per_second_per_token: Option<f64>,
+    events_burst_per_token: Option<f64>,
+    max_new_groups_per_service_per_hour: Option<u64>,
 }
+
+impl FileLimits {
+    /// The fair-use rates; a burst defaults to ten seconds of its rate.
+    fn rate_limits(&self) -> RateLimits {
+        let rate = |per_second: Option<f64>, burst: Option<f64>| {
+            per_second.map(|per_second| Rate {
+                per_second,
+                burst: burst.unwrap_or(per_second * DEFAULT_BURST_SECONDS),
+            })
+        };
+        RateLimits {
+            per_service: rate(self.events_per_second_per_service, self.events_burst_per_service),
+            per_token: rate(self.events_per_second_per_token, self.events_burst_per_token),
+        }
+    }
+}
+
+/// A burst not configured holds this many seconds of its rate.
+const DEFAULT_BURST_SECONDS: f64 = 10.0;
+/// New groups per service per hour before new fingerprints join the
+/// service's overflow group: far above what a real release brings, far
+/// below what a fingerprint storm makes.
+pub const DEFAULT_MAX_NEW_GROUPS_PER_SERVICE_PER_HOUR: u64 = 1000;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -191,6 +220,10 @@ pub struct Config {
     /// Longest wait for the committer before new exports are refused
     /// undecoded (`limits.max_queue_wait`).
     pub max_queue_wait: Duration,
+    /// Error events per second per service and per token (`limits.events_*`); unlimited by default.
+    pub rate_limits: RateLimits,
+    /// `limits.max_new_groups_per_service_per_hour`; 0 in the file is no cap.
+    pub max_new_groups_per_service_per_hour: Option<u64>,
     pub index_commit_interval: Duration,
     /// What a group commit waits for before its exports are acknowledged (`storage.sync`).
     pub sync: faultline_store::SyncMode,
@@ -320,6 +353,11 @@ impl Config {
                 DEFAULT_MAX_INFLIGHT_BYTES,
             ),
             max_queue_wait: pick(args.max_queue_wait, file.limits.max_queue_wait, DEFAULT_MAX_QUEUE_WAIT),
+            rate_limits: file.limits.rate_limits(),
+            max_new_groups_per_service_per_hour: match file.limits.max_new_groups_per_service_per_hour {
+                Some(0) => None,
+                other => Some(other.unwrap_or(DEFAULT_MAX_NEW_GROUPS_PER_SERVICE_PER_HOUR)),
+            },
             index_commit_interval: file.index.commit_interval.unwrap_or(Duration::from_millis(500)),
             sync: match file.storage.sync {
                 None | Some(FileSync::Fsync) => faultline_store::SyncMode::Fsync,
@@ -365,6 +403,17 @@ impl Config {
         }
         if self.max_inflight_bytes == 0 {
             bail!("max_inflight_bytes must be at least 1");
+        }
+        for (name, rate) in [("service", self.rate_limits.per_service), ("token", self.rate_limits.per_token)]
+        {
+            if let Some(rate) = rate {
+                if !(rate.per_second.is_finite() && rate.per_second > 0.0) {
+                    bail!("limits.events_per_second_per_{name} must be above 0, got {}", rate.per_second);
+                }
+                if !(rate.burst.is_finite() && rate.burst >= 1.0) {
+                    bail!("limits.events_burst_per_{name} must be at least 1, got {}", rate.burst);
+                }
+            }
         }
         if self.max_queue_wait < Duration::from_millis(10) {
             bail!("max_queue_wait must be at least 10ms");
@@ -517,6 +566,35 @@ mod tests {
         assert_eq!(c.otlp_grpc_addr.to_string(), DEFAULT_OTLP_GRPC);
         assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
         assert_eq!(c.max_request_bytes, 20 * 1024 * 1024);
+    }
+
+    #[test]
+    fn fair_use_is_unlimited_by_default_with_a_new_group_cap() {
+        let c = Config::load(&ServeArgs::default()).unwrap();
+        assert_eq!(c.rate_limits, RateLimits::default());
+        assert_eq!(c.max_new_groups_per_service_per_hour, Some(DEFAULT_MAX_NEW_GROUPS_PER_SERVICE_PER_HOUR));
+    }
+
+    #[test]
+    fn fair_use_limits_from_the_file() {
+        let dir = std::env::temp_dir().join(format!("faultline-config-fair-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.toml");
+        let args = ServeArgs { config: Some(path.clone()), ..Default::default() };
+        std::fs::write(
+            &path,
+            "[limits]\nevents_per_second_per_service = 50\nevents_per_second_per_token = 20\n\
+             events_burst_per_token = 30\nmax_new_groups_per_service_per_hour = 0\n",
+        )
+        .unwrap();
+        let c = Config::load(&args).unwrap();
+        assert_eq!(c.rate_limits.per_service, Some(Rate { per_second: 50.0, burst: 500.0 }));
+        assert_eq!(c.rate_limits.per_token, Some(Rate { per_second: 20.0, burst: 30.0 }));
+        assert_eq!(c.max_new_groups_per_service_per_hour, None, "0 is no cap");
+        std::fs::write(&path, "[limits]\nevents_per_second_per_service = 0\n").unwrap();
+        let err = format!("{:#}", Config::load(&args).unwrap_err());
+        assert!(err.contains("events_per_second_per_service"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

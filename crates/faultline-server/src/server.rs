@@ -67,6 +67,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         health: config.health.clone(),
         sync: config.sync,
         cache_bytes: config.cache_bytes,
+        max_new_groups_per_service_per_hour: config.max_new_groups_per_service_per_hour,
     };
     let data_dir = config.data_dir.clone();
     let storage = tokio::task::spawn_blocking(move || Storage::open(&data_dir, options)).await?.map_err(
@@ -86,17 +87,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Checks::start(storage.clone(), config.checks.clone()).context("cannot start the active checks")?;
     let alerting = Alerting::start(storage.clone(), checks.clone(), config.alerts.clone())
         .context("cannot start alerting")?;
-    let pipeline = Arc::new(Pipeline::new(
-        storage.clone(),
-        metrics.clone(),
-        config.limits.clone(),
-        Grouper::with_config(config.grouping.clone())?,
-        alerting.clone(),
-        AdmissionLimits {
-            max_inflight_bytes: config.max_inflight_bytes,
-            max_queue_wait: config.max_queue_wait,
-        },
-    ));
+    let pipeline = Arc::new(
+        Pipeline::new(
+            storage.clone(),
+            metrics.clone(),
+            config.limits.clone(),
+            Grouper::with_config(config.grouping.clone())?,
+            alerting.clone(),
+            AdmissionLimits {
+                max_inflight_bytes: config.max_inflight_bytes,
+                max_queue_wait: config.max_queue_wait,
+            },
+        )
+        .with_rate_limits(config.rate_limits),
+    );
     let ready = Arc::new(AtomicBool::new(false));
 
     let grpc = bind(config.otlp_grpc_addr, GRPC).await?;

@@ -38,6 +38,7 @@ use tonic::{Code, Request, Response, Status};
 
 use super::admission::Admitted;
 use super::pipeline::{IngestError, Pipeline};
+use super::rate_limit::{Limited, TokenRef};
 use crate::auth::middleware::GrpcAuth;
 use crate::auth::{services, Auth, Principal};
 use crate::metrics::{Refusal, Signal};
@@ -67,10 +68,33 @@ impl Otlp {
 
 fn to_status(e: IngestError) -> Status {
     match e {
+        IngestError::RateLimited(limited) => rate_limited(&limited),
         // UNAVAILABLE is retryable in OTLP: SDKs back off and resend.
         IngestError::Busy | IngestError::ShuttingDown => Status::unavailable(e.to_string()),
         IngestError::Storage(_) => Status::internal(e.to_string()),
     }
+}
+
+/// UNAVAILABLE (retryable) with a `google.rpc.RetryInfo` detail saying
+/// when the export would fit. The detail goes in the status details (as
+/// gRPC specifies) and, for exporters that read it there (Python's), in the
+/// `google.rpc.retryinfo-bin` trailer too.
+fn rate_limited(limited: &Limited) -> Status {
+    let message = limited.to_string();
+    let details = faultline_otlp::status::Status::new(Code::Unavailable, message.clone())
+        .with_retry_delay(limited.retry_after);
+    let info = details.details.first().map(|any| any.value.clone()).unwrap_or_default();
+    let mut status =
+        Status::with_details(Code::Unavailable, message, prost::Message::encode_to_vec(&details).into());
+    status
+        .metadata_mut()
+        .insert_bin("google.rpc.retryinfo-bin", tonic::metadata::MetadataValue::from_bytes(&info));
+    status
+}
+
+/// The token a call came with (put there by the auth layer).
+fn token_of<T>(request: &Request<T>) -> Option<TokenRef> {
+    request.extensions().get::<Principal>().map(super::otlp_http::token_ref)
 }
 
 #[tonic::async_trait]
@@ -81,10 +105,11 @@ impl TraceService for Otlp {
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         self.check_services(&request, services::of_traces)?;
+        let token = token_of(&request);
         let req = request.into_inner();
         let accepted = self
             .pipeline
-            .ingest(Signal::Traces, move |limits, now| {
+            .ingest(Signal::Traces, token, move |limits, now| {
                 (extract_traces(&req, limits, now), span_samples(&req))
             })
             .await
@@ -101,10 +126,11 @@ impl LogsService for Otlp {
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
         self.check_services(&request, services::of_logs)?;
+        let token = token_of(&request);
         let req = request.into_inner();
         let accepted = self
             .pipeline
-            .ingest(Signal::Logs, move |limits, now| (extract_logs(&req, limits, now), Vec::new()))
+            .ingest(Signal::Logs, token, move |limits, now| (extract_logs(&req, limits, now), Vec::new()))
             .await
             .map_err(to_status)?;
         Ok(Response::new(accepted.logs_response()))
