@@ -80,6 +80,7 @@ pub fn run(rt: &tokio::runtime::Runtime, server: &Server, name: &str, config: &C
             &report.run_id,
             report.error_events_acked,
             Duration::from_secs(180),
+            config.token.as_deref(),
         ))
         .unwrap();
     report.verify = Some(verification.clone());

@@ -144,6 +144,9 @@ fn auth_cli_creates_the_first_token_then_the_api_and_otlp_http_want_one() {
     assert!(stderr(&out).contains("FAULTLINE_TOKEN"), "{}", stderr(&out));
     let out = cli(&server, None, &["search", "KeyError", "--token", &read]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // --token is global: before the command too.
+    let out = cli(&server, None, &["--token", &read, "groups", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
 
     // The listing shows no secret and no hash.
     let (_, _, list) = get(&server, "/api/v1/tokens", Some(&admin));

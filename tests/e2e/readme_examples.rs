@@ -50,6 +50,14 @@ const NOT_RUN: &[(&str, &str)] = &[
         "FAULTLINE_ADMIN_TOKEN=",
         "starts a server on 0.0.0.0; tests/e2e/auth.rs starts one with an admin token",
     ),
+    (
+        "FAULTLINE_CA_CERT=",
+        "a placeholder CA and host; tests/e2e/tls.rs runs `faultline groups` over HTTPS with FAULTLINE_CA_CERT",
+    ),
+    (
+        "kill -HUP ",
+        "signals the reader's running server; tests/e2e/tls.rs sends SIGHUP and checks new handshakes get the new certificate",
+    ),
     ("pip install opentelemetry-distro", "installs zero-code instrumentation from the network"),
     ("opentelemetry-bootstrap ", "installs instrumentations from the network"),
     (

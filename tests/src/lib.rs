@@ -85,6 +85,10 @@ pub struct Server {
     pub http_port: u16,
     pub api_port: u16,
     extra_args: Vec<String>,
+    /// `https` when the server was started with TLS on every listener.
+    scheme: &'static str,
+    /// The client of the API helpers (trusting the test CA over TLS).
+    client: reqwest::blocking::Client,
     _tmp: TempDir,
 }
 
@@ -95,6 +99,24 @@ impl Server {
 
     /// Starts with extra `faultline serve` flags.
     pub fn start_with(extra: &[&str]) -> Server {
+        Server::start_inner(extra, None)
+    }
+
+    /// Starts with extra flags that turn TLS on for every listener; the
+    /// API helpers then speak HTTPS, trusting the PEM CA `ca_pem` (the
+    /// certificate must be for `localhost`).
+    pub fn start_tls(extra: &[&str], ca_pem: &str) -> Server {
+        Server::start_inner(extra, Some(ca_pem))
+    }
+
+    fn start_inner(extra: &[&str], ca_pem: Option<&str>) -> Server {
+        let (scheme, client) = match ca_pem {
+            None => ("http", reqwest::blocking::Client::new()),
+            Some(pem) => {
+                let ca = reqwest::Certificate::from_pem(pem.as_bytes()).unwrap();
+                ("https", reqwest::blocking::Client::builder().add_root_certificate(ca).build().unwrap())
+            }
+        };
         let tmp = TempDir::new("faultline-e2e");
         let mut server = Server {
             child: None,
@@ -103,6 +125,8 @@ impl Server {
             http_port: free_port(),
             api_port: free_port(),
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
+            scheme,
+            client,
             _tmp: tmp,
         };
         // A port free when picked can be taken by another test before the
@@ -145,7 +169,7 @@ impl Server {
     fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(r) = reqwest::blocking::get(self.api_url("/readyz")) {
+            if let Ok(r) = self.client.get(self.api_url("/readyz")).send() {
                 if r.status().is_success() {
                     return true;
                 }
@@ -160,21 +184,35 @@ impl Server {
         }
     }
 
+    /// The host in URLs: `localhost` over TLS, the name test certificates carry.
+    fn host(&self) -> &'static str {
+        if self.scheme == "https" {
+            "localhost"
+        } else {
+            "127.0.0.1"
+        }
+    }
+
     pub fn api_url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.api_port)
+        format!("{}://{}:{}{path}", self.scheme, self.host(), self.api_port)
     }
 
     pub fn grpc_endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.grpc_port)
+        format!("{}://{}:{}", self.scheme, self.host(), self.grpc_port)
     }
 
     pub fn http_url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.http_port)
+        format!("{}://{}:{}{path}", self.scheme, self.host(), self.http_port)
+    }
+
+    /// The client the API helpers use (it trusts the test CA over TLS).
+    pub fn client(&self) -> &reqwest::blocking::Client {
+        &self.client
     }
 
     /// GET a JSON API path; panics on a non-2xx answer.
     pub fn get(&self, path: &str) -> Value {
-        let response = reqwest::blocking::get(self.api_url(path)).unwrap();
+        let response = self.client.get(self.api_url(path)).send().unwrap();
         let status = response.status();
         let body: Value = response.json().unwrap();
         assert!(status.is_success(), "GET {path} -> {status}: {body}");
@@ -183,7 +221,7 @@ impl Server {
 
     /// GET returning status and body, for error cases.
     pub fn get_raw(&self, path: &str) -> (u16, Value) {
-        let response = reqwest::blocking::get(self.api_url(path)).unwrap();
+        let response = self.client.get(self.api_url(path)).send().unwrap();
         let status = response.status().as_u16();
         (status, response.json().unwrap_or(Value::Null))
     }

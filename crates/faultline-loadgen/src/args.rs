@@ -105,6 +105,12 @@ pub struct Args {
     /// Also report this process's CPU time (the server's pid).
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Access token for a server that requires one: sent with every export
+    /// (`authorization: Bearer`, gRPC metadata or HTTP header; an ingest
+    /// token) and with --verify's API calls (a read token). One token for
+    /// both, so an admin token, or an ingest token without --verify.
+    #[arg(long, env = "FAULTLINE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 /// A run's settings, checked.
@@ -123,6 +129,8 @@ pub struct Config {
     pub retry: RetryPolicy,
     pub timeout: Duration,
     pub server_pid: Option<u32>,
+    /// The access token exports carry (`--token`).
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -152,6 +160,9 @@ impl Args {
         }
         if self.services == 0 || self.routes == 0 || self.kinds == 0 || self.templates == 0 {
             return fail("--services, --routes, --kinds and --templates must be at least 1");
+        }
+        if self.token.as_deref().is_some_and(|t| crate::client::bearer(t).is_none()) {
+            return fail("--token must be printable ASCII (it is sent as a header)");
         }
         if self.exports == Some(0) || self.duration == Some(Duration::ZERO) {
             return fail("--exports and --duration must be more than 0");
@@ -205,6 +216,7 @@ impl Args {
             },
             timeout: self.timeout,
             server_pid: self.server_pid,
+            token: self.token.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
         })
     }
 }
@@ -257,5 +269,12 @@ mod tests {
         assert!(parse(&["--rate", "-3"]).is_err());
         assert!(parse(&["--run-id", "a b"]).is_err());
         assert!(parse(&["--exports", "0"]).is_err());
+        assert!(parse(&["--token", "a\u{7}b"]).is_err());
+    }
+
+    #[test]
+    fn the_token_is_kept_trimmed() {
+        assert_eq!(parse(&["--token", " fl_abc "]).expect("token").token.as_deref(), Some("fl_abc"));
+        assert_eq!(parse(&["--token", ""]).expect("empty").token, None);
     }
 }

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes};
 use http::uri::PathAndQuery;
+use http::HeaderValue;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::metadata::AsciiMetadataValue;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
@@ -23,6 +25,8 @@ pub enum Protocol {
 pub enum ClientError {
     #[error("bad endpoint {endpoint:?}: {message}")]
     Endpoint { endpoint: String, message: String },
+    #[error("the token cannot be sent as a header (printable ASCII only)")]
+    Token,
     #[error("building the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
 }
@@ -39,8 +43,16 @@ pub enum Outcome {
 
 /// An exporter for one client.
 pub enum Exporter {
-    Grpc(tonic::client::Grpc<Channel>),
+    Grpc { grpc: tonic::client::Grpc<Channel>, auth: Option<AsciiMetadataValue> },
     Http { client: reqwest::Client, url: String, gzip: bool },
+}
+
+/// `Bearer <token>` as a header value (marked sensitive so it is never
+/// logged), or None when the token cannot be a header.
+pub fn bearer(token: &str) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -53,8 +65,13 @@ impl Exporter {
         endpoint: &str,
         gzip: bool,
         timeout: Duration,
+        token: Option<&str>,
     ) -> Result<Exporter, ClientError> {
         let bad = |message: String| ClientError::Endpoint { endpoint: endpoint.to_string(), message };
+        let auth = match token {
+            Some(token) => Some(bearer(token).ok_or(ClientError::Token)?),
+            None => None,
+        };
         match protocol {
             Protocol::Grpc => {
                 let channel = Endpoint::from_shared(endpoint.to_string())
@@ -65,13 +82,18 @@ impl Exporter {
                 if gzip {
                     grpc = grpc.send_compressed(CompressionEncoding::Gzip);
                 }
-                Ok(Exporter::Grpc(grpc))
+                let auth = auth.and_then(|v| AsciiMetadataValue::try_from(v.as_bytes()).ok());
+                Ok(Exporter::Grpc { grpc, auth })
             }
             Protocol::Http => {
                 if !endpoint.starts_with("http://") && !endpoint.starts_with("https://") {
                     return Err(bad("must start with http:// or https://".into()));
                 }
-                let client = reqwest::Client::builder().timeout(timeout).build()?;
+                let mut headers = http::HeaderMap::new();
+                if let Some(auth) = auth {
+                    headers.insert(http::header::AUTHORIZATION, auth);
+                }
+                let client = reqwest::Client::builder().timeout(timeout).default_headers(headers).build()?;
                 Ok(Exporter::Http { client, url: traces_url(endpoint), gzip })
             }
         }
@@ -80,7 +102,7 @@ impl Exporter {
     /// Sends one export body (an encoded `ExportTraceServiceRequest`).
     pub async fn export(&mut self, body: Bytes) -> Outcome {
         match self {
-            Exporter::Grpc(grpc) => export_grpc(grpc, body).await,
+            Exporter::Grpc { grpc, auth } => export_grpc(grpc, auth.as_ref(), body).await,
             Exporter::Http { client, url, gzip } => export_http(client, url, body, *gzip).await,
         }
     }
@@ -96,12 +118,20 @@ pub fn traces_url(endpoint: &str) -> String {
     }
 }
 
-async fn export_grpc(grpc: &mut tonic::client::Grpc<Channel>, body: Bytes) -> Outcome {
+async fn export_grpc(
+    grpc: &mut tonic::client::Grpc<Channel>,
+    auth: Option<&AsciiMetadataValue>,
+    body: Bytes,
+) -> Outcome {
     if let Err(e) = grpc.ready().await {
         return transport_refusal(&e.to_string());
     }
     let path = PathAndQuery::from_static(EXPORT_PATH);
-    match grpc.unary(tonic::Request::new(body), path, RawCodec).await {
+    let mut request = tonic::Request::new(body);
+    if let Some(auth) = auth {
+        request.metadata_mut().insert("authorization", auth.clone());
+    }
+    match grpc.unary(request, path, RawCodec).await {
         Ok(response) => Outcome::Acked { rejected_spans: rejected(response.get_ref()) },
         Err(status) => grpc_refusal(&status),
     }

@@ -9,11 +9,13 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let (json, check, api, verify_timeout) = (args.json, args.verify, args.api.clone(), args.verify_timeout);
     let config = args.into_config()?;
+    let token = config.token.clone();
     let mut report = run(&config).await.context("running the load")?;
     if check {
-        let verification = verify(&api, &report.run_id, report.error_events_acked, verify_timeout)
-            .await
-            .context("verifying through the API")?;
+        let verification =
+            verify(&api, &report.run_id, report.error_events_acked, verify_timeout, token.as_deref())
+                .await
+                .context("verifying through the API")?;
         report.verify = Some(verification);
     }
     if json {

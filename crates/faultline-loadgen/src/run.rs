@@ -57,7 +57,8 @@ pub async fn run(config: &Config) -> Result<Report, Error> {
     for id in 0..config.clients {
         let (templates, rng) = client_templates(config, &zipf, id)?;
         let endpoint = &config.endpoints[id % config.endpoints.len()];
-        let exporter = Exporter::new(config.protocol, endpoint, config.gzip, config.timeout)?;
+        let exporter =
+            Exporter::new(config.protocol, endpoint, config.gzip, config.timeout, config.token.as_deref())?;
         let offset = period.map_or(Duration::ZERO, |p| p.mul_f64(id as f64 / config.clients as f64));
         clients.push(Client { exporter, templates, rng, period, offset });
     }

@@ -9,6 +9,10 @@ use crate::stats::Verification;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
+    #[error("the token cannot be sent as a header (printable ASCII only)")]
+    Token,
+    #[error("building the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
     #[error("asking {url}: {source}")]
     Request { url: String, source: reqwest::Error },
     #[error("{url} answered {status}: {body}")]
@@ -26,13 +30,15 @@ pub fn run_query(run_id: &str) -> String {
 /// Gives up at `timeout`, or earlier when more than `acked` are stored and
 /// the count has stopped moving (an export that timed out on our side may
 /// still have been committed; that is a difference worth reporting).
+/// `token`, when the server requires one, must be allowed to read.
 pub async fn verify(
     api: &str,
     run_id: &str,
     acked: u64,
     timeout: Duration,
+    token: Option<&str>,
 ) -> Result<Verification, VerifyError> {
-    let client = reqwest::Client::new();
+    let client = api_client(token)?;
     let url = format!("{}/api/v1/search", api.trim_end_matches('/'));
     let query = run_query(run_id);
     let started = Instant::now();
@@ -57,6 +63,15 @@ pub async fn verify(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// A client that sends `token` as `Authorization: Bearer` on every request.
+pub fn api_client(token: Option<&str>) -> Result<reqwest::Client, VerifyError> {
+    let mut headers = http::HeaderMap::new();
+    if let Some(token) = token {
+        headers.insert(http::header::AUTHORIZATION, crate::client::bearer(token).ok_or(VerifyError::Token)?);
+    }
+    reqwest::Client::builder().default_headers(headers).build().map_err(VerifyError::Client)
 }
 
 /// `total` of `GET /api/v1/search?q=..&limit=1`.

@@ -110,6 +110,10 @@ pub struct Group {
     /// it brings the issue back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignored_until_count: Option<u64>,
+    /// For a service's overflow group: distinct fingerprints that would
+    /// have been new groups past the hourly cap and joined it instead.
+    #[serde(default)]
+    pub collapsed_fingerprints: u64,
 }
 
 /// A user's triage action on an issue, with the conditions Sentry users

@@ -55,4 +55,7 @@ pub struct AccessToken {
     pub created_at: UnixNanos,
     /// SHA-256 of the secret.
     pub secret_sha256: [u8; 32],
+    /// Ingest tokens: error events per second this token may send, over
+    /// the server's `limits.events_per_second_per_token`; `None` is that.
+    pub events_per_second: Option<u64>,
 }

@@ -27,7 +27,7 @@ pub use health::{
     span_buckets, span_samples, MetricsHealth, DEFAULT_MAX_SERIES, DURATION_METRICS, MAX_KEY_PART_LEN,
     MAX_REQUEST_DURATION_NANOS,
 };
-pub use limits::{truncate, Limits, TRUNCATION_MARKER};
+pub use limits::{mark_truncated, truncate, Limits, TRUNCATED_ATTRIBUTE, TRUNCATION_MARKER};
 pub use logs::{extract_logs, LOG_BODY, LOG_SEVERITY_TEXT, SCOPE_NAME};
 pub use resource::UNKNOWN_SERVICE;
 pub use traces::extract_traces;

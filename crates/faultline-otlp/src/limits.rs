@@ -1,5 +1,6 @@
 //! Per-item limits that keep one export from flooding the store.
 
+use faultline_model::ErrorEvent;
 use serde::{Deserialize, Serialize};
 
 /// Appended to every string that was cut short, so readers know text is missing.
@@ -50,6 +51,48 @@ pub fn truncate(text: &str, max_bytes: usize) -> String {
     out
 }
 
+/// The event attribute listing the fields of an event that were cut short
+/// (`message`, `stacktrace`, `exception_type`, `span_name`,
+/// `attributes.<key>`, `resource.<key>`), so a reader of the event knows
+/// without looking for the marker.
+pub const TRUNCATED_ATTRIBUTE: &str = "faultline.truncated";
+
+/// Records on each event which of its fields [`truncate`] cut, as the
+/// attribute [`TRUNCATED_ATTRIBUTE`]. Done once after extraction rather
+/// than at every place that truncates: a cut string ends with the marker.
+pub fn mark_truncated(events: &mut [ErrorEvent]) {
+    for event in events {
+        let fields = truncated_fields(event);
+        if !fields.is_empty() {
+            let list = fields.into_iter().map(serde_json::Value::String).collect();
+            event.attributes.insert(TRUNCATED_ATTRIBUTE.to_string(), serde_json::Value::Array(list));
+        }
+    }
+}
+
+fn truncated_fields(event: &ErrorEvent) -> Vec<String> {
+    let cut = |text: &Option<String>| text.as_deref().is_some_and(|t| t.ends_with(TRUNCATION_MARKER));
+    let mut fields = Vec::new();
+    for (name, value) in [
+        ("message", &event.message),
+        ("stacktrace", &event.stacktrace),
+        ("exception_type", &event.exception_type),
+        ("span_name", &event.span_name),
+    ] {
+        if cut(value) {
+            fields.push(name.to_string());
+        }
+    }
+    for (prefix, attributes) in [("attributes", &event.attributes), ("resource", &event.resource)] {
+        for (key, value) in attributes {
+            if value.as_str().is_some_and(|t| t.ends_with(TRUNCATION_MARKER)) {
+                fields.push(format!("{prefix}.{key}"));
+            }
+        }
+    }
+    fields
+}
+
 /// The largest index `<= at` that starts a char (`str::floor_char_boundary`
 /// is not stable on the project's minimum Rust).
 fn floor_char_boundary(text: &str, at: usize) -> usize {
@@ -97,6 +140,21 @@ mod tests {
         assert_eq!(truncate(text, 2), format!("a{TRUNCATION_MARKER}"));
         assert_eq!(truncate(text, 3), format!("aé{TRUNCATION_MARKER}"));
         assert_eq!(truncate(text, 9), format!("aé€{TRUNCATION_MARKER}"));
+    }
+
+    #[test]
+    fn truncated_fields_are_recorded_on_the_event() {
+        let mut cut = ErrorEvent::blank("api", faultline_model::EventSource::Log, 0);
+        cut.message = Some(truncate("a long message", 4));
+        cut.stacktrace = Some(truncate("Traceback ...", 4));
+        cut.attributes.insert("sql".into(), serde_json::Value::String(truncate("SELECT 1", 3)));
+        let mut whole = ErrorEvent::blank("api", faultline_model::EventSource::Log, 0);
+        whole.message = Some("short".into());
+        let mut events = vec![cut, whole];
+        mark_truncated(&mut events);
+        let recorded = events[0].attributes.get(TRUNCATED_ATTRIBUTE).cloned();
+        assert_eq!(recorded, Some(serde_json::json!(["message", "stacktrace", "attributes.sql"])));
+        assert!(!events[1].attributes.contains_key(TRUNCATED_ATTRIBUTE));
     }
 
     #[test]

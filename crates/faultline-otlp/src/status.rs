@@ -26,6 +26,51 @@ impl Status {
     pub fn new(code: Code, message: impl Into<String>) -> Status {
         Status { code: code as i32, message: message.into(), details: Vec::new() }
     }
+
+    /// Adds a `google.rpc.RetryInfo` detail: OTLP exporters wait at least
+    /// `delay` before they resend a retryable refusal.
+    pub fn with_retry_delay(mut self, delay: std::time::Duration) -> Status {
+        let info = RetryInfo { retry_delay: Some(ProtoDuration::from(delay)) };
+        self.details
+            .push(Any { type_url: RETRY_INFO_TYPE.into(), value: prost::Message::encode_to_vec(&info) });
+        self
+    }
+}
+
+/// The type URL of a `google.rpc.RetryInfo` inside an `Any`.
+pub const RETRY_INFO_TYPE: &str = "type.googleapis.com/google.rpc.RetryInfo";
+
+/// `google.rpc.RetryInfo`: retry_delay = 1.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RetryInfo {
+    #[prost(message, optional, tag = "1")]
+    pub retry_delay: Option<ProtoDuration>,
+}
+
+/// `google.protobuf.Duration`: seconds = 1, nanos = 2.
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct ProtoDuration {
+    #[prost(int64, tag = "1")]
+    pub seconds: i64,
+    #[prost(int32, tag = "2")]
+    pub nanos: i32,
+}
+
+impl From<std::time::Duration> for ProtoDuration {
+    fn from(d: std::time::Duration) -> ProtoDuration {
+        ProtoDuration {
+            seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
+        }
+    }
+}
+
+impl From<ProtoDuration> for std::time::Duration {
+    fn from(d: ProtoDuration) -> std::time::Duration {
+        let seconds = u64::try_from(d.seconds).unwrap_or(0);
+        let nanos = u32::try_from(d.nanos).unwrap_or(0);
+        std::time::Duration::new(seconds, 0) + std::time::Duration::from_nanos(u64::from(nanos))
+    }
 }
 
 /// `google.protobuf.Any`. Its JSON form here is `{"@type": …, "value":
@@ -91,5 +136,16 @@ mod tests {
             json.contains(r#""@type":"type.googleapis.com/google.rpc.RetryInfo","value":"AQI=""#),
             "{json}"
         );
+    }
+
+    #[test]
+    fn retry_delay_is_a_retry_info_detail() {
+        let status = Status::new(Code::Unavailable, "slow down")
+            .with_retry_delay(std::time::Duration::from_millis(1500));
+        let [detail] = status.details.as_slice() else { panic!("one detail: {status:?}") };
+        assert_eq!(detail.type_url, RETRY_INFO_TYPE);
+        let info = RetryInfo::decode(detail.value.as_slice()).ok();
+        let delay = info.and_then(|i| i.retry_delay).map(std::time::Duration::from);
+        assert_eq!(delay, Some(std::time::Duration::from_millis(1500)));
     }
 }

@@ -1,16 +1,11 @@
 //! The `faultline` command line: `serve` (also what no command means),
 //! and the client commands `search`, `groups`, `report` and `token`.
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "faultline",
-    version,
-    about = "Self-hosted error tracking and API health for OpenTelemetry",
-    // Plain `faultline [serve flags]` is `faultline serve [serve flags]`.
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "faultline", version, about = "Self-hosted error tracking and API health for OpenTelemetry")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -36,9 +31,52 @@ enum Command {
     Token(crate::cli::TokenArgs),
 }
 
+/// The command line, parsed; exits with clap's message when it is wrong.
+///
+/// Plain `faultline [serve flags]` is `faultline serve [serve flags]`, so
+/// the serve flags also sit at the top; they may not come with another
+/// command. clap's `args_conflicts_with_subcommands` would say so, but it
+/// would also refuse the global `--token` before a command
+/// (`faultline --token X groups`), so the check is made here instead.
+fn parse<I, T>(argv: I) -> Cli
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(argv).unwrap_or_else(|e| e.exit());
+    if let Some((name, _)) = matches.subcommand() {
+        if let Some(flag) = top_level_serve_flag(&command, &matches) {
+            command
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("--{flag} is a flag of `serve`; it cannot be used with `{name}`"),
+                )
+                .exit();
+        }
+    }
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// A serve flag given on the command line before the command, if any
+/// (from the environment they are fine: they are simply not used). Only
+/// the top level's own arguments are asked about: `ids()` also lists
+/// those of the subcommand, which `value_source` does not know here.
+fn top_level_serve_flag(command: &clap::Command, matches: &ArgMatches) -> Option<String> {
+    command
+        .get_arguments()
+        .map(|arg| arg.get_id().as_str())
+        .filter(|id| *id != "token")
+        .find(|id| {
+            matches!(matches.try_contains_id(id), Ok(true))
+                && matches.value_source(id) == Some(ValueSource::CommandLine)
+        })
+        .map(|id| id.replace('_', "-"))
+}
+
 /// Parses the command line and runs the command; what `main` returns.
 pub fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = parse(std::env::args_os());
     let token = cli.token.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => crate::server::run(args),
@@ -53,5 +91,44 @@ pub fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_token_goes_before_or_after_the_command() {
+        for argv in [
+            ["faultline", "--token", "t1", "groups"],
+            ["faultline", "groups", "--token", "t1"],
+            ["faultline", "--token=t1", "groups", "--limit=3"],
+        ]
+        .iter()
+        .map(|a| a.to_vec())
+        {
+            let cli = parse(argv.clone());
+            assert_eq!(cli.token.as_deref(), Some("t1"), "{argv:?}");
+            assert!(matches!(cli.command, Some(Command::Groups(_))), "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn serve_flags_at_the_top_still_mean_serve() {
+        let cli = parse(["faultline", "--data-dir", "/tmp/x"]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.data_dir.as_deref(), Some(std::path::Path::new("/tmp/x")));
+        let command = Cli::command();
+        let matches =
+            command.clone().try_get_matches_from(["faultline", "--data-dir", "/x", "groups"]).unwrap();
+        assert_eq!(top_level_serve_flag(&command, &matches).as_deref(), Some("data-dir"));
+        // Flags of the command itself are not serve flags.
+        let matches =
+            command.clone().try_get_matches_from(["faultline", "groups", "--server", "http://x"]).unwrap();
+        assert_eq!(top_level_serve_flag(&command, &matches), None);
+        let matches = command.clone().try_get_matches_from(["faultline", "--token", "t", "groups"]).unwrap();
+        assert_eq!(top_level_serve_flag(&command, &matches), None);
     }
 }

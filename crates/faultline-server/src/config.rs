@@ -2,6 +2,7 @@
 //! variables (clap reads both), then an optional TOML file, then the
 //! embedded defaults. `faultline serve` with nothing set works.
 
+use crate::ingest::rate_limit::{Rate, RateLimits};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -53,6 +54,15 @@ pub struct ServeArgs {
     /// so anyone who can reach it may send, read and change everything.
     #[arg(long)]
     pub allow_unauthenticated: bool,
+    /// Serve TLS with this PEM certificate chain (with --tls-key); reloaded on SIGHUP.
+    #[arg(long, env = "FAULTLINE_TLS_CERT", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "FAULTLINE_TLS_KEY", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
+    /// Require OTLP clients to present a certificate signed by this PEM CA.
+    #[arg(long, env = "FAULTLINE_TLS_CLIENT_CA", value_name = "PEM")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// The variable holding an admin token chosen by the operator (no flag:
@@ -84,6 +94,21 @@ struct FileConfig {
     ui: crate::ui::UiConfig,
     #[serde(default)]
     auth: FileAuth,
+    #[serde(default)]
+    tls: FileTls,
+}
+
+/// `[tls]` in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTls {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
+    /// Per listener: false serves it in plain text although `cert` is set.
+    otlp_grpc: Option<bool>,
+    otlp_http: Option<bool>,
+    api: Option<bool>,
 }
 
 /// `[auth]` in the file.
@@ -124,7 +149,35 @@ struct FileLimits {
     max_inflight_bytes: Option<u64>,
     #[serde(default, with = "faultline_model::duration::option")]
     max_queue_wait: Option<Duration>,
+    events_per_second_per_service: Option<f64>,
+    events_burst_per_service: Option<f64>,
+    events_per_second_per_token: Option<f64>,
+    events_burst_per_token: Option<f64>,
+    max_new_groups_per_service_per_hour: Option<u64>,
 }
+
+impl FileLimits {
+    /// The fair-use rates; a burst defaults to ten seconds of its rate.
+    fn rate_limits(&self) -> RateLimits {
+        let rate = |per_second: Option<f64>, burst: Option<f64>| {
+            per_second.map(|per_second| Rate {
+                per_second,
+                burst: burst.unwrap_or(per_second * DEFAULT_BURST_SECONDS),
+            })
+        };
+        RateLimits {
+            per_service: rate(self.events_per_second_per_service, self.events_burst_per_service),
+            per_token: rate(self.events_per_second_per_token, self.events_burst_per_token),
+        }
+    }
+}
+
+/// A burst not configured holds this many seconds of its rate.
+const DEFAULT_BURST_SECONDS: f64 = 10.0;
+/// New groups per service per hour before new fingerprints join the
+/// service's overflow group: far above what a real release brings, far
+/// below what a fingerprint storm makes.
+pub const DEFAULT_MAX_NEW_GROUPS_PER_SERVICE_PER_HOUR: u64 = 1000;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -167,6 +220,10 @@ pub struct Config {
     /// Longest wait for the committer before new exports are refused
     /// undecoded (`limits.max_queue_wait`).
     pub max_queue_wait: Duration,
+    /// Error events per second per service and per token (`limits.events_*`); unlimited by default.
+    pub rate_limits: RateLimits,
+    /// `limits.max_new_groups_per_service_per_hour`; 0 in the file is no cap.
+    pub max_new_groups_per_service_per_hour: Option<u64>,
     pub index_commit_interval: Duration,
     /// What a group commit waits for before its exports are acknowledged (`storage.sync`).
     pub sync: faultline_store::SyncMode,
@@ -187,6 +244,8 @@ pub struct Config {
     pub admin_token: Option<AdminToken>,
     /// `--allow-unauthenticated` / `auth.allow_unauthenticated`.
     pub allow_unauthenticated: bool,
+    /// TLS on the listeners (`[tls]`, `--tls-cert`/`--tls-key`); None: plain text.
+    pub tls: Option<crate::tls::TlsSettings>,
 }
 
 impl Config {
@@ -294,6 +353,11 @@ impl Config {
                 DEFAULT_MAX_INFLIGHT_BYTES,
             ),
             max_queue_wait: pick(args.max_queue_wait, file.limits.max_queue_wait, DEFAULT_MAX_QUEUE_WAIT),
+            rate_limits: file.limits.rate_limits(),
+            max_new_groups_per_service_per_hour: match file.limits.max_new_groups_per_service_per_hour {
+                Some(0) => None,
+                other => Some(other.unwrap_or(DEFAULT_MAX_NEW_GROUPS_PER_SERVICE_PER_HOUR)),
+            },
             index_commit_interval: file.index.commit_interval.unwrap_or(Duration::from_millis(500)),
             sync: match file.storage.sync {
                 None | Some(FileSync::Fsync) => faultline_store::SyncMode::Fsync,
@@ -313,6 +377,7 @@ impl Config {
                 .or(file.auth.admin_token)
                 .map(|t| AdminToken(t.trim().to_string())),
             allow_unauthenticated: args.allow_unauthenticated || file.auth.allow_unauthenticated,
+            tls: tls_settings(args, file.tls, file_path)?,
             health: faultline_store::HealthOptions {
                 rollup_after: file.health.rollup_after.unwrap_or(default_health.rollup_after),
                 retention: file.health.retention.unwrap_or(default_health.retention),
@@ -338,6 +403,17 @@ impl Config {
         }
         if self.max_inflight_bytes == 0 {
             bail!("max_inflight_bytes must be at least 1");
+        }
+        for (name, rate) in [("service", self.rate_limits.per_service), ("token", self.rate_limits.per_token)]
+        {
+            if let Some(rate) = rate {
+                if !(rate.per_second.is_finite() && rate.per_second > 0.0) {
+                    bail!("limits.events_per_second_per_{name} must be above 0, got {}", rate.per_second);
+                }
+                if !(rate.burst.is_finite() && rate.burst >= 1.0) {
+                    bail!("limits.events_burst_per_{name} must be at least 1, got {}", rate.burst);
+                }
+            }
         }
         if self.max_queue_wait < Duration::from_millis(10) {
             bail!("max_queue_wait must be at least 10ms");
@@ -374,6 +450,39 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// `[tls]` and the `--tls-*` flags: both or neither of certificate and
+/// key; a client CA only with them. The files are read when serving starts.
+fn tls_settings(
+    args: &ServeArgs,
+    file: FileTls,
+    file_path: Option<&Path>,
+) -> anyhow::Result<Option<crate::tls::TlsSettings>> {
+    let in_file = file_path.map(|p| format!(" in {}", p.display())).unwrap_or_default();
+    let cert = args.tls_cert.clone().or(file.cert);
+    let key = args.tls_key.clone().or(file.key);
+    let client_ca = args.tls_client_ca.clone().or(file.client_ca);
+    let (cert, key) = match (cert, key) {
+        (Some(cert), Some(key)) => (cert, key),
+        (None, None) => {
+            if client_ca.is_some() {
+                bail!(
+                    "tls.client_ca{in_file} (or --tls-client-ca) needs a server certificate too: \
+                     set tls.cert and tls.key (--tls-cert, --tls-key)"
+                );
+            }
+            return Ok(None);
+        }
+        (Some(_), None) => bail!("tls.cert{in_file} (or --tls-cert) is set but tls.key (--tls-key) is not"),
+        (None, Some(_)) => bail!("tls.key{in_file} (or --tls-key) is set but tls.cert (--tls-cert) is not"),
+    };
+    Ok(Some(crate::tls::TlsSettings {
+        files: faultline_tls::server::ServerTlsFiles { cert, key, client_ca },
+        otlp_grpc: file.otlp_grpc.unwrap_or(true),
+        otlp_http: file.otlp_http.unwrap_or(true),
+        api: file.api.unwrap_or(true),
+    }))
 }
 
 fn pick<T>(flag_or_env: Option<T>, file: Option<T>, default: T) -> T {
@@ -460,6 +569,35 @@ mod tests {
     }
 
     #[test]
+    fn fair_use_is_unlimited_by_default_with_a_new_group_cap() {
+        let c = Config::load(&ServeArgs::default()).unwrap();
+        assert_eq!(c.rate_limits, RateLimits::default());
+        assert_eq!(c.max_new_groups_per_service_per_hour, Some(DEFAULT_MAX_NEW_GROUPS_PER_SERVICE_PER_HOUR));
+    }
+
+    #[test]
+    fn fair_use_limits_from_the_file() {
+        let dir = std::env::temp_dir().join(format!("faultline-config-fair-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.toml");
+        let args = ServeArgs { config: Some(path.clone()), ..Default::default() };
+        std::fs::write(
+            &path,
+            "[limits]\nevents_per_second_per_service = 50\nevents_per_second_per_token = 20\n\
+             events_burst_per_token = 30\nmax_new_groups_per_service_per_hour = 0\n",
+        )
+        .unwrap();
+        let c = Config::load(&args).unwrap();
+        assert_eq!(c.rate_limits.per_service, Some(Rate { per_second: 50.0, burst: 500.0 }));
+        assert_eq!(c.rate_limits.per_token, Some(Rate { per_second: 20.0, burst: 30.0 }));
+        assert_eq!(c.max_new_groups_per_service_per_hour, None, "0 is no cap");
+        std::fs::write(&path, "[limits]\nevents_per_second_per_service = 0\n").unwrap();
+        let err = format!("{:#}", Config::load(&args).unwrap_err());
+        assert!(err.contains("events_per_second_per_service"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn flags_beat_file_beats_default() {
         let dir = std::env::temp_dir().join(format!("faultline-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -520,6 +658,33 @@ mod tests {
         std::fs::write(&path, "[storage]\ncache_mib = 2\n").unwrap();
         let err = format!("{:#}", Config::load(&args).unwrap_err());
         assert!(err.contains("storage.cache_mib") && err.contains("at least 8"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn tls_needs_certificate_and_key_together() {
+        let dir = std::env::temp_dir().join(format!("faultline-config-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.toml");
+        let args = ServeArgs { config: Some(path.clone()), ..Default::default() };
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(Config::load(&args).unwrap().tls, None);
+        std::fs::write(&path, "[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\napi = false\n").unwrap();
+        let tls = Config::load(&args).unwrap().tls.unwrap();
+        assert_eq!(tls.files.cert, PathBuf::from("c.pem"));
+        assert!(tls.otlp_grpc && tls.otlp_http && !tls.api);
+        assert_eq!(tls.files.client_ca, None);
+        let flag = ServeArgs { tls_cert: Some("flag.pem".into()), ..args.clone() };
+        assert_eq!(Config::load(&flag).unwrap().tls.unwrap().files.cert, PathBuf::from("flag.pem"));
+        std::fs::write(&path, "[tls]\ncert = \"c.pem\"\n").unwrap();
+        let err = format!("{:#}", Config::load(&args).unwrap_err());
+        assert!(err.contains("tls.cert in ") && err.contains("tls.key"), "{err}");
+        std::fs::write(&path, "[tls]\nclient_ca = \"ca.pem\"\n").unwrap();
+        let err = format!("{:#}", Config::load(&args).unwrap_err());
+        assert!(err.contains("tls.client_ca in ") && err.contains("tls.cert"), "{err}");
+        std::fs::write(&path, "[tls]\ncertificate = \"c.pem\"\n").unwrap();
+        let err = format!("{:#}", Config::load(&args).unwrap_err());
+        assert!(err.contains("unknown field `certificate`"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -12,6 +12,7 @@
 //!   every listener (`ingest` and `http` use its core; only its API
 //!   listener guard, `auth::middleware::api_guard`, uses `http` errors
 //!   and `ui` pages);
+//! - `tls`: the listeners' TLS (reloaded on SIGHUP) and accept loop;
 //! - `ingest`: OTLP/gRPC and OTLP/HTTP receivers and their pipeline;
 //! - `http`: the JSON API, one module per resource;
 //! - `ui`: the pages a browser gets;
@@ -29,4 +30,5 @@ pub mod ingest;
 pub mod metrics;
 pub mod report;
 pub mod server;
+pub mod tls;
 pub mod ui;

@@ -54,10 +54,12 @@ pub enum Refusal {
     Unauthenticated,
     /// A token without the ingest scope, or pinned to other services.
     Forbidden,
+    /// Over a fair-use rate (per service or per token).
+    RateLimited,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 9] = [
+    const ALL: [Refusal; 10] = [
         Refusal::Malformed,
         Refusal::TooLarge,
         Refusal::UnsupportedMediaType,
@@ -67,6 +69,7 @@ impl Refusal {
         Refusal::QueueWait,
         Refusal::Unauthenticated,
         Refusal::Forbidden,
+        Refusal::RateLimited,
     ];
 
     fn as_str(self) -> &'static str {
@@ -80,6 +83,7 @@ impl Refusal {
             Refusal::QueueWait => "queue_wait",
             Refusal::Unauthenticated => "unauthenticated",
             Refusal::Forbidden => "forbidden",
+            Refusal::RateLimited => "rate_limited",
         }
     }
 }
@@ -106,7 +110,12 @@ pub struct Metrics {
     events_stored: AtomicU64,
     new_groups: AtomicU64,
     regressions: AtomicU64,
+    /// Exports and events refused over a rate limit, by service and limit.
+    rate_limited: Mutex<BTreeMap<RateLimitedLabels, (u64, u64)>>,
 }
+
+/// Services with their own rate-limited series; later ones count as `other`.
+const MAX_RATE_LIMITED_SERIES: usize = 1000;
 
 impl Metrics {
     pub fn export_accepted(&self, signal: Signal, items: u64, rejected: u64) {
@@ -141,6 +150,21 @@ impl Metrics {
 
     pub fn refused(&self, why: Refusal) {
         self.refused[why as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an export refused over a rate limit (`limit`: `service` or
+    /// `token`), once per service it carried events for, with those events.
+    pub fn rate_limited(&self, limit: &'static str, events_by_service: &BTreeMap<String, u64>) {
+        let mut counts = self.rate_limited.lock().unwrap_or_else(|p| p.into_inner());
+        for (service, events) in events_by_service {
+            let mut labels = RateLimitedLabels { service: service.clone(), limit };
+            if !counts.contains_key(&labels) && counts.len() >= MAX_RATE_LIMITED_SERIES {
+                labels.service = "other".into();
+            }
+            let entry = counts.entry(labels).or_default();
+            entry.0 += 1;
+            entry.1 += events;
+        }
     }
 
     pub fn committed(&self, events: u64, new_groups: u64, regressions: u64) {
@@ -237,6 +261,27 @@ impl Metrics {
             "Export requests refused as a whole, by reason.",
             refused,
         );
+        self.register_rate_limited(registry);
+    }
+
+    fn register_rate_limited(&self, registry: &mut Registry) {
+        let counts = self.rate_limited.lock().unwrap_or_else(|p| p.into_inner());
+        let exports = Family::<RateLimitedLabels, Counter>::default();
+        let events = Family::<RateLimitedLabels, Counter>::default();
+        for (labels, (n_exports, n_events)) in counts.iter() {
+            exports.get_or_create(labels).inc_by(*n_exports);
+            events.get_or_create(labels).inc_by(*n_events);
+        }
+        registry.register(
+            "faultline_rate_limited_exports",
+            "Exports refused over a fair-use rate, by service and limit (service or token).",
+            exports,
+        );
+        registry.register(
+            "faultline_rate_limited_events",
+            "Error events in exports refused over a fair-use rate, by service and limit.",
+            events,
+        );
     }
 
     fn register_requests(&self, registry: &mut Registry) {
@@ -292,6 +337,12 @@ fn register_recent(registry: &mut Registry, recent: &BTreeMap<HealthKey, HealthB
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SignalLabels {
     signal: Signal,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+struct RateLimitedLabels {
+    service: String,
+    limit: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -382,5 +433,33 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn rate_limited_exports_and_events_are_counted_by_service_and_limit() {
+        let metrics = Metrics::default();
+        let by_service = BTreeMap::from([("shop".to_string(), 3), ("cart".to_string(), 2)]);
+        metrics.rate_limited("service", &by_service);
+        metrics.rate_limited("service", &BTreeMap::from([("shop".to_string(), 4)]));
+        metrics.rate_limited("token", &BTreeMap::from([("shop".to_string(), 1)]));
+        let text = metrics.render(None, &BTreeMap::new(), |_| {});
+        for line in [
+            "faultline_rate_limited_exports_total{service=\"shop\",limit=\"service\"} 2\n",
+            "faultline_rate_limited_events_total{service=\"shop\",limit=\"service\"} 7\n",
+            "faultline_rate_limited_events_total{service=\"cart\",limit=\"service\"} 2\n",
+            "faultline_rate_limited_exports_total{service=\"shop\",limit=\"token\"} 1\n",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+    }
+
+    #[test]
+    fn rate_limited_series_are_capped() {
+        let metrics = Metrics::default();
+        for i in 0..MAX_RATE_LIMITED_SERIES + 5 {
+            metrics.rate_limited("service", &BTreeMap::from([(format!("s{i}"), 1)]));
+        }
+        let counts = metrics.rate_limited.lock().map(|c| c.len()).unwrap_or(0);
+        assert_eq!(counts, MAX_RATE_LIMITED_SERIES + 1, "the rest as `other`");
     }
 }

@@ -20,6 +20,7 @@ use crate::http::Api;
 use crate::ingest::admission::AdmissionLimits;
 use crate::ingest::{otlp_grpc, otlp_http, Pipeline};
 use crate::metrics::Metrics;
+use crate::tls::{ServerTls, TlsIncoming};
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging()?;
@@ -66,6 +67,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         health: config.health.clone(),
         sync: config.sync,
         cache_bytes: config.cache_bytes,
+        max_new_groups_per_service_per_hour: config.max_new_groups_per_service_per_hour,
     };
     let data_dir = config.data_dir.clone();
     let storage = tokio::task::spawn_blocking(move || Storage::open(&data_dir, options)).await?.map_err(
@@ -85,22 +87,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Checks::start(storage.clone(), config.checks.clone()).context("cannot start the active checks")?;
     let alerting = Alerting::start(storage.clone(), checks.clone(), config.alerts.clone())
         .context("cannot start alerting")?;
-    let pipeline = Arc::new(Pipeline::new(
-        storage.clone(),
-        metrics.clone(),
-        config.limits.clone(),
-        Grouper::with_config(config.grouping.clone())?,
-        alerting.clone(),
-        AdmissionLimits {
-            max_inflight_bytes: config.max_inflight_bytes,
-            max_queue_wait: config.max_queue_wait,
-        },
-    ));
+    let pipeline = Arc::new(
+        Pipeline::new(
+            storage.clone(),
+            metrics.clone(),
+            config.limits.clone(),
+            Grouper::with_config(config.grouping.clone())?,
+            alerting.clone(),
+            AdmissionLimits {
+                max_inflight_bytes: config.max_inflight_bytes,
+                max_queue_wait: config.max_queue_wait,
+            },
+        )
+        .with_rate_limits(config.rate_limits),
+    );
     let ready = Arc::new(AtomicBool::new(false));
 
-    let grpc = bind(config.otlp_grpc_addr, "OTLP/gRPC").await?;
-    let http = bind(config.otlp_http_addr, "OTLP/HTTP").await?;
-    let api_listener = bind(config.api_addr, "API").await?;
+    let grpc = bind(config.otlp_grpc_addr, GRPC).await?;
+    let http = bind(config.otlp_http_addr, HTTP).await?;
+    let api_listener = bind(config.api_addr, API).await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = move || {
@@ -109,15 +114,27 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             let _ = rx.wait_for(|stop| *stop).await;
         }
     };
-    let grpc_task = tokio::spawn(otlp_grpc::serve(
-        grpc,
-        pipeline.clone(),
-        config.max_request_bytes,
-        auth.clone(),
-        stopped(),
-    ));
+    let tls = open_tls(&config)?;
+    let acceptor = |what: &str| tls.as_ref().and_then(|tls| tls.acceptor(what));
+    let grpc_task = match acceptor(GRPC) {
+        None => tokio::spawn(otlp_grpc::serve(
+            tokio_stream::wrappers::TcpListenerStream::new(grpc),
+            pipeline.clone(),
+            config.max_request_bytes,
+            auth.clone(),
+            stopped(),
+        )),
+        Some(acceptor) => tokio::spawn(otlp_grpc::serve(
+            TlsIncoming::start(grpc, acceptor)?.into_stream(),
+            pipeline.clone(),
+            config.max_request_bytes,
+            auth.clone(),
+            stopped(),
+        )),
+    };
     let http_app = otlp_http::router(pipeline.clone(), config.max_request_bytes, auth.clone());
-    let http_task = tokio::spawn(axum::serve(http, http_app).with_graceful_shutdown(stopped()).into_future());
+    let http_task = serve_http(http, acceptor(HTTP), http_app, stopped())?;
+    let api_tls = acceptor(API);
     let api_app = api_router(Api {
         storage: storage.clone(),
         checks: checks.clone(),
@@ -127,9 +144,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ui: Arc::new(config.ui.clone()),
         grouper: Arc::new(Grouper::with_config(config.grouping.clone())?),
         auth,
+        secure_cookies: api_tls.is_some(),
     });
-    let api_task =
-        tokio::spawn(axum::serve(api_listener, api_app).with_graceful_shutdown(stopped()).into_future());
+    let api_task = serve_http(api_listener, api_tls, api_app, stopped())?;
+    if let Some(tls) = tls {
+        tls.reload_on_sighup().context("cannot listen for SIGHUP (TLS certificate reload)")?;
+    }
     ready.store(true, Ordering::SeqCst);
     tracing::info!("faultline is ready");
 
@@ -145,6 +165,58 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || storage.shutdown()).await??;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// The listeners' names, as logged and as TLS knows them.
+const GRPC: &str = "OTLP/gRPC";
+const HTTP: &str = "OTLP/HTTP";
+const API: &str = "API";
+
+/// Reads the certificate, key and client CA of the listeners that serve
+/// TLS; an error names the file.
+fn open_tls(config: &Config) -> anyhow::Result<Option<Arc<ServerTls>>> {
+    let Some(settings) = &config.tls else {
+        return Ok(None);
+    };
+    let listeners: Vec<_> = [
+        (GRPC, crate::tls::OTLP_GRPC, settings.otlp_grpc),
+        (HTTP, crate::tls::OTLP_HTTP, settings.otlp_http),
+        (API, crate::tls::API, settings.api),
+    ]
+    .into_iter()
+    .filter(|(_, _, on)| *on)
+    .map(|(what, kind, _)| (what, kind))
+    .collect();
+    let tls =
+        ServerTls::load(settings.files.clone(), &listeners).context("cannot set up TLS ([tls], --tls-*)")?;
+    let names: Vec<&str> = listeners.iter().map(|(what, _)| *what).collect();
+    match &settings.files.client_ca {
+        Some(ca) => tracing::info!(
+            "TLS on {} from {}; OTLP clients need a certificate signed by {}",
+            names.join(", "),
+            settings.files.cert.display(),
+            ca.display()
+        ),
+        None => tracing::info!("TLS on {} from {}", names.join(", "), settings.files.cert.display()),
+    }
+    Ok(Some(Arc::new(tls)))
+}
+
+/// An axum app on `listener`, over TLS when it has an acceptor.
+fn serve_http(
+    listener: TcpListener,
+    tls: Option<crate::tls::Acceptor>,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    Ok(match tls {
+        None => tokio::spawn(axum::serve(listener, app).with_graceful_shutdown(shutdown).into_future()),
+        Some(acceptor) => tokio::spawn(
+            axum::serve(TlsIncoming::start(listener, acceptor)?, app)
+                .with_graceful_shutdown(shutdown)
+                .into_future(),
+        ),
+    })
 }
 
 /// The API listener's routes: the JSON API and the browser pages, behind

@@ -15,6 +15,7 @@ use crate::event_codec::{Bounded, EncodedEvent, EventCodec, PreparedEvent};
 use crate::group_ops::{self, new_group, record_occurrence};
 use crate::health::{self, Endpoints, HealthBatch, HealthOptions};
 use crate::health_buffer::{self, HealthBuffer};
+use crate::new_group_cap::{overflow_grouping, NewGroupCap};
 use crate::queue::QueueGauge;
 use crate::records::Envelope;
 use crate::txn::Txn;
@@ -33,6 +34,9 @@ pub struct Committed {
     pub new_group: bool,
     /// The event reopened a resolved group.
     pub regression: bool,
+    /// The event's group is its service's overflow group: its fingerprint
+    /// came past the cap on new groups.
+    pub collapsed: bool,
 }
 
 type Reply<T> = oneshot::Sender<Result<T>>;
@@ -97,6 +101,8 @@ pub(crate) struct Committer {
     /// Shared keys (stack traces, dictionaries) written or seen stored, so
     /// each is written once; forgotten when a commit fails.
     shared_written: Bounded<Vec<u8>, ()>,
+    /// New groups per service this hour, against the cap.
+    new_groups: NewGroupCap,
 }
 
 impl Committer {
@@ -121,6 +127,7 @@ impl Committer {
             next_health_log,
             codec: Arc::new(EventCodec::new(backend.clone())),
             shared_written: Bounded::default(),
+            new_groups: NewGroupCap::default(),
         };
         c.reload_counters()?;
         Ok(c)
@@ -134,6 +141,12 @@ impl Committer {
         self.endpoints = Endpoints::load(&*self.backend)?;
         self.committed.set(self.next_seq - 1);
         Ok(())
+    }
+
+    /// Caps new groups per service per hour (`None`: no cap).
+    pub fn with_new_group_cap(mut self, max_per_hour: Option<u64>) -> Committer {
+        self.new_groups = NewGroupCap::new(max_per_hour);
+        self
     }
 
     /// Reports taken requests to `queue` (the one the senders count on).
@@ -173,6 +186,8 @@ impl Committer {
 
     fn commit(&mut self, batch: Vec<Request>) {
         let backend = self.backend.clone();
+        // Groups of a batch that fails are not made: their count goes back.
+        let new_groups_before = self.new_groups.clone();
         let mut txn = Txn::new(&*backend);
         let answers: Vec<Answer> = batch.into_iter().map(|request| self.apply(&mut txn, request)).collect();
         // Events fail only when storage itself does; then the batch is unsafe to write.
@@ -190,6 +205,7 @@ impl Committer {
             Err(e) => {
                 tracing::error!(error = %e, "commit failed; nothing in this batch was acknowledged");
                 self.shared_written.clear();
+                self.new_groups = new_groups_before;
                 if let Err(e) = self.reload_counters() {
                     tracing::error!(error = %e, "could not re-read counters after a failed commit");
                 }
@@ -277,13 +293,14 @@ impl Committer {
         self.next_seq += 1;
         let (group_id, new_group) = match self.existing_group(txn, &grouping)? {
             Some(id) => (id, false),
-            None => {
+            None if self.new_groups.allow(&event.service, faultline_model::now_nanos()) => {
                 let id = self.next_group_id;
                 self.next_group_id += 1;
                 txn.insert_group(new_group(id, &event, &grouping));
                 txn.add_fingerprint(id, &grouping)?;
                 (id, true)
             }
+            None => self.collapse_into_overflow(txn, &event, &grouping)?,
         };
         event.seq = seq;
         event.group_id = group_id;
@@ -293,7 +310,34 @@ impl Committer {
         let envelope = Envelope { seq, group_id, dictionary_id, body };
         txn.ops.push(Op::Put(keys::event(seq), records::encode_event_envelope(envelope)));
         txn.ops.push(Op::Put(keys::group_event(group_id, seq), Vec::new()));
-        Ok(Committed { seq, group_id, new_group, regression })
+        let collapsed = txn.group_mut(group_id)?.collapsed_fingerprints > 0;
+        Ok(Committed { seq, group_id, new_group, regression, collapsed })
+    }
+
+    /// Past the hourly cap: the fingerprint joins the service's overflow
+    /// group (made now if it has none), which counts it. The fingerprint's
+    /// record points there, so its later events land there too and its
+    /// stored events keep a group. Returns the group and whether it is new.
+    fn collapse_into_overflow(
+        &mut self,
+        txn: &mut Txn,
+        event: &ErrorEvent,
+        grouping: &Grouping,
+    ) -> Result<(u64, bool)> {
+        let overflow = overflow_grouping(&event.service);
+        let (id, created) = match txn.group_id_for(&overflow.fingerprint)? {
+            Some(id) => (id, false),
+            None => {
+                let id = self.next_group_id;
+                self.next_group_id += 1;
+                txn.insert_group(new_group(id, event, &overflow));
+                txn.add_fingerprint(id, &overflow)?;
+                (id, true)
+            }
+        };
+        txn.add_fingerprint(id, grouping)?;
+        txn.group_mut(id)?.collapsed_fingerprints += 1;
+        Ok((id, created))
     }
 
     /// Writes the stack trace and dictionary an event brought, unless

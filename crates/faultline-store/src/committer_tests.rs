@@ -77,6 +77,26 @@ fn a_failed_write_fails_every_export_of_the_batch_and_numbering_recovers() {
 }
 
 #[test]
+fn groups_of_a_failed_write_do_not_count_against_the_new_group_cap() {
+    let (committer, backend) = committer();
+    let committer = committer.with_new_group_cap(Some(1));
+    let (tx, rx) = sync_channel(8);
+    let thread = std::thread::spawn(move || committer.run(rx));
+    backend.fail_writes(true);
+    let (request, failed) = events_request(&["a"], 10);
+    tx.send(request).unwrap();
+    assert!(failed.blocking_recv().unwrap().is_err());
+    backend.fail_writes(false);
+    let (request, after) = events_request(&["b", "c"], 20);
+    tx.send(request).unwrap();
+    let committed = after.blocking_recv().unwrap().unwrap();
+    let collapsed: Vec<bool> = committed.iter().map(|c| c.collapsed).collect();
+    assert_eq!(collapsed, [false, true], "b is the hour's one new group, c past the cap");
+    drop(tx);
+    thread.join().unwrap();
+}
+
+#[test]
 fn a_refused_merge_is_rolled_back_and_the_rest_of_the_batch_commits() {
     let (committer, _backend) = committer();
     let (tx, rx) = sync_channel(8);

@@ -51,6 +51,7 @@ fn blank(id: u64, service: &str, fingerprint: &str) -> Group {
         resolved_in_release: None,
         ignored_until: None,
         ignored_until_count: None,
+        collapsed_fingerprints: 0,
     }
 }
 

@@ -28,6 +28,7 @@ mod health_buffer;
 mod index;
 mod keys;
 mod memory_backend;
+mod new_group_cap;
 mod queue;
 mod records;
 mod sled_backend;
@@ -47,6 +48,7 @@ pub use error::Error;
 pub use groups::{GroupCursor, GroupFilter, GroupSort};
 pub use health::{HealthBatch, HealthFilter, HealthOptions, OVERFLOW_ROUTE};
 pub use index::{Facet, GroupActivity, SearchHit, SearchPage, SearchRequest};
+pub use new_group_cap::{overflow_fingerprint, OVERFLOW_TITLE};
 pub use storage::{open, Storage, StorageOptions, StorageStats, StoreConfig, SyncMode, DEFAULT_CACHE_BYTES};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -315,6 +315,7 @@ pub fn encode_group(g: &Group) -> Vec<u8> {
         resolved_in_release: g.resolved_in_release.clone(),
         ignored_until_unix_nano: g.ignored_until,
         ignored_until_count: g.ignored_until_count,
+        collapsed_fingerprints: g.collapsed_fingerprints,
     }
     .encode_to_vec()
 }
@@ -350,6 +351,7 @@ pub fn decode_group(bytes: &[u8]) -> Result<Group> {
         resolved_in_release: r.resolved_in_release,
         ignored_until: r.ignored_until_unix_nano,
         ignored_until_count: r.ignored_until_count,
+        collapsed_fingerprints: r.collapsed_fingerprints,
     })
 }
 

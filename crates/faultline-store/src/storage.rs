@@ -20,6 +20,9 @@ pub struct StorageOptions {
     /// Memory for sled's page cache (embedded engine): the largest part of
     /// the server's resident memory on a big data directory.
     pub cache_bytes: u64,
+    /// New groups a service may make per hour; past it, new fingerprints
+    /// join the service's overflow group (`new_group_cap.rs`). `None`: no cap.
+    pub max_new_groups_per_service_per_hour: Option<u64>,
 }
 
 /// sled's own default is 1 GiB; a quarter of it keeps a default server
@@ -48,6 +51,9 @@ impl Default for StorageOptions {
             health: HealthOptions::default(),
             sync: SyncMode::default(),
             cache_bytes: DEFAULT_CACHE_BYTES,
+            // No cap for a store opened directly (tests, benchmarks that
+            // make many groups); the server's configuration sets one.
+            max_new_groups_per_service_per_hour: None,
         }
     }
 }

@@ -15,6 +15,7 @@ pub(crate) fn encode(token: &AccessToken) -> Vec<u8> {
         services: token.services.clone(),
         created_unix_nano: token.created_at,
         secret_sha256: token.secret_sha256.to_vec(),
+        events_per_second: token.events_per_second,
     }
     .encode_to_vec()
 }
@@ -33,5 +34,6 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<AccessToken> {
         services: r.services,
         created_at: r.created_unix_nano,
         secret_sha256,
+        events_per_second: r.events_per_second,
     })
 }

@@ -1,6 +1,7 @@
 //! The rustls client configurations of every outgoing TLS connection:
 //! verifying against the webpki roots (HTTP and TLS checks, alert channels),
-//! and accepting any certificate (checks with `tls_insecure`).
+//! and accepting any certificate (checks with `tls_insecure`); and, in
+//! [`server`], the server configurations of Faultline's own listeners.
 //!
 //! A crate of its own because both `faultline-probe` and `faultline-alert`
 //! need it and neither depends on the other, and `faultline-model` does no
@@ -8,6 +9,8 @@
 //! provider is named explicitly instead of relying on a process-wide
 //! default, so nothing depends on which crypto features other crates in
 //! the binary happen to enable.
+
+pub mod server;
 
 use std::sync::{Arc, OnceLock};
 
@@ -40,6 +43,40 @@ pub fn client_config(trust: Trust) -> Result<Arc<ClientConfig>, TlsError> {
         Trust::AnyCertificate => &ACCEPTING,
     };
     cell.get_or_init(|| build(trust).map(Arc::new)).clone()
+}
+
+/// A configuration verifying against the webpki roots and the PEM CA
+/// certificates in `extra_ca` (a private CA, e.g. the one that signed
+/// Faultline's own certificate). Built on every call: for clients made
+/// once, such as a command's.
+pub fn client_config_trusting(extra_ca: &[u8]) -> Result<ClientConfig, ClientCaError> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let mut added = 0;
+    for cert in CertificateDer::pem_slice_iter(extra_ca) {
+        let cert = cert.map_err(|e| ClientCaError::Pem(e.to_string()))?;
+        roots.add(cert).map_err(|e| ClientCaError::Pem(e.to_string()))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(ClientCaError::Pem("no CERTIFICATE block".to_string()));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ClientCaError::Setup(TlsError::Setup(e)))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
+/// Why [`client_config_trusting`] failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClientCaError {
+    #[error("not a usable PEM CA certificate: {0}")]
+    Pem(String),
+    #[error(transparent)]
+    Setup(TlsError),
 }
 
 fn build(trust: Trust) -> Result<ClientConfig, TlsError> {

@@ -145,6 +145,12 @@ impl Alerting {
             .map(|(event, committed)| {
                 let mut event = event.clone();
                 event.issue.group_id = committed.group_id;
+                if committed.collapsed {
+                    // Alerts name the overflow group, not the first
+                    // fingerprint that happened to open it.
+                    event.issue.title = faultline_store::OVERFLOW_TITLE.to_string();
+                    event.issue.culprit = String::new();
+                }
                 let fact = if committed.new_group {
                     Fact::NewGroup(event)
                 } else if committed.regression {

@@ -39,6 +39,8 @@ pub struct Principal {
     pub scope: TokenScope,
     /// The services an ingest token may send for; empty is any.
     pub services: Vec<String>,
+    /// The token's own rate limit (error events per second), if it has one.
+    pub events_per_second: Option<u64>,
 }
 
 impl Principal {
@@ -48,6 +50,7 @@ impl Principal {
             name: token.name.clone(),
             scope: token.scope,
             services: token.services.clone(),
+            events_per_second: token.events_per_second,
         }
     }
 
@@ -186,6 +189,17 @@ impl Auth {
         scope: TokenScope,
         services: Vec<String>,
     ) -> Result<Created, AuthError> {
+        self.create_limited(name, scope, services, None).await
+    }
+
+    /// [`Auth::create`] with the token's own rate limit.
+    pub async fn create_limited(
+        &self,
+        name: String,
+        scope: TokenScope,
+        services: Vec<String>,
+        events_per_second: Option<u64>,
+    ) -> Result<Created, AuthError> {
         let secret = tokens::new_secret()?;
         let token = AccessToken {
             id: tokens::new_id()?,
@@ -194,6 +208,7 @@ impl Auth {
             services,
             created_at: now_nanos(),
             secret_sha256: tokens::hash(&secret),
+            events_per_second,
         };
         self.storage.put_token(&token)?.await.map_err(|_| AuthError::Stopped)??;
         self.reload_blocking().await?;
@@ -231,6 +246,7 @@ fn configured_admin() -> Principal {
         name: "admin token from the configuration".to_string(),
         scope: TokenScope::Admin,
         services: Vec::new(),
+        events_per_second: None,
     }
 }
 

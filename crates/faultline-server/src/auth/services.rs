@@ -73,8 +73,13 @@ mod tests {
             ExportTraceServiceRequest { resource_spans: vec![spans_for(Some("checkout")), spans_for(None)] };
         let services = of_traces(&req);
         assert_eq!(services.iter().collect::<Vec<_>>(), ["checkout", "unknown_service"]);
-        let mut p =
-            Principal { id: "t".into(), name: "n".into(), scope: TokenScope::Ingest, services: vec![] };
+        let mut p = Principal {
+            id: "t".into(),
+            name: "n".into(),
+            scope: TokenScope::Ingest,
+            services: vec![],
+            events_per_second: None,
+        };
         assert_eq!(refusal(Some(&p), &services), None);
         assert_eq!(refusal(None, &services), None);
         p.services = vec!["checkout".into()];

@@ -77,8 +77,8 @@ pub fn cookie(headers: &HeaderMap) -> Option<String> {
 
 /// The cookie that starts a session. Lax, not Strict: a link to a page
 /// from a chat or an alert e-mail must arrive logged in; state-changing
-/// forms carry their own CSRF token. `secure` is for when the server
-/// itself serves TLS (not yet); behind a TLS proxy, the proxy can add it.
+/// forms carry their own CSRF token. `secure` when the API listener
+/// serves TLS itself; behind a TLS proxy, the proxy can add it.
 pub fn set_cookie(session_id: &str, secure: bool) -> Option<HeaderValue> {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!("{COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax{secure}")).ok()

@@ -232,8 +232,28 @@ fn thousands(n: u64) -> String {
     out
 }
 
+/// The variable naming a PEM CA the commands trust besides the webpki
+/// roots: for a server whose certificate a private CA signed.
+pub const CA_CERT_ENV: &str = "FAULTLINE_CA_CERT";
+
+/// The commands' HTTP client. Without `FAULTLINE_CA_CERT` it trusts the
+/// webpki roots (the build's reqwest has no roots of its own).
+fn http_client() -> anyhow::Result<reqwest::blocking::Client> {
+    let tls = match std::env::var_os(CA_CERT_ENV).filter(|v| !v.is_empty()) {
+        Some(path) => {
+            let pem = std::fs::read(&path).with_context(|| {
+                format!("cannot read {CA_CERT_ENV} {}", std::path::Path::new(&path).display())
+            })?;
+            faultline_tls::client_config_trusting(&pem)
+                .with_context(|| format!("{CA_CERT_ENV} {}", std::path::Path::new(&path).display()))?
+        }
+        None => (*faultline_tls::client_config(faultline_tls::Trust::WebpkiRoots)?).clone(),
+    };
+    Ok(reqwest::blocking::Client::builder().use_preconfigured_tls(tls).build()?)
+}
+
 fn get(server: &str, token: Option<&str>, path: &str, params: &[(&str, String)]) -> anyhow::Result<Value> {
-    let client = reqwest::blocking::Client::new();
+    let client = http_client()?;
     send(server, token, client.get(api_url(server, path)).query(params))
 }
 

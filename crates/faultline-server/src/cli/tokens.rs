@@ -29,6 +29,10 @@ pub enum TokenCommand {
         /// Ingest tokens: a service it may send for (repeat for more); none means any.
         #[arg(long = "service", value_name = "SERVICE")]
         services: Vec<String>,
+        /// Ingest tokens: error events per second it may send (fair use),
+        /// instead of the server's limits.events_per_second_per_token.
+        #[arg(long, value_name = "N")]
+        events_per_second: Option<u64>,
         #[arg(long)]
         json: bool,
     },
@@ -42,11 +46,16 @@ pub enum TokenCommand {
 }
 
 pub fn token(args: TokenArgs, token: Option<&str>) -> anyhow::Result<()> {
-    let client = reqwest::blocking::Client::new();
+    let client = super::http_client()?;
     let url = api_url(&args.server, "/api/v1/tokens");
     match args.command {
-        TokenCommand::Create { name, scope, services, json } => {
-            let body = json!({ "name": name, "scope": scope, "services": services });
+        TokenCommand::Create { name, scope, services, events_per_second, json } => {
+            let body = json!({
+                "name": name,
+                "scope": scope,
+                "services": services,
+                "events_per_second": events_per_second,
+            });
             let answer = send(&args.server, token, client.post(&url).json(&body))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&answer)?);

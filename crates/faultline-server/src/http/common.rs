@@ -28,6 +28,8 @@ pub struct Api {
     pub grouper: Arc<faultline_grouping::Grouper>,
     /// Access tokens and login sessions.
     pub auth: Arc<crate::auth::Auth>,
+    /// Whether the API listener serves TLS, so session cookies are `Secure`.
+    pub secure_cookies: bool,
 }
 
 pub const DEFAULT_LIMIT: usize = 50;

@@ -34,6 +34,9 @@ struct NewToken {
     scope: String,
     #[serde(default)]
     services: Vec<String>,
+    /// The token's own fair-use rate, error events per second.
+    #[serde(default)]
+    events_per_second: Option<u64>,
 }
 
 const EXAMPLE: &str = r#"{"name": "checkout-prod", "scope": "ingest", "services": ["checkout"]}"#;
@@ -46,8 +49,14 @@ async fn create(
     body: Result<Json<NewToken>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CreatedTokenBody>), ApiError> {
     let new = json_body(body, EXAMPLE)?;
+    let events_per_second = new.events_per_second;
+    if events_per_second == Some(0) {
+        return Err(bad_request(
+            "`events_per_second` must be at least 1 (leave it out for the server's default)",
+        ));
+    }
     let (name, scope, services) = validate(new)?;
-    let created = api.auth.create(name, scope, services).await?;
+    let created = api.auth.create_limited(name, scope, services, events_per_second).await?;
     tracing::info!(id = %created.token.id, scope = scope.as_str(), "access token created");
     let body = CreatedTokenBody { token: TokenBody::new(&created.token), secret: created.secret };
     Ok((StatusCode::CREATED, Json(body)))

@@ -131,6 +131,9 @@ pub struct GroupBody {
     /// Ignored until its event count reaches this.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignored_until_count: Option<u64>,
+    /// The service's overflow group: distinct fingerprints collapsed into
+    /// it past the hourly cap on new groups (0 for every other group).
+    pub collapsed_fingerprints: u64,
 }
 
 impl From<Group> for GroupBody {
@@ -160,6 +163,7 @@ impl From<Group> for GroupBody {
             resolved_in_release: g.resolved_in_release,
             ignored_until: g.ignored_until.map(format_rfc3339),
             ignored_until_count: g.ignored_until_count,
+            collapsed_fingerprints: g.collapsed_fingerprints,
         }
     }
 }
@@ -790,6 +794,7 @@ mod tests {
             resolved_in_release: Some("1.2".into()),
             ignored_until: None,
             ignored_until_count: Some(12),
+            collapsed_fingerprints: 3,
         };
         let domain = serde_json::to_value(&g).unwrap();
         assert_eq!(serde_json::to_value(GroupBody::from(g)).unwrap(), domain);
@@ -1031,6 +1036,9 @@ pub struct TokenBody {
     /// The services an ingest token may send for; empty is any.
     pub services: Vec<String>,
     pub created_at: String,
+    /// The token's own fair-use rate (error events per second); `null`:
+    /// the server's `limits.events_per_second_per_token`.
+    pub events_per_second: Option<u64>,
 }
 
 impl TokenBody {
@@ -1041,6 +1049,7 @@ impl TokenBody {
             scope: token.scope.as_str(),
             services: token.services.clone(),
             created_at: format_rfc3339(token.created_at),
+            events_per_second: token.events_per_second,
         }
     }
 }

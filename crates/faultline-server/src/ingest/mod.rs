@@ -5,5 +5,6 @@ pub mod admission;
 pub mod otlp_grpc;
 pub mod otlp_http;
 mod pipeline;
+pub mod rate_limit;
 
 pub use pipeline::{Accepted, IngestError, Pipeline};

@@ -39,6 +39,7 @@ use tonic::{Code, Request, Response, Status};
 
 use super::admission::Admitted;
 use super::pipeline::{IngestError, Pipeline};
+use super::rate_limit::{Limited, TokenRef};
 use crate::auth::middleware::GrpcAuth;
 use crate::auth::{services, Auth, Principal};
 use crate::metrics::{Refusal, Signal};
@@ -68,10 +69,33 @@ impl Otlp {
 
 fn to_status(e: IngestError) -> Status {
     match e {
+        IngestError::RateLimited(limited) => rate_limited(&limited),
         // UNAVAILABLE is retryable in OTLP: SDKs back off and resend.
         IngestError::Busy | IngestError::ShuttingDown => Status::unavailable(e.to_string()),
         IngestError::Storage(_) => Status::internal(e.to_string()),
     }
+}
+
+/// UNAVAILABLE (retryable) with a `google.rpc.RetryInfo` detail saying
+/// when the export would fit. The detail goes in the status details (as
+/// gRPC specifies) and, for exporters that read it there (Python's), in the
+/// `google.rpc.retryinfo-bin` trailer too.
+fn rate_limited(limited: &Limited) -> Status {
+    let message = limited.to_string();
+    let details = faultline_otlp::status::Status::new(Code::Unavailable, message.clone())
+        .with_retry_delay(limited.retry_after);
+    let info = details.details.first().map(|any| any.value.clone()).unwrap_or_default();
+    let mut status =
+        Status::with_details(Code::Unavailable, message, prost::Message::encode_to_vec(&details).into());
+    status
+        .metadata_mut()
+        .insert_bin("google.rpc.retryinfo-bin", tonic::metadata::MetadataValue::from_bytes(&info));
+    status
+}
+
+/// The token a call came with (put there by the auth layer).
+fn token_of<T>(request: &Request<T>) -> Option<TokenRef> {
+    request.extensions().get::<Principal>().map(super::otlp_http::token_ref)
 }
 
 #[tonic::async_trait]
@@ -82,10 +106,11 @@ impl TraceService for Otlp {
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         self.check_services(&request, services::of_traces)?;
+        let token = token_of(&request);
         let req = request.into_inner();
         let accepted = self
             .pipeline
-            .ingest(Signal::Traces, move |limits, now| {
+            .ingest(Signal::Traces, token, move |limits, now| {
                 (extract_traces(&req, limits, now), span_buckets(&req, minute_of))
             })
             .await
@@ -102,10 +127,11 @@ impl LogsService for Otlp {
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
         self.check_services(&request, services::of_logs)?;
+        let token = token_of(&request);
         let req = request.into_inner();
         let accepted = self
             .pipeline
-            .ingest(Signal::Logs, move |limits, now| (extract_logs(&req, limits, now), Vec::new()))
+            .ingest(Signal::Logs, token, move |limits, now| (extract_logs(&req, limits, now), Vec::new()))
             .await
             .map_err(to_status)?;
         Ok(Response::new(accepted.logs_response()))
@@ -127,14 +153,24 @@ impl MetricsService for Otlp {
     }
 }
 
-/// Serves OTLP/gRPC on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
+/// Serves OTLP/gRPC on `incoming` connections (plain TCP, or TLS ones
+/// already handshaken) until `shutdown` resolves.
+pub async fn serve<I, IO>(
+    incoming: I,
     pipeline: Arc<Pipeline>,
     max_request_bytes: usize,
     auth: Arc<Auth>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<()>
+where
+    I: tokio_stream::Stream<Item = std::io::Result<IO>>,
+    IO: tokio::io::AsyncRead
+        + tokio::io::AsyncWrite
+        + tonic::transport::server::Connected
+        + Unpin
+        + Send
+        + 'static,
+{
     let otlp = Otlp { pipeline: pipeline.clone() };
     let traces = TraceServiceServer::new(otlp.clone())
         .accept_compressed(CompressionEncoding::Gzip)
@@ -169,7 +205,6 @@ pub async fn serve(
         on_refusal: on_refusal.clone(),
     });
     let admit = tower::layer::layer_fn(move |inner| Admit { inner, pipeline: pipeline.clone() });
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     tonic::transport::Server::builder()
         .layer(fix_status)
         .layer(authenticate)

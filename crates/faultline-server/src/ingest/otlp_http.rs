@@ -23,6 +23,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use super::admission::{Admitted, Overload};
 use super::pipeline::{Accepted, IngestError, Pipeline};
+use super::rate_limit::{Limited, TokenRef};
 use crate::auth::{services, Auth, Denied, Principal};
 use crate::metrics::{Refusal, Signal};
 
@@ -102,20 +103,42 @@ struct Refused {
     code: Code,
     message: String,
     why: Refusal,
+    /// Set for a rate limit: how long until the export would fit.
+    retry_after: Option<std::time::Duration>,
 }
 
 impl Refused {
     fn new(http: StatusCode, code: Code, why: Refusal, message: impl Into<String>) -> Refused {
-        Refused { http, code, message: message.into(), why }
+        Refused { http, code, message: message.into(), why, retry_after: None }
+    }
+
+    /// 429 with the wait in `Retry-After` and a RetryInfo detail: OTLP
+    /// exporters retry 429 after that long.
+    fn rate_limited(limited: &Limited) -> Refused {
+        let mut refused = Refused::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            Code::Unavailable,
+            Refusal::RateLimited,
+            limited.to_string(),
+        );
+        refused.retry_after = Some(limited.retry_after);
+        refused
     }
 
     /// The error response. Counting is the caller's: the pipeline counts
     /// its own refusals, [`Http::refuse`] counts the transport's.
     fn into_response(self, format: Format) -> Response {
         let busy = self.http == StatusCode::SERVICE_UNAVAILABLE;
-        let status = Status::new(self.code, self.message);
+        let mut status = Status::new(self.code, self.message);
+        if let Some(delay) = self.retry_after {
+            status = status.with_retry_delay(delay);
+        }
         let mut response = (self.http, body_response(encode(&status, format), format)).into_response();
-        if busy {
+        if let Some(delay) = self.retry_after {
+            // Whole seconds, rounded up so the client does not come back early.
+            let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        } else if busy {
             // 503 + Retry-After makes OTLP exporters back off and resend.
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
@@ -255,6 +278,7 @@ where
         Err(refused) => return refused.into_response(format),
     };
     let principal = request.extensions().get::<Principal>().cloned();
+    let token = principal.as_ref().map(token_ref);
     let body = match read_body(http, request, &admitted).await {
         Ok(body) => body,
         Err(refused) => return http.refuse(refused, format),
@@ -274,7 +298,7 @@ where
             return http.refuse(refused, format);
         }
     };
-    let response = match http.pipeline.ingest(signal, extractor).await {
+    let response = match http.pipeline.ingest(signal, token, extractor).await {
         Ok(accepted) => body_response(encode(&respond(accepted), format), format),
         Err(e) => ingest_refusal(e).into_response(format),
     };
@@ -282,8 +306,18 @@ where
     response
 }
 
+/// The token an export came with, for its rate limit.
+pub(super) fn token_ref(principal: &Principal) -> TokenRef {
+    TokenRef {
+        id: principal.id.clone(),
+        name: principal.name.clone(),
+        events_per_second: principal.events_per_second,
+    }
+}
+
 fn ingest_refusal(e: IngestError) -> Refused {
     match e {
+        IngestError::RateLimited(limited) => Refused::rate_limited(&limited),
         IngestError::Busy | IngestError::ShuttingDown => {
             Refused::new(StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, Refusal::Busy, e.to_string())
         }

@@ -18,6 +18,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 
 use super::admission::{AdmissionLimits, Admitted, Gate, Overload, QueueState};
+use super::rate_limit::{Limited, RateLimiter, RateLimits, TokenRef};
 use crate::alerting::{issue_event, Alerting};
 use tracing::Instrument;
 
@@ -33,6 +34,9 @@ pub enum IngestError {
     ShuttingDown,
     #[error("storage failed: {0}")]
     Storage(String),
+    /// Over a fair-use rate: retry after the time it says.
+    #[error("{0}")]
+    RateLimited(Limited),
 }
 
 /// What to tell the client about an accepted export.
@@ -74,6 +78,8 @@ pub struct Pipeline {
     span_services: Mutex<HashMap<String, i64>>,
     /// Exports admitted and not yet answered, checked before decoding.
     gate: Arc<Gate>,
+    /// Error events per second per service and per token (`rate_limit.rs`).
+    rate_limiter: RateLimiter,
 }
 
 /// One endpoint's requests in one minute of an export, from its spans
@@ -102,7 +108,14 @@ impl Pipeline {
             alerting,
             span_services: Mutex::default(),
             gate: Gate::new(admission),
+            rate_limiter: RateLimiter::default(),
         }
+    }
+
+    /// Sets the fair-use rates (unlimited unless called).
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Pipeline {
+        self.rate_limiter = RateLimiter::new(limits);
+        self
     }
 
     /// Lets an export in, or refuses it (counted) before anything of it is
@@ -129,7 +142,12 @@ impl Pipeline {
     /// commits them with the export's health figures, and answers once all
     /// of it is durable.
     #[tracing::instrument(level = "debug", skip_all, fields(signal = signal.as_str(), events, items))]
-    pub async fn ingest<F>(self: &Arc<Self>, signal: Signal, extract: F) -> Result<Accepted, IngestError>
+    pub async fn ingest<F>(
+        self: &Arc<Self>,
+        signal: Signal,
+        token: Option<TokenRef>,
+        extract: F,
+    ) -> Result<Accepted, IngestError>
     where
         F: FnOnce(&Limits, i64) -> (Extraction, Vec<SpanBucket>) + Send + 'static,
     {
@@ -137,7 +155,8 @@ impl Pipeline {
         let span = tracing::debug_span!("extract_and_group");
         let prepared = tokio::task::spawn_blocking(move || {
             let _span = span.entered();
-            let (extraction, requests) = extract(&pipeline.limits, now_nanos());
+            let (mut extraction, requests) = extract(&pipeline.limits, now_nanos());
+            pipeline.fair_use(token.as_ref(), &mut extraction)?;
             let batch: Vec<_> = extraction
                 .events
                 .into_iter()
@@ -158,10 +177,11 @@ impl Pipeline {
             // committer thread does not.
             let submitted =
                 (!batch.is_empty() || !health.is_empty()).then(|| pipeline.storage.submit(batch, health));
-            (submitted, events, issues, extraction.items, extraction.rejected, extraction.error_message)
+            Ok((submitted, events, issues, extraction.items, extraction.rejected, extraction.error_message))
         })
         .await
-        .map_err(|e| self.refuse(IngestError::Storage(format!("extraction task failed: {e}"))))?;
+        .map_err(|e| self.refuse(IngestError::Storage(format!("extraction task failed: {e}"))))?
+        .map_err(|e| self.refuse(e))?;
         let (submitted, events, issues, items, rejected, error_message) = prepared;
         tracing::Span::current().record("events", events).record("items", items);
 
@@ -236,10 +256,21 @@ impl Pipeline {
         seen.keys().cloned().collect()
     }
 
+    /// Fair use, between extraction and grouping: marks truncated fields
+    /// and takes the events from the rate limits (or refuses the export).
+    fn fair_use(&self, token: Option<&TokenRef>, extraction: &mut Extraction) -> Result<(), IngestError> {
+        faultline_otlp::mark_truncated(&mut extraction.events);
+        self.rate_limiter.take(token, &extraction.events).map_err(IngestError::RateLimited)
+    }
+
     fn refuse(&self, e: IngestError) -> IngestError {
-        let why = match e {
+        let why = match &e {
             IngestError::Busy | IngestError::ShuttingDown => Refusal::Busy,
             IngestError::Storage(_) => Refusal::Internal,
+            IngestError::RateLimited(limited) => {
+                self.metrics.rate_limited(limited.over.kind(), &limited.events_by_service);
+                Refusal::RateLimited
+            }
         };
         self.metrics.refused(why);
         if let IngestError::Storage(msg) = &e {

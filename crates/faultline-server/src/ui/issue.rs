@@ -832,6 +832,7 @@ mod tests {
             resolved_in_release: None,
             ignored_until: None,
             ignored_until_count: None,
+            collapsed_fingerprints: 0,
         }
     }
 

@@ -86,8 +86,8 @@ pub async fn submit(State(api): State<Api>, csrf: CsrfToken, form: CheckedForm) 
         Err(e) => return super::failed(&e, &csrf),
     };
     let mut response = Redirect::to(&next).into_response();
-    // TLS is not served by Faultline itself yet; when it is, `secure` follows it.
-    if let Some(cookie) = session::set_cookie(&session_id, false) {
+    // Secure when this listener serves TLS; behind a TLS proxy the proxy can add it.
+    if let Some(cookie) = session::set_cookie(&session_id, api.secure_cookies) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response

@@ -114,7 +114,8 @@ impl Embedded {
         let queue = Arc::new(QueueGauge::new(options.queue_depth));
         let committer =
             Committer::new(backend.clone(), committed.clone(), options.health.clone(), overflowed.clone())?
-                .with_queue(queue.clone());
+                .with_queue(queue.clone())
+                .with_new_group_cap(options.max_new_groups_per_service_per_hour);
         let health_buffer = committer.health_buffer();
         let codec = committer.codec();
         let (tx, rx) = sync_channel(options.queue_depth.max(1));

@@ -148,6 +148,7 @@ pub fn tokens_are_stored_listed_and_deleted(storage: &dyn Store) {
         services: services.iter().map(|s| s.to_string()).collect(),
         created_at: 1_700_000_000_000_000_000,
         secret_sha256: [id.len() as u8; 32],
+        events_per_second: (id == "b-ingest").then_some(25),
     };
     assert!(storage.tokens().unwrap().is_empty());
     let ingest = token("b-ingest", TokenScope::Ingest, &["checkout", "cart"]);
