@@ -17,6 +17,7 @@ use crate::health::{self, Endpoints, HealthBatch, HealthOptions};
 use crate::health_buffer::{self, HealthBuffer};
 use crate::queue::QueueGauge;
 use crate::records::Envelope;
+use crate::retention::{self, RetentionOptions, RetentionPass};
 use crate::txn::Txn;
 use crate::watermark::Watermark;
 use crate::{keys, records, Error, Result};
@@ -72,6 +73,13 @@ pub(crate) enum Request {
         fingerprints: Vec<String>,
         reply: Reply<(Group, Group)>,
     },
+    /// Delete expired events, traces and groups, a bounded amount
+    /// (`retention.rs`); `over_quota` deletes the oldest events too.
+    Retain {
+        now: UnixNanos,
+        over_quota: bool,
+        reply: Reply<RetentionPass>,
+    },
 }
 
 /// The most requests folded into one write; bounds the batch's memory.
@@ -97,6 +105,15 @@ pub(crate) struct Committer {
     /// Shared keys (stack traces, dictionaries) written or seen stored, so
     /// each is written once; forgotten when a commit fails.
     shared_written: Bounded<Vec<u8>, ()>,
+    retention: RetentionOptions,
+    /// Traces retention deleted in the batch being built: an event of the
+    /// same batch naming one writes it again.
+    swept_in_batch: std::collections::HashSet<Vec<u8>>,
+    /// Sequence number below which retention deleted every event, written
+    /// after the commit; the indexer deletes those documents.
+    deleted_below: Arc<Watermark>,
+    /// Why the last commit failed, until one succeeds (`/readyz`).
+    write_failure: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Committer {
@@ -121,6 +138,10 @@ impl Committer {
             next_health_log,
             codec: Arc::new(EventCodec::new(backend.clone())),
             shared_written: Bounded::default(),
+            retention: RetentionOptions::default(),
+            swept_in_batch: Default::default(),
+            deleted_below: Arc::default(),
+            write_failure: Arc::default(),
         };
         c.reload_counters()?;
         Ok(c)
@@ -128,9 +149,14 @@ impl Committer {
 
     /// Reads the next sequence number and group id from what is stored, so
     /// numbering survives restarts and failed writes.
+    /// Retention's state record keeps the counters when the keys holding
+    /// the highest numbers were deleted.
     fn reload_counters(&mut self) -> Result<()> {
-        self.next_seq = last_id(&*self.backend, keys::EVENT)?.map_or(1, |s| s + 1);
-        self.next_group_id = last_id(&*self.backend, keys::GROUP)?.map_or(1, |g| g + 1);
+        let kept = retention::load_state(&*self.backend)?;
+        self.next_seq = last_id(&*self.backend, keys::EVENT)?.map_or(1, |s| s + 1).max(kept.next_seq);
+        self.next_group_id =
+            last_id(&*self.backend, keys::GROUP)?.map_or(1, |g| g + 1).max(kept.next_group_id);
+        self.deleted_below.set(kept.deleted_below);
         self.endpoints = Endpoints::load(&*self.backend)?;
         self.committed.set(self.next_seq - 1);
         Ok(())
@@ -140,6 +166,22 @@ impl Committer {
     pub fn with_queue(mut self, queue: Arc<QueueGauge>) -> Committer {
         self.queue = queue;
         self
+    }
+
+    /// Sets how long events and groups are kept.
+    pub fn with_retention(mut self, retention: RetentionOptions) -> Committer {
+        self.retention = retention;
+        self
+    }
+
+    /// Below which sequence number retention deleted every event.
+    pub fn deleted_below(&self) -> Arc<Watermark> {
+        self.deleted_below.clone()
+    }
+
+    /// Why the last commit failed, `None` once one succeeds.
+    pub fn write_failure(&self) -> Arc<std::sync::Mutex<Option<String>>> {
+        self.write_failure.clone()
     }
 
     /// The health increments this committer buffers, for readers.
@@ -181,9 +223,14 @@ impl Committer {
             Some(e) => Err(e),
             None => self.write(txn),
         };
+        self.swept_in_batch.clear();
+        self.note_write(&written);
         match written {
             Ok(()) => {
                 self.committed.set(self.next_seq - 1);
+                if let Some(below) = answers.iter().find_map(Answer::deleted_below) {
+                    self.deleted_below.set(below);
+                }
                 self.overflowed.store(self.endpoints.overflowed, Ordering::Relaxed);
                 answers.into_iter().for_each(Answer::send);
             }
@@ -195,6 +242,19 @@ impl Committer {
                 }
                 answers.into_iter().for_each(|a| a.fail(&e));
             }
+        }
+    }
+
+    /// Remembers why writing failed, for readiness, until a write succeeds.
+    fn note_write(&self, written: &std::result::Result<(), String>) {
+        let mut failure = self.write_failure.lock().unwrap_or_else(|p| p.into_inner());
+        match written {
+            Ok(()) if failure.is_some() => {
+                tracing::info!("storage writable again");
+                *failure = None;
+            }
+            Ok(()) => {}
+            Err(e) => *failure = Some(e.clone()),
         }
     }
 
@@ -231,7 +291,8 @@ impl Committer {
     /// rolled back, so the rest of the batch still commits.
     fn apply(&mut self, txn: &mut Txn, request: Request) -> Answer {
         let savepoint = match &request {
-            Request::Events { .. } => None,
+            // These fail only when storage does, and then the whole batch does.
+            Request::Events { .. } | Request::Retain { .. } => None,
             _ => Some(txn.savepoint()),
         };
         let answer = match request {
@@ -244,6 +305,9 @@ impl Committer {
                 Answer::Events(reply, result)
             }
             Request::Maintain { now, reply } => Answer::Maintenance(reply, self.maintain(txn, now)),
+            Request::Retain { now, over_quota, reply } => {
+                Answer::Retained(reply, self.retain(txn, now, over_quota))
+            }
             Request::Write { ops, reply } => {
                 txn.ops.extend(ops);
                 Answer::Written(reply)
@@ -288,8 +352,10 @@ impl Committer {
         event.seq = seq;
         event.group_id = group_id;
         let regression = record_occurrence(txn.group_mut(group_id)?, &event);
-        let EncodedEvent { body, dictionary_id, new_stacktrace, new_dictionary } = encoded;
+        let EncodedEvent { body, dictionary_id, stacktrace_hash, new_stacktrace, new_dictionary } = encoded;
+        let brings_trace = new_stacktrace.is_some();
         self.add_shared(txn, new_stacktrace, new_dictionary)?;
+        self.track_trace(txn, stacktrace_hash, brings_trace, event.stacktrace.as_deref(), seq)?;
         let envelope = Envelope { seq, group_id, dictionary_id, body };
         txn.ops.push(Op::Put(keys::event(seq), records::encode_event_envelope(envelope)));
         txn.ops.push(Op::Put(keys::group_event(group_id, seq), Vec::new()));
@@ -326,6 +392,52 @@ impl Committer {
 }
 
 impl Committer {
+    /// Records that event `seq` names its trace (for retention), and writes
+    /// the trace again if retention deleted it after the sender saw it
+    /// stored: a trace the committer has not written or seen is checked.
+    fn track_trace(
+        &mut self,
+        txn: &mut Txn,
+        hash: Option<crate::event_codec::TraceHash>,
+        brought: bool,
+        text: Option<&str>,
+        seq: u64,
+    ) -> Result<()> {
+        let (Some(hash), Some(text)) = (hash, text) else { return Ok(()) };
+        txn.trace_uses.insert(hash, seq);
+        let key = keys::stacktrace(&hash);
+        if brought || self.shared_written.get(&key).is_some() {
+            return Ok(());
+        }
+        let missing = self.swept_in_batch.remove(&key) || txn.backend().get(&key)?.is_none();
+        if missing {
+            txn.ops.push(Op::Put(key.clone(), text.as_bytes().to_vec()));
+        }
+        self.shared_written.insert(key, ());
+        Ok(())
+    }
+
+    /// One retention pass; the traces it deletes are forgotten by the
+    /// caches that would otherwise let an event name them unwritten.
+    fn retain(&mut self, txn: &mut Txn, now: UnixNanos, over_quota: bool) -> Result<RetentionPass> {
+        let input = retention::PassInput {
+            codec: &self.codec,
+            options: &self.retention,
+            now,
+            next_seq: self.next_seq,
+            next_group_id: self.next_group_id,
+            over_quota,
+        };
+        let (pass, swept) = retention::pass(txn, &input)?;
+        for hash in swept {
+            let key = keys::stacktrace(&hash);
+            self.shared_written.remove(&key);
+            self.codec.forget_trace(&hash);
+            self.swept_in_batch.insert(key);
+        }
+        Ok(pass)
+    }
+
     /// Adds an export's health buckets to the batch's increments. Figures
     /// for minutes already rolled up go straight into their hour.
     fn add_health(&mut self, txn: &mut Txn, batch: HealthBatch) -> Result<()> {
@@ -437,6 +549,7 @@ enum Answer {
     Written(Reply<()>),
     Group(Reply<Group>, Box<Result<Group>>),
     Split(Reply<(Group, Group)>, Box<Result<(Group, Group)>>),
+    Retained(Reply<RetentionPass>, Result<RetentionPass>),
 }
 
 impl Answer {
@@ -447,6 +560,15 @@ impl Answer {
             Answer::Written(_) => false,
             Answer::Group(_, r) => r.is_err(),
             Answer::Split(_, r) => r.is_err(),
+            Answer::Retained(_, r) => r.is_err(),
+        }
+    }
+
+    /// How far a retention pass in the batch deleted.
+    fn deleted_below(&self) -> Option<u64> {
+        match self {
+            Answer::Retained(_, Ok(pass)) => Some(pass.deleted_below),
+            _ => None,
         }
     }
 
@@ -455,7 +577,9 @@ impl Answer {
     /// not written. As text: every request of the batch gets a copy.
     fn storage_failure(&self) -> Option<String> {
         match self {
-            Answer::Events(_, Err(e)) | Answer::Maintenance(_, Err(e)) => Some(e.to_string()),
+            Answer::Events(_, Err(e)) | Answer::Maintenance(_, Err(e)) | Answer::Retained(_, Err(e)) => {
+                Some(e.to_string())
+            }
             _ => None,
         }
     }
@@ -468,6 +592,7 @@ impl Answer {
             Answer::Written(reply) => drop(reply.send(Ok(()))),
             Answer::Group(reply, r) => drop(reply.send(*r)),
             Answer::Split(reply, r) => drop(reply.send(*r)),
+            Answer::Retained(reply, r) => drop(reply.send(r)),
         }
     }
 
@@ -481,6 +606,7 @@ impl Answer {
             Answer::Written(reply) => drop(reply.send(Err(err()))),
             Answer::Group(reply, _) => drop(reply.send(Err(err()))),
             Answer::Split(reply, _) => drop(reply.send(Err(err()))),
+            Answer::Retained(reply, _) => drop(reply.send(Err(err()))),
         }
     }
 }

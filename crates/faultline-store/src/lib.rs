@@ -30,6 +30,7 @@ mod keys;
 mod memory_backend;
 mod queue;
 mod records;
+mod retention;
 mod sled_backend;
 mod storage;
 #[cfg(test)]
@@ -47,6 +48,7 @@ pub use error::Error;
 pub use groups::{GroupCursor, GroupFilter, GroupSort};
 pub use health::{HealthBatch, HealthFilter, HealthOptions, OVERFLOW_ROUTE};
 pub use index::{Facet, GroupActivity, SearchHit, SearchPage, SearchRequest};
+pub use retention::{RetentionOptions, RetentionPass};
 pub use storage::{open, Storage, StorageOptions, StorageStats, StoreConfig, SyncMode, DEFAULT_CACHE_BYTES};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -20,6 +20,8 @@ pub struct StorageOptions {
     /// Memory for sled's page cache (embedded engine): the largest part of
     /// the server's resident memory on a big data directory.
     pub cache_bytes: u64,
+    /// How long events and groups are kept, and the disk quota.
+    pub retention: crate::RetentionOptions,
 }
 
 /// sled's own default is 1 GiB; a quarter of it keeps a default server
@@ -48,6 +50,7 @@ impl Default for StorageOptions {
             health: HealthOptions::default(),
             sync: SyncMode::default(),
             cache_bytes: DEFAULT_CACHE_BYTES,
+            retention: crate::RetentionOptions::default(),
         }
     }
 }
@@ -60,6 +63,8 @@ pub struct StorageStats {
     pub groups: u64,
     /// Health samples counted under route `other` (cardinality limit) since start.
     pub endpoints_overflowed: u64,
+    /// Retention deleted every event below this sequence number.
+    pub deleted_below: u64,
 }
 
 /// Which engine to open. A PostgreSQL engine will be another variant.
