@@ -54,10 +54,12 @@ pub enum Refusal {
     Unauthenticated,
     /// A token without the ingest scope, or pinned to other services.
     Forbidden,
+    /// Storage could not write (a full disk, an I/O error): retryable.
+    Unwritable,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 9] = [
+    const ALL: [Refusal; 10] = [
         Refusal::Malformed,
         Refusal::TooLarge,
         Refusal::UnsupportedMediaType,
@@ -67,6 +69,7 @@ impl Refusal {
         Refusal::QueueWait,
         Refusal::Unauthenticated,
         Refusal::Forbidden,
+        Refusal::Unwritable,
     ];
 
     fn as_str(self) -> &'static str {
@@ -78,6 +81,7 @@ impl Refusal {
             Refusal::Internal => "internal",
             Refusal::InflightBytes => "inflight_bytes",
             Refusal::QueueWait => "queue_wait",
+            Refusal::Unwritable => "unwritable",
             Refusal::Unauthenticated => "unauthenticated",
             Refusal::Forbidden => "forbidden",
         }

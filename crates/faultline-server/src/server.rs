@@ -66,6 +66,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         health: config.health.clone(),
         sync: config.sync,
         cache_bytes: config.cache_bytes,
+        retention: config.retention.clone(),
     };
     let data_dir = config.data_dir.clone();
     let storage = tokio::task::spawn_blocking(move || Storage::open(&data_dir, options)).await?.map_err(

@@ -68,7 +68,9 @@ impl Otlp {
 fn to_status(e: IngestError) -> Status {
     match e {
         // UNAVAILABLE is retryable in OTLP: SDKs back off and resend.
-        IngestError::Busy | IngestError::ShuttingDown => Status::unavailable(e.to_string()),
+        IngestError::Busy | IngestError::ShuttingDown | IngestError::Unwritable(_) => {
+            Status::unavailable(e.to_string())
+        }
         IngestError::Storage(_) => Status::internal(e.to_string()),
     }
 }
