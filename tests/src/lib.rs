@@ -12,6 +12,7 @@ pub mod rust_sdk;
 pub mod sdk_app;
 pub mod smtp;
 pub mod tls;
+pub mod tmpfs;
 pub mod web;
 
 use std::net::TcpListener;
@@ -95,10 +96,15 @@ impl Server {
 
     /// Starts with extra `faultline serve` flags.
     pub fn start_with(extra: &[&str]) -> Server {
+        Server::start_in(None, extra)
+    }
+
+    /// Starts over the given data directory (a fresh one when `None`).
+    pub fn start_in(data_dir: Option<PathBuf>, extra: &[&str]) -> Server {
         let tmp = TempDir::new("faultline-e2e");
         let mut server = Server {
             child: None,
-            data_dir: tmp.path().join("data"),
+            data_dir: data_dir.unwrap_or_else(|| tmp.path().join("data")),
             grpc_port: free_port(),
             http_port: free_port(),
             api_port: free_port(),

@@ -25,4 +25,11 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Returns once everything written before is on stable storage (for
     /// sled: see `sled_backend.rs` for what that takes).
     fn flush(&self) -> Result<()>;
+
+    /// Makes the store writable again after a failed write, if it can be
+    /// (the disk has room again). Called before each commit after a
+    /// failure; an error means it still cannot write.
+    fn recover(&self) -> Result<()> {
+        Ok(())
+    }
 }

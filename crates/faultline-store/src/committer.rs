@@ -214,6 +214,11 @@ impl Committer {
     }
 
     fn commit(&mut self, batch: Vec<Request>) {
+        if let Err(e) = self.recover() {
+            self.note_write(&Err(e.clone()));
+            batch.into_iter().for_each(|request| Answer::refused(request).fail(&e));
+            return;
+        }
         let backend = self.backend.clone();
         let mut txn = Txn::new(&*backend);
         let answers: Vec<Answer> = batch.into_iter().map(|request| self.apply(&mut txn, request)).collect();
@@ -236,6 +241,10 @@ impl Committer {
             }
             Err(e) => {
                 tracing::error!(error = %e, "commit failed; nothing in this batch was acknowledged");
+                // Now rather than at the next commit, so reads work meanwhile.
+                if let Err(e) = self.backend.recover() {
+                    tracing::warn!(error = %e, "storage still cannot write");
+                }
                 self.shared_written.clear();
                 if let Err(e) = self.reload_counters() {
                     tracing::error!(error = %e, "could not re-read counters after a failed commit");
@@ -243,6 +252,17 @@ impl Committer {
                 answers.into_iter().for_each(|a| a.fail(&e));
             }
         }
+    }
+
+    /// After a failed commit, makes the store writable again before the
+    /// next one (and re-reads the counters from what it holds then).
+    fn recover(&mut self) -> std::result::Result<(), String> {
+        if self.write_failure.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
+            return Ok(());
+        }
+        self.backend.recover().map_err(|e| e.to_string())?;
+        self.shared_written.clear();
+        self.reload_counters().map_err(|e| e.to_string())
     }
 
     /// Remembers why writing failed, for readiness, until a write succeeds.
@@ -553,6 +573,24 @@ enum Answer {
 }
 
 impl Answer {
+    /// A request answered without being applied (storage cannot write).
+    fn refused(request: Request) -> Answer {
+        // The placeholder result is never sent: `fail` answers instead.
+        fn never<T>() -> Result<T> {
+            Err(Error::ShuttingDown)
+        }
+        match request {
+            Request::Events { reply, .. } => Answer::Events(reply, never()),
+            Request::Write { reply, .. } => Answer::Written(reply),
+            Request::Maintain { reply, .. } => Answer::Maintenance(reply, never()),
+            Request::SetStatus { reply, .. } | Request::Merge { reply, .. } => {
+                Answer::Group(reply, Box::new(never()))
+            }
+            Request::Unmerge { reply, .. } => Answer::Split(reply, Box::new(never())),
+            Request::Retain { reply, .. } => Answer::Retained(reply, never()),
+        }
+    }
+
     fn failed(&self) -> bool {
         match self {
             Answer::Events(_, r) => r.is_err(),

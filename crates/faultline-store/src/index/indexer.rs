@@ -50,13 +50,16 @@ impl Indexer {
                     std::thread::sleep(self.interval - since);
                 }
                 if let Err(e) = self.catch_up() {
-                    tracing::error!(error = %e, "indexing failed; retrying");
+                    self.failed(&e);
+                    if stopping {
+                        break; // the rest is indexed from the log at the next start
+                    }
                     std::thread::sleep(self.interval);
                 }
                 last_commit = Instant::now();
             }
             if let Err(e) = self.apply_deletion() {
-                tracing::error!(error = %e, "deleting expired events from the index failed; retrying");
+                self.failed(&e);
             }
             if stopping && self.indexed.load(Ordering::SeqCst) >= self.committed.get() {
                 break;
@@ -103,6 +106,16 @@ impl Indexer {
             last = to;
         }
         Ok(last)
+    }
+
+    /// A failed write (a full disk, say) can leave the writer unusable:
+    /// back to the last commit, with fresh workers, and the next pass
+    /// indexes from there again.
+    fn failed(&mut self, e: &Error) {
+        tracing::error!(error = %e, "indexing failed; retrying from the last index commit");
+        if let Err(e) = self.writer.rollback() {
+            tracing::error!(error = %e, "rolling the index writer back failed");
+        }
     }
 
     /// Deletes the documents of events retention deleted, by `seq` range,
