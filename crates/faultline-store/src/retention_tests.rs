@@ -119,3 +119,47 @@ fn over_quota_deletes_the_oldest_events_whatever_their_age() {
     assert_eq!(count(&backend, keys::EVENT), 2_500 - super::EVENTS_PER_PASS);
     assert!(stored(&backend, &keys::event(2_500)), "the newest stay");
 }
+
+/// Prints what deleting half the events does to the data directory's size
+/// on disk (sled reuses freed log segments rather than shrinking at once).
+#[test]
+#[ignore = "a measurement: prints figures, asserts nothing; run with --ignored --nocapture"]
+fn measure_disk_use_after_deleting_half() {
+    let dir = tempfile::tempdir().unwrap();
+    let du = || crate::embedded::retention_task::disk_usage(dir.path()) / 1024;
+    let t0 = faultline_model::now_nanos();
+    {
+        let store = Embedded::open(dir.path(), StorageOptions::default()).unwrap();
+        for chunk in 0..20u64 {
+            let batch: Vec<_> = (0..1_000u64)
+                .map(|i| {
+                    let mut e = event("api", t0);
+                    let n = chunk * 1_000 + i;
+                    e.message = Some(format!(
+                        "{n} {}",
+                        stacktrace_hash(&n.to_string()).map(|b| format!("{b:02x}")).concat().repeat(30)
+                    ));
+                    (e, grouping("fp"))
+                })
+                .collect();
+            store.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
+        }
+        assert!(store.wait_indexed(Duration::from_secs(60)));
+        println!("20000 events: {} KiB", du());
+        for _ in 0..5 {
+            store.retain(t0, true).unwrap().blocking_recv().unwrap().unwrap();
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        println!("10000 deleted: {} KiB", du());
+        // Writes after the deletion let sled reuse and reclaim segments.
+        for chunk in 0..5u64 {
+            let batch: Vec<_> =
+                (0..100u64).map(|i| (event("api", t0 + (chunk * 100 + i) as i64), grouping("fp"))).collect();
+            store.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
+        }
+        println!("after 500 small writes: {} KiB", du());
+    }
+    let store = Embedded::open(dir.path(), StorageOptions::default()).unwrap();
+    drop(store);
+    println!("after a restart: {} KiB", du());
+}

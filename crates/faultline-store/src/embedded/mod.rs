@@ -9,7 +9,7 @@
 //! real committer, transaction and key layout, and only durability differs.
 
 mod events;
-mod retention_task;
+pub(crate) mod retention_task;
 mod side_data;
 
 use std::path::Path;

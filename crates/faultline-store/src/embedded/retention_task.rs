@@ -17,10 +17,6 @@ use crate::{Result, RetentionOptions, RetentionPass};
 /// for a moment; each pass is one bounded commit either way.
 const BURST: usize = 16;
 
-/// Deleting for the quota stops under this share of it, so the directory
-/// does not hover at the limit deleting a little on every pass.
-const QUOTA_LOW_WATER: f64 = 0.9;
-
 pub(super) struct RetentionTask {
     pub requests: SyncSender<Request>,
     pub queue: Arc<QueueGauge>,
@@ -37,7 +33,6 @@ impl RetentionTask {
 
     fn run(self) {
         let interval = self.options.interval();
-        let mut shrinking = false;
         let mut next = Instant::now();
         while !self.stop.load(Ordering::SeqCst) {
             if Instant::now() < next {
@@ -45,28 +40,38 @@ impl RetentionTask {
                 continue;
             }
             next = Instant::now() + interval;
-            for _ in 0..BURST {
-                shrinking = self.over_quota(shrinking);
-                match self.pass(shrinking) {
-                    Some(pass) if pass.more || (shrinking && pass.events_deleted > 0) => continue,
-                    _ => break,
-                }
+            self.burst();
+        }
+    }
+
+    /// Passes until none is due. Over the quota, one chunk of the oldest
+    /// events per interval, more only while deleting visibly shrinks the
+    /// directory: sled 0.34 keeps its files' size and reuses the freed
+    /// space for new writes, so deleting more would not shrink it, only
+    /// lose events (the quota then caps growth rather than shrinking).
+    fn burst(&self) {
+        for _ in 0..BURST {
+            let used = self.disk_used();
+            let over = matches!((used, self.options.max_disk_bytes), (Some(u), Some(max)) if u > max);
+            if over {
+                tracing::warn!(
+                    used,
+                    max = self.options.max_disk_bytes,
+                    "data directory over its quota; deleting the oldest events"
+                );
+            }
+            match self.pass(over) {
+                Some(pass) if pass.more => continue,
+                Some(pass) if over && pass.events_deleted > 0 && self.disk_used() < used => continue,
+                _ => break,
             }
         }
     }
 
-    /// Whether to delete for the quota: over it starts, under the low
-    /// water mark stops.
-    fn over_quota(&self, shrinking: bool) -> bool {
-        let (Some(max), Some(dir)) = (self.options.max_disk_bytes, &self.data_dir) else { return false };
-        let used = disk_usage(dir);
-        if used > max {
-            if !shrinking {
-                tracing::warn!(used, max, "data directory over its quota; deleting the oldest events");
-            }
-            return true;
-        }
-        shrinking && (used as f64) > (max as f64) * QUOTA_LOW_WATER
+    /// The data directory's size when a quota applies to it.
+    fn disk_used(&self) -> Option<u64> {
+        self.options.max_disk_bytes?;
+        self.data_dir.as_deref().map(disk_usage)
     }
 
     /// One pass through the committer, waited for; `None` when it could
