@@ -75,7 +75,6 @@ fn readyz(server: &Server) -> (u16, String) {
 }
 
 #[test]
-#[ignore = "sled 0.34's flush can wait forever after its I/O thread hits ENOSPC (README, Data); run with --ignored"]
 fn a_full_disk_refuses_exports_retryably_and_they_resume_when_space_returns() {
     let fs = match Tmpfs::mount("64m") {
         Ok(fs) => fs,
@@ -86,7 +85,13 @@ fn a_full_disk_refuses_exports_retryably_and_they_resume_when_space_returns() {
     };
     let server = Server::start_in(Some(fs.path().join("data")), &[]);
     assert_eq!(export(&server, "disk", "first", "before the disk filled"), 200);
-    let filler = fs.fill("filler", 2 << 20);
+    // Indexed first: an index commit needs room too.
+    wait_until(
+        Duration::from_secs(10),
+        || found(&server, "test.marker:first") == 1,
+        || "first indexed".into(),
+    );
+    let filler = fs.fill("filler", 6 << 20);
 
     let mut refused = None;
     for n in 0..500 {

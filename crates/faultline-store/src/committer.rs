@@ -291,6 +291,8 @@ impl Committer {
         // A batch that folds the buffer into the stored buckets empties it
         // while readers wait, so none counts those figures twice (stored
         // and buffered) or not at all. Once a minute, for one write.
+        let size: usize = ops.iter().map(op_bytes).sum();
+        self.backend.check_room(size as u64).map_err(|e| e.to_string())?;
         let mut pending = folded.then(|| buffer.write());
         self.backend.write(ops).and_then(|()| self.backend.flush()).map_err(|e| e.to_string())?;
         if !increments.is_empty() {
@@ -646,6 +648,14 @@ impl Answer {
             Answer::Split(reply, _) => drop(reply.send(Err(err()))),
             Answer::Retained(reply, _) => drop(reply.send(Err(err()))),
         }
+    }
+}
+
+/// Bytes an op adds to the store, about.
+fn op_bytes(op: &Op) -> usize {
+    match op {
+        Op::Put(k, v) => k.len() + v.len(),
+        Op::Delete(k) => k.len(),
     }
 }
 

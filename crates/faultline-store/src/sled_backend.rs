@@ -82,6 +82,11 @@ const RESERVE_BYTES: usize = 8 << 20;
 /// Room beyond the reserve a disk must have before writes resume.
 const PROBE_BYTES: usize = 1 << 20;
 
+/// Free space kept on the file system: a commit that would leave less is
+/// refused before sled writes it. sled 0.34 meeting ENOSPC itself poisons
+/// the instance and its flush has been seen to wait forever then.
+const MIN_FREE_BYTES: u64 = 4 << 20;
+
 impl SledBackend {
     /// Opens the database in `dir`; `data_dir` is the directory the user
     /// chose, named in the errors they can fix (lock held, no access).
@@ -136,6 +141,13 @@ impl SledBackend {
     /// in full, and a probe of [`PROBE_BYTES`] beyond it fits.
     fn has_room(&self) -> std::io::Result<()> {
         write_file(&self.reserve, RESERVE_BYTES)?;
+        let free = fs2::available_space(&self.dir)?;
+        if free < MIN_FREE_BYTES + PROBE_BYTES as u64 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                format!("No space left on device: {free} bytes free"),
+            ));
+        }
         let probe = self.dir.with_file_name("write-probe");
         let written = write_file(&probe, PROBE_BYTES);
         let _ = std::fs::remove_file(&probe);
@@ -244,6 +256,17 @@ impl Backend for SledBackend {
     /// is replaced at once, which keeps reads working; writes are let
     /// through again once the disk has room (`has_room`). A failed
     /// `fdatasync` is not recovered from here (see `Syncer::failed`).
+    fn check_room(&self, bytes: u64) -> Result<()> {
+        // sled writes a batch to its log, then may rewrite pages: twice its size.
+        let needed = bytes.saturating_mul(2).saturating_add(MIN_FREE_BYTES);
+        match fs2::available_space(&self.dir) {
+            Ok(free) if free < needed => Err(Error::Backend(format!(
+                "No space left on device: {free} bytes free, a commit needs {needed} with the margin kept"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn recover(&self) -> Result<()> {
         if self.poisoned.load(Ordering::SeqCst) {
             self.reopen()?;
