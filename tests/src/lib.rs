@@ -12,6 +12,7 @@ pub mod rust_sdk;
 pub mod sdk_app;
 pub mod smtp;
 pub mod tls;
+pub mod tmpfs;
 pub mod web;
 
 use std::net::TcpListener;
@@ -99,17 +100,22 @@ impl Server {
 
     /// Starts with extra `faultline serve` flags.
     pub fn start_with(extra: &[&str]) -> Server {
-        Server::start_inner(extra, None)
+        Server::start_inner(None, extra, None)
     }
 
     /// Starts with extra flags that turn TLS on for every listener; the
     /// API helpers then speak HTTPS, trusting the PEM CA `ca_pem` (the
     /// certificate must be for `localhost`).
     pub fn start_tls(extra: &[&str], ca_pem: &str) -> Server {
-        Server::start_inner(extra, Some(ca_pem))
+        Server::start_inner(None, extra, Some(ca_pem))
     }
 
-    fn start_inner(extra: &[&str], ca_pem: Option<&str>) -> Server {
+    /// Starts over the given data directory (a fresh one when `None`).
+    pub fn start_in(data_dir: Option<PathBuf>, extra: &[&str]) -> Server {
+        Server::start_inner(data_dir, extra, None)
+    }
+
+    fn start_inner(data_dir: Option<PathBuf>, extra: &[&str], ca_pem: Option<&str>) -> Server {
         let (scheme, client) = match ca_pem {
             None => ("http", reqwest::blocking::Client::new()),
             Some(pem) => {
@@ -120,7 +126,7 @@ impl Server {
         let tmp = TempDir::new("faultline-e2e");
         let mut server = Server {
             child: None,
-            data_dir: tmp.path().join("data"),
+            data_dir: data_dir.unwrap_or_else(|| tmp.path().join("data")),
             grpc_port: free_port(),
             http_port: free_port(),
             api_port: free_port(),

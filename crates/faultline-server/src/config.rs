@@ -96,6 +96,8 @@ struct FileConfig {
     auth: FileAuth,
     #[serde(default)]
     tls: FileTls,
+    #[serde(default)]
+    retention: FileRetention,
 }
 
 /// `[tls]` in the file.
@@ -109,6 +111,17 @@ struct FileTls {
     otlp_grpc: Option<bool>,
     otlp_http: Option<bool>,
     api: Option<bool>,
+}
+
+/// `[retention]` in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRetention {
+    #[serde(default, with = "faultline_model::duration::option")]
+    events: Option<Duration>,
+    #[serde(default, with = "faultline_model::duration::option")]
+    groups: Option<Duration>,
+    max_disk_bytes: Option<u64>,
 }
 
 /// `[auth]` in the file.
@@ -233,6 +246,8 @@ pub struct Config {
     pub grouping: faultline_grouping::GroupingConfig,
     /// Health figures: rollup, retention, cardinality (`[health]`).
     pub health: faultline_store::HealthOptions,
+    /// How long events and groups are kept, and the disk quota (`[retention]`).
+    pub retention: faultline_store::RetentionOptions,
     /// Active checks (`[[checks]]`).
     pub checks: Vec<faultline_probe::Check>,
     /// Alert rules and channels (`[alerts]`).
@@ -296,6 +311,7 @@ impl Config {
         };
         let default_limits = faultline_otlp::Limits::default();
         let default_health = faultline_store::HealthOptions::default();
+        let default_retention = faultline_store::RetentionOptions::default();
         let file_path = args.config.as_deref();
         let config = Config {
             otlp_grpc_addr: ListenSetting {
@@ -386,6 +402,11 @@ impl Config {
                     .max_endpoints_per_service
                     .unwrap_or(default_health.max_endpoints_per_service),
             },
+            retention: faultline_store::RetentionOptions {
+                events: file.retention.events.unwrap_or(default_retention.events),
+                groups: file.retention.groups.unwrap_or(default_retention.groups),
+                max_disk_bytes: file.retention.max_disk_bytes,
+            },
         };
         config.validate()?;
         Ok(config)
@@ -430,6 +451,7 @@ impl Config {
         if self.health.max_endpoints_per_service == 0 {
             bail!("health.max_endpoints_per_service must be at least 1");
         }
+        self.validate_retention()?;
         self.alerts.validate().context("invalid [alerts] in the config file")?;
         faultline_probe::validate_all(&self.checks).context("invalid [[checks]] in the config file")?;
         self.grouping.validate().context("invalid [grouping] rules in the config file")?;
@@ -484,6 +506,36 @@ fn tls_settings(
         api: file.api.unwrap_or(true),
     }))
 }
+
+impl Config {
+    /// Short settings are allowed (tests use seconds); nonsense is not.
+    fn validate_retention(&self) -> anyhow::Result<()> {
+        let r = &self.retention;
+        if r.events < Duration::from_secs(1) {
+            bail!("retention.events must be at least 1s");
+        }
+        if r.groups < r.events {
+            bail!(
+                "retention.groups ({}) must be at least retention.events ({}): a group outlives its events",
+                humantime::format_duration(r.groups),
+                humantime::format_duration(r.events)
+            );
+        }
+        if let Some(max) = r.max_disk_bytes {
+            if max < MIN_DISK_QUOTA {
+                bail!(
+                    "retention.max_disk_bytes must be at least {MIN_DISK_QUOTA} (16 MiB), got {max}: \
+                     the store and index need room for their own files"
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The smallest disk quota: below it the store's and index's own files
+/// would leave no room for events.
+const MIN_DISK_QUOTA: u64 = 16 * 1024 * 1024;
 
 fn pick<T>(flag_or_env: Option<T>, file: Option<T>, default: T) -> T {
     flag_or_env.or(file).unwrap_or(default)
@@ -686,6 +738,30 @@ mod tests {
         let err = format!("{:#}", Config::load(&args).unwrap_err());
         assert!(err.contains("unknown field `certificate`"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn retention_has_defaults_and_refuses_nonsense() {
+        let dir = std::env::temp_dir().join(format!("faultline-config-retention-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(&ServeArgs { config: Some(path.clone()), ..Default::default() })
+        };
+        let defaults = load("").unwrap().retention;
+        assert_eq!(defaults.events, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(defaults.groups, Duration::from_secs(90 * 24 * 3600));
+        assert_eq!(defaults.max_disk_bytes, None);
+        let set =
+            load("[retention]\nevents = \"2s\"\ngroups = \"1h\"\nmax_disk_bytes = 1073741824\n").unwrap();
+        assert_eq!(set.retention.events, Duration::from_secs(2));
+        assert_eq!(set.retention.max_disk_bytes, Some(1 << 30));
+        let err = format!("{:#}", load("[retention]\nevents = \"7d\"\ngroups = \"1d\"\n").unwrap_err());
+        assert!(err.contains("retention.groups") && err.contains("at least retention.events"), "{err}");
+        let err = format!("{:#}", load("[retention]\nmax_disk_bytes = 1000\n").unwrap_err());
+        assert!(err.contains("retention.max_disk_bytes"), "{err}");
+        assert!(load("[retention]\nevent = \"1d\"\n").is_err(), "a typo is an error");
     }
 
     #[test]

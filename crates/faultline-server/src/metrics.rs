@@ -56,10 +56,12 @@ pub enum Refusal {
     Forbidden,
     /// Over a fair-use rate (per service or per token).
     RateLimited,
+    /// Storage could not write (a full disk, an I/O error): retryable.
+    Unwritable,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 10] = [
+    const ALL: [Refusal; 11] = [
         Refusal::Malformed,
         Refusal::TooLarge,
         Refusal::UnsupportedMediaType,
@@ -70,6 +72,7 @@ impl Refusal {
         Refusal::Unauthenticated,
         Refusal::Forbidden,
         Refusal::RateLimited,
+        Refusal::Unwritable,
     ];
 
     fn as_str(self) -> &'static str {
@@ -81,6 +84,7 @@ impl Refusal {
             Refusal::Internal => "internal",
             Refusal::InflightBytes => "inflight_bytes",
             Refusal::QueueWait => "queue_wait",
+            Refusal::Unwritable => "unwritable",
             Refusal::Unauthenticated => "unauthenticated",
             Refusal::Forbidden => "forbidden",
             Refusal::RateLimited => "rate_limited",

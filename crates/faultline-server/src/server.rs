@@ -68,6 +68,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         sync: config.sync,
         cache_bytes: config.cache_bytes,
         max_new_groups_per_service_per_hour: config.max_new_groups_per_service_per_hour,
+        retention: config.retention.clone(),
     };
     let data_dir = config.data_dir.clone();
     let storage = tokio::task::spawn_blocking(move || Storage::open(&data_dir, options)).await?.map_err(

@@ -238,6 +238,15 @@ pub trait TokenStore: Send + Sync {
 pub trait StoreAdmin: Send + Sync {
     fn stats(&self) -> Result<StorageStats>;
 
+    /// Why storage cannot be written right now (the last commit failed,
+    /// say for a full disk), or `None` once a commit succeeds again.
+    fn write_failure(&self) -> Option<String>;
+
+    /// Runs one retention pass now (it also runs in the background):
+    /// deletes expired events, traces and groups, a bounded amount, and
+    /// the oldest events too when `over_quota`.
+    fn retain(&self, now: UnixNanos, over_quota: bool) -> Result<Ack<crate::RetentionPass>>;
+
     /// Stops accepting writes, finishes queued commits and makes
     /// everything durable. Safe to call more than once.
     fn shutdown(&self) -> Result<()>;

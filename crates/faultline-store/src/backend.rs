@@ -25,4 +25,17 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Returns once everything written before is on stable storage (for
     /// sled: see `sled_backend.rs` for what that takes).
     fn flush(&self) -> Result<()>;
+
+    /// Refuses a write of about `bytes` when the disk could not take it
+    /// (a full disk is better refused before the engine meets it).
+    fn check_room(&self, _bytes: u64) -> Result<()> {
+        Ok(())
+    }
+
+    /// Makes the store writable again after a failed write, if it can be
+    /// (the disk has room again). Called before each commit after a
+    /// failure; an error means it still cannot write.
+    fn recover(&self) -> Result<()> {
+        Ok(())
+    }
 }

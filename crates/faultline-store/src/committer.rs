@@ -18,6 +18,7 @@ use crate::health_buffer::{self, HealthBuffer};
 use crate::new_group_cap::{overflow_grouping, NewGroupCap};
 use crate::queue::QueueGauge;
 use crate::records::Envelope;
+use crate::retention::{self, RetentionOptions, RetentionPass};
 use crate::txn::Txn;
 use crate::watermark::Watermark;
 use crate::{keys, records, Error, Result};
@@ -76,6 +77,13 @@ pub(crate) enum Request {
         fingerprints: Vec<String>,
         reply: Reply<(Group, Group)>,
     },
+    /// Delete expired events, traces and groups, a bounded amount
+    /// (`retention.rs`); `over_quota` deletes the oldest events too.
+    Retain {
+        now: UnixNanos,
+        over_quota: bool,
+        reply: Reply<RetentionPass>,
+    },
 }
 
 /// The most requests folded into one write; bounds the batch's memory.
@@ -103,6 +111,15 @@ pub(crate) struct Committer {
     shared_written: Bounded<Vec<u8>, ()>,
     /// New groups per service this hour, against the cap.
     new_groups: NewGroupCap,
+    retention: RetentionOptions,
+    /// Traces retention deleted in the batch being built: an event of the
+    /// same batch naming one writes it again.
+    swept_in_batch: std::collections::HashSet<Vec<u8>>,
+    /// Sequence number below which retention deleted every event, written
+    /// after the commit; the indexer deletes those documents.
+    deleted_below: Arc<Watermark>,
+    /// Why the last commit failed, until one succeeds (`/readyz`).
+    write_failure: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Committer {
@@ -128,6 +145,10 @@ impl Committer {
             codec: Arc::new(EventCodec::new(backend.clone())),
             shared_written: Bounded::default(),
             new_groups: NewGroupCap::default(),
+            retention: RetentionOptions::default(),
+            swept_in_batch: Default::default(),
+            deleted_below: Arc::default(),
+            write_failure: Arc::default(),
         };
         c.reload_counters()?;
         Ok(c)
@@ -135,9 +156,14 @@ impl Committer {
 
     /// Reads the next sequence number and group id from what is stored, so
     /// numbering survives restarts and failed writes.
+    /// Retention's state record keeps the counters when the keys holding
+    /// the highest numbers were deleted.
     fn reload_counters(&mut self) -> Result<()> {
-        self.next_seq = last_id(&*self.backend, keys::EVENT)?.map_or(1, |s| s + 1);
-        self.next_group_id = last_id(&*self.backend, keys::GROUP)?.map_or(1, |g| g + 1);
+        let kept = retention::load_state(&*self.backend)?;
+        self.next_seq = last_id(&*self.backend, keys::EVENT)?.map_or(1, |s| s + 1).max(kept.next_seq);
+        self.next_group_id =
+            last_id(&*self.backend, keys::GROUP)?.map_or(1, |g| g + 1).max(kept.next_group_id);
+        self.deleted_below.set(kept.deleted_below);
         self.endpoints = Endpoints::load(&*self.backend)?;
         self.committed.set(self.next_seq - 1);
         Ok(())
@@ -153,6 +179,22 @@ impl Committer {
     pub fn with_queue(mut self, queue: Arc<QueueGauge>) -> Committer {
         self.queue = queue;
         self
+    }
+
+    /// Sets how long events and groups are kept.
+    pub fn with_retention(mut self, retention: RetentionOptions) -> Committer {
+        self.retention = retention;
+        self
+    }
+
+    /// Below which sequence number retention deleted every event.
+    pub fn deleted_below(&self) -> Arc<Watermark> {
+        self.deleted_below.clone()
+    }
+
+    /// Why the last commit failed, `None` once one succeeds.
+    pub fn write_failure(&self) -> Arc<std::sync::Mutex<Option<String>>> {
+        self.write_failure.clone()
     }
 
     /// The health increments this committer buffers, for readers.
@@ -185,6 +227,11 @@ impl Committer {
     }
 
     fn commit(&mut self, batch: Vec<Request>) {
+        if let Err(e) = self.recover() {
+            self.note_write(&Err(e.clone()));
+            batch.into_iter().for_each(|request| Answer::refused(request).fail(&e));
+            return;
+        }
         let backend = self.backend.clone();
         // Groups of a batch that fails are not made: their count goes back.
         let new_groups_before = self.new_groups.clone();
@@ -196,14 +243,23 @@ impl Committer {
             Some(e) => Err(e),
             None => self.write(txn),
         };
+        self.swept_in_batch.clear();
+        self.note_write(&written);
         match written {
             Ok(()) => {
                 self.committed.set(self.next_seq - 1);
+                if let Some(below) = answers.iter().find_map(Answer::deleted_below) {
+                    self.deleted_below.set(below);
+                }
                 self.overflowed.store(self.endpoints.overflowed, Ordering::Relaxed);
                 answers.into_iter().for_each(Answer::send);
             }
             Err(e) => {
                 tracing::error!(error = %e, "commit failed; nothing in this batch was acknowledged");
+                // Now rather than at the next commit, so reads work meanwhile.
+                if let Err(e) = self.backend.recover() {
+                    tracing::warn!(error = %e, "storage still cannot write");
+                }
                 self.shared_written.clear();
                 self.new_groups = new_groups_before;
                 if let Err(e) = self.reload_counters() {
@@ -211,6 +267,30 @@ impl Committer {
                 }
                 answers.into_iter().for_each(|a| a.fail(&e));
             }
+        }
+    }
+
+    /// After a failed commit, makes the store writable again before the
+    /// next one (and re-reads the counters from what it holds then).
+    fn recover(&mut self) -> std::result::Result<(), String> {
+        if self.write_failure.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
+            return Ok(());
+        }
+        self.backend.recover().map_err(|e| e.to_string())?;
+        self.shared_written.clear();
+        self.reload_counters().map_err(|e| e.to_string())
+    }
+
+    /// Remembers why writing failed, for readiness, until a write succeeds.
+    fn note_write(&self, written: &std::result::Result<(), String>) {
+        let mut failure = self.write_failure.lock().unwrap_or_else(|p| p.into_inner());
+        match written {
+            Ok(()) if failure.is_some() => {
+                tracing::info!("storage writable again");
+                *failure = None;
+            }
+            Ok(()) => {}
+            Err(e) => *failure = Some(e.clone()),
         }
     }
 
@@ -227,6 +307,8 @@ impl Committer {
         // A batch that folds the buffer into the stored buckets empties it
         // while readers wait, so none counts those figures twice (stored
         // and buffered) or not at all. Once a minute, for one write.
+        let size: usize = ops.iter().map(op_bytes).sum();
+        self.backend.check_room(size as u64).map_err(|e| e.to_string())?;
         let mut pending = folded.then(|| buffer.write());
         self.backend.write(ops).and_then(|()| self.backend.flush()).map_err(|e| e.to_string())?;
         if !increments.is_empty() {
@@ -247,7 +329,8 @@ impl Committer {
     /// rolled back, so the rest of the batch still commits.
     fn apply(&mut self, txn: &mut Txn, request: Request) -> Answer {
         let savepoint = match &request {
-            Request::Events { .. } => None,
+            // These fail only when storage does, and then the whole batch does.
+            Request::Events { .. } | Request::Retain { .. } => None,
             _ => Some(txn.savepoint()),
         };
         let answer = match request {
@@ -260,6 +343,9 @@ impl Committer {
                 Answer::Events(reply, result)
             }
             Request::Maintain { now, reply } => Answer::Maintenance(reply, self.maintain(txn, now)),
+            Request::Retain { now, over_quota, reply } => {
+                Answer::Retained(reply, self.retain(txn, now, over_quota))
+            }
             Request::Write { ops, reply } => {
                 txn.ops.extend(ops);
                 Answer::Written(reply)
@@ -305,8 +391,10 @@ impl Committer {
         event.seq = seq;
         event.group_id = group_id;
         let regression = record_occurrence(txn.group_mut(group_id)?, &event);
-        let EncodedEvent { body, dictionary_id, new_stacktrace, new_dictionary } = encoded;
+        let EncodedEvent { body, dictionary_id, stacktrace_hash, new_stacktrace, new_dictionary } = encoded;
+        let brings_trace = new_stacktrace.is_some();
         self.add_shared(txn, new_stacktrace, new_dictionary)?;
+        self.track_trace(txn, stacktrace_hash, brings_trace, event.stacktrace.as_deref(), seq)?;
         let envelope = Envelope { seq, group_id, dictionary_id, body };
         txn.ops.push(Op::Put(keys::event(seq), records::encode_event_envelope(envelope)));
         txn.ops.push(Op::Put(keys::group_event(group_id, seq), Vec::new()));
@@ -370,6 +458,52 @@ impl Committer {
 }
 
 impl Committer {
+    /// Records that event `seq` names its trace (for retention), and writes
+    /// the trace again if retention deleted it after the sender saw it
+    /// stored: a trace the committer has not written or seen is checked.
+    fn track_trace(
+        &mut self,
+        txn: &mut Txn,
+        hash: Option<crate::event_codec::TraceHash>,
+        brought: bool,
+        text: Option<&str>,
+        seq: u64,
+    ) -> Result<()> {
+        let (Some(hash), Some(text)) = (hash, text) else { return Ok(()) };
+        txn.trace_uses.insert(hash, seq);
+        let key = keys::stacktrace(&hash);
+        if brought || self.shared_written.get(&key).is_some() {
+            return Ok(());
+        }
+        let missing = self.swept_in_batch.remove(&key) || txn.backend().get(&key)?.is_none();
+        if missing {
+            txn.ops.push(Op::Put(key.clone(), text.as_bytes().to_vec()));
+        }
+        self.shared_written.insert(key, ());
+        Ok(())
+    }
+
+    /// One retention pass; the traces it deletes are forgotten by the
+    /// caches that would otherwise let an event name them unwritten.
+    fn retain(&mut self, txn: &mut Txn, now: UnixNanos, over_quota: bool) -> Result<RetentionPass> {
+        let input = retention::PassInput {
+            codec: &self.codec,
+            options: &self.retention,
+            now,
+            next_seq: self.next_seq,
+            next_group_id: self.next_group_id,
+            over_quota,
+        };
+        let (pass, swept) = retention::pass(txn, &input)?;
+        for hash in swept {
+            let key = keys::stacktrace(&hash);
+            self.shared_written.remove(&key);
+            self.codec.forget_trace(&hash);
+            self.swept_in_batch.insert(key);
+        }
+        Ok(pass)
+    }
+
     /// Adds an export's health buckets to the batch's increments. Figures
     /// for minutes already rolled up go straight into their hour.
     fn add_health(&mut self, txn: &mut Txn, batch: HealthBatch) -> Result<()> {
@@ -481,9 +615,28 @@ enum Answer {
     Written(Reply<()>),
     Group(Reply<Group>, Box<Result<Group>>),
     Split(Reply<(Group, Group)>, Box<Result<(Group, Group)>>),
+    Retained(Reply<RetentionPass>, Result<RetentionPass>),
 }
 
 impl Answer {
+    /// A request answered without being applied (storage cannot write).
+    fn refused(request: Request) -> Answer {
+        // The placeholder result is never sent: `fail` answers instead.
+        fn never<T>() -> Result<T> {
+            Err(Error::ShuttingDown)
+        }
+        match request {
+            Request::Events { reply, .. } => Answer::Events(reply, never()),
+            Request::Write { reply, .. } => Answer::Written(reply),
+            Request::Maintain { reply, .. } => Answer::Maintenance(reply, never()),
+            Request::SetStatus { reply, .. } | Request::Merge { reply, .. } => {
+                Answer::Group(reply, Box::new(never()))
+            }
+            Request::Unmerge { reply, .. } => Answer::Split(reply, Box::new(never())),
+            Request::Retain { reply, .. } => Answer::Retained(reply, never()),
+        }
+    }
+
     fn failed(&self) -> bool {
         match self {
             Answer::Events(_, r) => r.is_err(),
@@ -491,6 +644,15 @@ impl Answer {
             Answer::Written(_) => false,
             Answer::Group(_, r) => r.is_err(),
             Answer::Split(_, r) => r.is_err(),
+            Answer::Retained(_, r) => r.is_err(),
+        }
+    }
+
+    /// How far a retention pass in the batch deleted.
+    fn deleted_below(&self) -> Option<u64> {
+        match self {
+            Answer::Retained(_, Ok(pass)) => Some(pass.deleted_below),
+            _ => None,
         }
     }
 
@@ -499,7 +661,9 @@ impl Answer {
     /// not written. As text: every request of the batch gets a copy.
     fn storage_failure(&self) -> Option<String> {
         match self {
-            Answer::Events(_, Err(e)) | Answer::Maintenance(_, Err(e)) => Some(e.to_string()),
+            Answer::Events(_, Err(e)) | Answer::Maintenance(_, Err(e)) | Answer::Retained(_, Err(e)) => {
+                Some(e.to_string())
+            }
             _ => None,
         }
     }
@@ -512,6 +676,7 @@ impl Answer {
             Answer::Written(reply) => drop(reply.send(Ok(()))),
             Answer::Group(reply, r) => drop(reply.send(*r)),
             Answer::Split(reply, r) => drop(reply.send(*r)),
+            Answer::Retained(reply, r) => drop(reply.send(r)),
         }
     }
 
@@ -525,7 +690,16 @@ impl Answer {
             Answer::Written(reply) => drop(reply.send(Err(err()))),
             Answer::Group(reply, _) => drop(reply.send(Err(err()))),
             Answer::Split(reply, _) => drop(reply.send(Err(err()))),
+            Answer::Retained(reply, _) => drop(reply.send(Err(err()))),
         }
+    }
+}
+
+/// Bytes an op adds to the store, about.
+fn op_bytes(op: &Op) -> usize {
+    match op {
+        Op::Put(k, v) => k.len() + v.len(),
+        Op::Delete(k) => k.len(),
     }
 }
 

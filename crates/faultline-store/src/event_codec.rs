@@ -22,10 +22,11 @@
 //! collided. The first events of a fingerprint (until its dictionary is
 //! committed) are compressed without one.
 //!
-//! Traces and dictionaries are shared by many events. Nothing deletes
-//! events today (there is no event retention); whatever comes to delete
-//! them must keep a trace or dictionary while an event still names it
-//! (a reference count, or a sweep of unnamed keys after a deletion).
+//! Traces and dictionaries are shared by many events. Retention
+//! (`retention.rs`) deletes a trace once no remaining event names it: the
+//! committer keeps, per trace, the highest sequence number naming it
+//! (`u` + hash), and a trace whose highest user is below the deletion
+//! point goes with the events. Dictionaries are kept (see `retention.rs`).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -54,7 +55,7 @@ const MAX_BODY_BYTES: usize = 16 << 20;
 const CACHE_ENTRIES: usize = 4096;
 
 /// A stack trace's content hash, its key in the `t` key space.
-type TraceHash = [u8; STACKTRACE_HASH_LEN];
+pub(crate) type TraceHash = [u8; STACKTRACE_HASH_LEN];
 
 /// An event encoded by the worker, for the committer to number and write.
 pub(crate) struct EncodedEvent {
@@ -62,6 +63,8 @@ pub(crate) struct EncodedEvent {
     pub body: Vec<u8>,
     /// The dictionary `body` was compressed with, if any.
     pub dictionary_id: Option<u32>,
+    /// The hash of the event's stack trace, which the body names.
+    pub stacktrace_hash: Option<TraceHash>,
     /// The event's stack trace (key and text) when it was not found stored.
     pub new_stacktrace: Option<(Vec<u8>, String)>,
     /// When the fingerprint has no stored dictionary yet: its id and this
@@ -118,12 +121,14 @@ impl EventCodec {
             Some(dictionary) => EncodedEvent {
                 body: compress_with(&raw, &dictionary)?,
                 dictionary_id: Some(id),
+                stacktrace_hash: hash,
                 new_stacktrace,
                 new_dictionary: None,
             },
             None => EncodedEvent {
                 body: compress(&raw)?,
                 dictionary_id: None,
+                stacktrace_hash: hash,
                 new_stacktrace,
                 new_dictionary: Some((id, raw)),
             },
@@ -137,6 +142,35 @@ impl EventCodec {
             StoredEvent::V1(event, fingerprint) => Ok((*event, fingerprint)),
             StoredEvent::V2(envelope) => self.decode_v2(envelope),
         }
+    }
+
+    /// What a stored record names in other records (its fingerprint and
+    /// stack trace), without reading the trace: for retention.
+    pub fn references(&self, bytes: &[u8]) -> Result<EventReferences> {
+        match records::read_event(bytes)? {
+            StoredEvent::V1(event, fingerprint) => {
+                Ok(EventReferences { group_id: event.group_id, fingerprint, stacktrace_hash: None })
+            }
+            StoredEvent::V2(envelope) => {
+                let raw = match envelope.dictionary_id {
+                    Some(id) => decompress(&envelope.body, Some(&*self.decoder(id)?))?,
+                    None => decompress(&envelope.body, None)?,
+                };
+                let body = records::decode_event_body(&raw)?;
+                let stacktrace_hash = body.stacktrace_hash.as_deref().and_then(|h| h.try_into().ok());
+                Ok(EventReferences {
+                    group_id: envelope.group_id,
+                    fingerprint: body.fingerprint,
+                    stacktrace_hash,
+                })
+            }
+        }
+    }
+
+    /// Forgets that a trace is stored (retention deleted it), so the next
+    /// event naming it brings its text again.
+    pub fn forget_trace(&self, hash: &TraceHash) {
+        lock(&self.stored_traces).remove(hash);
     }
 
     fn decode_v2(&self, envelope: Envelope) -> Result<(ErrorEvent, String)> {
@@ -208,6 +242,14 @@ impl EventCodec {
         lock(&self.decoders).insert(id, prepared.clone());
         Ok(prepared)
     }
+}
+
+/// What one stored event names elsewhere.
+pub(crate) struct EventReferences {
+    /// The group the committer gave it (merge and unmerge may have moved it since).
+    pub group_id: u64,
+    pub fingerprint: String,
+    pub stacktrace_hash: Option<TraceHash>,
 }
 
 /// The first 16 bytes of the SHA-256 of a stack trace: collisions are out
@@ -311,6 +353,10 @@ impl<K: Hash + Eq, V> Bounded<K, V> {
             self.map.clear();
         }
         self.map.insert(key, value);
+    }
+
+    pub fn remove(&mut self, key: &K) {
+        self.map.remove(key);
     }
 
     pub fn clear(&mut self) {

@@ -24,7 +24,7 @@ fn traced(ts: i64, trace: &str) -> ErrorEvent {
 /// What the committer would write for a prepared event (trace and
 /// dictionary included), applied at once.
 fn commit(backend: &MemoryBackend, prepared: PreparedEvent, seq: u64, group_id: u64) -> Vec<u8> {
-    let EncodedEvent { body, dictionary_id, new_stacktrace, new_dictionary } = prepared.encoded;
+    let EncodedEvent { body, dictionary_id, new_stacktrace, new_dictionary, .. } = prepared.encoded;
     let mut ops = Vec::new();
     if let Some((key, text)) = new_stacktrace {
         ops.push(Op::Put(key, text.into_bytes()));

@@ -22,6 +22,8 @@ pub const HEALTH_LOG: u8 = b'l';
 pub const STACKTRACE: u8 = b't';
 pub const DICTIONARY: u8 = b'z';
 pub const TOKEN: u8 = b'a';
+pub const ARRIVAL: u8 = b'n';
+pub const TRACE_USE: u8 = b'u';
 
 /// Bytes of a stack trace's content hash in its key (the first 16 of a SHA-256).
 pub const STACKTRACE_HASH_LEN: usize = 16;
@@ -44,6 +46,23 @@ pub fn stacktrace(hash: &[u8; STACKTRACE_HASH_LEN]) -> Vec<u8> {
 /// with (one per fingerprint, `event_codec.rs`).
 pub fn dictionary(id: u32) -> Vec<u8> {
     with_u64(DICTIONARY, u64::from(id))
+}
+
+/// `n` + time (nanoseconds): the next event sequence number at that
+/// moment, written by each retention pass. Events are numbered in arrival
+/// order, so every event with a lower number arrived before that time
+/// (`retention.rs`).
+pub fn arrival(at: UnixNanos) -> Vec<u8> {
+    with_u64(ARRIVAL, u64::try_from(at.max(0)).unwrap_or(0))
+}
+
+/// `u` + stack-trace hash: the highest sequence number of an event that
+/// names the trace, so retention knows when no remaining event does.
+pub fn trace_use(hash: &[u8; STACKTRACE_HASH_LEN]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + STACKTRACE_HASH_LEN);
+    key.push(TRACE_USE);
+    key.extend_from_slice(hash);
+    key
 }
 
 /// `g` + id: one group.
@@ -237,6 +256,8 @@ mod tests {
             STACKTRACE,
             DICTIONARY,
             TOKEN,
+            ARRIVAL,
+            TRACE_USE,
         ];
         let distinct: std::collections::HashSet<u8> = kinds.iter().copied().collect();
         assert_eq!(distinct.len(), kinds.len(), "two key kinds share a byte");

@@ -31,6 +31,7 @@ mod memory_backend;
 mod new_group_cap;
 mod queue;
 mod records;
+mod retention;
 mod sled_backend;
 mod storage;
 #[cfg(test)]
@@ -49,6 +50,7 @@ pub use groups::{GroupCursor, GroupFilter, GroupSort};
 pub use health::{HealthBatch, HealthFilter, HealthOptions, OVERFLOW_ROUTE};
 pub use index::{Facet, GroupActivity, SearchHit, SearchPage, SearchRequest};
 pub use new_group_cap::{overflow_fingerprint, OVERFLOW_TITLE};
+pub use retention::{RetentionOptions, RetentionPass};
 pub use storage::{open, Storage, StorageOptions, StorageStats, StoreConfig, SyncMode, DEFAULT_CACHE_BYTES};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -53,35 +53,76 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use crate::backend::{Backend, Entries, Op};
 use crate::{Error, Result, SyncMode};
 
 pub(crate) struct SledBackend {
-    db: sled::Db,
+    /// Swapped for a fresh instance by [`Backend::recover`]; `None` only
+    /// while that reopens it.
+    db: RwLock<Option<sled::Db>>,
     /// `None` with [`SyncMode::Flush`]: sled's flush only.
     syncer: Option<Syncer>,
+    /// Set when a write or flush failed. sled 0.34 then keeps a global
+    /// error and refuses every later write, so it must be reopened.
+    poisoned: AtomicBool,
+    dir: PathBuf,
+    cache_bytes: u64,
+    /// A file of [`RESERVE_BYTES`] kept in the data directory, deleted when
+    /// a write fails so sled can be reopened (its recovery writes) and
+    /// read while the disk is otherwise full; written again before writes
+    /// are let through, which is also the test that there is room again.
+    reserve: PathBuf,
 }
+
+/// The reserve's size: room for sled's recovery snapshot and a few commits.
+const RESERVE_BYTES: usize = 8 << 20;
+
+/// Room beyond the reserve a disk must have before writes resume.
+const PROBE_BYTES: usize = 1 << 20;
+
+/// Free space kept on the file system: a commit that would leave less is
+/// refused before sled writes it. sled 0.34 meeting ENOSPC itself poisons
+/// the instance and its flush has been seen to wait forever then.
+const MIN_FREE_BYTES: u64 = 4 << 20;
 
 impl SledBackend {
     /// Opens the database in `dir`; `data_dir` is the directory the user
     /// chose, named in the errors they can fix (lock held, no access).
     pub fn open(dir: &Path, data_dir: &Path, sync: SyncMode, cache_bytes: u64) -> Result<SledBackend> {
-        // No background flusher: durability comes from the committer's
-        // explicit flush after every batch, which is what acks wait for.
-        let db = sled::Config::new()
-            .path(dir)
-            .flush_every_ms(None)
-            .cache_capacity(cache_bytes)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io) => crate::embedded::data_dir_error(data_dir, io),
-                other => Error::backend(other),
-            })?;
+        let db = open_db(dir, cache_bytes).map_err(|e| match e {
+            sled::Error::Io(io) => crate::embedded::data_dir_error(data_dir, io),
+            other => Error::backend(other),
+        })?;
         let syncer = Syncer::open(dir, data_dir).map_err(|e| crate::embedded::data_dir_error(data_dir, e))?;
-        Ok(SledBackend { db, syncer: (sync == SyncMode::Fsync).then_some(syncer) })
+        let reserve = data_dir.join("reserve");
+        if let Err(e) = write_file(&reserve, RESERVE_BYTES) {
+            // Not fatal: the store works without it, it only recovers less well from a full disk.
+            tracing::warn!(error = %e, "cannot write the data directory's reserve file");
+        }
+        Ok(SledBackend {
+            db: RwLock::new(Some(db)),
+            syncer: (sync == SyncMode::Fsync).then_some(syncer),
+            poisoned: AtomicBool::new(false),
+            dir: dir.to_path_buf(),
+            cache_bytes,
+            reserve,
+        })
+    }
+
+    /// The current instance (a cheap handle).
+    fn db(&self) -> Result<sled::Db> {
+        let guard = self.db.read().unwrap_or_else(|p| p.into_inner());
+        guard.clone().ok_or_else(|| Error::Backend("the store is being reopened".into()))
+    }
+
+    /// Marks the instance unusable for writes when `result` is a failure.
+    fn note<T>(&self, result: sled::Result<T>) -> Result<T> {
+        result.map_err(|e| {
+            self.poisoned.store(true, Ordering::SeqCst);
+            Error::backend(e)
+        })
     }
 
     /// Durable flushes done since opening (tests).
@@ -95,15 +136,86 @@ impl SledBackend {
     pub fn blobs_synced(&self) -> u64 {
         self.syncer.as_ref().map_or(0, |s| s.blobs_synced.load(Ordering::Relaxed))
     }
+
+    /// Whether the disk takes writes again: the reserve is written back
+    /// in full, and a probe of [`PROBE_BYTES`] beyond it fits.
+    fn has_room(&self) -> std::io::Result<()> {
+        write_file(&self.reserve, RESERVE_BYTES)?;
+        let free = fs2::available_space(&self.dir)?;
+        if free < MIN_FREE_BYTES + PROBE_BYTES as u64 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                format!("No space left on device: {free} bytes free"),
+            ));
+        }
+        let probe = self.dir.with_file_name("write-probe");
+        let written = write_file(&probe, PROBE_BYTES);
+        let _ = std::fs::remove_file(&probe);
+        written
+    }
+
+    /// Replaces a poisoned instance by a fresh one (recovery reads back
+    /// what reached the log: whole batches only). The reserve is deleted
+    /// first so that recovery has room on a full disk.
+    fn reopen(&self) -> Result<()> {
+        let _ = std::fs::remove_file(&self.reserve);
+        let mut guard = self.db.write().unwrap_or_else(|p| p.into_inner());
+        // The old instance holds the directory's lock until its last handle
+        // (a reader's scan, say) is dropped: wait a little for those.
+        drop(guard.take());
+        let mut attempt = 0;
+        loop {
+            match open_db(&self.dir, self.cache_bytes) {
+                Ok(db) => {
+                    *guard = Some(db);
+                    self.poisoned.store(false, Ordering::SeqCst);
+                    tracing::info!("store reopened after a failed write");
+                    return Ok(());
+                }
+                Err(e) if attempt < 50 => {
+                    tracing::debug!(error = %e, "reopening the store");
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(Error::Backend(format!("reopening the store: {e}"))),
+            }
+        }
+    }
+}
+
+/// Writes `len` bytes (allocated, not sparse) to `path` and syncs them.
+fn write_file(path: &Path, len: usize) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = File::create(path)?;
+    let written = f.write_all(&vec![0; len]).and_then(|()| f.sync_all());
+    if written.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    written
+}
+
+/// No background flusher: durability comes from the committer's explicit
+/// flush after every batch, which is what acks wait for.
+fn open_db(dir: &Path, cache_bytes: u64) -> sled::Result<sled::Db> {
+    sled::Config::new()
+        .path(dir)
+        .flush_every_ms(None)
+        .cache_capacity(cache_bytes)
+        .mode(sled::Mode::HighThroughput)
+        .open()
 }
 
 impl Backend for SledBackend {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get(key).map_err(Error::backend)?.map(|v| v.to_vec()))
+        Ok(self.db()?.get(key).map_err(Error::backend)?.map(|v| v.to_vec()))
     }
 
     fn scan(&self, from: &[u8], to: &[u8], reverse: bool) -> Entries<'_> {
-        let range = self.db.range(from.to_vec()..to.to_vec());
+        let db = match self.db() {
+            Ok(db) => db,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        let range = db.range(from.to_vec()..to.to_vec());
         let convert = |r: sled::Result<(sled::IVec, sled::IVec)>| {
             r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Error::backend)
         };
@@ -122,15 +234,44 @@ impl Backend for SledBackend {
                 Op::Delete(k) => batch.remove(k),
             }
         }
-        self.db.apply_batch(batch).map_err(Error::backend)
+        let db = self.db()?;
+        self.note(db.apply_batch(batch))
     }
 
     fn flush(&self) -> Result<()> {
-        self.db.flush().map_err(Error::backend)?;
+        // sled 0.34's flush can wait forever on an instance whose write failed.
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(Error::Backend("an earlier write failed; the store must be reopened".into()));
+        }
+        let db = self.db()?;
+        self.note(db.flush())?;
         if let Some(syncer) = &self.syncer {
             syncer.sync()?;
         }
         Ok(())
+    }
+
+    /// After a failed write: sled 0.34 keeps a global error and refuses
+    /// every later write (and reads of pages not cached), so the instance
+    /// is replaced at once, which keeps reads working; writes are let
+    /// through again once the disk has room (`has_room`). A failed
+    /// `fdatasync` is not recovered from here (see `Syncer::failed`).
+    fn check_room(&self, bytes: u64) -> Result<()> {
+        // sled writes a batch to its log, then may rewrite pages: twice its size.
+        let needed = bytes.saturating_mul(2).saturating_add(MIN_FREE_BYTES);
+        match fs2::available_space(&self.dir) {
+            Ok(free) if free < needed => Err(Error::Backend(format!(
+                "No space left on device: {free} bytes free, a commit needs {needed} with the margin kept"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn recover(&self) -> Result<()> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            self.reopen()?;
+        }
+        self.has_room().map_err(|e| Error::Backend(format!("cannot write to the data directory: {e}")))
     }
 }
 

@@ -23,6 +23,8 @@ pub struct StorageOptions {
     /// New groups a service may make per hour; past it, new fingerprints
     /// join the service's overflow group (`new_group_cap.rs`). `None`: no cap.
     pub max_new_groups_per_service_per_hour: Option<u64>,
+    /// How long events and groups are kept, and the disk quota.
+    pub retention: crate::RetentionOptions,
 }
 
 /// sled's own default is 1 GiB; a quarter of it keeps a default server
@@ -54,6 +56,7 @@ impl Default for StorageOptions {
             // No cap for a store opened directly (tests, benchmarks that
             // make many groups); the server's configuration sets one.
             max_new_groups_per_service_per_hour: None,
+            retention: crate::RetentionOptions::default(),
         }
     }
 }
@@ -66,6 +69,8 @@ pub struct StorageStats {
     pub groups: u64,
     /// Health samples counted under route `other` (cardinality limit) since start.
     pub endpoints_overflowed: u64,
+    /// Retention deleted every event below this sequence number.
+    pub deleted_below: u64,
 }
 
 /// Which engine to open. A PostgreSQL engine will be another variant.

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use faultline_model::{Group, Grouping, HealthBucket, HealthKey};
 
 use crate::backend::{Backend, Op};
+use crate::event_codec::TraceHash;
 use crate::health_buffer::Increments;
 use crate::records::{self, FingerprintRecord};
 use crate::{keys, Error, Result};
@@ -24,6 +25,8 @@ pub(crate) struct Txn<'a> {
     groups: HashMap<u64, Group>,
     fingerprints: HashMap<String, FingerprintRecord>,
     dirty_fingerprints: Vec<String>,
+    /// Fingerprints retention deleted in this batch.
+    deleted_fingerprints: std::collections::HashSet<String>,
     /// Health buckets rewritten in this batch (by maintenance), by key,
     /// merged with what was stored.
     health: HashMap<Vec<u8>, HealthBucket>,
@@ -31,6 +34,9 @@ pub(crate) struct Txn<'a> {
     health_increments: Increments,
     /// Set when this batch folds the health buffer into the stored buckets.
     pub health_folded: bool,
+    /// Per stack trace named in this batch, the highest sequence number
+    /// naming it (written as `u` keys, read by retention).
+    pub trace_uses: HashMap<TraceHash, u64>,
     pub ops: Vec<Op>,
 }
 
@@ -41,9 +47,11 @@ impl<'a> Txn<'a> {
             groups: HashMap::new(),
             fingerprints: HashMap::new(),
             dirty_fingerprints: Vec::new(),
+            deleted_fingerprints: Default::default(),
             health: HashMap::new(),
             health_increments: Increments::new(),
             health_folded: false,
+            trace_uses: HashMap::new(),
             ops: Vec::new(),
         }
     }
@@ -93,6 +101,9 @@ impl<'a> Txn<'a> {
         if let Some(r) = self.fingerprints.get(fingerprint) {
             return Ok(Some(r.clone()));
         }
+        if self.deleted_fingerprints.contains(fingerprint) {
+            return Ok(None);
+        }
         let Some(bytes) = self.backend.get(&keys::fingerprint(fingerprint))? else { return Ok(None) };
         let record = records::decode_fingerprint(&bytes)?;
         self.fingerprints.insert(fingerprint.to_string(), record.clone());
@@ -117,6 +128,20 @@ impl<'a> Txn<'a> {
         self.fingerprints.insert(fingerprint.to_string(), record);
         self.dirty_fingerprints.push(fingerprint.to_string());
         Ok(())
+    }
+
+    /// Deletes a fingerprint record: later requests of the batch see it
+    /// gone, so an event of that fingerprint starts a new group.
+    pub fn delete_fingerprint(&mut self, fingerprint: &str) {
+        self.fingerprints.remove(fingerprint);
+        self.dirty_fingerprints.retain(|fp| fp != fingerprint);
+        self.deleted_fingerprints.insert(fingerprint.to_string());
+        self.ops.push(Op::Delete(keys::fingerprint(fingerprint)));
+    }
+
+    /// Drops a deleted group from the batch's cache, so it is not written back.
+    pub fn forget_group(&mut self, id: u64) {
+        self.groups.remove(&id);
     }
 
     pub fn insert_group(&mut self, group: Group) {
@@ -161,6 +186,9 @@ impl<'a> Txn<'a> {
             // In the same batch, so a listing never sees a summary that
             // disagrees with its group.
             self.ops.push(crate::group_summary::put(group));
+        }
+        for (hash, seq) in &self.trace_uses {
+            self.ops.push(Op::Put(keys::trace_use(hash), seq.to_be_bytes().to_vec()));
         }
         for (key, bucket) in &self.health {
             self.ops.push(Op::Put(key.clone(), crate::health::encode(bucket)));

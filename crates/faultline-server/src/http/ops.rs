@@ -18,11 +18,17 @@ pub fn routes() -> Router<Api> {
         .route("/metrics", get(metrics))
 }
 
+/// Ready once started, and while storage can write: a store that cannot
+/// (full disk) says why, and becomes ready again by itself when a write
+/// succeeds.
 async fn readyz(State(api): State<Api>) -> Response {
-    if api.ready.load(Ordering::SeqCst) {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    if !api.ready.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response();
+    }
+    match api.storage.write_failure() {
+        None => (StatusCode::OK, "ready").into_response(),
+        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: storage: cannot write: {why}"))
+            .into_response(),
     }
 }
 

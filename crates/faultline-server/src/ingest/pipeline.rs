@@ -32,6 +32,10 @@ pub enum IngestError {
     Busy,
     #[error("the server is shutting down; retry later")]
     ShuttingDown,
+    /// Storage could not write the export (a full disk, an I/O error):
+    /// nothing of it was stored, and a retry may succeed once it can.
+    #[error("storage cannot write; retry later: {0}")]
+    Unwritable(String),
     #[error("storage failed: {0}")]
     Storage(String),
     /// Over a fair-use rate: retry after the time it says.
@@ -266,6 +270,7 @@ impl Pipeline {
     fn refuse(&self, e: IngestError) -> IngestError {
         let why = match &e {
             IngestError::Busy | IngestError::ShuttingDown => Refusal::Busy,
+            IngestError::Unwritable(_) => Refusal::Unwritable,
             IngestError::Storage(_) => Refusal::Internal,
             IngestError::RateLimited(limited) => {
                 self.metrics.rate_limited(limited.over.kind(), &limited.events_by_service);
@@ -273,8 +278,12 @@ impl Pipeline {
             }
         };
         self.metrics.refused(why);
-        if let IngestError::Storage(msg) = &e {
-            tracing::error!(error = %msg, "export failed");
+        match &e {
+            IngestError::Storage(msg) => tracing::error!(error = %msg, "export failed"),
+            IngestError::Unwritable(msg) => {
+                tracing::warn!(error = %msg, "export refused: storage cannot write")
+            }
+            _ => {}
         }
         e
     }
@@ -284,6 +293,8 @@ fn store_error(e: StoreError) -> IngestError {
     match e {
         StoreError::QueueFull => IngestError::Busy,
         StoreError::ShuttingDown => IngestError::ShuttingDown,
+        // Nothing of the batch was written: the client may safely resend.
+        StoreError::CommitFailed(why) => IngestError::Unwritable(why),
         other => IngestError::Storage(other.to_string()),
     }
 }

@@ -299,7 +299,16 @@ impl StoreAdmin for Embedded {
             indexed_seq: self.indexed.load(Ordering::SeqCst),
             groups: last_id(&*self.backend, keys::GROUP)?.unwrap_or(0),
             endpoints_overflowed: self.overflowed.load(Ordering::Relaxed),
+            deleted_below: self.deleted_below.get(),
         })
+    }
+
+    fn write_failure(&self) -> Option<String> {
+        self.write_failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn retain(&self, now: UnixNanos, over_quota: bool) -> Result<Ack<crate::RetentionPass>> {
+        self.ask(|reply| Request::Retain { now, over_quota, reply })
     }
 
     fn shutdown(&self) -> Result<()> {

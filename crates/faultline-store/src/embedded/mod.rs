@@ -9,6 +9,7 @@
 //! real committer, transaction and key layout, and only durability differs.
 
 mod events;
+pub(crate) mod retention_task;
 mod side_data;
 
 use std::path::Path;
@@ -55,6 +56,11 @@ pub(crate) struct Embedded {
     health_buffer: Arc<HealthBuffer>,
     /// Distinguishes delivery records written in the same nanosecond.
     deliveries_written: AtomicU64,
+    /// Retention deleted every event below this sequence number.
+    deleted_below: Arc<Watermark>,
+    /// Why the last commit failed, until one succeeds.
+    write_failure: Arc<Mutex<Option<String>>>,
+    retention: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// Names the two start-up failures a user can fix themselves: a directory
@@ -82,7 +88,7 @@ impl Embedded {
         let backend: Arc<dyn Backend> =
             Arc::new(SledBackend::open(&dir.join("store"), dir, options.sync, options.cache_bytes)?);
         let index = SearchIndex::open(&dir.join("index"))?;
-        let engine = Embedded::start(backend, index, options)?;
+        let engine = Embedded::start(backend, index, options, Some(dir.to_path_buf()))?;
         tracing::info!(
             last_seq = engine.committed.get(),
             indexed_seq = engine.indexed.load(Ordering::SeqCst),
@@ -100,13 +106,14 @@ impl Embedded {
     /// The engine over a given key-value store and a RAM index (tests pass
     /// a `MemoryBackend` they keep a handle on, to make writes fail).
     pub(crate) fn over(backend: Arc<dyn Backend>, options: StorageOptions) -> Result<Embedded> {
-        Embedded::start(backend, SearchIndex::open_in_ram()?, options)
+        Embedded::start(backend, SearchIndex::open_in_ram()?, options, None)
     }
 
     fn start(
         backend: Arc<dyn Backend>,
         (index, writer, indexed_seq): (SearchIndex, IndexWriter, u64),
         options: StorageOptions,
+        data_dir: Option<std::path::PathBuf>,
     ) -> Result<Embedded> {
         crate::group_summary::backfill(&*backend)?;
         let committed = Arc::new(Watermark::default());
@@ -115,12 +122,23 @@ impl Embedded {
         let committer =
             Committer::new(backend.clone(), committed.clone(), options.health.clone(), overflowed.clone())?
                 .with_queue(queue.clone())
-                .with_new_group_cap(options.max_new_groups_per_service_per_hour);
+                .with_new_group_cap(options.max_new_groups_per_service_per_hour)
+                .with_retention(options.retention.clone());
+        let deleted_below = committer.deleted_below();
+        let write_failure = committer.write_failure();
         let health_buffer = committer.health_buffer();
         let codec = committer.codec();
         let (tx, rx) = sync_channel(options.queue_depth.max(1));
         let stop_maintenance = Arc::new(AtomicBool::new(false));
         let maintenance = spawn_maintenance(tx.clone(), queue.clone(), stop_maintenance.clone())?;
+        let retention = retention_task::RetentionTask {
+            requests: tx.clone(),
+            queue: queue.clone(),
+            stop: stop_maintenance.clone(),
+            options: options.retention.clone(),
+            data_dir,
+        }
+        .spawn()?;
         let committer_thread =
             std::thread::Builder::new().name("faultline-commit".into()).spawn(move || committer.run(rx))?;
 
@@ -138,6 +156,8 @@ impl Embedded {
             indexed: indexed.clone(),
             stop: stop_indexer.clone(),
             interval: options.index_commit_interval,
+            deleted_below: deleted_below.clone(),
+            applied_deletion: 0,
         };
         let indexer_thread =
             std::thread::Builder::new().name("faultline-index".into()).spawn(move || indexer.run())?;
@@ -157,6 +177,9 @@ impl Embedded {
             overflowed,
             health_buffer,
             deliveries_written: AtomicU64::new(0),
+            deleted_below,
+            write_failure,
+            retention: Mutex::new(Some(retention)),
         })
     }
 
@@ -187,6 +210,9 @@ impl Embedded {
     fn stop(&self) -> Result<()> {
         self.stop_maintenance.store(true, Ordering::SeqCst);
         if let Some(handle) = self.maintenance.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = handle.join();
+        }
+        if let Some(handle) = self.retention.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = handle.join();
         }
         drop(self.requests.lock().unwrap_or_else(|p| p.into_inner()).take());

@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tantivy::IndexWriter;
+use std::ops::Bound;
+
+use tantivy::query::RangeQuery;
+use tantivy::{IndexWriter, Term};
 
 use super::{schema, SearchIndex};
 use crate::backend::Backend;
@@ -26,6 +29,11 @@ pub(crate) struct Indexer {
     pub indexed: Arc<AtomicU64>,
     pub stop: Arc<AtomicBool>,
     pub interval: Duration,
+    /// Retention deleted every event below this sequence number.
+    pub deleted_below: Arc<Watermark>,
+    /// How far this indexer has deleted documents (0 at start, so a
+    /// deletion the index missed before a restart is done again).
+    pub applied_deletion: u64,
 }
 
 impl Indexer {
@@ -42,10 +50,16 @@ impl Indexer {
                     std::thread::sleep(self.interval - since);
                 }
                 if let Err(e) = self.catch_up() {
-                    tracing::error!(error = %e, "indexing failed; retrying");
+                    self.failed(&e);
+                    if stopping {
+                        break; // the rest is indexed from the log at the next start
+                    }
                     std::thread::sleep(self.interval);
                 }
                 last_commit = Instant::now();
+            }
+            if let Err(e) = self.apply_deletion() {
+                self.failed(&e);
             }
             if stopping && self.indexed.load(Ordering::SeqCst) >= self.committed.get() {
                 break;
@@ -92,6 +106,32 @@ impl Indexer {
             last = to;
         }
         Ok(last)
+    }
+
+    /// A failed write (a full disk, say) can leave the writer unusable:
+    /// back to the last commit, with fresh workers, and the next pass
+    /// indexes from there again.
+    fn failed(&mut self, e: &Error) {
+        tracing::error!(error = %e, "indexing failed; retrying from the last index commit");
+        if let Err(e) = self.writer.rollback() {
+            tracing::error!(error = %e, "rolling the index writer back failed");
+        }
+    }
+
+    /// Deletes the documents of events retention deleted, by `seq` range,
+    /// and commits (keeping the last indexed sequence as the payload).
+    fn apply_deletion(&mut self) -> Result<()> {
+        let below = self.deleted_below.get();
+        if below <= self.applied_deletion {
+            return Ok(());
+        }
+        let seq = self.index.fields().seq;
+        let expired = RangeQuery::new(Bound::Unbounded, Bound::Excluded(Term::from_field_u64(seq, below)));
+        self.writer.delete_query(Box::new(expired)).map_err(Error::index)?;
+        self.commit(self.indexed.load(Ordering::SeqCst))?;
+        self.applied_deletion = below;
+        tracing::debug!(below, "expired events deleted from the index");
+        Ok(())
     }
 
     fn commit(&mut self, last: u64) -> Result<()> {

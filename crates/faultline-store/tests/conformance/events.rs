@@ -5,7 +5,7 @@ use std::time::Duration;
 use faultline_model::{ErrorEvent, EventSource, GroupStatus, Grouping};
 use faultline_store::{EventNeighbors, GroupFilter, HealthBatch, SearchRequest, Store};
 
-use crate::support::{event, grouping};
+use crate::support::{event, grouping, submit_one};
 
 pub fn closed_vocabulary_fields_match_whatever_the_case(storage: &dyn Store) {
     let now = 1_700_000_000_000_000_000;
@@ -224,4 +224,37 @@ pub fn refused_group_actions_name_the_problem(storage: &dyn Store) {
     assert!(unknown.unwrap_err().to_string().contains("not in group"));
     let ignored = storage.set_group_status(a, GroupStatus::Ignored, now).unwrap().blocking_recv().unwrap();
     assert_eq!(ignored.unwrap().status, GroupStatus::Ignored, "a refusal does not block what follows");
+}
+
+/// Events past `retention.events` (by arrival) leave the store and the
+/// index; their group and its count stay; a later event still reads.
+pub fn retention_deletes_expired_events_from_the_store_and_the_index(store: &dyn Store) {
+    const DAY: i64 = 24 * 3600 * 1_000_000_000;
+    let t0 = faultline_model::now_nanos();
+    let mut traced = event("api", "KeyError", "old one", t0);
+    traced.stacktrace = Some("Traceback:\n  File \"a.py\", line 1".into());
+    let old = submit_one(store, traced.clone(), "fa");
+    store.retain(t0, false).unwrap().blocking_recv().unwrap().unwrap();
+    traced.message = Some("new one".into());
+    let new = submit_one(store, traced, "fa");
+    let pass = store.retain(t0 + 30 * DAY, false).unwrap().blocking_recv().unwrap().unwrap();
+    assert_eq!(pass.events_deleted, 1);
+    assert!(store.event(old.seq).unwrap().is_none());
+    let kept = store.event(new.seq).unwrap().unwrap();
+    assert_eq!(kept.stacktrace.as_deref(), Some("Traceback:\n  File \"a.py\", line 1"), "shared trace kept");
+    let group = store.group(old.group_id).unwrap().unwrap();
+    assert_eq!(group.count, 2, "the group keeps counting what it saw");
+    let (events, _) = store.group_events(old.group_id, None, 10).unwrap();
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![new.seq]);
+    let query = SearchRequest { query: "type:KeyError".into(), limit: 10, ..Default::default() };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(store.wait_indexed(Duration::from_secs(5)));
+        let (page, _) = store.search(&query).unwrap();
+        if page.total == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the index still finds {} events", page.total);
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -63,6 +63,7 @@ macro_rules! conformance_suite {
                 events::appended_events_make_groups_with_counts_and_first_and_last_seen,
                 events::search_pages_by_query_and_time,
                 events::refused_group_actions_name_the_problem,
+                events::retention_deletes_expired_events_from_the_store_and_the_index,
                 listing::groups_filter_by_service_environment_and_status,
                 listing::groups_sort_and_page_with_cursors,
                 side_data::health_buckets_merge_roll_up_expire_and_cap_endpoints,
