@@ -58,10 +58,12 @@ pub enum Refusal {
     RateLimited,
     /// Storage could not write (a full disk, an I/O error): retryable.
     Unwritable,
+    /// Admitted, but waited too long for an extraction slot.
+    ExtractionWait,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 11] = [
+    const ALL: [Refusal; 12] = [
         Refusal::Malformed,
         Refusal::TooLarge,
         Refusal::UnsupportedMediaType,
@@ -73,6 +75,7 @@ impl Refusal {
         Refusal::Forbidden,
         Refusal::RateLimited,
         Refusal::Unwritable,
+        Refusal::ExtractionWait,
     ];
 
     fn as_str(self) -> &'static str {
@@ -88,6 +91,7 @@ impl Refusal {
             Refusal::Unauthenticated => "unauthenticated",
             Refusal::Forbidden => "forbidden",
             Refusal::RateLimited => "rate_limited",
+            Refusal::ExtractionWait => "extraction_wait",
         }
     }
 }

@@ -10,10 +10,20 @@
 //! `max_inflight_bytes` (so memory stays flat). An admitted export holds an
 //! [`Admitted`] until it is answered; dropping it (also on errors and
 //! panics) gives its bytes back.
+//!
+//! Admitted exports then take one of a few extraction slots (one per core)
+//! for their CPU work. Without that, every admitted export ran its
+//! extraction and grouping at once on the blocking pool, so under twice
+//! the capacity each one took as long as all of them together (exports
+//! waited 10 s, past SDKs' timeouts, and their clients retried work that
+//! was later stored). An export that waits longer than `max_queue_wait`
+//! for a slot is refused as busy.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Why an export was refused at the door.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +34,8 @@ pub enum Overload {
     QueueWait(Duration),
     #[error("the server is busy (too many request bytes in flight); retry later")]
     InflightBytes,
+    #[error("the server is busy (extraction wait over {0:?}); retry later")]
+    ExtractionWait(Duration),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -44,11 +56,30 @@ pub struct QueueState {
 pub struct Gate {
     limits: AdmissionLimits,
     inflight_bytes: AtomicU64,
+    /// Exports extracting and grouping at once.
+    extraction_slots: Arc<Semaphore>,
 }
 
 impl Gate {
     pub fn new(limits: AdmissionLimits) -> Arc<Gate> {
-        Arc::new(Gate { limits, inflight_bytes: AtomicU64::new(0) })
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Gate::with_slots(limits, cores)
+    }
+
+    fn with_slots(limits: AdmissionLimits, slots: usize) -> Arc<Gate> {
+        let extraction_slots = Arc::new(Semaphore::new(slots.max(1)));
+        Arc::new(Gate { limits, inflight_bytes: AtomicU64::new(0), extraction_slots })
+    }
+
+    /// Waits (first come, first served) for an extraction slot, held until
+    /// the returned permit drops; refused after `max_queue_wait`.
+    pub async fn extraction_slot(&self) -> Result<OwnedSemaphorePermit, Overload> {
+        let wait = self.limits.max_queue_wait;
+        match tokio::time::timeout(wait, self.extraction_slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            // The semaphore is never closed; treat it as busy if it were.
+            Ok(Err(_)) | Err(_) => Err(Overload::ExtractionWait(wait)),
+        }
     }
 
     pub fn inflight_bytes(&self) -> u64 {
@@ -149,10 +180,10 @@ mod tests {
     fn a_panic_while_admitted_gives_the_bytes_back() {
         let gate = gate(100);
         let inner = gate.clone();
-        let result = std::panic::catch_unwind(move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
             let _admitted = inner.admit(80, QueueState::default()).unwrap();
             panic!("extraction failed");
-        });
+        }));
         assert!(result.is_err());
         assert_eq!(gate.inflight_bytes(), 0);
     }
@@ -165,5 +196,22 @@ mod tests {
         let slow = QueueState { full: false, oldest_wait: Duration::from_secs(2) };
         assert!(matches!(gate.admit(1, slow).unwrap_err(), Overload::QueueWait(_)));
         assert_eq!(gate.inflight_bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn extraction_slots_are_taken_in_turn_and_a_long_wait_is_refused() {
+        let limits = AdmissionLimits { max_inflight_bytes: 100, max_queue_wait: Duration::from_millis(100) };
+        let gate = Gate::with_slots(limits, 1);
+        let first = gate.extraction_slot().await.unwrap();
+        let refused = gate.extraction_slot().await.unwrap_err();
+        assert_eq!(refused, Overload::ExtractionWait(Duration::from_millis(100)));
+        // A slot given back within the wait goes to the one waiting.
+        let waiting = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.extraction_slot().await.map(drop) }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(first);
+        assert_eq!(waiting.await.unwrap(), Ok(()));
     }
 }

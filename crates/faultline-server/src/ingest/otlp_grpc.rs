@@ -71,9 +71,10 @@ fn to_status(e: IngestError) -> Status {
     match e {
         IngestError::RateLimited(limited) => rate_limited(&limited),
         // UNAVAILABLE is retryable in OTLP: SDKs back off and resend.
-        IngestError::Busy | IngestError::ShuttingDown | IngestError::Unwritable(_) => {
-            Status::unavailable(e.to_string())
-        }
+        IngestError::Busy
+        | IngestError::ShuttingDown
+        | IngestError::Unwritable(_)
+        | IngestError::Overloaded(_) => Status::unavailable(e.to_string()),
         IngestError::Storage(_) => Status::internal(e.to_string()),
     }
 }

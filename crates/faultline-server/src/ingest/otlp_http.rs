@@ -321,6 +321,12 @@ fn ingest_refusal(e: IngestError) -> Refused {
         IngestError::Busy | IngestError::ShuttingDown => {
             Refused::new(StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, Refusal::Busy, e.to_string())
         }
+        IngestError::Overloaded(_) => Refused::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Code::Unavailable,
+            Refusal::ExtractionWait,
+            e.to_string(),
+        ),
         IngestError::Unwritable(_) => Refused::new(
             StatusCode::SERVICE_UNAVAILABLE,
             Code::Unavailable,

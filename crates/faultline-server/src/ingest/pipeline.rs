@@ -41,6 +41,9 @@ pub enum IngestError {
     /// Over a fair-use rate: retry after the time it says.
     #[error("{0}")]
     RateLimited(Limited),
+    /// Admitted, but waited too long for its turn to be extracted.
+    #[error("{0}")]
+    Overloaded(Overload),
 }
 
 /// What to tell the client about an accepted export.
@@ -133,6 +136,7 @@ impl Pipeline {
                 Overload::QueueFull => Refusal::Busy,
                 Overload::QueueWait(_) => Refusal::QueueWait,
                 Overload::InflightBytes => Refusal::InflightBytes,
+                Overload::ExtractionWait(_) => Refusal::ExtractionWait,
             })
         })
     }
@@ -155,10 +159,13 @@ impl Pipeline {
     where
         F: FnOnce(&Limits, i64) -> (Extraction, Vec<SpanBucket>) + Send + 'static,
     {
+        let slot =
+            self.gate.extraction_slot().await.map_err(|why| self.refuse(IngestError::Overloaded(why)))?;
         let pipeline = self.clone();
         let span = tracing::debug_span!("extract_and_group");
         let prepared = tokio::task::spawn_blocking(move || {
             let _span = span.entered();
+            let _slot = slot; // held until the events are encoded and queued
             let (mut extraction, requests) = extract(&pipeline.limits, now_nanos());
             pipeline.fair_use(token.as_ref(), &mut extraction)?;
             let batch: Vec<_> = extraction
@@ -270,6 +277,7 @@ impl Pipeline {
     fn refuse(&self, e: IngestError) -> IngestError {
         let why = match &e {
             IngestError::Busy | IngestError::ShuttingDown => Refusal::Busy,
+            IngestError::Overloaded(_) => Refusal::ExtractionWait,
             IngestError::Unwritable(_) => Refusal::Unwritable,
             IngestError::Storage(_) => Refusal::Internal,
             IngestError::RateLimited(limited) => {
