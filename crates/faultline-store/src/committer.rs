@@ -86,6 +86,10 @@ pub(crate) enum Request {
     },
 }
 
+/// Health log bytes written between two folds of the buffer at most (one
+/// more commit's worth), whatever the minute's pass would do.
+const FOLD_AFTER_LOGGED_BYTES: usize = 1 << 20;
+
 /// The most requests folded into one write; bounds the batch's memory.
 const MAX_REQUESTS_PER_COMMIT: usize = 256;
 
@@ -104,6 +108,10 @@ pub(crate) struct Committer {
     /// Health increments logged but not yet in their buckets, shared with readers.
     health_buffer: Arc<HealthBuffer>,
     next_health_log: u64,
+    /// Bytes of health log records written since the buffer was last folded.
+    logged_since_fold: usize,
+    /// `FOLD_AFTER_LOGGED_BYTES`, smaller in tests.
+    fold_after_logged_bytes: usize,
     /// Encodes and decodes event records; shared with the senders.
     codec: Arc<EventCodec>,
     /// Shared keys (stack traces, dictionaries) written or seen stored, so
@@ -142,6 +150,8 @@ impl Committer {
             queue: Arc::default(),
             health_buffer: Arc::new(health_buffer),
             next_health_log,
+            logged_since_fold: 0,
+            fold_after_logged_bytes: FOLD_AFTER_LOGGED_BYTES,
             codec: Arc::new(EventCodec::new(backend.clone())),
             shared_written: Bounded::default(),
             new_groups: NewGroupCap::default(),
@@ -197,6 +207,12 @@ impl Committer {
         self.write_failure.clone()
     }
 
+    #[cfg(test)]
+    pub fn fold_after_logged_bytes(mut self, bytes: usize) -> Committer {
+        self.fold_after_logged_bytes = bytes;
+        self
+    }
+
     /// The health increments this committer buffers, for readers.
     pub fn health_buffer(&self) -> Arc<HealthBuffer> {
         self.health_buffer.clone()
@@ -238,7 +254,10 @@ impl Committer {
         let mut txn = Txn::new(&*backend);
         let answers: Vec<Answer> = batch.into_iter().map(|request| self.apply(&mut txn, request)).collect();
         // Events fail only when storage itself does; then the batch is unsafe to write.
-        let broken = answers.iter().find_map(Answer::storage_failure);
+        let broken = answers
+            .iter()
+            .find_map(Answer::storage_failure)
+            .or_else(|| self.fold_if_due(&mut txn).err().map(|e| e.to_string()));
         let written = match broken {
             Some(e) => Err(e),
             None => self.write(txn),
@@ -300,13 +319,17 @@ impl Committer {
         let increments = txn.take_health_increments();
         let folded = txn.health_folded;
         let mut ops = txn.finish();
+        let mut logged = 0;
         if !increments.is_empty() {
-            ops.push(Op::Put(keys::health_log(self.next_health_log), health_buffer::encode_log(&increments)));
+            let record = health_buffer::encode_log(&increments);
+            logged = record.len();
+            ops.push(Op::Put(keys::health_log(self.next_health_log), record));
         }
         let buffer = self.health_buffer.clone();
         // A batch that folds the buffer into the stored buckets empties it
         // while readers wait, so none counts those figures twice (stored
-        // and buffered) or not at all. Once a minute, for one write.
+        // and buffered) or not at all. Once a minute (or per
+        // `FOLD_AFTER_LOGGED_BYTES`), for one write.
         let size: usize = ops.iter().map(op_bytes).sum();
         self.backend.check_room(size as u64).map_err(|e| e.to_string())?;
         let mut pending = folded.then(|| buffer.write());
@@ -314,6 +337,7 @@ impl Committer {
         if !increments.is_empty() {
             self.next_health_log += 1;
         }
+        self.logged_since_fold = if folded { logged } else { self.logged_since_fold + logged };
         match pending.as_mut() {
             Some(pending) => {
                 pending.clear();
@@ -523,6 +547,17 @@ impl Committer {
             txn.add_health_increment(key, bucket);
         }
         Ok(())
+    }
+
+    /// Folds the buffer in this batch once the log records written since
+    /// the last fold pass `FOLD_AFTER_LOGGED_BYTES`: under heavy load a
+    /// minute of log records (a sketch per endpoint per commit) would
+    /// otherwise pile up on disk until the minute's pass deletes them.
+    fn fold_if_due(&mut self, txn: &mut Txn) -> Result<()> {
+        if self.logged_since_fold < self.fold_after_logged_bytes {
+            return Ok(());
+        }
+        self.fold_health(txn, faultline_model::now_nanos())
     }
 
     /// Folds the buffered increments into their stored buckets and deletes

@@ -273,4 +273,36 @@ mod health_log {
         assert_eq!(stored_keys(&backend, keys::HEALTH_HOUR), 1);
         assert_eq!(requests(&backend, &buffer, at), 4);
     }
+
+    #[test]
+    fn a_log_past_its_byte_budget_is_folded_without_waiting_for_the_minute() {
+        let (committer, backend) = committer();
+        let committer = committer.fold_after_logged_bytes(1);
+        let buffer = committer.health_buffer();
+        let at = recent_minute();
+        let (first, a) = export(at, 2);
+        run(committer, vec![first]);
+        a.blocking_recv().unwrap().unwrap();
+        assert_eq!(stored_keys(&backend, keys::HEALTH_LOG), 1, "the first commit only logs");
+
+        // The next commit finds the budget passed and folds in its own batch.
+        let committer = reopen(&backend).fold_after_logged_bytes(1);
+        let buffer_after = committer.health_buffer();
+        // Budget counting starts at the reopen: one commit logs, the next folds.
+        let (second, b) = export(at, 3);
+        let (third, c) = export(at, 4);
+        let (tx, rx) = sync_channel(2);
+        let thread = std::thread::spawn(move || committer.run(rx));
+        tx.send(second).unwrap();
+        b.blocking_recv().unwrap().unwrap();
+        tx.send(third).unwrap();
+        c.blocking_recv().unwrap().unwrap();
+        drop(tx);
+        thread.join().unwrap();
+        assert_eq!(stored_keys(&backend, keys::HEALTH_MINUTE), 1, "the bucket was written");
+        assert_eq!(stored_keys(&backend, keys::HEALTH_LOG), 1, "only the last commit's record is left");
+        assert_eq!(requests(&backend, &buffer_after, at), 9);
+        drop(buffer);
+        assert_eq!(requests(&backend, &reopen(&backend).health_buffer(), at), 9);
+    }
 }
