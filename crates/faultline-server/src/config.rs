@@ -500,6 +500,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn offline_parsing_checks_listen_addresses_without_resolving_them() {
+        let c = Config::from_toml_offline("[listen]\napi = \"no-such-host.invalid:9000\"\n").unwrap();
+        assert_eq!(c.api_addr.to_string(), "127.0.0.1:9000");
+        assert!(Config::from_toml_offline("[listen]\napi = \"no-port\"\n").is_err());
+        assert!(Config::from_toml_offline("[listen]\napi = \":80\"\n").is_err());
+        assert!(Config::from_toml_offline("nonsense = 1\n").is_err(), "unknown keys still refused");
+    }
+
+    #[test]
     fn defaults_need_nothing() {
         let c = Config::load(&ServeArgs::default()).unwrap();
         assert_eq!(c.otlp_grpc_addr.to_string(), DEFAULT_OTLP_GRPC);
