@@ -309,6 +309,22 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
+        Config::build(args, file, resolve_listen_addr)
+    }
+
+    /// A config file's text to a validated configuration, as `load` reads
+    /// it with no flags set, except that host names in listen addresses are
+    /// not looked up (see `offline_listen_addr`). For the fuzzer and its
+    /// corpus replay, which must not wait on DNS for every input.
+    #[doc(hidden)]
+    pub fn from_toml_offline(text: &str) -> anyhow::Result<Config> {
+        let file: FileConfig = toml::from_str(text).context("invalid config file")?;
+        Config::build(&ServeArgs::default(), file, offline_listen_addr)
+    }
+
+    /// Flags over the file over the defaults, then validation; `resolve`
+    /// turns a listen address setting into the address to bind.
+    fn build(args: &ServeArgs, file: FileConfig, resolve: ResolveListen) -> anyhow::Result<Config> {
         let default_limits = faultline_otlp::Limits::default();
         let default_health = faultline_store::HealthOptions::default();
         let default_retention = faultline_store::RetentionOptions::default();
@@ -324,6 +340,7 @@ impl Config {
                 args.otlp_grpc_addr.as_deref(),
                 file.listen.otlp_grpc.as_deref(),
                 file_path,
+                resolve,
             )?,
             otlp_http_addr: ListenSetting {
                 flag: "--otlp-http-addr",
@@ -335,6 +352,7 @@ impl Config {
                 args.otlp_http_addr.as_deref(),
                 file.listen.otlp_http.as_deref(),
                 file_path,
+                resolve,
             )?,
             api_addr: ListenSetting {
                 flag: "--api-addr",
@@ -342,7 +360,7 @@ impl Config {
                 file_key: "listen.api",
                 default: DEFAULT_API,
             }
-            .resolve(args.api_addr.as_deref(), file.listen.api.as_deref(), file_path)?,
+            .resolve(args.api_addr.as_deref(), file.listen.api.as_deref(), file_path, resolve)?,
             data_dir: pick(args.data_dir.clone(), file.data_dir, PathBuf::from(DEFAULT_DATA_DIR)),
             max_request_bytes: pick(
                 args.max_request_bytes,
@@ -556,6 +574,7 @@ impl ListenSetting {
         flag_or_env: Option<&str>,
         file: Option<&str>,
         file_path: Option<&Path>,
+        resolve: ResolveListen,
     ) -> anyhow::Result<SocketAddr> {
         let (value, origin) = match (flag_or_env, file) {
             (Some(v), _) => (v, self.flag_or_env_origin(v)),
@@ -565,7 +584,7 @@ impl ListenSetting {
             }
             (None, None) => (self.default, "the default".to_string()),
         };
-        resolve_listen_addr(value).with_context(|| format!("invalid value '{value}' for {origin}"))
+        resolve(value).with_context(|| format!("invalid value '{value}' for {origin}"))
     }
 
     /// clap takes the flag before the variable; when the variable holds
@@ -578,19 +597,38 @@ impl ListenSetting {
     }
 }
 
-/// `HOST:PORT` to one address to bind. A host name is resolved; of its
-/// addresses IPv4 comes first, so `localhost:8080` answers on 127.0.0.1
-/// as most clients expect.
-fn resolve_listen_addr(value: &str) -> anyhow::Result<SocketAddr> {
+/// How a listen address setting becomes the address to bind.
+type ResolveListen = fn(&str) -> anyhow::Result<SocketAddr>;
+
+/// A listen address setting of the right shape: an address, or a host
+/// name still to be resolved and its port.
+enum ListenAddr<'a> {
+    Literal(SocketAddr),
+    Host { host: &'a str, port: u16 },
+}
+
+/// Checks the shape of `HOST:PORT` without resolving anything.
+fn parse_listen_addr(value: &str) -> anyhow::Result<ListenAddr<'_>> {
     if let Ok(addr) = value.parse::<SocketAddr>() {
-        return Ok(addr);
+        return Ok(ListenAddr::Literal(addr));
     }
     let Some((host, port)) = value.rsplit_once(':') else {
         bail!("expected HOST:PORT, for example 127.0.0.1:8080 or localhost:8080");
     };
-    if host.is_empty() || port.parse::<u16>().is_err() {
-        bail!("expected HOST:PORT with a port from 0 to 65535, for example 127.0.0.1:8080");
+    match port.parse::<u16>() {
+        Ok(port) if !host.is_empty() => Ok(ListenAddr::Host { host, port }),
+        _ => bail!("expected HOST:PORT with a port from 0 to 65535, for example 127.0.0.1:8080"),
     }
+}
+
+/// `HOST:PORT` to one address to bind. A host name is resolved; of its
+/// addresses IPv4 comes first, so `localhost:8080` answers on 127.0.0.1
+/// as most clients expect.
+fn resolve_listen_addr(value: &str) -> anyhow::Result<SocketAddr> {
+    let host = match parse_listen_addr(value)? {
+        ListenAddr::Literal(addr) => return Ok(addr),
+        ListenAddr::Host { host, .. } => host,
+    };
     let addrs: Vec<SocketAddr> =
         value.to_socket_addrs().with_context(|| format!("cannot resolve the host name {host:?}"))?.collect();
     addrs
@@ -599,6 +637,16 @@ fn resolve_listen_addr(value: &str) -> anyhow::Result<SocketAddr> {
         .or_else(|| addrs.first())
         .copied()
         .with_context(|| format!("the host name {host:?} has no address"))
+}
+
+/// `HOST:PORT` checked like [`resolve_listen_addr`] but with any host name
+/// standing for loopback: a fuzzer would otherwise ask DNS for every name
+/// it makes up, and measure the resolver rather than the parser.
+fn offline_listen_addr(value: &str) -> anyhow::Result<SocketAddr> {
+    match parse_listen_addr(value)? {
+        ListenAddr::Literal(addr) => Ok(addr),
+        ListenAddr::Host { port, .. } => Ok(SocketAddr::from(([127, 0, 0, 1], port))),
+    }
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -611,6 +659,15 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn offline_parsing_checks_listen_addresses_without_resolving_them() {
+        let c = Config::from_toml_offline("[listen]\napi = \"no-such-host.invalid:9000\"\n").unwrap();
+        assert_eq!(c.api_addr.to_string(), "127.0.0.1:9000");
+        assert!(Config::from_toml_offline("[listen]\napi = \"no-port\"\n").is_err());
+        assert!(Config::from_toml_offline("[listen]\napi = \":80\"\n").is_err());
+        assert!(Config::from_toml_offline("nonsense = 1\n").is_err(), "unknown keys still refused");
+    }
 
     #[test]
     fn defaults_need_nothing() {

@@ -62,6 +62,9 @@ pub fn next_group_term(query: &str) -> Option<(&str, u64, &str)> {
         match bytes[i] {
             b'"' => in_quotes = !in_quotes,
             _ if in_quotes => {}
+            // Inside a multi-byte character: no term starts there, and
+            // slicing there would panic.
+            _ if !query.is_char_boundary(i) => {}
             _ => {
                 let at_start = i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'(' | b'-' | b'+');
                 let rest = &query[i..];
@@ -184,6 +187,15 @@ mod tests {
             any_fingerprint(&["a1".into(), "b2".into()]),
             "(fingerprint:\"a1\" OR fingerprint:\"b2\")"
         );
+    }
+
+    #[test]
+    fn finds_group_terms_after_non_ascii_text() {
+        // Found while writing the fuzz harness: every byte was taken as a
+        // possible term start, and slicing inside `é` panicked.
+        assert_eq!(next_group_term("café"), None);
+        assert_eq!(next_group_term("café group:3 ü"), Some(("café ", 3, " ü")));
+        assert_eq!(next_group_term("日本 issue:9"), Some(("日本 ", 9, "")));
     }
 
     #[test]
