@@ -28,6 +28,8 @@ use serde_json::Value;
 /// README lines in ```sh blocks that are not run, by prefix, and why.
 const NOT_RUN: &[(&str, &str)] = &[
     ("cargo install ", "installs the binary; these tests run the one cargo built"),
+    ("cd fuzz", "the fuzzing commands need cargo-fuzz and a nightly toolchain; the corpora are replayed by faultline-fuzz's test"),
+    ("cargo +nightly fuzz", "fuzzing runs for minutes on nightly; the corpora are replayed by faultline-fuzz's test"),
     ("faultline serve", "starts a server; the tests start their own on free ports"),
     ("./scripts/test", "runs the whole test suite, this test included"),
     ("cargo build --release", "a release build; these tests run the binary cargo built for them"),
