@@ -282,7 +282,7 @@ fn send(
     if !status.is_success() {
         let message = body["error"].as_str().unwrap_or("request failed");
         let hint = match status.as_u16() {
-            401 if token.is_none() => "; this server requires a token: --token or FAULTLINE_TOKEN",
+            401 if token.is_none() => "; give one with --token or FAULTLINE_TOKEN",
             403 => "; use a token with more scope",
             _ => "",
         };
