@@ -8,12 +8,11 @@
 //! to start unless `--allow-unauthenticated`.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use faultline_tests::sdk_app::{self, App};
-use faultline_tests::{binary, free_port, Server, TempDir};
+use faultline_tests::{binary, free_port, workspace, Server, TempDir};
 use serde_json::{json, Value};
 
 /// Runs a client command against `server` with `FAULTLINE_TOKEN` set to `token` (or unset).
@@ -190,58 +189,14 @@ fn auth_cli_creates_the_first_token_then_the_api_and_otlp_http_want_one() {
     assert_eq!(stored_events(&server, &read), 3);
 }
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-/// A Python program using the pinned OpenTelemetry SDK's OTLP span
-/// exporter, configured only by `OTEL_*` variables (headers included);
-/// prints the export result.
-const PYTHON_EXPORT: &str = r#"
-import os
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
-from opentelemetry.trace import Status, StatusCode
-if os.environ["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc":
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-else:
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-results = []
-class Recording(OTLPSpanExporter):
-    def export(self, spans):
-        result = super().export(spans)
-        results.append(result)
-        return result
-provider = TracerProvider()
-provider.add_span_processor(SimpleSpanProcessor(Recording(timeout=5)))
-tracer = provider.get_tracer("auth-test")
-with tracer.start_as_current_span("POST /pay") as span:
-    try:
-        raise KeyError("card")
-    except KeyError as e:
-        span.record_exception(e)
-        span.set_status(Status(StatusCode.ERROR, "card"))
-provider.shutdown()
-print("sent" if results == [SpanExportResult.SUCCESS] else "refused")
-"#;
-
-/// Runs the Python exporter with `OTEL_EXPORTER_OTLP_HEADERS=headers`; "sent" or "refused".
+/// Runs the Python SDK's exporter with `OTEL_EXPORTER_OTLP_HEADERS=headers`; "sent" or "refused".
 fn python_export(server: &Server, protocol: &str, headers: &str) -> String {
-    let python = workspace().join("target/sdk-venv/bin/python");
-    assert!(python.exists(), "{} missing: run scripts/test (it installs the SDK)", python.display());
-    let extra = [("OTEL_EXPORTER_OTLP_HEADERS", headers), ("PYTHONDONTWRITEBYTECODE", "1")];
-    let app = App {
-        label: "python exporter",
-        program: python,
-        args: &["-B", "-c", PYTHON_EXPORT],
-        dir: workspace(),
-        clear_env: &["PYTHONPATH"],
-        extra_env: &extra,
-        missing_sdk: ("ModuleNotFoundError", "the SDK is not installed in target/sdk-venv: run scripts/test"),
-    };
-    let (out, _) =
-        sdk_app::run_output(&app, server, protocol, "checkout", "deployment.environment.name=prod");
-    out.trim().to_string()
+    let out = sdk_app::python_error_spans(server, protocol, headers, 1, 5);
+    if out.starts_with("refused") {
+        "refused".to_string()
+    } else {
+        out
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use faultline_tests::otlp::{exception_span, post_protobuf, traces_request};
 use faultline_tests::rust_sdk::{Failure, RustService};
-use faultline_tests::sdk_app::{self, App};
+use faultline_tests::sdk_app;
 use faultline_tests::{wait_until, Server, TempDir};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -251,62 +251,17 @@ fn a_token_with_its_own_rate_is_held_to_it() {
     );
 }
 
-/// Python's OTLP exporters, one span per export (SimpleSpanProcessor),
-/// each span an error event; prints "sent" when every export succeeded.
-const PYTHON_BURST: &str = r#"
-import os
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
-from opentelemetry.trace import Status, StatusCode
-if os.environ["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc":
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-else:
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-results = []
-class Recording(OTLPSpanExporter):
-    def export(self, spans):
-        result = super().export(spans)
-        results.append(result)
-        return result
-provider = TracerProvider()
-provider.add_span_processor(SimpleSpanProcessor(Recording(timeout=30)))
-tracer = provider.get_tracer("fair-use-test")
-for i in range(5):
-    with tracer.start_as_current_span("POST /pay") as span:
-        try:
-            raise KeyError("card")
-        except KeyError as e:
-            span.record_exception(e)
-            span.set_status(Status(StatusCode.ERROR, "card"))
-provider.shutdown()
-print("sent" if results == [SpanExportResult.SUCCESS] * 5 else f"refused: {results}")
-"#;
-
 /// The Python SDK retries gRPC UNAVAILABLE after the RetryInfo delay (read
 /// from the `google.rpc.retryinfo-bin` trailer) and HTTP 429 after
 /// Retry-After: five exports at one a second all succeed and are stored.
 #[test]
 fn python_sdk_retries_rate_limited_exports_on_both_transports() {
     let (server, _dir) = start("events_per_second_per_service = 1\nevents_burst_per_service = 2");
-    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let python = workspace.join("target/sdk-venv/bin/python");
-    assert!(python.exists(), "{} missing: run scripts/test (it installs the SDK)", python.display());
     let mut stored = 0;
     for protocol in ["grpc", "http/protobuf"] {
-        let app = App {
-            label: "python burst",
-            program: python.clone(),
-            args: &["-B", "-c", PYTHON_BURST],
-            dir: workspace.clone(),
-            clear_env: &["PYTHONPATH"],
-            extra_env: &[("PYTHONDONTWRITEBYTECODE", "1")],
-            missing_sdk: (
-                "ModuleNotFoundError",
-                "the SDK is not installed in target/sdk-venv: run scripts/test",
-            ),
-        };
         let before = refused_rate_limited(&server);
-        sdk_app::run(&app, &server, protocol, "checkout", "deployment.environment.name=prod");
+        let out = sdk_app::python_error_spans(&server, protocol, "", 5, 30);
+        assert_eq!(out, "sent", "{protocol}: every export succeeds after its retries");
         stored += 5;
         wait_until(Duration::from_secs(10), || total_count(&server) == stored, || format!("{stored} stored"));
         assert!(refused_rate_limited(&server) > before, "{protocol}: some exports were refused first");

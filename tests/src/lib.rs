@@ -22,6 +22,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// The workspace's root directory (where README.md and target/ are).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new(".")).to_path_buf()
+}
+
 /// The `faultline` binary of this workspace. This package cannot depend on
 /// a binary, so `cargo test -p faultline-tests` alone would not rebuild it:
 /// it is rebuilt here when missing or older than any source file.
@@ -31,7 +36,7 @@ pub fn binary() -> PathBuf {
     let profile_dir = exe.parent().and_then(Path::parent).unwrap();
     let bin = profile_dir.join("faultline");
     let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let workspace = workspace();
     let newest = ["crates", "proto"].iter().filter_map(|d| newest_file(&workspace.join(d))).max();
     if built.is_none() || newest > built {
         // Build in the profile of the running test or bench (target/<profile>/).

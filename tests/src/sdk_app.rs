@@ -99,3 +99,72 @@ pub fn run_output(
     }
     (stdout, stderr)
 }
+
+/// A Python program using the pinned OpenTelemetry SDK's OTLP span
+/// exporter, configured only by `OTEL_*` variables (headers included):
+/// `SPANS` error spans, one export each (SimpleSpanProcessor), with the
+/// exporter's timeout `EXPORT_TIMEOUT` seconds. Prints `sent` when every
+/// export succeeded, otherwise `refused: ` and the results.
+const PYTHON_ERROR_SPANS: &str = r#"
+import os
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.trace import Status, StatusCode
+if os.environ["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc":
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+else:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+spans = int(os.environ["SPANS"])
+results = []
+class Recording(OTLPSpanExporter):
+    def export(self, batch):
+        result = super().export(batch)
+        results.append(result)
+        return result
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(Recording(timeout=int(os.environ["EXPORT_TIMEOUT"]))))
+tracer = provider.get_tracer("faultline-tests")
+for i in range(spans):
+    with tracer.start_as_current_span("POST /pay") as span:
+        try:
+            raise KeyError("card")
+        except KeyError as e:
+            span.record_exception(e)
+            span.set_status(Status(StatusCode.ERROR, "card"))
+provider.shutdown()
+print("sent" if results == [SpanExportResult.SUCCESS] * spans else f"refused: {results}")
+"#;
+
+/// Sends `spans` error spans (a `KeyError` on `POST /pay`) for service
+/// `checkout` from the Python SDK in target/sdk-venv over `protocol`, with
+/// `OTEL_EXPORTER_OTLP_HEADERS=headers`; returns what it printed (`sent`,
+/// or `refused: …`).
+pub fn python_error_spans(
+    server: &Server,
+    protocol: &str,
+    headers: &str,
+    spans: u32,
+    timeout_secs: u32,
+) -> String {
+    let workspace = crate::workspace();
+    let python = workspace.join("target/sdk-venv/bin/python");
+    assert!(python.exists(), "{} missing: run scripts/test (it installs the SDK)", python.display());
+    let (spans, timeout) = (spans.to_string(), timeout_secs.to_string());
+    let extra = [
+        ("OTEL_EXPORTER_OTLP_HEADERS", headers),
+        ("PYTHONDONTWRITEBYTECODE", "1"),
+        ("SPANS", spans.as_str()),
+        ("EXPORT_TIMEOUT", timeout.as_str()),
+    ];
+    let app = App {
+        label: "python exporter",
+        program: python,
+        args: &["-B", "-c", PYTHON_ERROR_SPANS],
+        dir: workspace,
+        clear_env: &["PYTHONPATH"],
+        extra_env: &extra,
+        missing_sdk: ("ModuleNotFoundError", "the SDK is not installed in target/sdk-venv: run scripts/test"),
+    };
+    let (out, _) = run_output(&app, server, protocol, "checkout", "deployment.environment.name=prod");
+    out.trim().to_string()
+}
