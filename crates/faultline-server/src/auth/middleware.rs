@@ -14,10 +14,7 @@
 //! An accepted request carries its [`Principal`] in its extensions, for
 //! the pinned-services check after decoding and for the pages.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -26,6 +23,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use faultline_model::TokenScope;
 
 use super::{session, tokens, Auth, Denied, Principal};
+use crate::ingest::grpc_gate::HeadCheck;
 
 /// Paths anyone may request: probes, assets, and the way in.
 fn is_open(path: &str) -> bool {
@@ -116,53 +114,35 @@ pub fn grpc_status(denied: &Denied) -> tonic::Status {
     }
 }
 
-/// The OTLP/gRPC check as a tower layer in front of tonic: a refused
-/// call gets a trailers-only UNAUTHENTICATED without its body being read.
+/// The OTLP/gRPC check, run by `ingest::grpc_gate` in front of tonic: a
+/// refused call gets a trailers-only UNAUTHENTICATED without its body
+/// being read.
 #[derive(Clone)]
-pub struct GrpcAuth<S> {
-    pub inner: S,
+pub struct GrpcAuth {
     pub auth: Arc<Auth>,
     /// Counts refusals in the ingest metrics.
     pub on_refusal: Arc<dyn Fn(&Denied) + Send + Sync>,
 }
 
-type Answer<E> = Pin<Box<dyn Future<Output = Result<http::Response<tonic::body::Body>, E>> + Send>>;
+impl HeadCheck for GrpcAuth {
+    type Pass = ();
 
-impl<S> tower::Service<http::Request<tonic::body::Body>> for GrpcAuth<S>
-where
-    S: tower::Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = Answer<S::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: http::Request<tonic::body::Body>) -> Self::Future {
+    fn check(
+        &self,
+        mut request: http::Request<tonic::body::Body>,
+    ) -> Result<(http::Request<tonic::body::Body>, ()), tonic::Status> {
         let secret = tokens::from_headers(request.headers());
         match self.auth.check(secret, TokenScope::Ingest) {
-            Ok(principal) => {
-                if let Some(principal) = principal {
-                    request.extensions_mut().insert(principal);
-                }
+            Ok(Some(principal)) => {
+                request.extensions_mut().insert(principal);
+                Ok((request, ()))
             }
+            Ok(None) => Ok((request, ())),
             Err(denied) => {
                 (self.on_refusal)(&denied);
-                let response = grpc_status(&denied).into_http();
-                return Box::pin(std::future::ready(Ok(response)));
+                Err(grpc_status(&denied))
             }
         }
-        // The service that was polled ready is the one to call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(inner.call(request))
     }
 }
 

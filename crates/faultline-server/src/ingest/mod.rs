@@ -2,6 +2,7 @@
 //! both hand decoded exports to (extract, group, commit, then answer).
 
 pub mod admission;
+pub mod grpc_gate;
 pub mod otlp_grpc;
 pub mod otlp_http;
 mod pipeline;

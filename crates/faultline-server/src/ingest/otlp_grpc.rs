@@ -12,7 +12,6 @@
 //! An admission layer asks the pipeline to let each request in before tonic
 //! reads or decodes its body: a busy server answers UNAVAILABLE at once.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -38,6 +37,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::{Code, Request, Response, Status};
 
 use super::admission::Admitted;
+use super::grpc_gate::{self, HeadCheck};
 use super::pipeline::{IngestError, Pipeline};
 use super::rate_limit::{Limited, TokenRef};
 use crate::auth::middleware::GrpcAuth;
@@ -202,12 +202,8 @@ where
             _ => Refusal::Unauthenticated,
         })
     });
-    let authenticate = tower::layer::layer_fn(move |inner| GrpcAuth {
-        inner,
-        auth: auth.clone(),
-        on_refusal: on_refusal.clone(),
-    });
-    let admit = tower::layer::layer_fn(move |inner| Admit { inner, pipeline: pipeline.clone() });
+    let authenticate = grpc_gate::layer(GrpcAuth { auth, on_refusal });
+    let admit = grpc_gate::layer(Admit { pipeline });
     tonic::transport::Server::builder()
         .layer(fix_status)
         .layer(authenticate)
@@ -226,48 +222,24 @@ where
 /// with the body's bytes counted as they arrive (gRPC requests declare no
 /// length).
 #[derive(Clone)]
-struct Admit<S> {
-    inner: S,
+struct Admit {
     pipeline: Arc<Pipeline>,
 }
 
-type Answer<E> = Pin<Box<dyn Future<Output = Result<http::Response<tonic::body::Body>, E>> + Send>>;
+impl HeadCheck for Admit {
+    type Pass = Arc<Admitted>;
 
-impl<S> tower::Service<http::Request<tonic::body::Body>> for Admit<S>
-where
-    S: tower::Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = Answer<S::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+    fn check(
+        &self,
+        request: http::Request<tonic::body::Body>,
+    ) -> Result<(http::Request<tonic::body::Body>, Arc<Admitted>), Status> {
         let admitted = match self.pipeline.admit(0) {
             Ok(admitted) => Arc::new(admitted),
-            Err(why) => {
-                let response = Status::unavailable(why.to_string()).into_http();
-                return Box::pin(std::future::ready(Ok(response)));
-            }
+            Err(why) => return Err(Status::unavailable(why.to_string())),
         };
         let counted = admitted.clone();
         let request = request.map(|body| tonic::body::Body::new(Counted { inner: body, admitted: counted }));
-        // The service that was polled ready is the one to call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let response = inner.call(request).await;
-            drop(admitted);
-            response
-        })
+        Ok((request, admitted))
     }
 }
 
