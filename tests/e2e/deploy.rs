@@ -24,6 +24,7 @@ use faultline_tests::otlp::{exception_span, traces_request};
 use faultline_tests::receiver::Receiver;
 use faultline_tests::sdk_app::{self, App};
 use faultline_tests::{binary, free_port, wait_until, Server, TempDir};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
 use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
@@ -616,4 +617,46 @@ fn systemd_unit_runs_the_server_with_a_config_file_hardened() {
     // verify exits 0 on unknown keys and bad values: its messages are the verdict.
     let about_unit: Vec<&str> = complaints.lines().filter(|l| l.contains("faultline.service")).collect();
     assert!(output.status.success() && about_unit.is_empty(), "systemd-analyze verify:\n{complaints}");
+}
+
+/// Whether process `pid` has exited (gone, or a zombie not yet waited for).
+fn exited(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')))
+        .unwrap_or(true)
+}
+
+/// What `docker stop` (and `systemctl stop`) does to the server: SIGTERM
+/// while a Collector holds its gRPC connection open. The server must drain
+/// and exit 0 well within the grace periods of docker-compose.yml (30 s)
+/// and the unit (60 s), not wait for the Collector to hang up.
+#[test]
+fn sigterm_with_a_collector_connected_drains_and_exits_promptly() {
+    let mut server =
+        Server::start_with(&["--config", workspace().join("deploy/faultline.toml").to_str().unwrap()]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut client = runtime.block_on(async {
+        let mut client = TraceServiceClient::connect(server.grpc_endpoint()).await.unwrap();
+        let export =
+            traces_request("demo-shop", vec![exception_span("GET /x", "StopError", "before stop", vec![])]);
+        client.export(export).await.unwrap();
+        client
+    });
+    let pid = server.pid().unwrap();
+    let sent = std::time::Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
+    wait_until(
+        Duration::from_secs(20),
+        || exited(pid),
+        || "the server did not exit within 20 s of SIGTERM with a gRPC client connected".to_string(),
+    );
+    let took = sent.elapsed();
+    assert!(server.terminate().success(), "exit status after SIGTERM");
+    eprintln!("SIGTERM to exit with a gRPC client connected: {took:?}");
+    // The connection was closed by the server, not left hanging.
+    let after = runtime.block_on(client.export(traces_request("demo-shop", vec![])));
+    assert!(after.is_err(), "the stopped server still answered");
+    // The acknowledged export is there after a restart.
+    let restarted = Server::start_in(Some(server.data_dir.clone()), &[]);
+    restarted.wait_for("/api/v1/groups", |body| body["groups"].as_array().is_some_and(|g| g.len() == 1));
 }
