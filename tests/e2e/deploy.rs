@@ -5,6 +5,9 @@
 //! deploy/ accepted by the real binary, and the demo service of the compose
 //! file run against the real server with deploy/faultline.toml: issues of
 //! several exception types, health figures per route, alerts delivered.
+//! Also: SIGTERM with a gRPC client connected (what `docker stop` does with
+//! the Collector attached) drains and exits 0 promptly, and the README's
+//! Collector fan-out example is consistent.
 //!
 //! None of this needs a Docker engine. Where one runs, the image is built
 //! and its container must answer /readyz, accept an export and stop
@@ -659,4 +662,33 @@ fn sigterm_with_a_collector_connected_drains_and_exits_promptly() {
     // The acknowledged export is there after a restart.
     let restarted = Server::start_in(Some(server.data_dir.clone()), &[]);
     restarted.wait_for("/api/v1/groups", |body| body["groups"].as_array().is_some_and(|g| g.len() == 1));
+}
+
+/// The README's fan-out example: every pipeline's components defined,
+/// traces to Faultline and to Jaeger, logs and metrics to Faultline.
+#[test]
+fn readme_collector_fan_out_example_is_consistent() {
+    let readme = read("README.md");
+    let section = readme
+        .split("### Sending through the OpenTelemetry Collector")
+        .nth(1)
+        .expect("the README's Collector section");
+    let block = section.split("```yaml\n").nth(1).and_then(|b| b.split("```").next()).unwrap();
+    let config: Yaml = serde_yaml::from_str(block).unwrap();
+    let pipelines = config["service"]["pipelines"].as_mapping().unwrap();
+    for (name, pipeline) in pipelines {
+        let name = name.as_str().unwrap();
+        for kind in ["receivers", "processors", "exporters"] {
+            assert_defined(&config, kind, name, &strings(&pipeline[kind]));
+        }
+    }
+    let exporters = |signal: &str| strings(&pipelines[signal]["exporters"]);
+    assert!(exporters("traces").contains(&"otlp_grpc/faultline".to_string()));
+    assert!(exporters("traces").contains(&"otlp_grpc/jaeger".to_string()));
+    assert_eq!(exporters("logs"), ["otlp_grpc/faultline"]);
+    assert_eq!(exporters("metrics"), ["otlp_grpc/faultline"]);
+    assert_eq!(
+        config["exporters"]["otlp_grpc/faultline"]["headers"]["authorization"].as_str(),
+        Some("Bearer ${env:FAULTLINE_INGEST_TOKEN}")
+    );
 }
