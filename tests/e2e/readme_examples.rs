@@ -60,6 +60,14 @@ const NOT_RUN: &[(&str, &str)] = &[
         "kill -HUP ",
         "signals the reader's running server; tests/e2e/tls.rs sends SIGHUP and checks new handshakes get the new certificate",
     ),
+    (
+        "docker compose ",
+        "needs a Docker engine, which the test machine lacks; tests/e2e/deploy.rs validates docker-compose.yml with docker-compose config and runs the demo service against the real server",
+    ),
+    ("install -", "installs the binary, the unit and the config under /usr/local and /etc as root; tests/e2e/deploy.rs starts the binary with deploy/production.toml and checks the unit with systemd-analyze verify"),
+    ("echo \"FAULTLINE_ADMIN_TOKEN=", "writes a secret to /etc/faultline; tests/e2e/deploy.rs starts the server with an admin token from the environment"),
+    ("systemctl ", "manages the reader's systemd services; there is no systemd running on the test machine"),
+    ("journalctl ", "reads the reader's systemd journal; there is no systemd running on the test machine"),
     ("pip install opentelemetry-distro", "installs zero-code instrumentation from the network"),
     ("opentelemetry-bootstrap ", "installs instrumentations from the network"),
     (
