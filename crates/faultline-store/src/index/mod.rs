@@ -215,6 +215,29 @@ impl SearchIndex {
     }
 }
 
+/// Merges every segment of the index in `dir` into one, which drops the
+/// documents retention deleted (tantivy only marks them until a merge),
+/// and removes the files no longer used. The commit payload (the last
+/// indexed sequence number) is kept, so the server does not re-index. An
+/// index that is missing or of another schema is left alone: the server
+/// rebuilds it at start anyway.
+pub(crate) fn compact(dir: &Path) -> Result<()> {
+    let (schema, _) = schema::build();
+    let index = match open_existing(dir, &schema) {
+        Ok(Some(index)) => index,
+        Ok(None) | Err(_) => return Ok(()),
+    };
+    let segments = index.searchable_segment_metas().map_err(Error::index)?;
+    let deleted = segments.iter().any(|s| s.num_deleted_docs() > 0);
+    let mut writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY).map_err(Error::index)?;
+    if segments.len() > 1 || deleted {
+        let ids: Vec<_> = segments.iter().map(|s| s.id()).collect();
+        writer.merge(&ids).wait().map_err(Error::index)?;
+    }
+    writer.garbage_collect_files().wait().map_err(Error::index)?;
+    writer.wait_merging_threads().map_err(Error::index)
+}
+
 fn open_existing(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<Index>> {
     if !dir.join("meta.json").exists() {
         return Ok(None);
