@@ -16,6 +16,8 @@ use crate::{Error, Result};
 pub struct CompactReport {
     /// Keys in the store (all kept).
     pub keys: u64,
+    /// Whether the rewritten store replaced the old one: only when smaller.
+    pub store_replaced: bool,
     pub store_bytes_before: u64,
     pub store_bytes_after: u64,
     pub index_bytes_before: u64,
@@ -57,21 +59,37 @@ pub fn compact(data_dir: &Path) -> Result<CompactReport> {
     let copied = crate::sled_copy::copy_db(&db, &fresh)?;
     // sled's lock goes with the last handle; nothing was written to the old store.
     drop(db);
-    crate::sled_copy::exchange(&fresh, &store)
-        .map_err(|e| Error::Backend(format!("swapping in the compacted store: {e}")))?;
-    sync_dir(data_dir)?;
-    // `fresh` now names the old store.
-    std::fs::remove_dir_all(&fresh)?;
-    sync_dir(data_dir)?;
+    // A fresh sled database is not always smaller: written in key order,
+    // its log holds every version of the leaves it filled. Without much
+    // deleted, the old store is kept.
+    let rewritten_bytes = disk_usage(&fresh);
+    let store_replaced = rewritten_bytes < store_bytes_before;
+    if !store_replaced {
+        tracing::info!(store_bytes_before, rewritten_bytes, "the rewritten store is not smaller; keeping the old one");
+        std::fs::remove_dir_all(&fresh)?;
+    } else {
+        swap_in(data_dir, &fresh, &store)?;
+    }
     crate::index::compact(&index)?;
     Ok(CompactReport {
         keys: copied.keys,
+        store_replaced,
         store_bytes_before,
         store_bytes_after: disk_usage(&store),
         index_bytes_before,
         index_bytes_after: disk_usage(&index),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Exchanges the new store and the old in one step, then removes the old.
+fn swap_in(data_dir: &Path, fresh: &Path, store: &Path) -> Result<()> {
+    crate::sled_copy::exchange(fresh, store)
+        .map_err(|e| Error::Backend(format!("swapping in the compacted store: {e}")))?;
+    sync_dir(data_dir)?;
+    // `fresh` now names the old store.
+    std::fs::remove_dir_all(fresh)?;
+    sync_dir(data_dir)
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {

@@ -72,6 +72,7 @@ pub fn compact(args: CompactArgs) -> anyhow::Result<()> {
     if args.json {
         let body = json!({
             "keys": report.keys,
+            "store_replaced": report.store_replaced,
             "store_bytes_before": report.store_bytes_before,
             "store_bytes_after": report.store_bytes_after,
             "index_bytes_before": report.index_bytes_before,
@@ -90,6 +91,9 @@ pub fn compact(args: CompactArgs) -> anyhow::Result<()> {
             mib(report.index_bytes_after),
             report.keys
         );
+        if !report.store_replaced {
+            println!("The rewritten store was not smaller, so the old one was kept: little had been deleted.");
+        }
     }
     Ok(())
 }

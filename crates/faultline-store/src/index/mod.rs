@@ -215,7 +215,8 @@ impl SearchIndex {
     }
 }
 
-/// Merges every segment of the index in `dir` into one, which drops the
+/// Merges every segment of the index in `dir` into one when any holds
+/// deleted documents, which drops the
 /// documents retention deleted (tantivy only marks them until a merge),
 /// and removes the files no longer used. The commit payload (the last
 /// indexed sequence number) is kept, so the server does not re-index. An
@@ -227,13 +228,20 @@ pub(crate) fn compact(dir: &Path) -> Result<()> {
         Ok(Some(index)) => index,
         Ok(None) | Err(_) => return Ok(()),
     };
-    let segments = index.searchable_segment_metas().map_err(Error::index)?;
-    let deleted = segments.iter().any(|s| s.num_deleted_docs() > 0);
-    let mut writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY).map_err(Error::index)?;
-    if segments.len() > 1 || deleted {
-        let ids: Vec<_> = segments.iter().map(|s| s.id()).collect();
-        writer.merge(&ids).wait().map_err(Error::index)?;
+    // Segment metas held here would count as in use for the file
+    // collection below (tantivy tracks them), so only the ids are kept.
+    let (ids, deleted) = {
+        let segments = index.searchable_segment_metas().map_err(Error::index)?;
+        (segments.iter().map(|s| s.id()).collect::<Vec<_>>(), segments.iter().any(|s| s.num_deleted_docs() > 0))
+    };
+    if !deleted {
+        return Ok(());
     }
+    let mut writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY).map_err(Error::index)?;
+    writer.merge(&ids).wait().map_err(Error::index)?;
+    writer.wait_merging_threads().map_err(Error::index)?;
+    // The merged segments' files go once no writer's merge refers to them.
+    let writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY).map_err(Error::index)?;
     writer.garbage_collect_files().wait().map_err(Error::index)?;
     writer.wait_merging_threads().map_err(Error::index)
 }
