@@ -49,7 +49,8 @@ fn export(server: &Server, token: &str, service: &str, message: &str) -> u16 {
 }
 
 fn request(server: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = reqwest::blocking::Client::new().request(method, server.api_url(path)).bearer_auth(ADMIN);
+    let mut request =
+        reqwest::blocking::Client::new().request(method, server.api_url(path)).bearer_auth(ADMIN);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -113,7 +114,11 @@ fn a_backup_of_a_running_server_while_it_ingests_opens_with_what_was_acknowledge
     assert_eq!(request(&server, reqwest::Method::POST, "/api/v1/alert-rules", Some(rule)).0, 201);
     let check = json!({"id": "backup-check", "kind": "tcp", "address": "127.0.0.1:9", "interval": "1h"});
     assert_eq!(request(&server, reqwest::Method::POST, "/api/v1/checks", Some(check)).0, 201);
-    wait_until(Duration::from_secs(20), || searched(&server, "service:billing") == 30, || "billing indexed".into());
+    wait_until(
+        Duration::from_secs(20),
+        || searched(&server, "service:billing") == 30,
+        || "billing indexed".into(),
+    );
     let before = figures(&server);
     assert_eq!(before["checks"], true);
 
@@ -121,7 +126,8 @@ fn a_backup_of_a_running_server_while_it_ingests_opens_with_what_was_acknowledge
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(AtomicU64::new(0));
     let exporter = {
-        let (stop, acked, url, token) = (stop.clone(), acked.clone(), server.http_url("/v1/traces"), ingest.clone());
+        let (stop, acked, url, token) =
+            (stop.clone(), acked.clone(), server.http_url("/v1/traces"), ingest.clone());
         std::thread::spawn(move || {
             let client = reqwest::blocking::Client::new();
             let mut n = 0;
@@ -166,7 +172,11 @@ fn a_backup_of_a_running_server_while_it_ingests_opens_with_what_was_acknowledge
         .env_remove("FAULTLINE_TOKEN")
         .output()
         .unwrap();
-    assert!(!anonymous.status.success() && text(&anonymous.stderr).contains("401"), "{}", text(&anonymous.stderr));
+    assert!(
+        !anonymous.status.success() && text(&anonymous.stderr).contains("401"),
+        "{}",
+        text(&anonymous.stderr)
+    );
     assert!(!other.join("store").exists());
 
     let copy = start(&config, Some(&to));
@@ -179,7 +189,12 @@ fn a_backup_of_a_running_server_while_it_ingests_opens_with_what_was_acknowledge
     wait_until(
         Duration::from_secs(60),
         || searched(&copy, "service:shop") == shop,
-        || format!("the copy's index finds {} shop events, its groups count {shop}", searched(&copy, "service:shop")),
+        || {
+            format!(
+                "the copy's index finds {} shop events, its groups count {shop}",
+                searched(&copy, "service:shop")
+            )
+        },
     );
     assert_eq!(searched(&copy, "service:billing"), 30);
     assert_eq!(figures(&copy), before);
@@ -222,7 +237,11 @@ fn a_stopped_data_directory_is_backed_up_and_compacted_offline_and_refused_while
 
     for dir in [&data, &offline] {
         let server = start(&config, Some(dir));
-        wait_until(Duration::from_secs(20), || searched(&server, "service:billing") == 40, || "indexed".into());
+        wait_until(
+            Duration::from_secs(20),
+            || searched(&server, "service:billing") == 40,
+            || "indexed".into(),
+        );
         assert_eq!(figures(&server), before, "{}", dir.display());
     }
 }

@@ -60,6 +60,14 @@ const NOT_RUN: &[(&str, &str)] = &[
         "kill -HUP ",
         "signals the reader's running server; tests/e2e/tls.rs sends SIGHUP and checks new handshakes get the new certificate",
     ),
+    (
+        "faultline compact ",
+        "needs a stopped server's data directory; tests/e2e/backup.rs compacts one and checks it is refused while served",
+    ),
+    (
+        "faultline backup --data-dir ",
+        "copies a stopped server's data directory; tests/e2e/backup.rs runs the offline backup",
+    ),
     ("pip install opentelemetry-distro", "installs zero-code instrumentation from the network"),
     ("opentelemetry-bootstrap ", "installs instrumentations from the network"),
     (

@@ -35,7 +35,10 @@ const PARTIAL: &str = "store.partial";
 /// directory being copied) and creates it.
 pub(crate) fn prepare_target(to: &Path, data_dir: Option<&Path>) -> Result<()> {
     if !to.is_absolute() {
-        return Err(Error::Invalid(format!("the backup directory must be an absolute path, got {}", to.display())));
+        return Err(Error::Invalid(format!(
+            "the backup directory must be an absolute path, got {}",
+            to.display()
+        )));
     }
     match std::fs::read_dir(to) {
         Ok(mut entries) => {

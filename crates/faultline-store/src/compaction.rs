@@ -37,9 +37,13 @@ const COPY_CACHE_BYTES: u64 = 64 << 20;
 pub(crate) fn open_stopped(data_dir: &Path) -> Result<sled::Db> {
     let store = data_dir.join("store");
     if !store.join("conf").is_file() {
-        return Err(Error::Invalid(format!("{} holds no Faultline store (no store/ in it)", data_dir.display())));
+        return Err(Error::Invalid(format!(
+            "{} holds no Faultline store (no store/ in it)",
+            data_dir.display()
+        )));
     }
-    crate::sled_backend::open_db(&store, COPY_CACHE_BYTES).map_err(|e| crate::sled_backend::open_error(data_dir, e))
+    crate::sled_backend::open_db(&store, COPY_CACHE_BYTES)
+        .map_err(|e| crate::sled_backend::open_error(data_dir, e))
 }
 
 /// Rewrites the store of `data_dir` (no server may be running on it) and
@@ -65,7 +69,11 @@ pub fn compact(data_dir: &Path) -> Result<CompactReport> {
     let rewritten_bytes = disk_usage(&fresh);
     let store_replaced = rewritten_bytes < store_bytes_before;
     if !store_replaced {
-        tracing::info!(store_bytes_before, rewritten_bytes, "the rewritten store is not smaller; keeping the old one");
+        tracing::info!(
+            store_bytes_before,
+            rewritten_bytes,
+            "the rewritten store is not smaller; keeping the old one"
+        );
         std::fs::remove_dir_all(&fresh)?;
     } else {
         swap_in(data_dir, &fresh, &store)?;

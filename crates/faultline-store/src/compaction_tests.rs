@@ -15,12 +15,19 @@ const PER_EXPORT: u64 = 200;
 
 /// A stack trace of its own per event (as distinct failures have), ~1.5 KB.
 fn trace(n: u64) -> String {
-    (0..20).map(|f| format!("  at com.shop.Module{n}.function{f}(Module{n}.java:{})\n", f * 7 + n % 13)).collect()
+    (0..20)
+        .map(|f| format!("  at com.shop.Module{n}.function{f}(Module{n}.java:{})\n", f * 7 + n % 13))
+        .collect()
 }
 
 fn fill(store: &Storage) {
     let t0 = faultline_model::now_nanos();
-    let key = HealthKey { service: "api".into(), environment: "prod".into(), route: "/orders".into(), method: "GET".into() };
+    let key = HealthKey {
+        service: "api".into(),
+        environment: "prod".into(),
+        route: "/orders".into(),
+        method: "GET".into(),
+    };
     for export in 0..EVENTS / PER_EXPORT {
         let events = (0..PER_EXPORT)
             .map(|i| {
@@ -32,7 +39,12 @@ fn fill(store: &Storage) {
             .collect();
         let mut health = HealthBatch::new();
         let samples: Vec<_> = (0..10)
-            .map(|i| HealthSample { key: key.clone(), at: t0, duration_ms: f64::from(i), outcome: Outcome::Ok })
+            .map(|i| HealthSample {
+                key: key.clone(),
+                at: t0,
+                duration_ms: f64::from(i),
+                outcome: Outcome::Ok,
+            })
             .collect();
         crate::health::add_samples(&mut health, &samples);
         store.submit(events, health).unwrap().blocking_recv().unwrap().unwrap();
@@ -61,7 +73,13 @@ fn figures(store: &Storage) -> Figures {
     }
     let searches = ["", "KeyError", "Module19999", "Module3"]
         .iter()
-        .map(|q| store.search(&SearchRequest { query: q.to_string(), limit: 1, ..Default::default() }).unwrap().0.total)
+        .map(|q| {
+            store
+                .search(&SearchRequest { query: q.to_string(), limit: 1, ..Default::default() })
+                .unwrap()
+                .0
+                .total
+        })
         .collect();
     let health = format!("{:?}", store.health(0, i64::MAX, &Default::default()).unwrap());
     Figures { groups, events, searches, health, last_seq: store.stats().unwrap().last_seq }
@@ -93,7 +111,8 @@ fn compaction_gives_back_the_space_of_deleted_events_and_changes_no_figure() {
     // The quota's passes: each deletes the 2,000 oldest events.
     let mut deleted = 0;
     while deleted < EVENTS / 2 {
-        let pass = store.retain(faultline_model::now_nanos(), true).unwrap().blocking_recv().unwrap().unwrap();
+        let pass =
+            store.retain(faultline_model::now_nanos(), true).unwrap().blocking_recv().unwrap().unwrap();
         deleted += pass.events_deleted as u64;
     }
     assert_eq!(deleted, EVENTS / 2);

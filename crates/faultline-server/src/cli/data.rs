@@ -36,7 +36,8 @@ pub struct CompactArgs {
 }
 
 pub fn backup(args: BackupArgs, token: Option<&str>) -> anyhow::Result<()> {
-    let to = std::path::absolute(&args.to).with_context(|| format!("backup directory {}", args.to.display()))?;
+    let to =
+        std::path::absolute(&args.to).with_context(|| format!("backup directory {}", args.to.display()))?;
     let (keys, disk_bytes, seconds) = match &args.data_dir {
         Some(data_dir) => {
             let report = faultline_store::backup_offline(data_dir, &to)
@@ -67,8 +68,8 @@ pub fn backup(args: BackupArgs, token: Option<&str>) -> anyhow::Result<()> {
 }
 
 pub fn compact(args: CompactArgs) -> anyhow::Result<()> {
-    let report =
-        faultline_store::compact(&args.data_dir).with_context(|| format!("compacting {}", args.data_dir.display()))?;
+    let report = faultline_store::compact(&args.data_dir)
+        .with_context(|| format!("compacting {}", args.data_dir.display()))?;
     if args.json {
         let body = json!({
             "keys": report.keys,
@@ -92,7 +93,9 @@ pub fn compact(args: CompactArgs) -> anyhow::Result<()> {
             report.keys
         );
         if !report.store_replaced {
-            println!("The rewritten store was not smaller, so the old one was kept: little had been deleted.");
+            println!(
+                "The rewritten store was not smaller, so the old one was kept: little had been deleted."
+            );
         }
     }
     Ok(())

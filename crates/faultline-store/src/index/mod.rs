@@ -232,7 +232,10 @@ pub(crate) fn compact(dir: &Path) -> Result<()> {
     // collection below (tantivy tracks them), so only the ids are kept.
     let (ids, deleted) = {
         let segments = index.searchable_segment_metas().map_err(Error::index)?;
-        (segments.iter().map(|s| s.id()).collect::<Vec<_>>(), segments.iter().any(|s| s.num_deleted_docs() > 0))
+        (
+            segments.iter().map(|s| s.id()).collect::<Vec<_>>(),
+            segments.iter().any(|s| s.num_deleted_docs() > 0),
+        )
     };
     if !deleted {
         return Ok(());
