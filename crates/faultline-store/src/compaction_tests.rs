@@ -159,6 +159,27 @@ fn compaction_refuses_a_data_directory_a_server_holds() {
 }
 
 #[test]
+fn what_an_interrupted_compaction_left_is_removed_and_the_store_kept_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Storage::open(dir.path(), StorageOptions::default()).unwrap();
+    let events = (0..50).map(|n| (event("api", n), grouping(&format!("fp{}", n % 5)))).collect();
+    store.submit(events, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
+    wait_searchable(&store, 50);
+    let before = figures(&store);
+    drop(store);
+    // A copy cut short: a partial database where the new store was being written.
+    let leftover = dir.path().join("store.compacting");
+    std::fs::create_dir_all(&leftover).unwrap();
+    std::fs::write(leftover.join("db"), b"half a log").unwrap();
+
+    crate::compact(dir.path()).unwrap();
+    assert!(!leftover.exists());
+    let store = Storage::open(dir.path(), StorageOptions::default()).unwrap();
+    wait_searchable(&store, 50);
+    assert_eq!(figures(&store), before);
+}
+
+#[test]
 fn a_backup_of_a_running_store_opens_with_the_same_figures() {
     let dir = tempfile::tempdir().unwrap();
     let store = Storage::open(dir.path(), StorageOptions::default()).unwrap();
