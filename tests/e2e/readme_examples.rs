@@ -68,6 +68,14 @@ const NOT_RUN: &[(&str, &str)] = &[
     ("echo \"FAULTLINE_ADMIN_TOKEN=", "writes a secret to /etc/faultline; tests/e2e/deploy.rs starts the server with an admin token from the environment"),
     ("systemctl ", "manages the reader's systemd services; there is no systemd running on the test machine"),
     ("journalctl ", "reads the reader's systemd journal; there is no systemd running on the test machine"),
+    (
+        "faultline compact ",
+        "needs a stopped server's data directory; tests/e2e/backup.rs compacts one and checks it is refused while served",
+    ),
+    (
+        "faultline backup --data-dir ",
+        "copies a stopped server's data directory; tests/e2e/backup.rs runs the offline backup",
+    ),
     ("pip install opentelemetry-distro", "installs zero-code instrumentation from the network"),
     ("opentelemetry-bootstrap ", "installs instrumentations from the network"),
     (

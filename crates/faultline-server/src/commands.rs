@@ -1,5 +1,6 @@
 //! The `faultline` command line: `serve` (also what no command means),
-//! and the client commands `search`, `groups`, `report` and `token`.
+//! the client commands `search`, `groups`, `report`, `token` and `backup`,
+//! and `compact`, which works on a stopped data directory.
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -29,6 +30,11 @@ enum Command {
     Report(crate::cli::ReportArgs),
     /// Create, list and revoke access tokens on a running server.
     Token(crate::cli::TokenArgs),
+    /// Copy the store into a new data directory: through a running server
+    /// (admin token), or from a stopped data directory with --data-dir.
+    Backup(crate::cli::BackupArgs),
+    /// Give the space of deleted events back to the file system (server stopped).
+    Compact(crate::cli::CompactArgs),
 }
 
 /// The command line, parsed; exits with clap's message when it is wrong.
@@ -84,6 +90,8 @@ pub fn main() -> std::process::ExitCode {
         Command::Groups(args) => crate::cli::groups(args, token),
         Command::Report(args) => crate::cli::report(args, token),
         Command::Token(args) => crate::cli::token(args, token),
+        Command::Backup(args) => crate::cli::backup(args, token),
+        Command::Compact(args) => crate::cli::compact(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -247,6 +247,13 @@ pub trait StoreAdmin: Send + Sync {
     /// the oldest events too when `over_quota`.
     fn retain(&self, now: UnixNanos, over_quota: bool) -> Result<Ack<crate::RetentionPass>>;
 
+    /// Copies the store into `to` (an absolute path: a new or empty
+    /// directory outside the data directory) as a data directory of its
+    /// own, while the engine runs: writes wait during the copy, so it
+    /// holds whole commits, every one acknowledged before it started. The
+    /// index is rebuilt from the copy's event log when it is first opened.
+    fn backup(&self, to: &std::path::Path) -> Result<crate::BackupReport>;
+
     /// Stops accepting writes, finishes queued commits and makes
     /// everything durable. Safe to call more than once.
     fn shutdown(&self) -> Result<()>;

@@ -38,4 +38,10 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn recover(&self) -> Result<()> {
         Ok(())
     }
+
+    /// Copies the whole store, as of a moment between two writes, into a
+    /// new database in `dir` (which must not exist), made durable.
+    fn copy_to(&self, _dir: &std::path::Path) -> Result<crate::sled_copy::Copied> {
+        Err(crate::Error::Invalid("this store is held in memory; there is nothing on disk to copy".into()))
+    }
 }

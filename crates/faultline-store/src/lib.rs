@@ -13,10 +13,12 @@
 
 pub mod api;
 mod backend;
+mod backup;
 #[doc(hidden)]
 pub mod bench_support;
 mod checks;
 mod committer;
+mod compaction;
 mod embedded;
 mod error;
 mod event_codec;
@@ -33,6 +35,7 @@ mod queue;
 mod records;
 mod retention;
 mod sled_backend;
+mod sled_copy;
 mod storage;
 #[cfg(test)]
 mod test_support;
@@ -44,7 +47,9 @@ pub use api::{
     AlertStore, CheckStore, EventNeighbors, EventStore, GroupStore, HealthStore, SearchStore, Store,
     StoreAdmin, TokenStore,
 };
+pub use backup::{backup_offline, BackupReport};
 pub use committer::{Committed, EventBatch};
+pub use compaction::{compact, CompactReport};
 pub use error::Error;
 pub use groups::{GroupCursor, GroupFilter, GroupSort};
 pub use health::{HealthBatch, HealthFilter, HealthOptions, OVERFLOW_ROUTE};

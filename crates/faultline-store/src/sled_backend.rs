@@ -69,6 +69,9 @@ pub(crate) struct SledBackend {
     poisoned: AtomicBool,
     dir: PathBuf,
     cache_bytes: u64,
+    /// Held shared by every write and exclusively by a backup's copy, so
+    /// the copy sees whole commits only (each commit is one write).
+    gate: RwLock<()>,
     /// A file of [`RESERVE_BYTES`] kept in the data directory, deleted when
     /// a write fails so sled can be reopened (its recovery writes) and
     /// read while the disk is otherwise full; written again before writes
@@ -91,10 +94,7 @@ impl SledBackend {
     /// Opens the database in `dir`; `data_dir` is the directory the user
     /// chose, named in the errors they can fix (lock held, no access).
     pub fn open(dir: &Path, data_dir: &Path, sync: SyncMode, cache_bytes: u64) -> Result<SledBackend> {
-        let db = open_db(dir, cache_bytes).map_err(|e| match e {
-            sled::Error::Io(io) => crate::embedded::data_dir_error(data_dir, io),
-            other => Error::backend(other),
-        })?;
+        let db = open_db(dir, cache_bytes).map_err(|e| open_error(data_dir, e))?;
         let syncer = Syncer::open(dir, data_dir).map_err(|e| crate::embedded::data_dir_error(data_dir, e))?;
         let reserve = data_dir.join("reserve");
         if let Err(e) = write_file(&reserve, RESERVE_BYTES) {
@@ -105,6 +105,7 @@ impl SledBackend {
             db: RwLock::new(Some(db)),
             syncer: (sync == SyncMode::Fsync).then_some(syncer),
             poisoned: AtomicBool::new(false),
+            gate: RwLock::new(()),
             dir: dir.to_path_buf(),
             cache_bytes,
             reserve,
@@ -194,9 +195,18 @@ fn write_file(path: &Path, len: usize) -> std::io::Result<()> {
     written
 }
 
+/// An error opening sled in `data_dir`, in the words a user can act on
+/// (another process holds it, no access).
+pub(crate) fn open_error(data_dir: &Path, e: sled::Error) -> Error {
+    match e {
+        sled::Error::Io(io) => crate::embedded::data_dir_error(data_dir, io),
+        other => Error::backend(other),
+    }
+}
+
 /// No background flusher: durability comes from the committer's explicit
 /// flush after every batch, which is what acks wait for.
-fn open_db(dir: &Path, cache_bytes: u64) -> sled::Result<sled::Db> {
+pub(crate) fn open_db(dir: &Path, cache_bytes: u64) -> sled::Result<sled::Db> {
     sled::Config::new()
         .path(dir)
         .flush_every_ms(None)
@@ -234,8 +244,15 @@ impl Backend for SledBackend {
                 Op::Delete(k) => batch.remove(k),
             }
         }
+        let _open = self.gate.read().unwrap_or_else(|p| p.into_inner());
         let db = self.db()?;
         self.note(db.apply_batch(batch))
+    }
+
+    /// Writes wait while the copy runs: it is taken between two commits.
+    fn copy_to(&self, dir: &Path) -> Result<crate::sled_copy::Copied> {
+        let _paused = self.gate.write().unwrap_or_else(|p| p.into_inner());
+        crate::sled_copy::copy_db(&self.db()?, dir)
     }
 
     fn flush(&self) -> Result<()> {

@@ -2,9 +2,11 @@
 //! `token` talk to a running server's API, with the token of `--token` /
 //! `FAULTLINE_TOKEN` when one is given.
 
+mod data;
 mod table;
 mod tokens;
 
+pub use data::{backup, compact, BackupArgs, CompactArgs};
 pub use tokens::{token, TokenArgs};
 
 use anyhow::{bail, Context};

@@ -7,6 +7,7 @@ pub mod common;
 pub mod types;
 
 mod alerts;
+mod backup;
 mod checks;
 mod events;
 mod groups;
@@ -22,6 +23,7 @@ pub use common::Api;
 /// Every API route, for the API listener.
 pub fn routes() -> Router<Api> {
     Router::new()
+        .merge(backup::routes())
         .merge(events::routes())
         .merge(groups::routes())
         .merge(health::routes())

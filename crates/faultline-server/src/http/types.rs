@@ -1067,3 +1067,27 @@ pub struct CreatedTokenBody {
     /// The secret to send as `Authorization: Bearer <secret>`; not shown again.
     pub secret: String,
 }
+
+/// `POST /api/v1/admin/backup`: what the backup wrote.
+#[derive(Debug, Serialize)]
+pub struct BackupBody {
+    /// The new data directory, on the server's machine.
+    pub to: String,
+    /// Records copied (events, groups, health buckets, tokens, …).
+    pub keys: u64,
+    /// Bytes the copy takes on disk.
+    pub disk_bytes: u64,
+    /// How long the copy took: ingestion waited that long.
+    pub seconds: f64,
+}
+
+impl BackupBody {
+    pub fn new(report: &faultline_store::BackupReport) -> BackupBody {
+        BackupBody {
+            to: report.dir.display().to_string(),
+            keys: report.keys,
+            disk_bytes: report.disk_bytes,
+            seconds: report.seconds,
+        }
+    }
+}

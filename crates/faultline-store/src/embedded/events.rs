@@ -311,6 +311,16 @@ impl StoreAdmin for Embedded {
         self.ask(|reply| Request::Retain { now, over_quota, reply })
     }
 
+    fn backup(&self, to: &std::path::Path) -> Result<crate::BackupReport> {
+        crate::backup::prepare_target(to, self.data_dir.as_deref())?;
+        let report = crate::backup::write_backup(to, |partial| self.backend.copy_to(partial));
+        if report.is_err() {
+            // Leaves `to` as it was found (empty or missing) for a retry.
+            let _ = std::fs::remove_dir_all(to.join("store.partial"));
+        }
+        report
+    }
+
     fn shutdown(&self) -> Result<()> {
         self.stop()
     }

@@ -61,6 +61,8 @@ pub(crate) struct Embedded {
     /// Why the last commit failed, until one succeeds.
     write_failure: Arc<Mutex<Option<String>>>,
     retention: Mutex<Option<JoinHandle<()>>>,
+    /// Where the engine lives on disk (`None` in memory): a backup may not go inside it.
+    data_dir: Option<std::path::PathBuf>,
 }
 
 /// Names the two start-up failures a user can fix themselves: a directory
@@ -136,7 +138,7 @@ impl Embedded {
             queue: queue.clone(),
             stop: stop_maintenance.clone(),
             options: options.retention.clone(),
-            data_dir,
+            data_dir: data_dir.clone(),
         }
         .spawn()?;
         let committer_thread =
@@ -180,6 +182,7 @@ impl Embedded {
             deleted_below,
             write_failure,
             retention: Mutex::new(Some(retention)),
+            data_dir,
         })
     }
 

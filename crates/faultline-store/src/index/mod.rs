@@ -215,6 +215,40 @@ impl SearchIndex {
     }
 }
 
+/// Merges every segment of the index in `dir` into one when any holds
+/// deleted documents, which drops the
+/// documents retention deleted (tantivy only marks them until a merge),
+/// and removes the files no longer used. The commit payload (the last
+/// indexed sequence number) is kept, so the server does not re-index. An
+/// index that is missing or of another schema is left alone: the server
+/// rebuilds it at start anyway.
+pub(crate) fn compact(dir: &Path) -> Result<()> {
+    let (schema, _) = schema::build();
+    let index = match open_existing(dir, &schema) {
+        Ok(Some(index)) => index,
+        Ok(None) | Err(_) => return Ok(()),
+    };
+    // Segment metas held here would count as in use for the file
+    // collection below (tantivy tracks them), so only the ids are kept.
+    let (ids, deleted) = {
+        let segments = index.searchable_segment_metas().map_err(Error::index)?;
+        (
+            segments.iter().map(|s| s.id()).collect::<Vec<_>>(),
+            segments.iter().any(|s| s.num_deleted_docs() > 0),
+        )
+    };
+    if !deleted {
+        return Ok(());
+    }
+    let mut writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY).map_err(Error::index)?;
+    writer.merge(&ids).wait().map_err(Error::index)?;
+    writer.wait_merging_threads().map_err(Error::index)?;
+    // The merged segments' files go once no writer's merge refers to them.
+    let writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY).map_err(Error::index)?;
+    writer.garbage_collect_files().wait().map_err(Error::index)?;
+    writer.wait_merging_threads().map_err(Error::index)
+}
+
 fn open_existing(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<Index>> {
     if !dir.join("meta.json").exists() {
         return Ok(None);
