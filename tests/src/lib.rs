@@ -11,6 +11,7 @@ pub mod receiver;
 pub mod rust_sdk;
 pub mod sdk_app;
 pub mod smtp;
+pub mod soak;
 pub mod tls;
 pub mod tmpfs;
 pub mod web;
