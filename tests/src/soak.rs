@@ -210,14 +210,19 @@ impl Soak {
             Stop::Kill => self.server.kill9(),
             Stop::Term { within } => {
                 let started = Instant::now();
-                let status = self.server.terminate();
+                // Waits a while past the limit, to report how long it took.
+                let status = self.server.terminate_within(within * 2);
                 let took = started.elapsed();
                 report.exit = Some(took);
-                if !status.success() {
-                    report.violations.push(format!("SIGTERM: exit status {status}"));
-                }
-                if took > within {
-                    report.violations.push(format!("SIGTERM: exit took {took:?}, over {within:?}"));
+                match status {
+                    None => report.violations.push(format!("SIGTERM: still running after {took:?}")),
+                    Some(status) if !status.success() => {
+                        report.violations.push(format!("SIGTERM: exit status {status}"))
+                    }
+                    Some(_) if took > within => {
+                        report.violations.push(format!("SIGTERM: exit took {took:?}, over {within:?}"))
+                    }
+                    Some(_) => {}
                 }
             }
         }
