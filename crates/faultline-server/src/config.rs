@@ -725,6 +725,19 @@ mod tests {
     }
 
     #[test]
+    fn shutdown_timeout_from_flag_file_or_default() {
+        assert_eq!(Config::from_toml_offline("").unwrap().shutdown_timeout, DEFAULT_SHUTDOWN_TIMEOUT);
+        let file = Config::from_toml_offline("[listen]\nshutdown_timeout = \"30s\"\n").unwrap();
+        assert_eq!(file.shutdown_timeout, Duration::from_secs(30));
+        let args = ServeArgs { shutdown_timeout: Some(Duration::from_secs(2)), ..Default::default() };
+        let toml = toml::from_str("[listen]\nshutdown_timeout = \"30s\"\n").unwrap();
+        let flag = Config::build(&args, toml, offline_listen_addr).unwrap();
+        assert_eq!(flag.shutdown_timeout, Duration::from_secs(2), "the flag wins");
+        let err = format!("{:#}", Config::from_toml_offline("[listen]\nshutdown_timeout = 5\n").unwrap_err());
+        assert!(err.contains("shutdown_timeout"), "{err}");
+    }
+
+    #[test]
     fn flags_beat_file_beats_default() {
         let dir = std::env::temp_dir().join(format!("faultline-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
