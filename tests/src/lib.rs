@@ -11,6 +11,7 @@ pub mod receiver;
 pub mod rust_sdk;
 pub mod sdk_app;
 pub mod smtp;
+pub mod soak;
 pub mod tls;
 pub mod tmpfs;
 pub mod web;
@@ -270,6 +271,24 @@ impl Server {
         let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
         assert!(sent.success(), "kill -TERM failed");
         child.wait().unwrap()
+    }
+
+    /// SIGTERM, then waits up to `limit` for the exit; after that the
+    /// process is killed with SIGKILL and `None` returned.
+    pub fn terminate_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take().unwrap();
+        let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        None
     }
 
     /// Starts again on the same ports and data directory.

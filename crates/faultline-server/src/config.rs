@@ -50,6 +50,10 @@ pub struct ServeArgs {
     /// waiting one is older, new exports get "busy, retry" [default: 2s].
     #[arg(long, env = "FAULTLINE_MAX_QUEUE_WAIT", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub max_queue_wait: Option<Duration>,
+    /// Longest SIGTERM waits for open requests to finish before cutting
+    /// them off (unacknowledged) and flushing what was acknowledged [default: 10s].
+    #[arg(long, env = "FAULTLINE_SHUTDOWN_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub shutdown_timeout: Option<Duration>,
     /// Serve a listener on a non-loopback address with no token configured,
     /// so anyone who can reach it may send, read and change everything.
     #[arg(long)]
@@ -149,6 +153,8 @@ struct FileListen {
     otlp_grpc: Option<String>,
     otlp_http: Option<String>,
     api: Option<String>,
+    #[serde(default, with = "faultline_model::duration::option")]
+    shutdown_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -233,6 +239,9 @@ pub struct Config {
     /// Longest wait for the committer before new exports are refused
     /// undecoded (`limits.max_queue_wait`).
     pub max_queue_wait: Duration,
+    /// How long SIGTERM waits for open requests before cutting them off
+    /// (`listen.shutdown_timeout`).
+    pub shutdown_timeout: Duration,
     /// Error events per second per service and per token (`limits.events_*`); unlimited by default.
     pub rate_limits: RateLimits,
     /// `limits.max_new_groups_per_service_per_hour`; 0 in the file is no cap.
@@ -302,6 +311,10 @@ pub const DEFAULT_MAX_INFLIGHT_BYTES: u64 = 64 * 1024 * 1024;
 /// Well under the 10 s an OTLP SDK waits by default, so a refused client
 /// retries rather than times out.
 pub const DEFAULT_MAX_QUEUE_WAIT: Duration = Duration::from_secs(2);
+/// Long enough for every export already admitted (each waits at most
+/// `max_queue_wait` for the committer) to be answered; short enough for a
+/// service manager's stop timeout (systemd's default is 90 s).
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Config {
     pub fn load(args: &ServeArgs) -> anyhow::Result<Config> {
@@ -387,6 +400,11 @@ impl Config {
                 DEFAULT_MAX_INFLIGHT_BYTES,
             ),
             max_queue_wait: pick(args.max_queue_wait, file.limits.max_queue_wait, DEFAULT_MAX_QUEUE_WAIT),
+            shutdown_timeout: pick(
+                args.shutdown_timeout,
+                file.listen.shutdown_timeout,
+                DEFAULT_SHUTDOWN_TIMEOUT,
+            ),
             rate_limits: file.limits.rate_limits(),
             max_new_groups_per_service_per_hour: match file.limits.max_new_groups_per_service_per_hour {
                 Some(0) => None,
@@ -704,6 +722,19 @@ mod tests {
         let err = format!("{:#}", Config::load(&args).unwrap_err());
         assert!(err.contains("events_per_second_per_service"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn shutdown_timeout_from_flag_file_or_default() {
+        assert_eq!(Config::from_toml_offline("").unwrap().shutdown_timeout, DEFAULT_SHUTDOWN_TIMEOUT);
+        let file = Config::from_toml_offline("[listen]\nshutdown_timeout = \"30s\"\n").unwrap();
+        assert_eq!(file.shutdown_timeout, Duration::from_secs(30));
+        let args = ServeArgs { shutdown_timeout: Some(Duration::from_secs(2)), ..Default::default() };
+        let toml = toml::from_str("[listen]\nshutdown_timeout = \"30s\"\n").unwrap();
+        let flag = Config::build(&args, toml, offline_listen_addr).unwrap();
+        assert_eq!(flag.shutdown_timeout, Duration::from_secs(2), "the flag wins");
+        let err = format!("{:#}", Config::from_toml_offline("[listen]\nshutdown_timeout = 5\n").unwrap_err());
+        assert!(err.contains("shutdown_timeout"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `faultline serve`: opens storage, binds the three listeners, serves
-//! until SIGTERM or Ctrl-C, then drains in-flight exports and flushes.
+//! until SIGTERM or Ctrl-C, then drains in-flight exports (for at most
+//! `shutdown_timeout`) and flushes.
 
 use std::future::IntoFuture;
 use std::io::IsTerminal;
@@ -26,7 +27,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging()?;
     let config = Config::load(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(serve(config))
+    let served = runtime.block_on(serve(config));
+    // Connections cut off at the shutdown deadline may still hold a
+    // decoding thread; the process does not wait long for them (storage is
+    // already flushed and closed, so nothing they do is acknowledged).
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served
 }
 
 /// Logs to stderr, filtered by `FAULTLINE_LOG` (default `info`); colour
@@ -155,12 +161,32 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("faultline is ready");
 
     shutdown_signal().await;
-    tracing::info!("shutting down: draining in-flight exports");
+    tracing::info!(timeout = ?config.shutdown_timeout, "shutting down: draining in-flight exports");
     ready.store(false, Ordering::SeqCst);
     let _ = stop_tx.send(true);
-    grpc_task.await?.context("OTLP/gRPC server failed")?;
-    http_task.await?.context("OTLP/HTTP server failed")?;
-    api_task.await?.context("API server failed")?;
+    let (mut grpc_task, mut http_task, mut api_task) = (grpc_task, http_task, api_task);
+    let drain = async {
+        (&mut grpc_task).await?.context("OTLP/gRPC server failed")?;
+        (&mut http_task).await?.context("OTLP/HTTP server failed")?;
+        (&mut api_task).await?.context("API server failed")?;
+        anyhow::Ok(())
+    };
+    let drained = tokio::time::timeout(config.shutdown_timeout, drain).await;
+    match drained {
+        Ok(drained) => drained?,
+        Err(_) => {
+            // A client still sending (or a slow body) would otherwise hold
+            // the exit forever. What it sent is not acknowledged: its
+            // connection is cut and its exporter retries elsewhere or later.
+            tracing::warn!(
+                timeout = ?config.shutdown_timeout,
+                "requests still open at the shutdown deadline are cut off unacknowledged"
+            );
+            for task in [grpc_task.abort_handle(), http_task.abort_handle(), api_task.abort_handle()] {
+                task.abort();
+            }
+        }
+    }
     checks.shutdown().await;
     // Every acknowledged export is already durable; this finishes indexing.
     tokio::task::spawn_blocking(move || storage.shutdown()).await??;
