@@ -1,5 +1,6 @@
 //! The `faultline` command line: `serve` (also what no command means),
-//! and the client commands `search`, `groups`, `report` and `token`.
+//! the client commands `search`, `groups`, `report` and `token`, and
+//! `config check` and `demo`.
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -29,6 +30,11 @@ enum Command {
     Report(crate::cli::ReportArgs),
     /// Create, list and revoke access tokens on a running server.
     Token(crate::cli::TokenArgs),
+    /// Check a configuration file without starting (`faultline config check FILE`).
+    Config(crate::config_check::ConfigArgs),
+    /// Run the server on a temporary data directory with made-up traffic
+    /// from a small shop, to see a populated Faultline in one command.
+    Demo(crate::demo::DemoArgs),
 }
 
 /// The command line, parsed; exits with clap's message when it is wrong.
@@ -84,6 +90,8 @@ pub fn main() -> std::process::ExitCode {
         Command::Groups(args) => crate::cli::groups(args, token),
         Command::Report(args) => crate::cli::report(args, token),
         Command::Token(args) => crate::cli::token(args, token),
+        Command::Config(args) => return crate::config_check::run(args),
+        Command::Demo(args) => crate::demo::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
