@@ -274,6 +274,12 @@ pub fn kinds_in_release(release: u32) -> usize {
     (FIRST_RELEASE_KINDS + release as usize).min(KINDS_PER_SERVICE)
 }
 
+/// The kind `release` brought, if it brought one (the long tail is finite).
+pub fn new_kind(release: u32) -> Option<usize> {
+    let kinds = FIRST_RELEASE_KINDS + release as usize;
+    (release > 0 && kinds <= KINDS_PER_SERVICE).then(|| kinds - 1)
+}
+
 /// `service.version` of a release of `service`.
 pub fn version(service: &Service, release: u32) -> String {
     format!("{}.{}", service.release_prefix, release)

@@ -25,6 +25,8 @@ const HISTORY_SHARE: f64 = 0.05;
 const FAILURE_RATE: f64 = 0.015;
 /// Requests per second that hit the bug that comes back, while it is in.
 const REGRESSION_PER_SECOND: f64 = 0.3;
+/// Share of a release's failures that are the kind it brought.
+const NEW_KIND_SHARE: f64 = 0.25;
 /// Error log records per second per service.
 const LOGS_PER_SECOND: f64 = 0.08;
 
@@ -177,7 +179,11 @@ impl Traffic {
         if self.rng.chance(FAILURE_RATE) {
             let kinds = scenario::kinds_in_release(release);
             let weights: Vec<f64> = (0..kinds).map(scenario::kind_weight).collect();
-            let kind = self.rng.weighted(&weights);
+            // A release's newest kind is its hot new bug, not a rare one.
+            let kind = match scenario::new_kind(release) {
+                Some(new) if self.rng.chance(NEW_KIND_SHARE) => new,
+                _ => self.rng.weighted(&weights),
+            };
             request.status_code = 500;
             request.exception = Some(self.exception(service, kind, release));
         } else if route.route.contains('{') && self.rng.chance(0.02) {
