@@ -253,6 +253,7 @@ impl Drop for TempDataDir {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

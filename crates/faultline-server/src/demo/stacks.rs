@@ -132,6 +132,7 @@ fn python_source_line(function: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use faultline_grouping::stacktrace::parse;
 

@@ -169,12 +169,12 @@ impl Traffic {
             exception: None,
             user: Some(format!("user-{}", self.rng.below(400))),
         };
-        if service.name == scenario::FLAKY_SERVICE && route.route == scenario::FLAKY_ROUTE && flaky_at(at) {
-            if self.rng.chance(0.35) {
-                request.status_code = 503;
-                request.duration_nanos = 5_000 * 1_000_000 + self.rng.below(200) * 1_000_000;
-                return request.span(&mut self.rng);
-            }
+        let flaky = service.name == scenario::FLAKY_SERVICE && route.route == scenario::FLAKY_ROUTE;
+        if flaky && flaky_at(at) && self.rng.chance(0.35) {
+            // The gateway gives up on the acquirer after 5 s.
+            request.status_code = 503;
+            request.duration_nanos = 5_000 * 1_000_000 + self.rng.below(200) * 1_000_000;
+            return request.span(&mut self.rng);
         }
         if self.rng.chance(FAILURE_RATE) {
             let kinds = scenario::kinds_in_release(release);
@@ -224,7 +224,7 @@ impl Traffic {
             exception_type,
             message: &message,
             frames: &frames,
-            cause: (kind % 3 == 0).then_some(("java.net.SocketTimeoutException", "Read timed out")),
+            cause: kind.is_multiple_of(3).then_some(("java.net.SocketTimeoutException", "Read timed out")),
         };
         let stacktrace = trace.render();
         (exception_type, message, stacktrace)
