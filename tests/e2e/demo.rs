@@ -235,3 +235,18 @@ fn sigterm_stops_the_demo_and_keeps_a_given_data_dir() {
     let server = Server::start_in(Some(dir), &[]);
     assert!(!server.groups().is_empty(), "the demo's issues are in the kept data directory");
 }
+
+/// Ctrl-C (SIGINT) stops it the same way, and its temporary data
+/// directory goes with it.
+#[test]
+fn ctrl_c_stops_the_demo_and_removes_its_temporary_data() {
+    let (mut demo, printed) = Demo::start(&[]);
+    let dir = data_dir(&printed);
+    assert!(printed[0].ends_with("(removed on exit)"), "{printed:?}");
+    assert!(dir.is_dir());
+    let sent = Command::new("kill").args(["-INT", &demo.child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let status = demo.wait_exit(Duration::from_secs(15));
+    assert!(status.success(), "SIGINT: exit {status}");
+    assert!(!dir.exists(), "{dir:?} removed");
+}
