@@ -31,6 +31,14 @@ const NOT_RUN: &[(&str, &str)] = &[
     ("cd fuzz", "the fuzzing commands need cargo-fuzz and a nightly toolchain; the corpora are replayed by faultline-fuzz's test"),
     ("cargo +nightly fuzz", "fuzzing runs for minutes on nightly; the corpora are replayed by faultline-fuzz's test"),
     ("faultline serve", "starts a server; the tests start their own on free ports"),
+    (
+        "cargo run --release -p faultline-server -- demo",
+        "a release build and a demo that runs until Ctrl-C; tests/e2e/demo.rs runs `faultline demo` and checks what it produced",
+    ),
+    (
+        "faultline config check ",
+        "the reader's own file; tests/e2e/config_check.rs checks the README's combined configuration, bad files and a missing one",
+    ),
     ("./scripts/test", "runs the whole test suite, this test included"),
     ("cargo build --release", "a release build; these tests run the binary cargo built for them"),
     ("target/release/faultline serve", "starts a server; the tests start their own on free ports"),

@@ -1,6 +1,7 @@
 //! The `faultline` command line: `serve` (also what no command means),
 //! the client commands `search`, `groups`, `report`, `token` and `backup`,
-//! and `compact`, which works on a stopped data directory.
+//! `compact`, which works on a stopped data directory, and `config check`
+//! and `demo`.
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -35,6 +36,11 @@ enum Command {
     Backup(crate::cli::BackupArgs),
     /// Give the space of deleted events back to the file system (server stopped).
     Compact(crate::cli::CompactArgs),
+    /// Check a configuration file without starting (`faultline config check FILE`).
+    Config(crate::config_check::ConfigArgs),
+    /// Run the server on a temporary data directory with made-up traffic
+    /// from a small shop, to see a populated Faultline in one command.
+    Demo(crate::demo::DemoArgs),
 }
 
 /// The command line, parsed; exits with clap's message when it is wrong.
@@ -92,6 +98,8 @@ pub fn main() -> std::process::ExitCode {
         Command::Token(args) => crate::cli::token(args, token),
         Command::Backup(args) => crate::cli::backup(args, token),
         Command::Compact(args) => crate::cli::compact(args),
+        Command::Config(args) => return crate::config_check::run(args),
+        Command::Demo(args) => crate::demo::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -17,6 +17,8 @@
 //! - `http`: the JSON API, one module per resource;
 //! - `ui`: the pages a browser gets;
 //! - `server`: wiring it all together for `faultline serve`;
+//! - `config_check`: `faultline config check`, the config as `serve` loads it;
+//! - `demo`: `faultline demo`, the server driven by made-up traffic;
 //! - `cli`, `commands`: the client commands and the command line.
 
 pub mod alerting;
@@ -25,6 +27,8 @@ pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod config_check;
+pub mod demo;
 pub mod http;
 pub mod ingest;
 pub mod metrics;

@@ -27,7 +27,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging()?;
     let config = Config::load(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let served = runtime.block_on(serve(config));
+    let served = runtime.block_on(serve(config, shutdown_signal(), None));
     // Connections cut off at the shutdown deadline may still hold a
     // decoding thread; the process does not wait long for them (storage is
     // already flushed and closed, so nothing they do is acknowledged).
@@ -35,9 +35,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     served
 }
 
+/// Where a started server listens: the bound addresses (a port 0 in the
+/// configuration is the port the system picked).
+#[derive(Debug, Clone, Copy)]
+pub struct Listening {
+    pub otlp_grpc: std::net::SocketAddr,
+    pub otlp_http: std::net::SocketAddr,
+    pub api: std::net::SocketAddr,
+}
+
 /// Logs to stderr, filtered by `FAULTLINE_LOG` (default `info`); colour
 /// only on a terminal and never with `NO_COLOR` set.
-fn init_logging() -> anyhow::Result<()> {
+pub(crate) fn init_logging() -> anyhow::Result<()> {
     let filter = match std::env::var("FAULTLINE_LOG") {
         Ok(text) if !text.trim().is_empty() => {
             tracing_subscriber::EnvFilter::builder().parse(&text).map_err(|e| {
@@ -66,7 +75,14 @@ fn init_logging() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+/// Serves `config` until `shutdown` completes, then drains and flushes.
+/// `ready_tx` gets the bound addresses once every listener accepts (what
+/// `faultline demo` waits for before sending its traffic).
+pub async fn serve(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+    ready_tx: Option<tokio::sync::oneshot::Sender<Listening>>,
+) -> anyhow::Result<()> {
     let options = StorageOptions {
         queue_depth: config.queue_depth,
         index_commit_interval: config.index_commit_interval,
@@ -113,6 +129,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let grpc = bind(config.otlp_grpc_addr, GRPC).await?;
     let http = bind(config.otlp_http_addr, HTTP).await?;
     let api_listener = bind(config.api_addr, API).await?;
+    let listening = Listening {
+        otlp_grpc: grpc.local_addr()?,
+        otlp_http: http.local_addr()?,
+        api: api_listener.local_addr()?,
+    };
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = move || {
@@ -159,8 +180,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     ready.store(true, Ordering::SeqCst);
     tracing::info!("faultline is ready");
+    if let Some(tx) = ready_tx {
+        // The receiver may be gone (the demo failing early): nothing to tell then.
+        let _ = tx.send(listening);
+    }
 
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!(timeout = ?config.shutdown_timeout, "shutting down: draining in-flight exports");
     ready.store(false, Ordering::SeqCst);
     let _ = stop_tx.send(true);
@@ -201,7 +226,7 @@ const API: &str = "API";
 
 /// Reads the certificate, key and client CA of the listeners that serve
 /// TLS; an error names the file.
-fn open_tls(config: &Config) -> anyhow::Result<Option<Arc<ServerTls>>> {
+pub(crate) fn open_tls(config: &Config) -> anyhow::Result<Option<Arc<ServerTls>>> {
     let Some(settings) = &config.tls else {
         return Ok(None);
     };
@@ -295,7 +320,8 @@ async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListe
     Ok(listener)
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
