@@ -17,6 +17,7 @@ mod backend;
 pub mod bench_support;
 mod checks;
 mod committer;
+mod data_format;
 mod embedded;
 mod error;
 mod event_codec;
@@ -45,6 +46,7 @@ pub use api::{
     StoreAdmin, TokenStore,
 };
 pub use committer::{Committed, EventBatch};
+pub use data_format::{MARKER_FILE, OLDEST_STORAGE_FORMAT, STORAGE_FORMAT};
 pub use error::Error;
 pub use groups::{GroupCursor, GroupFilter, GroupSort};
 pub use health::{HealthBatch, HealthFilter, HealthOptions, OVERFLOW_ROUTE};
