@@ -237,7 +237,8 @@ fn the_session_and_csrf_cookies_are_secure_over_tls_only() {
     assert!(session.contains("; Secure"), "{session}");
 
     let plain = Server::start_with(&["--config", config]);
-    let client = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client =
+        reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let (csrf, session) = login_cookies(&plain, &client, ADMIN);
     assert!(!csrf.contains("Secure"), "{csrf}");
     assert!(!session.contains("Secure"), "{session}");

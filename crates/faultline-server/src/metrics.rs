@@ -421,10 +421,20 @@ fn register_retention(registry: &mut Registry, s: &StorageStats, now: faultline_
         deleted,
     );
     if let Some(bytes) = s.disk_bytes {
-        register_gauge(registry, "faultline_data_dir_bytes", "Bytes the data directory takes on disk.", bytes);
+        register_gauge(
+            registry,
+            "faultline_data_dir_bytes",
+            "Bytes the data directory takes on disk.",
+            bytes,
+        );
     }
     if let Some(max) = s.max_disk_bytes {
-        register_gauge(registry, "faultline_disk_quota_bytes", "The data directory's quota (retention.max_disk_bytes).", max);
+        register_gauge(
+            registry,
+            "faultline_disk_quota_bytes",
+            "The data directory's quota (retention.max_disk_bytes).",
+            max,
+        );
     }
     if let Some(received) = s.oldest_event_received_at {
         let age = u64::try_from(now.saturating_sub(received) / 1_000_000_000).unwrap_or(0);

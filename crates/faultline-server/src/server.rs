@@ -76,9 +76,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             // These already name the directory and what to do.
             faultline_store::Error::Locked(_)
             | faultline_store::Error::DataDirAccess { .. }
-            | faultline_store::Error::NewerDataDir { .. } => {
-                anyhow::Error::new(e)
-            }
+            | faultline_store::Error::NewerDataDir { .. } => anyhow::Error::new(e),
             other => anyhow::Error::new(other)
                 .context(format!("cannot open storage in {}", config.data_dir.display())),
         },

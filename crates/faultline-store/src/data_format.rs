@@ -145,7 +145,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(check(dir.path()).unwrap(), Marker::Missing);
         settle(dir.path(), Marker::Missing, false, &MemoryBackend::default()).unwrap();
-        assert_eq!(std::fs::read_to_string(dir.path().join(MARKER_FILE)).unwrap(), format!("{STORAGE_FORMAT}\n"));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(MARKER_FILE)).unwrap(),
+            format!("{STORAGE_FORMAT}\n")
+        );
         assert_eq!(check(dir.path()).unwrap(), Marker::Found(STORAGE_FORMAT));
     }
 

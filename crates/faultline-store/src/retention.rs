@@ -218,7 +218,13 @@ struct Deletion {
 
 /// Deletes up to [`EVENTS_PER_PASS`] events below `target`, with their
 /// membership keys.
-fn delete_events(txn: &mut Txn, codec: &EventCodec, from: u64, target: u64, expired: u64) -> Result<Deletion> {
+fn delete_events(
+    txn: &mut Txn,
+    codec: &EventCodec,
+    from: u64,
+    target: u64,
+    expired: u64,
+) -> Result<Deletion> {
     let backend = txn.backend();
     let mut traces = BTreeSet::new();
     let mut deleted = 0;

@@ -123,7 +123,10 @@ fn over_quota_deletes_the_oldest_events_whatever_their_age() {
     assert_eq!(count(&backend, keys::EVENT), 2_500 - super::EVENTS_PER_PASS);
     assert!(stored(&backend, &keys::event(2_500)), "the newest stay");
     let stats = store.stats().unwrap();
-    assert_eq!((stats.events_deleted_by_quota, stats.events_deleted_by_age), (super::EVENTS_PER_PASS as u64, 0));
+    assert_eq!(
+        (stats.events_deleted_by_quota, stats.events_deleted_by_age),
+        (super::EVENTS_PER_PASS as u64, 0)
+    );
     let oldest = store.event(super::EVENTS_PER_PASS as u64 + 1).unwrap().unwrap();
     assert_eq!(stats.oldest_event_received_at, Some(oldest.received_at), "the first event kept");
 }

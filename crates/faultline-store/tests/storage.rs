@@ -152,7 +152,8 @@ fn an_excluded_phrase_matching_nothing_excludes_nothing() {
     storage.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
     assert!(storage.wait_indexed(Duration::from_secs(10)));
     let seqs = |q: &str| {
-        let page = storage.search(&SearchRequest { query: q.into(), limit: 10, ..Default::default() }).unwrap().0;
+        let page =
+            storage.search(&SearchRequest { query: q.into(), limit: 10, ..Default::default() }).unwrap().0;
         let mut seqs: Vec<u64> = page.hits.iter().map(|h| h.seq).collect();
         seqs.sort();
         (page.total, seqs)

@@ -52,7 +52,8 @@ impl CsrfToken {
         }
         // Secure like the session cookie; behind a TLS proxy the proxy can add it.
         let secure = if self.secure { "; Secure" } else { "" };
-        HeaderValue::from_str(&format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{secure}", self.value)).ok()
+        HeaderValue::from_str(&format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{secure}", self.value))
+            .ok()
     }
 }
 
