@@ -21,11 +21,22 @@ fn found(server: &Server, query: &str) -> usize {
     page["events"].as_array().map_or(0, Vec::len)
 }
 
+fn read_metrics(server: &Server) -> String {
+    reqwest::blocking::get(server.api_url("/metrics")).unwrap().text().unwrap()
+}
+
+/// The value of the sample `name` (with its labels) in a /metrics text.
+fn metric(metrics: &str, name: &str) -> Option<u64> {
+    let line = metrics.lines().find(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with(' ')))?;
+    line.rsplit(' ').next()?.parse().ok()
+}
+
 #[test]
 fn retention_deletes_expired_events_from_the_store_and_the_index_and_keeps_the_group() {
     let dir = TempDir::new("faultline-retention");
     let config = dir.path().join("faultline.toml");
-    std::fs::write(&config, "[retention]\nevents = \"2s\"\ngroups = \"1h\"\n").unwrap();
+    std::fs::write(&config, "[retention]\nevents = \"2s\"\ngroups = \"1h\"\nmax_disk_bytes = 1073741824\n")
+        .unwrap();
     let server = Server::start_with(&["--config", config.to_str().unwrap()]);
     assert_eq!(export(&server, "shop", "old", "card declined"), 200);
     wait_until(
@@ -46,7 +57,24 @@ fn retention_deletes_expired_events_from_the_store_and_the_index_and_keeps_the_g
     let kept = server.get(&format!("/api/v1/groups/{}", group["id"]));
     assert_eq!(kept["count"], 1, "the group and its count stay: {kept}");
 
+    // What retention did, on /metrics: one event deleted for its age, none
+    // for the quota (1 GiB, far above this directory), the directory's size
+    // as `du` counts it, and no oldest event while none is kept.
+    let metrics = read_metrics(&server);
+    assert_eq!(metric(&metrics, "faultline_events_deleted_total{reason=\"age\"}"), Some(1));
+    assert_eq!(metric(&metrics, "faultline_events_deleted_total{reason=\"quota\"}"), Some(0));
+    assert_eq!(metric(&metrics, "faultline_disk_quota_bytes"), Some(1 << 30));
+    let du = std::process::Command::new("du").args(["-s", "-B1"]).arg(&server.data_dir).output().unwrap();
+    let du: u64 = String::from_utf8(du.stdout).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    let reported = metric(&metrics, "faultline_data_dir_bytes").unwrap();
+    // du counts the directories' own blocks too; the index may commit in between.
+    assert!(reported.abs_diff(du) < du / 10, "reported {reported} B, du says {du} B");
+    assert_eq!(metric(&metrics, "faultline_oldest_event_age_seconds"), None, "no event is kept");
+
     assert_eq!(export(&server, "shop", "new", "card declined"), 200);
+    // Read at once: the new event expires 2 s after it arrived.
+    let age = metric(&read_metrics(&server), "faultline_oldest_event_age_seconds");
+    assert!(age.is_some_and(|a| a <= 2), "the event just sent is the oldest kept: {age:?}");
     wait_until(
         Duration::from_secs(10),
         || found(&server, "test.marker:new") == 1,

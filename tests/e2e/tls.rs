@@ -185,8 +185,39 @@ fn a_client_ca_makes_ingest_require_a_client_certificate() {
     assert_eq!(count(&server, "grpcnocert"), 0);
 }
 
+/// The `Set-Cookie` value of `name` in a response.
+fn set_cookie(response: &reqwest::blocking::Response, name: &str) -> String {
+    let prefix = format!("{name}=");
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&prefix))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no {name} cookie set: {:?}", response.headers()))
+}
+
+/// Opens the login page without cookies and logs in with its CSRF token:
+/// the CSRF cookie the page set and the session cookie the login set.
+fn login_cookies(server: &Server, client: &reqwest::blocking::Client, token: &str) -> (String, String) {
+    let page = client.get(server.api_url("/login")).send().unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let csrf_cookie = set_cookie(&page, "faultline_csrf");
+    let csrf = csrf_cookie.trim_start_matches("faultline_csrf=").split(';').next().unwrap().to_string();
+    // The login form's CSRF check is double-submit: cookie and field agree.
+    let response = client
+        .post(server.api_url("/login"))
+        .header("cookie", format!("faultline_csrf={csrf}"))
+        .form(&[("csrf", csrf.as_str()), ("token", token), ("next", "/")])
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    (csrf_cookie, set_cookie(&response, "faultline_session"))
+}
+
 #[test]
-fn the_session_cookie_is_secure_over_tls() {
+fn the_session_and_csrf_cookies_are_secure_over_tls_only() {
     const ADMIN: &str = "tls-test-admin-token-0123456789abcdef";
     let ca = TestCa::new("Faultline test CA");
     let files = TempDir::new("faultline-tls-login");
@@ -194,30 +225,23 @@ fn the_session_cookie_is_secure_over_tls() {
     let config = files.path().join("faultline.toml");
     std::fs::write(&config, format!("[auth]\nadmin_token = \"{ADMIN}\"\n")).unwrap();
     let config = config.to_str().unwrap();
+
     let server = Server::start_tls(&["--tls-cert", &cert, "--tls-key", &key, "--config", config], &ca.pem);
     let client = reqwest::blocking::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(ca.pem.as_bytes()).unwrap())
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    // The login form's CSRF check is double-submit: cookie and field agree.
-    let csrf = "0123456789abcdef".repeat(2);
-    let response = client
-        .post(server.api_url("/login"))
-        .header("cookie", format!("faultline_csrf={csrf}"))
-        .form(&[("csrf", csrf.as_str()), ("token", ADMIN), ("next", "/")])
-        .send()
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 303, "{:?}", response.text());
-    let session = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("faultline_session="))
-        .map(str::to_string)
-        .unwrap();
+    let (csrf, session) = login_cookies(&server, &client, ADMIN);
+    assert!(csrf.contains("; Secure"), "{csrf}");
     assert!(session.contains("; Secure"), "{session}");
+
+    let plain = Server::start_with(&["--config", config]);
+    let client =
+        reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let (csrf, session) = login_cookies(&plain, &client, ADMIN);
+    assert!(!csrf.contains("Secure"), "{csrf}");
+    assert!(!session.contains("Secure"), "{session}");
 }
 
 #[test]

@@ -6,8 +6,15 @@
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+/// What `--version` prints after the program name: the release and the
+/// storage format it writes (what a data directory's `FORMAT` file says),
+/// so an operator can tell which builds open which data.
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("{} (storage format {})", env!("CARGO_PKG_VERSION"), faultline_store::STORAGE_FORMAT)
+});
+
 #[derive(Debug, Parser)]
-#[command(name = "faultline", version, about = "Self-hosted error tracking and API health for OpenTelemetry")]
+#[command(name = "faultline", version = VERSION.as_str(), about = "Self-hosted error tracking and API health for OpenTelemetry")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

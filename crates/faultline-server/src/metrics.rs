@@ -227,6 +227,7 @@ impl Metrics {
                 "Requests counted as route \"other\" over the per-service endpoint limit.",
                 s.endpoints_overflowed,
             );
+            register_retention(&mut registry, &s, faultline_model::now_nanos());
         }
         self.register_requests(&mut registry);
         register_recent(&mut registry, recent);
@@ -354,6 +355,11 @@ struct RateLimitedLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeletionLabels {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RefusalLabels {
     reason: Refusal,
 }
@@ -401,6 +407,44 @@ pub fn register_counter(registry: &mut Registry, name: &str, help: &str, value: 
     let counter = Counter::<u64>::default();
     counter.inc_by(value);
     registry.register(name, help, counter);
+}
+
+/// What retention and the disk quota did, and where the directory stands.
+fn register_retention(registry: &mut Registry, s: &StorageStats, now: faultline_model::UnixNanos) {
+    let deleted = Family::<DeletionLabels, Counter>::default();
+    for (reason, value) in [("age", s.events_deleted_by_age), ("quota", s.events_deleted_by_quota)] {
+        deleted.get_or_create(&DeletionLabels { reason }).inc_by(value);
+    }
+    registry.register(
+        "faultline_events_deleted",
+        "Error events retention deleted since start: by age (retention.events) or for the disk quota.",
+        deleted,
+    );
+    if let Some(bytes) = s.disk_bytes {
+        register_gauge(
+            registry,
+            "faultline_data_dir_bytes",
+            "Bytes the data directory takes on disk.",
+            bytes,
+        );
+    }
+    if let Some(max) = s.max_disk_bytes {
+        register_gauge(
+            registry,
+            "faultline_disk_quota_bytes",
+            "The data directory's quota (retention.max_disk_bytes).",
+            max,
+        );
+    }
+    if let Some(received) = s.oldest_event_received_at {
+        let age = u64::try_from(now.saturating_sub(received) / 1_000_000_000).unwrap_or(0);
+        register_gauge(
+            registry,
+            "faultline_oldest_event_age_seconds",
+            "Seconds since the oldest error event still kept arrived.",
+            age,
+        );
+    }
 }
 
 /// A gauge with its value as of this scrape.

@@ -96,9 +96,9 @@ pub async fn serve(
     let storage = tokio::task::spawn_blocking(move || Storage::open(&data_dir, options)).await?.map_err(
         |e| match e {
             // These already name the directory and what to do.
-            faultline_store::Error::Locked(_) | faultline_store::Error::DataDirAccess { .. } => {
-                anyhow::Error::new(e)
-            }
+            faultline_store::Error::Locked(_)
+            | faultline_store::Error::DataDirAccess { .. }
+            | faultline_store::Error::NewerDataDir { .. } => anyhow::Error::new(e),
             other => anyhow::Error::new(other)
                 .context(format!("cannot open storage in {}", config.data_dir.display())),
         },
@@ -275,11 +275,14 @@ fn serve_http(
 /// the token check.
 fn api_router(api: Api) -> axum::Router {
     let guard = axum::middleware::from_fn_with_state(api.auth.clone(), crate::auth::middleware::api_guard);
+    let secure = crate::ui::csrf::SecureCookies(api.secure_cookies);
     axum::Router::new()
         .merge(crate::http::routes())
         .merge(crate::ui::routes())
         .with_state(api)
         .layer(guard)
+        // Outside the guard, so its refusal pages see it too.
+        .layer(axum::Extension(secure))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 

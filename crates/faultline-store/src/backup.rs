@@ -68,15 +68,25 @@ pub(crate) fn prepare_target(to: &Path, data_dir: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// Runs `copy` into `to/store.partial`, then renames it to `to/store` and
-/// makes the rename durable.
-pub(crate) fn write_backup(to: &Path, copy: impl FnOnce(&Path) -> Result<Copied>) -> Result<BackupReport> {
+/// Runs `copy` into `to/store.partial`, then renames it to `to/store`,
+/// gives it the source's format marker (`source`: the data directory
+/// copied) and makes it all durable.
+pub(crate) fn write_backup(
+    to: &Path,
+    source: Option<&Path>,
+    copy: impl FnOnce(&Path) -> Result<Copied>,
+) -> Result<BackupReport> {
     let started = Instant::now();
     let partial = to.join(PARTIAL);
     let copied = copy(&partial)?;
     let seconds = started.elapsed().as_secs_f64();
     let store = to.join("store");
     std::fs::rename(&partial, &store)?;
+    // The copy is in its source's format; an unmarked source (an older
+    // release) leaves the copy unmarked too, dated on its first open alike.
+    if let Some(marker) = source.map(|dir| dir.join(crate::MARKER_FILE)).filter(|m| m.exists()) {
+        std::fs::copy(marker, to.join(crate::MARKER_FILE))?;
+    }
     crate::sled_copy::sync_tree(to)?;
     if let Some(parent) = to.parent() {
         std::fs::File::open(parent)?.sync_all()?;
@@ -95,5 +105,5 @@ pub(crate) fn write_backup(to: &Path, copy: impl FnOnce(&Path) -> Result<Copied>
 pub fn backup_offline(data_dir: &Path, to: &Path) -> Result<BackupReport> {
     let db = crate::compaction::open_stopped(data_dir)?;
     prepare_target(to, Some(data_dir))?;
-    write_backup(to, |partial| crate::sled_copy::copy_db(&db, partial))
+    write_backup(to, Some(data_dir), |partial| crate::sled_copy::copy_db(&db, partial))
 }

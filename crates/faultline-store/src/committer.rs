@@ -126,6 +126,8 @@ pub(crate) struct Committer {
     /// Sequence number below which retention deleted every event, written
     /// after the commit; the indexer deletes those documents.
     deleted_below: Arc<Watermark>,
+    /// Events retention deleted in committed passes, by age and by quota.
+    deleted_counts: Arc<retention::DeletedCounts>,
     /// Why the last commit failed, until one succeeds (`/readyz`).
     write_failure: Arc<std::sync::Mutex<Option<String>>>,
 }
@@ -158,6 +160,7 @@ impl Committer {
             retention: RetentionOptions::default(),
             swept_in_batch: Default::default(),
             deleted_below: Arc::default(),
+            deleted_counts: Arc::default(),
             write_failure: Arc::default(),
         };
         c.reload_counters()?;
@@ -200,6 +203,11 @@ impl Committer {
     /// Below which sequence number retention deleted every event.
     pub fn deleted_below(&self) -> Arc<Watermark> {
         self.deleted_below.clone()
+    }
+
+    /// How many events committed retention passes deleted, and why.
+    pub fn deleted_counts(&self) -> Arc<retention::DeletedCounts> {
+        self.deleted_counts.clone()
     }
 
     /// Why the last commit failed, `None` once one succeeds.
@@ -270,6 +278,7 @@ impl Committer {
                 if let Some(below) = answers.iter().find_map(Answer::deleted_below) {
                     self.deleted_below.set(below);
                 }
+                answers.iter().filter_map(Answer::retention_pass).for_each(|p| self.deleted_counts.add(p));
                 self.overflowed.store(self.endpoints.overflowed, Ordering::Relaxed);
                 answers.into_iter().for_each(Answer::send);
             }
@@ -685,8 +694,12 @@ impl Answer {
 
     /// How far a retention pass in the batch deleted.
     fn deleted_below(&self) -> Option<u64> {
+        self.retention_pass().map(|pass| pass.deleted_below)
+    }
+
+    fn retention_pass(&self) -> Option<&RetentionPass> {
         match self {
-            Answer::Retained(_, Ok(pass)) => Some(pass.deleted_below),
+            Answer::Retained(_, Ok(pass)) => Some(pass),
             _ => None,
         }
     }

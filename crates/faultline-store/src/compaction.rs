@@ -42,6 +42,8 @@ pub(crate) fn open_stopped(data_dir: &Path) -> Result<sled::Db> {
             data_dir.display()
         )));
     }
+    // A directory of a newer format is left alone, as `serve` leaves it.
+    crate::data_format::check(data_dir)?;
     crate::sled_backend::open_db(&store, COPY_CACHE_BYTES)
         .map_err(|e| crate::sled_backend::open_error(data_dir, e))
 }

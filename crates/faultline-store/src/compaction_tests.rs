@@ -193,6 +193,8 @@ fn a_backup_of_a_running_store_opens_with_the_same_figures() {
     assert!(err.contains("inside the data directory"), "{err}");
     let report = store.backup(&to).unwrap();
     assert!(report.keys > EVENTS, "{report:?}");
+    let marker = |d: &std::path::Path| std::fs::read_to_string(d.join(crate::MARKER_FILE)).unwrap();
+    assert_eq!(marker(&to), marker(dir.path()), "the copy carries its source's format marker");
     let err = store.backup(&to).unwrap_err().to_string();
     assert!(err.contains("not empty"), "{err}");
     drop(store);

@@ -31,6 +31,16 @@ pub enum Error {
         dir.display()
     )]
     DataDirAccess { dir: std::path::PathBuf, reason: std::io::Error },
+    /// The data directory was written by a newer storage format than this
+    /// build reads (its `FORMAT` marker, `data_format.rs`).
+    #[error(
+        "the data directory {} was written by storage format {found}; this faultline reads formats \
+         {oldest} to {newest}: upgrade faultline",
+        dir.display(),
+        oldest = crate::data_format::OLDEST_STORAGE_FORMAT,
+        newest = crate::data_format::STORAGE_FORMAT
+    )]
+    NewerDataDir { dir: std::path::PathBuf, found: u32 },
     /// A group commit was not written: nothing of the batch it belonged to
     /// is stored, and it may be retried. Not a sign of damaged data.
     #[error("commit failed; nothing of this batch was stored: {0}")]

@@ -19,6 +19,7 @@ pub mod bench_support;
 mod checks;
 mod committer;
 mod compaction;
+mod data_format;
 mod embedded;
 mod error;
 mod event_codec;
@@ -50,6 +51,7 @@ pub use api::{
 pub use backup::{backup_offline, BackupReport};
 pub use committer::{Committed, EventBatch};
 pub use compaction::{compact, CompactReport};
+pub use data_format::{MARKER_FILE, OLDEST_STORAGE_FORMAT, STORAGE_FORMAT};
 pub use error::Error;
 pub use groups::{GroupCursor, GroupFilter, GroupSort};
 pub use health::{HealthBatch, HealthFilter, HealthOptions, OVERFLOW_ROUTE};

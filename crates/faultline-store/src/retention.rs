@@ -90,6 +90,9 @@ impl RetentionOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RetentionPass {
     pub events_deleted: usize,
+    /// Of `events_deleted`, those deleted for the disk quota rather than
+    /// their age.
+    pub events_deleted_by_quota: usize,
     pub traces_deleted: usize,
     pub groups_deleted: usize,
     /// Every event below this sequence number is deleted.
@@ -142,12 +145,14 @@ pub(crate) fn pass(txn: &mut Txn, input: &PassInput) -> Result<(RetentionPass, V
     let previous = load_state(txn.backend())?;
     txn.ops.push(Op::Put(keys::arrival(input.now), input.next_seq.to_be_bytes().to_vec()));
     let options = input.options;
-    let mut target = arrived_before(txn, input.now - nanos(options.events))?.map_or(0, |(_, seq)| seq);
+    let expired = arrived_before(txn, input.now - nanos(options.events))?.map_or(0, |(_, seq)| seq);
+    let mut target = expired;
     if input.over_quota {
         target = target.max(first_event(txn)?.saturating_add(EVENTS_PER_PASS as u64));
     }
     let target = target.min(input.next_seq);
-    let (deleted, traces, reached) = delete_events(txn, input.codec, previous.deleted_below, target)?;
+    let deletion = delete_events(txn, input.codec, previous.deleted_below, target, expired)?;
+    let Deletion { deleted, traces, reached, at_or_above_expired: by_quota } = deletion;
     let deleted_below = previous.deleted_below.max(reached);
     let swept = sweep_traces(txn, traces, deleted_below)?;
     let groups_cutoff = input.now - nanos(options.groups.max(options.events));
@@ -166,6 +171,7 @@ pub(crate) fn pass(txn: &mut Txn, input: &PassInput) -> Result<(RetentionPass, V
     }));
     let done = RetentionPass {
         events_deleted: deleted,
+        events_deleted_by_quota: by_quota,
         traces_deleted: swept.len(),
         groups_deleted,
         deleted_below,
@@ -198,18 +204,31 @@ fn first_event(txn: &Txn) -> Result<u64> {
     }
 }
 
+/// What [`delete_events`] deleted.
+struct Deletion {
+    deleted: usize,
+    /// The traces the deleted events named.
+    traces: BTreeSet<TraceHash>,
+    /// Every event below this sequence number is now gone.
+    reached: u64,
+    /// Deleted events numbered at or above `expired` (not yet expired:
+    /// deleted for the quota).
+    at_or_above_expired: usize,
+}
+
 /// Deletes up to [`EVENTS_PER_PASS`] events below `target`, with their
-/// membership keys. Returns how many, the traces they named, and the
-/// sequence number below which all are now gone.
+/// membership keys.
 fn delete_events(
     txn: &mut Txn,
     codec: &EventCodec,
     from: u64,
     target: u64,
-) -> Result<(usize, BTreeSet<TraceHash>, u64)> {
+    expired: u64,
+) -> Result<Deletion> {
     let backend = txn.backend();
     let mut traces = BTreeSet::new();
     let mut deleted = 0;
+    let mut at_or_above_expired = 0;
     let mut reached = target;
     let mut groups: HashMap<String, Option<u64>> = HashMap::new();
     for entry in backend.scan(&keys::event(from), &keys::event(target), false) {
@@ -221,6 +240,9 @@ fn delete_events(
         }
         txn.ops.push(Op::Delete(key));
         deleted += 1;
+        if seq >= expired {
+            at_or_above_expired += 1;
+        }
         // A damaged record still goes; a membership key it leaves behind
         // only points at nothing, which readers skip.
         let Ok(refs) = codec.references(&value) else { continue };
@@ -239,7 +261,24 @@ fn delete_events(
         }
         traces.extend(refs.stacktrace_hash);
     }
-    Ok((deleted, traces, reached))
+    Ok(Deletion { deleted, traces, reached, at_or_above_expired })
+}
+
+/// Events retention deleted since start, by why: shared by the committer
+/// (which counts committed passes) and `stats` (`/metrics`).
+#[derive(Debug, Default)]
+pub(crate) struct DeletedCounts {
+    pub by_age: std::sync::atomic::AtomicU64,
+    pub by_quota: std::sync::atomic::AtomicU64,
+}
+
+impl DeletedCounts {
+    pub fn add(&self, pass: &RetentionPass) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let by_quota = pass.events_deleted_by_quota as u64;
+        self.by_quota.fetch_add(by_quota, Relaxed);
+        self.by_age.fetch_add((pass.events_deleted as u64).saturating_sub(by_quota), Relaxed);
+    }
 }
 
 /// Deletes the traces no event at or above `deleted_below` names.

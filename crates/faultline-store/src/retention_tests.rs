@@ -50,6 +50,9 @@ fn expired_events_go_with_their_memberships_and_unnamed_traces_but_groups_stay()
 
     let pass = retain(&store, t0 + 30 * DAY);
     assert_eq!((pass.events_deleted, pass.traces_deleted, pass.deleted_below), (2, 1, new));
+    assert_eq!(pass.events_deleted_by_quota, 0);
+    let stats = store.stats().unwrap();
+    assert_eq!((stats.events_deleted_by_age, stats.events_deleted_by_quota), (2, 0));
     assert!(!stored(&backend, &keys::event(old_a)) && !stored(&backend, &keys::event(old_b)));
     assert!(store.event(new).unwrap().is_some(), "a newer event naming the shared trace still reads");
     assert!(!stored(&backend, &keys::stacktrace(&stacktrace_hash("old trace"))));
@@ -116,8 +119,16 @@ fn over_quota_deletes_the_oldest_events_whatever_their_age() {
     store.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
     let pass = store.retain(t0, true).unwrap().blocking_recv().unwrap().unwrap();
     assert_eq!(pass.events_deleted, super::EVENTS_PER_PASS);
+    assert_eq!(pass.events_deleted_by_quota, super::EVENTS_PER_PASS, "none was expired yet");
     assert_eq!(count(&backend, keys::EVENT), 2_500 - super::EVENTS_PER_PASS);
     assert!(stored(&backend, &keys::event(2_500)), "the newest stay");
+    let stats = store.stats().unwrap();
+    assert_eq!(
+        (stats.events_deleted_by_quota, stats.events_deleted_by_age),
+        (super::EVENTS_PER_PASS as u64, 0)
+    );
+    let oldest = store.event(super::EVENTS_PER_PASS as u64 + 1).unwrap().unwrap();
+    assert_eq!(stats.oldest_event_received_at, Some(oldest.received_at), "the first event kept");
 }
 
 /// Prints what deleting half the events does to the data directory's size

@@ -71,6 +71,16 @@ pub struct StorageStats {
     pub endpoints_overflowed: u64,
     /// Retention deleted every event below this sequence number.
     pub deleted_below: u64,
+    /// Events retention deleted since start for their age (`retention.events`).
+    pub events_deleted_by_age: u64,
+    /// Events retention deleted since start for the disk quota.
+    pub events_deleted_by_quota: u64,
+    /// Bytes the data directory takes on disk; `None` in memory.
+    pub disk_bytes: Option<u64>,
+    /// The configured quota (`retention.max_disk_bytes`).
+    pub max_disk_bytes: Option<u64>,
+    /// When the oldest event kept arrived; `None` with no event.
+    pub oldest_event_received_at: Option<faultline_model::UnixNanos>,
 }
 
 /// Which engine to open. A PostgreSQL engine will be another variant.

@@ -126,3 +126,47 @@ fn groups_keep_the_latest_raw_message_through_reopen_merge_and_unmerge() {
     reply.unwrap().blocking_recv().unwrap().unwrap();
     assert_eq!(storage.group(id).unwrap().unwrap().last_message, None, "the latest event had none");
 }
+
+/// An excluded phrase that matches no document (`-"py py"`) made tantivy
+/// 0.27's phrase scorer seek backwards, which its `debug_assert!` rejected
+/// (tantivy issue #2811): debug builds panicked. The workspace builds tantivy
+/// without debug assertions; this checks the answer is the right one, not
+/// merely that nothing panics.
+#[test]
+fn an_excluded_phrase_matching_nothing_excludes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path(), options()).unwrap();
+    let now = 1_700_000_000_000_000_000;
+    let traced = |message: &str, ts: i64| {
+        let mut e = event("api", "KeyError", message, ts);
+        e.stacktrace = Some(format!(
+            "Traceback (most recent call last):\n  File \"app/main.py\", line 3, in run\n  File \"app/db.py\", line 9, in get\nKeyError: {message}"
+        ));
+        e
+    };
+    let batch = vec![
+        (traced("missing key py", now), grouping("fa")),
+        (traced("py timeout", now + 1), grouping("fa")),
+        (event("api", "ValueError", "bad value", now + 2), grouping("fb")),
+    ];
+    storage.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
+    assert!(storage.wait_indexed(Duration::from_secs(10)));
+    let seqs = |q: &str| {
+        let page =
+            storage.search(&SearchRequest { query: q.into(), limit: 10, ..Default::default() }).unwrap().0;
+        let mut seqs: Vec<u64> = page.hits.iter().map(|h| h.seq).collect();
+        seqs.sort();
+        (page.total, seqs)
+    };
+    // Both words are indexed, never next to each other: the phrase matches
+    // nothing, so excluding it keeps every event.
+    assert_eq!(seqs("\"py py\""), (0, vec![]));
+    assert_eq!(seqs("-\"py py\""), (3, vec![1, 2, 3]));
+    // The fuzzer's input (`-py` and `py` joined by replacement characters,
+    // one phrase once tokenized), read as the API decodes it.
+    let fuzzed = String::from_utf8_lossy(b"-py\xff\xff\xff\xffpy\xff\xff\xff\xff\x04").into_owned();
+    assert_eq!(seqs(&fuzzed), (3, vec![1, 2, 3]));
+    // An excluded phrase that does match still excludes its events.
+    assert_eq!(seqs("-\"missing key\""), (2, vec![2, 3]));
+    assert_eq!(seqs("-\"app db\" "), (1, vec![3]));
+}

@@ -65,7 +65,10 @@ pub async fn api_guard(State(auth): State<Arc<Auth>>, mut request: Request, next
             next.run(request).await
         }
         Err(denied) if is_api(&path) => api_refusal(&denied),
-        Err(Denied::Scope { .. }) => crate::ui::login::forbidden_page(request.headers()),
+        Err(Denied::Scope { .. }) => crate::ui::login::forbidden_page(
+            request.headers(),
+            crate::ui::csrf::SecureCookies::of(request.extensions()),
+        ),
         Err(_) => Redirect::to(&crate::ui::login::login_url(request.uri())).into_response(),
     }
 }

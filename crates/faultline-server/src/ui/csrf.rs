@@ -12,22 +12,36 @@ use super::{message, Section};
 
 const COOKIE: &str = "faultline_csrf";
 
+/// Whether the API listener serves TLS, so the cookies it sets are
+/// `Secure`: a request extension the API router adds to every request, as
+/// extractors and the auth guard see no `Api` state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SecureCookies(pub bool);
+
+impl SecureCookies {
+    pub(crate) fn of(extensions: &axum::http::Extensions) -> bool {
+        extensions.get::<SecureCookies>().is_some_and(|s| s.0)
+    }
+}
+
 /// The visitor's token; `fresh` when the request had none and the answer
 /// must set the cookie.
 #[derive(Debug, Clone)]
 pub struct CsrfToken {
     pub value: String,
     fresh: bool,
+    /// The cookie is set with `Secure` (the listener serves TLS).
+    secure: bool,
     /// The token name of a logged-in visitor, for the navigation's log-out
     /// button (carried here because every page takes this extractor).
     pub signed_in: Option<String>,
 }
 
 impl CsrfToken {
-    pub(crate) fn from_headers(headers: &HeaderMap) -> CsrfToken {
+    pub(crate) fn from_headers(headers: &HeaderMap, secure: bool) -> CsrfToken {
         match cookie(headers) {
-            Some(value) => CsrfToken { value, fresh: false, signed_in: None },
-            None => CsrfToken { value: new_token(), fresh: true, signed_in: None },
+            Some(value) => CsrfToken { value, fresh: false, secure, signed_in: None },
+            None => CsrfToken { value: new_token(), fresh: true, secure, signed_in: None },
         }
     }
 
@@ -36,7 +50,10 @@ impl CsrfToken {
         if !self.fresh {
             return None;
         }
-        HeaderValue::from_str(&format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", self.value)).ok()
+        // Secure like the session cookie; behind a TLS proxy the proxy can add it.
+        let secure = if self.secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{secure}", self.value))
+            .ok()
     }
 }
 
@@ -44,7 +61,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let mut token = CsrfToken::from_headers(&parts.headers);
+        let mut token = CsrfToken::from_headers(&parts.headers, SecureCookies::of(&parts.extensions));
         // Set by the auth guard only when tokens are required and this one checked out.
         token.signed_in = parts.extensions.get::<crate::auth::Principal>().map(|p| p.name.clone());
         Ok(token)
@@ -73,7 +90,7 @@ impl<S: Send + Sync> FromRequest<S> for CheckedForm {
         let headers = request.headers().clone();
         let section =
             if request.uri().path().starts_with("/alerts") { Section::Alerts } else { Section::Issues };
-        let token = CsrfToken::from_headers(&headers);
+        let token = CsrfToken::from_headers(&headers, SecureCookies::of(request.extensions()));
         let body =
             axum::body::Bytes::from_request(request, state).await.map_err(IntoResponse::into_response)?;
         let pairs: Vec<(String, String)> =
@@ -191,12 +208,12 @@ mod tests {
 
     #[test]
     fn new_tokens_differ_and_are_set_once() {
-        let a = CsrfToken::from_headers(&HeaderMap::new());
-        let b = CsrfToken::from_headers(&HeaderMap::new());
+        let a = CsrfToken::from_headers(&HeaderMap::new(), false);
+        let b = CsrfToken::from_headers(&HeaderMap::new(), false);
         assert_ne!(a.value, b.value);
         assert!(is_token(&a.value));
         assert!(a.set_cookie().is_some());
-        let kept = CsrfToken::from_headers(&headers(&[("cookie", &format!("{COOKIE}={TOKEN}"))]));
+        let kept = CsrfToken::from_headers(&headers(&[("cookie", &format!("{COOKIE}={TOKEN}"))]), false);
         assert_eq!(kept.value, TOKEN);
         assert!(kept.set_cookie().is_none());
     }

@@ -104,8 +104,8 @@ pub async fn logout(State(api): State<Api>, headers: HeaderMap, _form: CheckedFo
 
 /// The page for a signed-in visitor whose token may not do this (a read
 /// token submitting a form).
-pub fn forbidden_page(headers: &HeaderMap) -> Response {
-    let csrf = CsrfToken::from_headers(headers);
+pub fn forbidden_page(headers: &HeaderMap, secure: bool) -> Response {
+    let csrf = CsrfToken::from_headers(headers, secure);
     message(
         StatusCode::FORBIDDEN,
         Section::Issues,

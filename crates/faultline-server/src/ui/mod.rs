@@ -12,7 +12,7 @@ mod alerts;
 mod assets;
 mod charts;
 mod check;
-mod csrf;
+pub(crate) mod csrf;
 mod format;
 mod health;
 mod issue;

@@ -292,6 +292,18 @@ impl SearchStore for Embedded {
     }
 }
 
+impl Embedded {
+    /// When the oldest event still kept arrived: the first event key,
+    /// decoded (one scan step and one read).
+    fn oldest_event_received_at(&self) -> Result<Option<UnixNanos>> {
+        let Some(first) = self.backend.scan(&[keys::EVENT], &[keys::EVENT + 1], false).next() else {
+            return Ok(None);
+        };
+        let (_, bytes) = first?;
+        Ok(Some(self.codec.decode(&bytes)?.0.received_at))
+    }
+}
+
 impl StoreAdmin for Embedded {
     fn stats(&self) -> Result<StorageStats> {
         Ok(StorageStats {
@@ -300,6 +312,11 @@ impl StoreAdmin for Embedded {
             groups: last_id(&*self.backend, keys::GROUP)?.unwrap_or(0),
             endpoints_overflowed: self.overflowed.load(Ordering::Relaxed),
             deleted_below: self.deleted_below.get(),
+            events_deleted_by_age: self.deleted_counts.by_age.load(Ordering::Relaxed),
+            events_deleted_by_quota: self.deleted_counts.by_quota.load(Ordering::Relaxed),
+            disk_bytes: self.data_dir.as_deref().map(super::retention_task::disk_usage),
+            max_disk_bytes: self.max_disk_bytes,
+            oldest_event_received_at: self.oldest_event_received_at()?,
         })
     }
 
@@ -313,7 +330,9 @@ impl StoreAdmin for Embedded {
 
     fn backup(&self, to: &std::path::Path) -> Result<crate::BackupReport> {
         crate::backup::prepare_target(to, self.data_dir.as_deref())?;
-        let report = crate::backup::write_backup(to, |partial| self.backend.copy_to(partial));
+        let report = crate::backup::write_backup(to, self.data_dir.as_deref(), |partial| {
+            self.backend.copy_to(partial)
+        });
         if report.is_err() {
             // Leaves `to` as it was found (empty or missing) for a retry.
             let _ = std::fs::remove_dir_all(to.join("store.partial"));

@@ -61,8 +61,13 @@ pub(crate) struct Embedded {
     /// Why the last commit failed, until one succeeds.
     write_failure: Arc<Mutex<Option<String>>>,
     retention: Mutex<Option<JoinHandle<()>>>,
-    /// Where the engine lives on disk (`None` in memory): a backup may not go inside it.
+    /// Events retention deleted since start, by age and by quota.
+    deleted_counts: Arc<crate::retention::DeletedCounts>,
+    /// The data directory (`None` in memory): for `stats`, and a backup
+    /// may not go inside it.
     data_dir: Option<std::path::PathBuf>,
+    /// The disk quota, for `stats`.
+    max_disk_bytes: Option<u64>,
 }
 
 /// Names the two start-up failures a user can fix themselves: a directory
@@ -87,8 +92,12 @@ impl Embedded {
     /// `dir/store`, the index in `dir/index`.
     pub fn open(dir: &Path, options: StorageOptions) -> Result<Embedded> {
         std::fs::create_dir_all(dir).map_err(|e| data_dir_error(dir, e))?;
+        // Before sled opens anything: a newer format is refused untouched.
+        let marker = crate::data_format::check(dir)?;
+        let store_existed = dir.join("store").exists();
         let backend: Arc<dyn Backend> =
             Arc::new(SledBackend::open(&dir.join("store"), dir, options.sync, options.cache_bytes)?);
+        crate::data_format::settle(dir, marker, store_existed, &*backend)?;
         let index = SearchIndex::open(&dir.join("index"))?;
         let engine = Embedded::start(backend, index, options, Some(dir.to_path_buf()))?;
         tracing::info!(
@@ -127,6 +136,7 @@ impl Embedded {
                 .with_new_group_cap(options.max_new_groups_per_service_per_hour)
                 .with_retention(options.retention.clone());
         let deleted_below = committer.deleted_below();
+        let deleted_counts = committer.deleted_counts();
         let write_failure = committer.write_failure();
         let health_buffer = committer.health_buffer();
         let codec = committer.codec();
@@ -182,7 +192,9 @@ impl Embedded {
             deleted_below,
             write_failure,
             retention: Mutex::new(Some(retention)),
+            deleted_counts,
             data_dir,
+            max_disk_bytes: options.retention.max_disk_bytes,
         })
     }
 
