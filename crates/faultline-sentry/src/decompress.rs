@@ -1,0 +1,84 @@
+//! Request bodies as Sentry SDKs compress them: sentry-python gzips by
+//! default, others send deflate (zlib) or nothing. Brotli (`br`) is not
+//! read yet: no brotli crate is in the workspace's dependency set, and
+//! sentry-python only uses it when the `brotli` module is installed.
+
+use std::io::Read;
+
+/// Why a body could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecompressError {
+    #[error("body exceeds the limit of {0} bytes after decompression")]
+    TooLarge(usize),
+    #[error("{encoding} body could not be decompressed: {reason}")]
+    Corrupt { encoding: &'static str, reason: String },
+    #[error("unsupported content encoding {0:?}: use gzip, deflate or none")]
+    Unsupported(String),
+}
+
+/// The body decompressed per `Content-Encoding` (case-insensitive; empty
+/// or `identity` means none), refused once it would exceed `limit` bytes,
+/// so a small bomb cannot fill memory.
+pub fn decompress(encoding: &str, raw: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError> {
+    let encoding = encoding.trim().to_ascii_lowercase();
+    match encoding.as_str() {
+        "" | "identity" => {
+            if raw.len() > limit {
+                return Err(DecompressError::TooLarge(limit));
+            }
+            Ok(raw.to_vec())
+        }
+        "gzip" | "x-gzip" => read_capped(flate2::read::GzDecoder::new(raw), "gzip", limit),
+        // HTTP's `deflate` is zlib-wrapped, but some clients send raw deflate.
+        "deflate" => read_capped(flate2::read::ZlibDecoder::new(raw), "deflate", limit)
+            .or_else(|_| read_capped(flate2::read::DeflateDecoder::new(raw), "deflate", limit)),
+        _ => Err(DecompressError::Unsupported(encoding)),
+    }
+}
+
+fn read_capped(reader: impl Read, encoding: &'static str, limit: usize) -> Result<Vec<u8>, DecompressError> {
+    let mut out = Vec::new();
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| DecompressError::Corrupt { encoding, reason: e.to_string() })?;
+    if out.len() > limit {
+        return Err(DecompressError::TooLarge(limit));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    const GZIPPED: &[u8] = include_bytes!("../tests/fixtures/python_logging.envelope.gz");
+    const PLAIN: &[u8] = include_bytes!("../tests/fixtures/python_logging.envelope");
+
+    #[test]
+    fn gzip_as_sentry_python_sends_it() {
+        assert_eq!(decompress("gzip", GZIPPED, 1 << 20).unwrap(), PLAIN);
+    }
+
+    #[test]
+    fn deflate_zlib_and_raw() {
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        zlib.write_all(PLAIN).unwrap();
+        assert_eq!(decompress("deflate", &zlib.finish().unwrap(), 1 << 20).unwrap(), PLAIN);
+        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        raw.write_all(PLAIN).unwrap();
+        assert_eq!(decompress("Deflate", &raw.finish().unwrap(), 1 << 20).unwrap(), PLAIN);
+    }
+
+    #[test]
+    fn limits_corruption_and_unknown_encodings() {
+        assert_eq!(decompress("gzip", GZIPPED, 100), Err(DecompressError::TooLarge(100)));
+        assert_eq!(decompress("", PLAIN, 100), Err(DecompressError::TooLarge(100)));
+        assert!(matches!(decompress("gzip", b"not gzip", 100), Err(DecompressError::Corrupt { .. })));
+        assert_eq!(decompress("br", PLAIN, 1 << 20), Err(DecompressError::Unsupported("br".into())));
+        assert_eq!(decompress("identity", PLAIN, 1 << 20).unwrap(), PLAIN);
+    }
+}

@@ -1,0 +1,75 @@
+"""Runs some of the shop's bugs under the real Sentry Python SDK
+(sentry-sdk from PyPI) and sends them to the DSN given as the first
+argument, e.g. http://<key>@127.0.0.1:4318/1.
+
+Driven by tests/e2e/sdk_sentry.rs, which knows what each call below should
+become on the server; also used once to capture the envelopes committed as
+crates/faultline-sentry/tests/fixtures. Exits non-zero when the server
+answered anything but 200 or the SDK could not flush.
+"""
+
+import logging
+import sys
+
+import sentry_sdk
+from sentry_sdk.transport import HttpTransport
+
+from shop import handlers
+from shop.orders import OrderError
+
+answers = []
+
+
+def record_answers():
+    """The SDK only logs refused envelopes; remember every answer instead."""
+    handle = HttpTransport._handle_response
+
+    def checked(self, response, envelope=None):
+        answers.append(response.status)
+        return handle(self, response, envelope=envelope)
+
+    HttpTransport._handle_response = checked
+
+
+def main():
+    dsn = sys.argv[1]
+    record_answers()
+    sentry_sdk.init(
+        dsn=dsn,
+        release="shop@2.3.0",
+        environment="staging",
+        server_name="py-1",
+        # No transactions or sessions: this run is about error events.
+        auto_session_tracking=False,
+    )
+    sentry_sdk.set_user({"id": "42", "email": "ada@example.com"})
+    sentry_sdk.set_tag("tenant", "acme")
+    logging.getLogger("shop").setLevel(logging.INFO)
+    logging.getLogger("shop").info("processing order queue")  # a breadcrumb
+
+    # OrderError raised from a KeyError (`raise ... from e`).
+    try:
+        handlers.fulfil_order({"order_id": 3001, "sku": "SKU-404", "quantity": 1})
+    except OrderError as e:
+        sentry_sdk.capture_exception(e)
+
+    # ValueError from int() in parse_quantity, with a custom fingerprint
+    # that splits it by tenant.
+    try:
+        handlers.create_order({"order_id": 2001, "body": {"sku": "SKU-1", "quantity": "abc"}})
+    except ValueError as e:
+        with sentry_sdk.new_scope() as scope:
+            scope.fingerprint = ["{{ default }}", "tenant-acme"]
+            sentry_sdk.capture_exception(e)
+
+    # An error log without an exception (the logging integration).
+    handlers.charge(5521, "declined")
+
+    sentry_sdk.flush(timeout=10)
+    if len(answers) != 3 or any(status != 200 for status in answers):
+        sys.exit(f"the server answered {answers}, expected three 200s")
+    print("sent", flush=True)
+
+
+if __name__ == "__main__":
+    main()
