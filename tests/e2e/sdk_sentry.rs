@@ -1,0 +1,203 @@
+//! The real Sentry Python SDK (sentry-sdk from PyPI) sends to the running
+//! server by DSN: tests/sdk/python/sentry_app.py captures a chained
+//! exception, an exception with a custom fingerprint and an error log
+//! from the shop, with release, user and tags set; the API must show them
+//! as issues with the right titles, culprits, frames and data. And the
+//! same bug reported once through the OpenTelemetry SDK and once through
+//! sentry-sdk is one issue (tests/sdk/python/same_bug.py).
+//!
+//! Needs both SDKs in `<workspace>/target/sdk-venv` (scripts/test installs
+//! tests/sdk/python/requirements.txt). Without them these tests fail and
+//! say so: they never skip.
+#![allow(clippy::unwrap_used)]
+
+use faultline_tests::api::{group_events, one_titled, titles, total};
+use faultline_tests::sdk_app::{self, App};
+use faultline_tests::{Server, TempDir};
+use serde_json::{json, Value};
+
+const KEY: &str = "5e7a2b9c0d1f4e3a8b6c7d9e0f1a2b3c";
+const SERVICE: &str = "shop-py";
+
+/// A server accepting Sentry project 1 with [`KEY`] as `shop-py`, plus
+/// `extra` lines of configuration.
+fn start(tmp: &TempDir, extra: &str) -> Server {
+    let config = tmp.path().join("faultline.toml");
+    let text = format!(
+        "{extra}\n[[sentry.projects]]\nid = 1\nkey = \"{KEY}\"\nservice = \"{SERVICE}\"\nenvironment = \"prod\"\n"
+    );
+    std::fs::write(&config, text).unwrap();
+    Server::start_with(&["--config", config.to_str().unwrap()])
+}
+
+fn dsn(server: &Server) -> String {
+    format!("http://{KEY}@127.0.0.1:{}/1", server.http_port)
+}
+
+/// Runs a program of tests/sdk/python with the venv's interpreter; fails
+/// with its output unless it printed `sent` (the server answered 200).
+fn run_python(server: &Server, label: &str, args: &[&str]) {
+    let workspace = faultline_tests::workspace();
+    let app = App {
+        label,
+        program: workspace.join("target/sdk-venv/bin/python"),
+        args,
+        dir: workspace.join("tests/sdk/python"),
+        clear_env: &["PYTHONPATH", "SENTRY_DSN", "SENTRY_RELEASE", "SENTRY_ENVIRONMENT"],
+        extra_env: &[("PYTHONDONTWRITEBYTECODE", "1")],
+        missing_sdk: (
+            "ModuleNotFoundError",
+            "the SDKs are not installed in target/sdk-venv: run scripts/test",
+        ),
+    };
+    assert!(
+        app.program.exists(),
+        "{} missing: run scripts/test (it installs the SDKs)",
+        app.program.display()
+    );
+    sdk_app::run(&app, server, "http/protobuf", SERVICE, "deployment.environment.name=prod");
+}
+
+fn frames(event: &Value, exception: usize) -> Vec<Value> {
+    event["attributes"]["sentry.exception"][exception]["stacktrace"]["frames"].as_array().unwrap().clone()
+}
+
+#[test]
+fn sentry_python_events_become_issues() {
+    let tmp = TempDir::new("sentry-e2e");
+    let server = start(&tmp, "");
+    let dsn = dsn(&server);
+    run_python(&server, "sentry_app.py", &["-B", "sentry_app.py", &dsn]);
+
+    // Acknowledged means committed: the groups are final.
+    let groups = server.groups();
+    assert_eq!(groups.len(), 3, "groups: {:?}", titles(&groups));
+    for group in &groups {
+        assert_eq!(group["service"], SERVICE, "{group}");
+        assert_eq!(group["count"], 1, "{group}");
+        assert_eq!(group["first_release"], "shop@2.3.0", "{group}");
+        assert_eq!(group["environments"], json!(["staging"]), "the SDK's environment wins: {group}");
+    }
+
+    // The chained exception: titled by the outermost (Sentry lists it
+    // last), located at the application frame nearest the root cause.
+    let chained = one_titled(&groups, "OrderError: order <num>: unknown sku <str>");
+    assert_eq!(chained["culprit"], "shop.orders in reserve_stock");
+    let event = &group_events(&server, chained)[0];
+    assert_eq!(event["source"], "sentry");
+    assert_eq!(event["host"], "py-1");
+    assert_eq!(event["sdk_language"], "python");
+    assert_eq!(event["escaped"], false, "captured, so handled");
+    assert_eq!(event["trace_id"].as_str().unwrap().len(), 32);
+    let stack = event["stacktrace"].as_str().unwrap();
+    assert!(stack.contains("KeyError: 'SKU-404'\n\nThe above exception was the direct cause"), "{stack}");
+    assert!(stack.ends_with("shop.orders.OrderError: order 3001: unknown sku 'SKU-404'\n"), "{stack}");
+    let root = frames(event, 0);
+    assert_eq!(root.len(), 1);
+    assert_eq!(root[0]["function"], "reserve_stock");
+    assert_eq!(root[0]["context_line"], "        available = STOCK[sku]");
+    let outer = frames(event, 1);
+    let functions: Vec<&str> = outer.iter().map(|f| f["function"].as_str().unwrap()).collect();
+    assert_eq!(functions, ["main", "fulfil_order", "reserve_stock"]);
+    assert_eq!(outer[1]["module"], "shop.handlers");
+    assert_eq!(outer[1]["filename"], "shop/handlers.py");
+    assert_eq!(outer[1]["lineno"], 32);
+    assert_eq!(outer[1]["in_app"], true);
+    assert!(outer[1].get("vars").is_none(), "local variables are not stored: {}", outer[1]);
+    let a = &event["attributes"];
+    assert_eq!(a["user.id"], "42");
+    assert_eq!(a["user.email"], "ada@example.com");
+    assert_eq!(a["tags.tenant"], "acme");
+    assert_eq!(a["sentry.breadcrumbs"][0]["message"], "processing order queue");
+    assert_eq!(a["sentry.contexts"]["runtime"]["name"], "CPython");
+    assert_eq!(event["resource"]["telemetry.sdk.name"], "sentry.python");
+    assert_eq!(event["resource"]["telemetry.sdk.version"], "2.75.0");
+
+    // The fingerprint ["{{ default }}", "tenant-acme"] groups by rule.
+    let custom = one_titled(&groups, "ValueError: invalid literal for int() with base <num>: <str>");
+    assert_eq!(custom["culprit"], "shop.orders in parse_quantity");
+    let event = &group_events(&server, custom)[0];
+    assert_eq!(event["attributes"]["error.fingerprint"], json!(["{{ default }}", "tenant-acme"]));
+
+    // The logging integration's error record: a message event whose
+    // culprit is its logger, as an OTel log's would be.
+    let log = one_titled(&groups, "payment provider declined order <num>");
+    assert_eq!(log["culprit"], "shop");
+    assert_eq!(log["exception_type"], Value::Null);
+    assert_eq!(group_events(&server, log)[0]["attributes"]["otel.scope.name"], "shop");
+
+    // Searchable like OTel events, by the same names.
+    server.wait_for("/api/v1/search?q=source:sentry&limit=1", |b| b["total"] == 3);
+    assert_eq!(total(&server, "user.id:42"), 3);
+    assert_eq!(total(&server, "tags.tenant:acme"), 3);
+    assert_eq!(total(&server, "release:shop@2.3.0 type:OrderError"), 1);
+}
+
+#[test]
+fn the_same_bug_from_opentelemetry_and_sentry_is_one_issue() {
+    let tmp = TempDir::new("sentry-e2e");
+    let server = start(&tmp, "");
+    run_python(&server, "same_bug.py otel", &["-B", "same_bug.py", "otel"]);
+    let dsn = dsn(&server);
+    run_python(&server, "same_bug.py sentry", &["-B", "same_bug.py", "sentry", &dsn]);
+
+    let groups = server.groups();
+    assert_eq!(groups.len(), 1, "groups: {:?}", titles(&groups));
+    let group = &groups[0];
+    assert_eq!(group["count"], 2, "{group}");
+    assert_eq!(group["title"], "ValueError: invalid literal for int() with base <num>: <str>");
+    assert_eq!(group["culprit"], "shop.orders in parse_quantity");
+    let sources: Vec<Value> = group_events(&server, group).iter().map(|e| e["source"].clone()).collect();
+    assert_eq!(sources, [json!("span_exception"), json!("sentry")]);
+}
+
+#[test]
+fn bad_requests_get_clear_4xx_and_backpressure_gets_429() {
+    let tmp = TempDir::new("sentry-e2e");
+    // One event per second for the service, a burst of one: the second
+    // event in a row is over it.
+    let server = start(&tmp, "[limits]\nevents_per_second_per_service = 0.01\nevents_burst_per_service = 1\nmax_request_bytes = 4096");
+    let client = reqwest::blocking::Client::new();
+    let post = |path: &str, auth: Option<String>, body: Vec<u8>| {
+        let mut request = client.post(server.http_url(path)).body(body);
+        if let Some(auth) = auth {
+            request = request.header("X-Sentry-Auth", auth);
+        }
+        let response = request.send().unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.json::<Value>().unwrap_or(Value::Null))
+    };
+    let auth = |key: &str| Some(format!("Sentry sentry_key={key}, sentry_version=7"));
+    let event = |id: &str| {
+        format!("{{\"event_id\":\"{id}\"}}\n{{\"type\":\"event\"}}\n{{\"event_id\":\"{id}\",\"message\":\"hello\"}}\n").into_bytes()
+    };
+
+    let (status, _, body) = post("/api/1/envelope/", None, event("a1"));
+    assert_eq!(status, 401, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("sentry_key"), "{body}");
+    assert_eq!(post("/api/1/envelope/", auth("0000000000000000"), event("a1")).0, 401, "unknown key");
+    assert_eq!(post("/api/2/envelope/", auth(KEY), event("a1")).0, 403, "another project's key");
+    let (status, _, body) = post("/api/1/envelope/", auth(KEY), b"not an envelope".to_vec());
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(post("/api/1/store/", auth(KEY), b"[1]".to_vec()).0, 400);
+    assert_eq!(post("/api/1/envelope/", auth(KEY), vec![b'x'; 5000]).0, 413);
+
+    // Only non-event items: acknowledged, nothing stored.
+    let other =
+        b"{}\n{\"type\":\"transaction\",\"length\":2}\n{}\n{\"type\":\"client_report\"}\n{}\n".to_vec();
+    let (status, _, body) = post("/api/1/envelope/", auth(KEY), other);
+    assert_eq!((status, body), (200, json!({})));
+
+    // The first event fits the burst; the next is told to come back later.
+    let (status, _, body) = post(&format!("/api/1/envelope/?sentry_key={KEY}"), None, event("b2"));
+    assert_eq!((status, body), (200, json!({"id": "b2"})));
+    let (status, headers, body) =
+        post("/api/1/store/", auth(KEY), br#"{"event_id":"c3","message":"again"}"#.to_vec());
+    assert_eq!(status, 429, "{body}");
+    let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after >= 1, "{headers:?}");
+    let limits = headers["x-sentry-rate-limits"].to_str().unwrap();
+    assert_eq!(limits, format!("{retry_after}::organization"));
+    assert_eq!(server.groups().len(), 1, "only the accepted event is stored");
+}
