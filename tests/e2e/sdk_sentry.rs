@@ -1,8 +1,9 @@
 //! The real Sentry Python SDK (sentry-sdk from PyPI) sends to the running
 //! server by DSN: tests/sdk/python/sentry_app.py captures a chained
 //! exception, an exception with a custom fingerprint and an error log
-//! from the shop, with release, user and tags set; the API must show them
-//! as issues with the right titles, culprits, frames and data. And the
+//! from the shop, with release, user and tags set, in brotli bodies; the
+//! API must show them, after a SIGKILL, as issues with the right titles,
+//! culprits, frames and data. And the
 //! same bug reported once through the OpenTelemetry SDK and once through
 //! sentry-sdk is one issue (tests/sdk/python/same_bug.py).
 //!
@@ -65,11 +66,14 @@ fn frames(event: &Value, exception: usize) -> Vec<Value> {
 #[test]
 fn sentry_python_events_become_issues() {
     let tmp = TempDir::new("sentry-e2e");
-    let server = start(&tmp, "");
+    let mut server = start(&tmp, "");
     let dsn = dsn(&server);
     run_python(&server, "sentry_app.py", &["-B", "sentry_app.py", &dsn]);
 
-    // Acknowledged means committed: the groups are final.
+    // Acknowledged means committed: what the SDK was answered 200 for
+    // survives SIGKILL, and the groups are final.
+    server.kill9();
+    server.restart();
     let groups = server.groups();
     assert_eq!(groups.len(), 3, "groups: {:?}", titles(&groups));
     for group in &groups {

@@ -1,7 +1,6 @@
-//! Request bodies as Sentry SDKs compress them: sentry-python gzips by
-//! default, others send deflate (zlib) or nothing. Brotli (`br`) is not
-//! read yet: no brotli crate is in the workspace's dependency set, and
-//! sentry-python only uses it when the `brotli` module is installed.
+//! Request bodies as Sentry SDKs compress them: sentry-python sends brotli
+//! (`br`) when the `brotli` module is installed and gzip otherwise, other
+//! SDKs deflate (zlib) or nothing.
 
 use std::io::Read;
 
@@ -12,7 +11,7 @@ pub enum DecompressError {
     TooLarge(usize),
     #[error("{encoding} body could not be decompressed: {reason}")]
     Corrupt { encoding: &'static str, reason: String },
-    #[error("unsupported content encoding {0:?}: use gzip, deflate or none")]
+    #[error("unsupported content encoding {0:?}: use gzip, deflate, br or none")]
     Unsupported(String),
 }
 
@@ -32,9 +31,13 @@ pub fn decompress(encoding: &str, raw: &[u8], limit: usize) -> Result<Vec<u8>, D
         // HTTP's `deflate` is zlib-wrapped, but some clients send raw deflate.
         "deflate" => read_capped(flate2::read::ZlibDecoder::new(raw), "deflate", limit)
             .or_else(|_| read_capped(flate2::read::DeflateDecoder::new(raw), "deflate", limit)),
+        "br" => read_capped(brotli_decompressor::Decompressor::new(raw, BROTLI_BUFFER), "br", limit),
         _ => Err(DecompressError::Unsupported(encoding)),
     }
 }
+
+/// The brotli reader's input buffer, the size its own examples use.
+const BROTLI_BUFFER: usize = 4096;
 
 fn read_capped(reader: impl Read, encoding: &'static str, limit: usize) -> Result<Vec<u8>, DecompressError> {
     let mut out = Vec::new();
@@ -74,11 +77,20 @@ mod tests {
     }
 
     #[test]
+    fn brotli_as_sentry_python_sends_it_with_the_brotli_module() {
+        let compressed = include_bytes!("../tests/fixtures/python_message.envelope.br");
+        let plain = include_bytes!("../tests/fixtures/python_message.envelope");
+        assert_eq!(decompress("br", compressed, 1 << 20).unwrap(), plain);
+        assert_eq!(decompress("br", compressed, 100), Err(DecompressError::TooLarge(100)));
+        assert!(matches!(decompress("br", b"not brotli at all", 100), Err(DecompressError::Corrupt { .. })));
+    }
+
+    #[test]
     fn limits_corruption_and_unknown_encodings() {
         assert_eq!(decompress("gzip", GZIPPED, 100), Err(DecompressError::TooLarge(100)));
         assert_eq!(decompress("", PLAIN, 100), Err(DecompressError::TooLarge(100)));
         assert!(matches!(decompress("gzip", b"not gzip", 100), Err(DecompressError::Corrupt { .. })));
-        assert_eq!(decompress("br", PLAIN, 1 << 20), Err(DecompressError::Unsupported("br".into())));
+        assert_eq!(decompress("zstd", PLAIN, 1 << 20), Err(DecompressError::Unsupported("zstd".into())));
         assert_eq!(decompress("identity", PLAIN, 1 << 20).unwrap(), PLAIN);
     }
 }

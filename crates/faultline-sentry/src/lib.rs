@@ -3,8 +3,8 @@
 //! the DSN.
 //!
 //! The steps, each its own module:
-//! - [`decompress`]: the body as sent (`Content-Encoding` gzip, deflate or
-//!   none), within a size limit;
+//! - [`decompress`]: the body as sent (`Content-Encoding` gzip, deflate,
+//!   br or none), within a size limit;
 //! - [`sentry_key`]: the project key from `X-Sentry-Auth` or `?sentry_key=`;
 //! - [`parse_envelope`] (`/api/{id}/envelope/`) and [`parse_store`] (the
 //!   older `/api/{id}/store/`, one event as JSON): the items of a request;

@@ -61,7 +61,11 @@ def with_sentry(dsn):
         return handle(self, response, envelope=envelope)
 
     HttpTransport._handle_response = checked
-    sentry_sdk.init(dsn=dsn, auto_session_tracking=False)
+    # gzip, as sentry-sdk sends without the brotli module (sentry_app.py
+    # sends brotli).
+    sentry_sdk.init(dsn=dsn, auto_session_tracking=False, _experiments={"transport_compression_algo": "gzip"})
+    if sentry_sdk.get_client().transport._compression_algo != "gzip":
+        sys.exit("sentry-sdk does not compress with gzip")
     checkout(sentry_sdk.capture_exception)
     sentry_sdk.flush(timeout=10)
     return answers == [200]

@@ -42,6 +42,11 @@ def main():
         # No transactions or sessions: this run is about error events.
         auto_session_tracking=False,
     )
+    # brotli is installed (requirements.txt), so the SDK sends `br` bodies;
+    # same_bug.py sends gzip.
+    algo = sentry_sdk.get_client().transport._compression_algo
+    if algo != "br":
+        sys.exit(f"sentry-sdk compresses with {algo!r}, expected 'br': is brotli installed?")
     sentry_sdk.set_user({"id": "42", "email": "ada@example.com"})
     sentry_sdk.set_tag("tenant", "acme")
     logging.getLogger("shop").setLevel(logging.INFO)

@@ -105,6 +105,15 @@ fn a_logging_error_is_a_message_event() {
 }
 
 #[test]
+fn capture_message_is_an_info_event() {
+    let event = convert(include_bytes!("../../tests/fixtures/python_message.envelope"));
+    assert_eq!(event.message.as_deref(), Some("brotli hello"));
+    assert_eq!(event.level, "info");
+    assert_eq!(event.exception_type, None);
+    assert_eq!(event.environment.as_deref(), Some("production"), "the SDK's default environment");
+}
+
+#[test]
 fn request_headers_lose_their_secrets() {
     let event = json!({
         "platform": "javascript", "level": "warning", "timestamp": 1_700_000_000.5,
