@@ -228,7 +228,13 @@ fn extraction(
     extraction
 }
 
-/// The text fields cut to `limits.max_string_len`, as OTLP events are.
+/// The event within the export limits, as OTLP events are, except that
+/// a Sentry event over `max_attributes` loses attributes instead of being
+/// rejected (its tags and headers are the SDK's defaults, not a mistake):
+/// request headers first, then tags, counted in `sentry.dropped_attributes`.
+/// Text is cut to `max_string_len`; an object or list attribute (frames,
+/// breadcrumbs, contexts) whose JSON is longer is kept as that JSON text,
+/// cut, so `faultline.truncated` names it.
 fn bounded(
     mut event: faultline_model::ErrorEvent,
     limits: &faultline_otlp::Limits,
@@ -239,7 +245,47 @@ fn bounded(
             *text = limits.truncate(text);
         }
     }
+    for attributes in [&mut event.attributes, &mut event.resource] {
+        for value in attributes.values_mut() {
+            bound_value(value, limits.max_string_len);
+        }
+    }
+    let dropped = drop_surplus(&mut event.attributes, limits.max_attributes);
+    if dropped > 0 {
+        event.attributes.insert("sentry.dropped_attributes".into(), dropped.into());
+    }
     event
+}
+
+fn bound_value(value: &mut serde_json::Value, max_len: usize) {
+    match value {
+        serde_json::Value::String(text) if text.len() > max_len => {
+            *text = faultline_otlp::truncate(text, max_len)
+        }
+        serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+            let text = value.to_string();
+            if text.len() > max_len {
+                *value = serde_json::Value::String(faultline_otlp::truncate(&text, max_len));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Removes request headers, then tags, until at most `max` attributes are
+/// left; how many it removed.
+fn drop_surplus(attributes: &mut faultline_model::Attributes, max: usize) -> usize {
+    let mut dropped = 0;
+    for prefix in ["http.request.header.", "tags."] {
+        while attributes.len() > max {
+            let Some(key) = attributes.keys().rev().find(|k| k.starts_with(prefix)).cloned() else {
+                break;
+            };
+            attributes.remove(&key);
+            dropped += 1;
+        }
+    }
+    dropped
 }
 
 fn declared_length(headers: &HeaderMap) -> u64 {
@@ -276,5 +322,43 @@ fn ingest_refusal(e: IngestError) -> Refused {
             counted: true,
             ..Refused::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::Internal, e.to_string())
         },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use faultline_model::{ErrorEvent, EventSource};
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn events_are_bounded_like_otlp_events() {
+        let limits = faultline_otlp::Limits { max_attributes: 4, max_string_len: 64, max_span_events: 1 };
+        let mut event = ErrorEvent::blank("shop", EventSource::Sentry, 1);
+        event.stacktrace = Some("x".repeat(100));
+        let a = &mut event.attributes;
+        a.insert("user.id".into(), json!("42"));
+        a.insert("tags.a".into(), json!("1"));
+        a.insert("tags.b".into(), json!("2"));
+        a.insert("http.request.header.accept".into(), json!("*/*"));
+        a.insert("http.request.header.host".into(), json!("h"));
+        a.insert("sentry.breadcrumbs".into(), json!([{"message": "y".repeat(80)}]));
+        a.insert("sentry.contexts".into(), json!({"os": {"name": "Linux"}}));
+        let mut events = vec![bounded(event, &limits)];
+        faultline_otlp::mark_truncated(&mut events);
+        let a = &events[0].attributes;
+        assert!(events[0].stacktrace.as_deref().unwrap().ends_with(faultline_otlp::TRUNCATION_MARKER));
+        let crumbs = a["sentry.breadcrumbs"].as_str().unwrap();
+        assert!(crumbs.starts_with("[{\"message\":\"yyy"), "{crumbs}");
+        assert_eq!(a["sentry.contexts"], json!({"os": {"name": "Linux"}}), "small objects stay objects");
+        // 7 attributes for 4: both headers and one tag go, the user stays.
+        assert_eq!(a["sentry.dropped_attributes"], 3);
+        assert!(a.contains_key("user.id") && a.contains_key("tags.a") && !a.contains_key("tags.b"));
+        assert!(!a.keys().any(|k| k.starts_with("http.request.header.")));
+        let truncated = a[faultline_otlp::TRUNCATED_ATTRIBUTE].as_array().unwrap();
+        assert!(truncated.contains(&json!("attributes.sentry.breadcrumbs")), "{truncated:?}");
+        assert!(truncated.contains(&json!("stacktrace")), "{truncated:?}");
     }
 }
