@@ -38,6 +38,12 @@ fn dsn(server: &Server) -> String {
 /// Runs a program of tests/sdk/python with the venv's interpreter; fails
 /// with its output unless it printed `sent` (the server answered 200).
 fn run_python(server: &Server, label: &str, args: &[&str]) {
+    assert_eq!(python_output(server, label, args), "sent", "{label}");
+}
+
+/// Runs a program of tests/sdk/python with the venv's interpreter; fails
+/// with its output unless it exited 0, and returns what it printed.
+fn python_output(server: &Server, label: &str, args: &[&str]) -> String {
     let workspace = faultline_tests::workspace();
     let app = App {
         label,
@@ -56,7 +62,9 @@ fn run_python(server: &Server, label: &str, args: &[&str]) {
         "{} missing: run scripts/test (it installs the SDKs)",
         app.program.display()
     );
-    sdk_app::run(&app, server, "http/protobuf", SERVICE, "deployment.environment.name=prod");
+    let (stdout, _) =
+        sdk_app::run_output(&app, server, "http/protobuf", SERVICE, "deployment.environment.name=prod");
+    stdout.trim().to_string()
 }
 
 fn frames(event: &Value, exception: usize) -> Vec<Value> {
@@ -204,4 +212,16 @@ fn bad_requests_get_clear_4xx_and_backpressure_gets_429() {
     let limits = headers["x-sentry-rate-limits"].to_str().unwrap();
     assert_eq!(limits, format!("{retry_after}::organization"));
     assert_eq!(server.groups().len(), 1, "only the accepted event is stored");
+}
+
+#[test]
+fn sentry_python_backs_off_on_429() {
+    let tmp = TempDir::new("sentry-e2e");
+    let server = start(&tmp, "[limits]\nevents_per_second_per_service = 0.01\nevents_burst_per_service = 1");
+    let dsn = dsn(&server);
+    let answers = python_output(&server, "backoff.py", &["-B", "backoff.py", &dsn]);
+    // The first fits the burst, the second is refused with 429 and a
+    // 100 s X-Sentry-Rate-Limits, and the SDK does not send the third.
+    assert_eq!(answers, "[200, 429]");
+    assert_eq!(server.groups().len(), 1);
 }
