@@ -1,7 +1,7 @@
 //! The real Sentry Python SDK (sentry-sdk from PyPI) sends to the running
 //! server by DSN: tests/sdk/python/sentry_app.py captures a chained
-//! exception, an exception with a custom fingerprint and an error log
-//! from the shop, with release, user and tags set, in brotli bodies; the
+//! exception, an exception with a custom fingerprint, an error log and an
+//! unhandled exception in a WSGI request from the shop, with release, user and tags set, in brotli bodies; the
 //! API must show them, after a SIGKILL, as issues with the right titles,
 //! culprits, frames and data. And the
 //! same bug reported once through the OpenTelemetry SDK and once through
@@ -83,7 +83,7 @@ fn sentry_python_events_become_issues() {
     server.kill9();
     server.restart();
     let groups = server.groups();
-    assert_eq!(groups.len(), 3, "groups: {:?}", titles(&groups));
+    assert_eq!(groups.len(), 4, "groups: {:?}", titles(&groups));
     for group in &groups {
         assert_eq!(group["service"], SERVICE, "{group}");
         assert_eq!(group["count"], 1, "{group}");
@@ -138,10 +138,24 @@ fn sentry_python_events_become_issues() {
     assert_eq!(log["exception_type"], Value::Null);
     assert_eq!(group_events(&server, log)[0]["attributes"]["otel.scope.name"], "shop");
 
+    // The WSGI middleware's unhandled KeyError, with its request: method,
+    // URL with the query, headers without the cookie and credentials.
+    let request = one_titled(&groups, "KeyError: <str>");
+    assert_eq!(request["culprit"], "shop.users in lookup_user");
+    let event = &group_events(&server, request)[0];
+    assert_eq!(event["escaped"], true, "unhandled");
+    assert_eq!(event["http_method"], "GET");
+    assert_eq!(event["span_name"], "generic WSGI request");
+    let a = &event["attributes"];
+    assert_eq!(a["url.full"], "http://127.0.0.1/users/7?tab=orders");
+    assert_eq!(a["http.request.header.user-agent"], "shop-test/1.0");
+    let names: Vec<&String> = a.as_object().unwrap().keys().collect();
+    assert!(!names.iter().any(|k| k.contains("cookie") || k.contains("authorization")), "{names:?}");
+
     // Searchable like OTel events, by the same names.
-    server.wait_for("/api/v1/search?q=source:sentry&limit=1", |b| b["total"] == 3);
-    assert_eq!(total(&server, "user.id:42"), 3);
-    assert_eq!(total(&server, "tags.tenant:acme"), 3);
+    server.wait_for("/api/v1/search?q=source:sentry&limit=1", |b| b["total"] == 4);
+    assert_eq!(total(&server, "user.id:42"), 4);
+    assert_eq!(total(&server, "tags.tenant:acme"), 4);
     assert_eq!(total(&server, "release:shop@2.3.0 type:OrderError"), 1);
 }
 

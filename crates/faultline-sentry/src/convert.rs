@@ -17,7 +17,8 @@
 //! - `tags` → `tags.<name>`; `user` → `user.id`, `user.email`,
 //!   `user.name`, `client.address`; `request` → `http_method`,
 //!   `url.full` and `http.request.header.<name>` without `cookie`,
-//!   `authorization` and the like; `breadcrumbs` → `sentry.breadcrumbs`
+//!   `authorization` and the like (`url.full` with `query_string`
+//!   appended); `breadcrumbs` → `sentry.breadcrumbs`
 //!   (the last [`MAX_BREADCRUMBS`]);
 //! - `fingerprint` → `error.fingerprint`, which grouping reads with
 //!   `{{ default }}` as Sentry does.
@@ -151,13 +152,30 @@ fn fill_request(out: &mut ErrorEvent, event: &Map<String, Value>) {
     };
     out.http_method = text(request, "method").map(str::to_ascii_uppercase);
     if let Some(url) = text(request, "url") {
-        out.attributes.insert("url.full".into(), url.into());
+        out.attributes.insert("url.full".into(), with_query(url, request).into());
     }
     for (name, value) in pairs(request.get("headers")) {
         let name = name.to_ascii_lowercase();
         if !SECRET_HEADERS.contains(&name.as_str()) {
             out.attributes.insert(format!("http.request.header.{name}"), value.into());
         }
+    }
+}
+
+/// The URL with the query Sentry SDKs send apart (`query_string`, a
+/// string or pairs), unless the URL has one already.
+fn with_query(url: &str, request: &Map<String, Value>) -> String {
+    let query = match request.get("query_string") {
+        Some(Value::String(q)) => q.trim_start_matches('?').to_string(),
+        Some(pairs_value @ (Value::Array(_) | Value::Object(_))) => {
+            pairs(Some(pairs_value)).iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+        }
+        _ => String::new(),
+    };
+    if query.is_empty() || url.contains('?') {
+        url.to_string()
+    } else {
+        format!("{url}?{query}")
     }
 }
 

@@ -10,8 +10,10 @@ answered anything but 200 or the SDK could not flush.
 
 import logging
 import sys
+from wsgiref.util import setup_testing_defaults
 
 import sentry_sdk
+from sentry_sdk.integrations.wsgi import SentryWsgiMiddleware
 from sentry_sdk.transport import HttpTransport
 
 from shop import handlers
@@ -31,6 +33,33 @@ def record_answers():
     HttpTransport._handle_response = checked
 
 
+def profile_app(environ, start_response):
+    """GET /users/7: a WSGI app whose handler raises KeyError 'email'."""
+    user = handlers.get_profile({"user_id": 7})
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [user["name"].encode()]
+
+
+def serve_request():
+    """One request through sentry-sdk's WSGI middleware, as a web framework
+    would run it; the middleware reports the unhandled exception with the
+    request (cookies and credentials included, send_default_pii is on)."""
+    environ = {
+        "PATH_INFO": "/users/7",
+        "QUERY_STRING": "tab=orders",
+        "HTTP_USER_AGENT": "shop-test/1.0",
+        "HTTP_COOKIE": "session=s3cr3t",
+        "HTTP_AUTHORIZATION": "Bearer t0ken",
+    }
+    setup_testing_defaults(environ)
+    try:
+        SentryWsgiMiddleware(profile_app)(environ, lambda *args: None)
+    except KeyError:
+        pass
+    else:
+        raise AssertionError("get_profile found an email for user 7")
+
+
 def main():
     dsn = sys.argv[1]
     record_answers()
@@ -41,6 +70,8 @@ def main():
         server_name="py-1",
         # No transactions or sessions: this run is about error events.
         auto_session_tracking=False,
+        # Request headers and cookies are sent: the server must drop them.
+        send_default_pii=True,
     )
     # brotli is installed (requirements.txt), so the SDK sends `br` bodies;
     # same_bug.py sends gzip.
@@ -70,9 +101,12 @@ def main():
     # An error log without an exception (the logging integration).
     handlers.charge(5521, "declined")
 
+    # An unhandled KeyError in a web request.
+    serve_request()
+
     sentry_sdk.flush(timeout=10)
-    if len(answers) != 3 or any(status != 200 for status in answers):
-        sys.exit(f"the server answered {answers}, expected three 200s")
+    if len(answers) != 4 or any(status != 200 for status in answers):
+        sys.exit(f"the server answered {answers}, expected four 200s")
     print("sent", flush=True)
 
 

@@ -105,6 +105,20 @@ fn a_logging_error_is_a_message_event() {
 }
 
 #[test]
+fn a_wsgi_request_keeps_method_url_and_harmless_headers() {
+    let event = convert(include_bytes!("../../tests/fixtures/python_request.envelope"));
+    assert_eq!(event.http_method.as_deref(), Some("GET"));
+    assert_eq!(event.attributes["url.full"], "http://127.0.0.1/users/7?tab=orders");
+    assert_eq!(event.attributes["http.request.header.user-agent"], "shop-test/1.0");
+    assert_eq!(event.attributes["http.request.header.host"], "127.0.0.1");
+    assert!(!event.attributes.keys().any(|k| k.ends_with("cookie") || k.ends_with("authorization")));
+    assert_eq!(event.escaped, Some(true), "unhandled, caught by the WSGI middleware");
+    assert_eq!(event.exception_type.as_deref(), Some("KeyError"));
+    assert_eq!(event.span_name.as_deref(), Some("generic WSGI request"));
+    assert_eq!(Grouper::new().group(&event).culprit, "shop.users in lookup_user");
+}
+
+#[test]
 fn capture_message_is_an_info_event() {
     let event = convert(include_bytes!("../../tests/fixtures/python_message.envelope"));
     assert_eq!(event.message.as_deref(), Some("brotli hello"));
@@ -118,7 +132,7 @@ fn request_headers_lose_their_secrets() {
     let event = json!({
         "platform": "javascript", "level": "warning", "timestamp": 1_700_000_000.5,
         "message": "plain message",
-        "request": {"method": "post", "url": "https://shop.example/cart?x=1",
+        "request": {"method": "post", "url": "https://shop.example/cart?x=1", "query_string": [["y", "2"]],
             "headers": [["Cookie", "session=s"], ["Authorization", "Bearer t"], ["User-Agent", "curl/8"]]},
         "tags": [["tenant", "acme"], ["shard", 3]],
         "user": {"id": 7, "ip_address": "10.0.0.1"},
