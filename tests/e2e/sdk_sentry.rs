@@ -14,7 +14,7 @@
 
 use faultline_tests::api::{group_events, one_titled, titles, total};
 use faultline_tests::sdk_app::{self, App};
-use faultline_tests::{Server, TempDir};
+use faultline_tests::{binary, Server, TempDir};
 use serde_json::{json, Value};
 
 const KEY: &str = "5e7a2b9c0d1f4e3a8b6c7d9e0f1a2b3c";
@@ -238,4 +238,29 @@ fn sentry_python_backs_off_on_429() {
     // 100 s X-Sentry-Rate-Limits, and the SDK does not send the third.
     assert_eq!(answers, "[200, 429]");
     assert_eq!(server.groups().len(), 1);
+}
+
+#[test]
+fn bad_sentry_projects_stop_the_server_naming_the_mistake() {
+    let tmp = TempDir::new("sentry-e2e");
+    let config = tmp.path().join("faultline.toml");
+    for (projects, says) in [
+        ("id = 1\nkey = \"short\"\nservice = \"shop\"", "sentry.projects key \"short\""),
+        ("id = 1\nkey = \"has@in-it-0123\"\nservice = \"shop\"", "must be at least 8 letters, digits"),
+        (&format!("id = 1\nkey = \"{KEY}\"\nservice = \" \""), "project 1 needs a service"),
+        ("id = 1\nkey = \"0123456789\"\nservice = \"shop\"\nname = \"x\"", "unknown field `name`"),
+    ] {
+        std::fs::write(&config, format!("[[sentry.projects]]\n{projects}\n")).unwrap();
+        let out =
+            std::process::Command::new(binary()).args(["config", "check"]).arg(&config).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{projects}: accepted");
+        assert!(stderr.contains(says), "{projects}: {stderr}");
+    }
+    let twice = format!(
+        "[[sentry.projects]]\nid = 1\nkey = \"{KEY}\"\nservice = \"a\"\n[[sentry.projects]]\nid = 2\nkey = \"{KEY}\"\nservice = \"b\"\n"
+    );
+    std::fs::write(&config, twice).unwrap();
+    let out = std::process::Command::new(binary()).args(["config", "check"]).arg(&config).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("configured twice"));
 }
