@@ -168,3 +168,24 @@ fn odd_shapes_read_as_absent() {
     assert!(!event.attributes.contains_key("error.fingerprint"));
     assert_eq!(event.attributes["sentry.breadcrumbs"], json!([1, 2]));
 }
+
+/// Other platforms' frames are rendered in Python's format too (the only
+/// renderer so far): grouping still reads their frames, by sniffing, but
+/// with Python's rules. Pinned so a native renderer shows up as a change.
+#[test]
+fn other_platforms_are_grouped_by_their_frames_in_python_format() {
+    let event = json!({"platform": "node", "exception": {"values": [{"type": "TypeError", "value": "x is undefined",
+    "stacktrace": {"frames": [
+        {"function": "handle", "module": "app.routes", "abs_path": "/srv/app/src/routes.js", "lineno": 10, "colno": 3, "in_app": true},
+        {"function": "parseOrder", "module": "app.orders", "abs_path": "/srv/app/src/orders.js", "lineno": 13, "colno": 22, "in_app": true}
+    ]}}]}});
+    let event = to_error_event(event.as_object().unwrap(), &project(), 1);
+    assert!(event
+        .stacktrace
+        .as_deref()
+        .unwrap()
+        .contains("File \"/srv/app/src/orders.js\", line 13, in parseOrder"));
+    let grouping = Grouper::new().group(&event);
+    assert_eq!(grouping.method, "stacktrace");
+    assert!(grouping.culprit.contains("parseOrder"), "{}", grouping.culprit);
+}
