@@ -264,3 +264,28 @@ fn bad_sentry_projects_stop_the_server_naming_the_mistake() {
     let out = std::process::Command::new(binary()).args(["config", "check"]).arg(&config).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("configured twice"));
 }
+
+#[test]
+fn the_project_key_is_the_credential_when_tokens_are_required() {
+    let tmp = TempDir::new("sentry-e2e");
+    let admin = "an-operator-chosen-admin-token-of-40-chars";
+    let server = start(&tmp, &format!("[auth]\nadmin_token = \"{admin}\""));
+    let client = reqwest::blocking::Client::new();
+    // OTLP needs an ingest token now...
+    let otlp =
+        client.post(server.http_url("/v1/traces")).header("Content-Type", "application/json").body("{}");
+    assert_eq!(otlp.send().unwrap().status().as_u16(), 401);
+    // ...the Sentry endpoints the project key, and only that.
+    let store = |key: &str| {
+        let url = server.http_url(&format!("/api/1/store/?sentry_key={key}"));
+        let body = r#"{"message":"checkout failed","level":"error"}"#;
+        let response = client.post(url).bearer_auth(admin).body(body).send().unwrap();
+        (response.status().as_u16(), response.json::<Value>().unwrap())
+    };
+    assert_eq!(store("0000000000000000").0, 401, "an admin token is no Sentry key");
+    assert_eq!(store(KEY), (200, json!({})), "a store body without event_id has none to answer");
+    let groups: Value =
+        client.get(server.api_url("/api/v1/groups")).bearer_auth(admin).send().unwrap().json().unwrap();
+    assert_eq!(groups["groups"][0]["title"], "checkout failed", "{groups}");
+    assert_eq!(groups["groups"][0]["environments"], json!(["prod"]), "the project's environment");
+}

@@ -102,6 +102,14 @@ impl Envelope {
             .collect()
     }
 
+    /// The id to answer with: the envelope's `event_id` header, else the
+    /// `event_id` of its first event that has one.
+    pub fn answer_id(&self) -> Option<String> {
+        self.event_id.clone().or_else(|| {
+            self.events().into_iter().flatten().find_map(|e| e.get("event_id")?.as_str().map(str::to_string))
+        })
+    }
+
     /// Items that are not events, by type name: what was acknowledged and dropped.
     pub fn dropped(&self) -> impl Iterator<Item = &str> {
         self.items.iter().filter(|item| item.kind != ItemKind::Event).map(|item| item.kind.as_str())
@@ -216,6 +224,13 @@ mod tests {
         let events = envelope.events();
         assert!(matches!(events[0], Err(EnvelopeError::Event(_))), "a bad payload loses only its item");
         assert_eq!(events[1].as_ref().unwrap()["a"], "b");
+        assert_eq!(envelope.answer_id().as_deref(), Some("ab"));
+        let headless = parse_envelope(b"{}\n{\"type\":\"event\"}\n{\"event_id\":\"cd\"}\n").unwrap();
+        assert_eq!(
+            headless.answer_id().as_deref(),
+            Some("cd"),
+            "the event's own id when the header has none"
+        );
     }
 
     #[test]

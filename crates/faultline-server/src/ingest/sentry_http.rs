@@ -150,7 +150,7 @@ async fn ingest(
     let read = tokio::task::spawn_blocking(move || read_body(&encoding, &raw, limit, endpoint))
         .await
         .map_err(|e| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::Internal, e.to_string()))??;
-    let event_id = read.event_id.clone();
+    let event_id = read.answer_id();
     let extract =
         move |limits: &faultline_otlp::Limits, now| (extraction(&read, &project, limits, now), Vec::new());
     let result = sentry.pipeline.ingest(Signal::Sentry, None, extract).await;
