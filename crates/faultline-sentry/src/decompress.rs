@@ -29,8 +29,12 @@ pub fn decompress(encoding: &str, raw: &[u8], limit: usize) -> Result<Vec<u8>, D
         }
         "gzip" | "x-gzip" => read_capped(flate2::read::GzDecoder::new(raw), "gzip", limit),
         // HTTP's `deflate` is zlib-wrapped, but some clients send raw deflate.
-        "deflate" => read_capped(flate2::read::ZlibDecoder::new(raw), "deflate", limit)
-            .or_else(|_| read_capped(flate2::read::DeflateDecoder::new(raw), "deflate", limit)),
+        "deflate" => match read_capped(flate2::read::ZlibDecoder::new(raw), "deflate", limit) {
+            Err(DecompressError::Corrupt { .. }) => {
+                read_capped(flate2::read::DeflateDecoder::new(raw), "deflate", limit)
+            }
+            zlib => zlib,
+        },
         "br" => read_capped(brotli_decompressor::Decompressor::new(raw, BROTLI_BUFFER), "br", limit),
         _ => Err(DecompressError::Unsupported(encoding)),
     }
@@ -74,6 +78,14 @@ mod tests {
         let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         raw.write_all(PLAIN).unwrap();
         assert_eq!(decompress("Deflate", &raw.finish().unwrap(), 1 << 20).unwrap(), PLAIN);
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        zlib.write_all(PLAIN).unwrap();
+        let big = zlib.finish().unwrap();
+        assert_eq!(
+            decompress("deflate", &big, 100),
+            Err(DecompressError::TooLarge(100)),
+            "not retried as raw"
+        );
     }
 
     #[test]

@@ -147,10 +147,12 @@ async fn ingest(
     let raw = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| too_large(limit))?;
     admitted.add((raw.len() as u64).saturating_sub(declared));
     // Decompressing and parsing are CPU work: off the async threads.
-    let read = tokio::task::spawn_blocking(move || read_body(&encoding, &raw, limit, endpoint))
-        .await
-        .map_err(|e| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::Internal, e.to_string()))??;
-    let event_id = read.answer_id();
+    let read = tokio::task::spawn_blocking(move || {
+        read_body(&encoding, &raw, limit, endpoint).map(|envelope| (envelope.answer_id(), envelope))
+    })
+    .await
+    .map_err(|e| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::Internal, e.to_string()))?;
+    let (event_id, read) = read?;
     let extract =
         move |limits: &faultline_otlp::Limits, now| (extraction(&read, &project, limits, now), Vec::new());
     let result = sentry.pipeline.ingest(Signal::Sentry, None, extract).await;
