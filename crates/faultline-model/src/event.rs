@@ -21,6 +21,8 @@ pub enum EventSource {
     HttpServerError,
     /// A log record at ERROR severity or carrying `exception.*` attributes.
     Log,
+    /// An event sent by a Sentry SDK (`faultline-sentry`).
+    Sentry,
 }
 
 impl EventSource {
@@ -30,6 +32,7 @@ impl EventSource {
             EventSource::SpanStatus => "span_status",
             EventSource::HttpServerError => "http_server_error",
             EventSource::Log => "log",
+            EventSource::Sentry => "sentry",
         }
     }
 
@@ -39,6 +42,7 @@ impl EventSource {
             "span_status" => EventSource::SpanStatus,
             "http_server_error" => EventSource::HttpServerError,
             "log" => EventSource::Log,
+            "sentry" => EventSource::Sentry,
             _ => return None,
         })
     }
@@ -72,7 +76,7 @@ impl Level {
     }
 }
 
-/// One error occurrence, as extracted from a span or a log record.
+/// One error occurrence, as extracted from a span, a log record or a Sentry event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorEvent {
     /// Position in the event log; assigned by the store, 0 before that.

@@ -102,6 +102,8 @@ struct FileConfig {
     tls: FileTls,
     #[serde(default)]
     retention: FileRetention,
+    #[serde(default)]
+    sentry: crate::ingest::sentry_projects::SentryConfig,
 }
 
 /// `[tls]` in the file.
@@ -270,6 +272,8 @@ pub struct Config {
     pub allow_unauthenticated: bool,
     /// TLS on the listeners (`[tls]`, `--tls-cert`/`--tls-key`); None: plain text.
     pub tls: Option<crate::tls::TlsSettings>,
+    /// Projects whose Sentry SDKs may send (`[[sentry.projects]]`).
+    pub sentry: crate::ingest::sentry_projects::SentryConfig,
 }
 
 impl Config {
@@ -430,6 +434,7 @@ impl Config {
                 .map(|t| AdminToken(t.trim().to_string())),
             allow_unauthenticated: args.allow_unauthenticated || file.auth.allow_unauthenticated,
             tls: tls_settings(args, file.tls, file_path)?,
+            sentry: file.sentry,
             health: faultline_store::HealthOptions {
                 rollup_after: file.health.rollup_after.unwrap_or(default_health.rollup_after),
                 retention: file.health.retention.unwrap_or(default_health.retention),
@@ -491,6 +496,7 @@ impl Config {
         self.alerts.validate().context("invalid [alerts] in the config file")?;
         faultline_probe::validate_all(&self.checks).context("invalid [[checks]] in the config file")?;
         self.grouping.validate().context("invalid [grouping] rules in the config file")?;
+        self.sentry.validate().context("invalid [[sentry.projects]] in the config file")?;
         if let Some(AdminToken(token)) = &self.admin_token {
             let min = crate::auth::tokens::MIN_CONFIGURED_LEN;
             if token.chars().count() < min {

@@ -14,12 +14,14 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-/// The OTLP signals, for per-signal counters.
+/// The OTLP signals, and Sentry SDKs' requests, for per-signal counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Signal {
     Traces,
     Logs,
     Metrics,
+    /// Envelopes and store bodies of the Sentry endpoints.
+    Sentry,
 }
 
 impl Signal {
@@ -28,10 +30,11 @@ impl Signal {
             Signal::Traces => "traces",
             Signal::Logs => "logs",
             Signal::Metrics => "metrics",
+            Signal::Sentry => "sentry",
         }
     }
 
-    const ALL: [Signal; 3] = [Signal::Traces, Signal::Logs, Signal::Metrics];
+    const ALL: [Signal; 4] = [Signal::Traces, Signal::Logs, Signal::Metrics, Signal::Sentry];
 
     fn index(self) -> usize {
         self as usize
@@ -111,9 +114,9 @@ const MAX_ENDPOINT_SERIES: usize = 2000;
 #[derive(Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<HealthKey, RequestCounts>>,
-    exports: [AtomicU64; 3],
-    items_received: [AtomicU64; 3],
-    items_rejected: [AtomicU64; 3],
+    exports: [AtomicU64; Signal::ALL.len()],
+    items_received: [AtomicU64; Signal::ALL.len()],
+    items_rejected: [AtomicU64; Signal::ALL.len()],
     refused: [AtomicU64; Refusal::ALL.len()],
     events_stored: AtomicU64,
     new_groups: AtomicU64,

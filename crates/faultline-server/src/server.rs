@@ -19,7 +19,8 @@ use crate::checks::Checks;
 use crate::config::{Config, ServeArgs};
 use crate::http::Api;
 use crate::ingest::admission::AdmissionLimits;
-use crate::ingest::{otlp_grpc, otlp_http, Pipeline};
+use crate::ingest::sentry_projects::SentryProjects;
+use crate::ingest::{otlp_grpc, otlp_http, sentry_http, Pipeline};
 use crate::metrics::Metrics;
 use crate::tls::{ServerTls, TlsIncoming};
 
@@ -160,7 +161,11 @@ pub async fn serve(
             stopped(),
         )),
     };
-    let http_app = otlp_http::router(pipeline.clone(), config.max_request_bytes, auth.clone());
+    // Sentry SDKs authenticate with their project key, not an ingest
+    // token: their routes are merged after the OTLP routes' token guard.
+    let sentry_projects = Arc::new(SentryProjects::new(&config.sentry));
+    let http_app = otlp_http::router(pipeline.clone(), config.max_request_bytes, auth.clone())
+        .merge(sentry_http::router(pipeline.clone(), config.max_request_bytes, sentry_projects));
     let http_task = serve_http(http, acceptor(HTTP), http_app, stopped())?;
     let api_tls = acceptor(API);
     let api_app = api_router(Api {

@@ -33,7 +33,7 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("method", "HTTP method"),
     ("status", "HTTP status, e.g. status:503"),
     ("level", "fatal, error, warning, info, debug"),
-    ("source", "span_exception, span_status, http_server_error, log"),
+    ("source", "span_exception, span_status, http_server_error, log, sentry"),
     ("host", "host.name"),
     ("trace_id", "the trace of the event"),
     ("span", "span name"),

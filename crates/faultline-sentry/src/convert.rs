@@ -1,0 +1,269 @@
+//! One Sentry event as the model's [`ErrorEvent`].
+//!
+//! Where the data goes, so that search, the API and grouping find Sentry
+//! events where they find OTel ones:
+//! - service, environment (the event's, else the project's), release →
+//!   `service_version`, `server_name` → `host`, `platform` →
+//!   `sdk_language`, `sdk.name`/`sdk.version` → the resource's
+//!   `telemetry.sdk.*`;
+//! - the outermost exception (Sentry lists it LAST) → `exception_type` and
+//!   `message`; all of them → `stacktrace` as the runtime's traceback text
+//!   ([`crate::traceback`]) and `sentry.exception` (the structured values,
+//!   frames with context lines, without local variables);
+//! - `logentry`/`message` events → `message` (formatted), the logger →
+//!   `otel.scope.name` as OTel logging bridges set it;
+//! - `contexts.trace` → `trace_id`/`span_id`; other contexts →
+//!   `sentry.contexts`;
+//! - `tags` → `tags.<name>`; `user` → `user.id`, `user.email`,
+//!   `user.name`, `client.address`; `request` → `http_method`,
+//!   `url.full` and `http.request.header.<name>` without `cookie`,
+//!   `authorization` and the like (`url.full` with `query_string`
+//!   appended); `breadcrumbs` → `sentry.breadcrumbs`
+//!   (the last [`MAX_BREADCRUMBS`]);
+//! - `fingerprint` → `error.fingerprint`, which grouping reads with
+//!   `{{ default }}` as Sentry does.
+
+use faultline_model::{parse_rfc3339, Attributes, ErrorEvent, EventSource, Level, UnixNanos};
+use serde_json::{Map, Value};
+
+use crate::fields::{object, pairs, scalar, text, values};
+use crate::traceback;
+
+/// Breadcrumbs kept per event, the most recent ones (Sentry's default too).
+pub const MAX_BREADCRUMBS: usize = 100;
+
+/// Request headers never stored: credentials and session cookies.
+const SECRET_HEADERS: [&str; 6] =
+    ["cookie", "set-cookie", "authorization", "proxy-authorization", "x-api-key", "x-sentry-auth"];
+
+/// Frame fields kept in `sentry.exception`; local variables (`vars`) are
+/// left out, they often hold personal data and secrets.
+const FRAME_FIELDS: [&str; 10] = [
+    "function",
+    "module",
+    "filename",
+    "abs_path",
+    "lineno",
+    "colno",
+    "in_app",
+    "pre_context",
+    "context_line",
+    "post_context",
+];
+
+/// Where a project's events go: the Faultline service, and the
+/// environment for events that name none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub service: String,
+    pub environment: Option<String>,
+}
+
+/// The error event of one Sentry event received at `received_at`.
+pub fn to_error_event(event: &Map<String, Value>, project: &Project, received_at: UnixNanos) -> ErrorEvent {
+    let timestamp = event.get("timestamp").and_then(timestamp).unwrap_or(received_at);
+    let mut out = ErrorEvent::blank(project.service.clone(), EventSource::Sentry, timestamp);
+    out.received_at = received_at;
+    out.environment = text(event, "environment").map(str::to_string).or_else(|| project.environment.clone());
+    out.service_version = text(event, "release").map(str::to_string);
+    out.host = text(event, "server_name").map(str::to_string);
+    out.sdk_language = text(event, "platform").map(str::to_string);
+    out.level = level(text(event, "level")).as_str().to_string();
+    out.span_name = text(event, "transaction").map(str::to_string);
+    fill_exception(&mut out, event);
+    fill_trace(&mut out, event);
+    fill_request(&mut out, event);
+    fill_attributes(&mut out.attributes, event);
+    fill_resource(&mut out, event);
+    out
+}
+
+/// Type, message and traceback; a message event's text when there is no
+/// exception.
+fn fill_exception(out: &mut ErrorEvent, event: &Map<String, Value>) {
+    let exceptions = values(event, "exception");
+    if let Some(outermost) = exceptions.iter().rev().find_map(Value::as_object) {
+        out.exception_type = text(outermost, "type").map(str::to_string);
+        out.message = outermost.get("value").and_then(Value::as_str).map(str::to_string);
+        out.escaped = object(outermost, "mechanism")
+            .and_then(|m| m.get("handled"))
+            .and_then(Value::as_bool)
+            .map(|handled| !handled);
+        out.stacktrace = traceback::render(exceptions);
+        out.attributes
+            .insert("sentry.exception".into(), Value::Array(exceptions.iter().map(structured).collect()));
+    }
+    if out.message.is_none() {
+        out.message = message(event);
+    }
+}
+
+/// `logentry.formatted`, else `logentry.message`, else `message` (a string
+/// or the same object).
+fn message(event: &Map<String, Value>) -> Option<String> {
+    let from = |entry: &Map<String, Value>| {
+        text(entry, "formatted").or_else(|| text(entry, "message")).map(str::to_string)
+    };
+    object(event, "logentry").and_then(from).or_else(|| match event.get("message") {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        Some(Value::Object(entry)) => from(entry),
+        _ => None,
+    })
+}
+
+/// An exception value without its frames' local variables.
+fn structured(value: &Value) -> Value {
+    let Some(value) = value.as_object() else {
+        return Value::Null;
+    };
+    let mut kept = value.clone();
+    let frames = object(value, "stacktrace").map(|s| values(s, "frames")).unwrap_or_default();
+    let frames: Vec<Value> = frames
+        .iter()
+        .filter_map(Value::as_object)
+        .map(|frame| {
+            Value::Object(
+                FRAME_FIELDS
+                    .iter()
+                    .filter_map(|name| Some((name.to_string(), frame.get(*name)?.clone())))
+                    .filter(|(_, v)| !v.is_null())
+                    .collect(),
+            )
+        })
+        .collect();
+    kept.insert("stacktrace".into(), serde_json::json!({ "frames": frames }));
+    Value::Object(kept)
+}
+
+fn fill_trace(out: &mut ErrorEvent, event: &Map<String, Value>) {
+    let Some(contexts) = object(event, "contexts") else {
+        return;
+    };
+    if let Some(trace) = object(contexts, "trace") {
+        out.trace_id = text(trace, "trace_id").map(str::to_ascii_lowercase).unwrap_or_default();
+        out.span_id = text(trace, "span_id").map(str::to_ascii_lowercase).unwrap_or_default();
+    }
+    out.attributes.insert("sentry.contexts".into(), Value::Object(contexts.clone()));
+}
+
+fn fill_request(out: &mut ErrorEvent, event: &Map<String, Value>) {
+    let Some(request) = object(event, "request") else {
+        return;
+    };
+    out.http_method = text(request, "method").map(str::to_ascii_uppercase);
+    if let Some(url) = text(request, "url") {
+        out.attributes.insert("url.full".into(), with_query(url, request).into());
+    }
+    for (name, value) in pairs(request.get("headers")) {
+        let name = name.to_ascii_lowercase();
+        if !SECRET_HEADERS.contains(&name.as_str()) {
+            out.attributes.insert(format!("http.request.header.{name}"), value.into());
+        }
+    }
+}
+
+/// The URL with the query Sentry SDKs send apart (`query_string`, a
+/// string or pairs), unless the URL has one already.
+fn with_query(url: &str, request: &Map<String, Value>) -> String {
+    let query = match request.get("query_string") {
+        Some(Value::String(q)) => q.trim_start_matches('?').to_string(),
+        Some(pairs_value @ (Value::Array(_) | Value::Object(_))) => {
+            pairs(Some(pairs_value)).iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+        }
+        _ => String::new(),
+    };
+    if query.is_empty() || url.contains('?') {
+        url.to_string()
+    } else {
+        format!("{url}?{query}")
+    }
+}
+
+fn fill_attributes(attributes: &mut Attributes, event: &Map<String, Value>) {
+    if let Some(id) = text(event, "event_id") {
+        attributes.insert("sentry.event_id".into(), id.into());
+    }
+    if let Some(logger) = text(event, "logger") {
+        attributes.insert("otel.scope.name".into(), logger.into());
+    }
+    for (name, value) in pairs(event.get("tags")) {
+        attributes.insert(format!("tags.{name}"), value.into());
+    }
+    if let Some(user) = object(event, "user") {
+        let names = [
+            ("id", "user.id"),
+            ("email", "user.email"),
+            ("username", "user.name"),
+            ("ip_address", "client.address"),
+        ];
+        for (field, name) in names {
+            if let Some(value) = user.get(field).and_then(scalar).filter(|v| !v.is_empty()) {
+                attributes.insert(name.into(), value.into());
+            }
+        }
+    }
+    let breadcrumbs = values(event, "breadcrumbs");
+    if !breadcrumbs.is_empty() {
+        let recent = breadcrumbs.get(breadcrumbs.len().saturating_sub(MAX_BREADCRUMBS)..).unwrap_or_default();
+        attributes.insert("sentry.breadcrumbs".into(), Value::Array(recent.to_vec()));
+    }
+    if let Some(fingerprint) = event.get("fingerprint").filter(|f| f.is_array() || f.is_string()) {
+        attributes.insert("error.fingerprint".into(), fingerprint.clone());
+    }
+}
+
+/// What OTel keeps on the resource: who sent it.
+fn fill_resource(out: &mut ErrorEvent, event: &Map<String, Value>) {
+    let resource = &mut out.resource;
+    resource.insert("service.name".into(), out.service.clone().into());
+    if let Some(environment) = &out.environment {
+        resource.insert("deployment.environment.name".into(), environment.clone().into());
+    }
+    if let Some(release) = &out.service_version {
+        resource.insert("service.version".into(), release.clone().into());
+    }
+    if let Some(host) = &out.host {
+        resource.insert("host.name".into(), host.clone().into());
+    }
+    if let Some(language) = &out.sdk_language {
+        resource.insert("telemetry.sdk.language".into(), language.clone().into());
+    }
+    if let Some(sdk) = object(event, "sdk") {
+        if let Some(name) = text(sdk, "name") {
+            resource.insert("telemetry.sdk.name".into(), name.into());
+        }
+        if let Some(version) = text(sdk, "version") {
+            resource.insert("telemetry.sdk.version".into(), version.into());
+        }
+    }
+}
+
+/// Sentry's levels are the model's; `log` (old SDKs) and unknown names are
+/// errors, as Sentry itself treats a missing level.
+fn level(name: Option<&str>) -> Level {
+    match name.map(str::to_ascii_lowercase).as_deref() {
+        Some("fatal" | "critical") => Level::Fatal,
+        Some("warning" | "warn") => Level::Warning,
+        Some("info") => Level::Info,
+        Some("debug") => Level::Debug,
+        Some("trace") => Level::Trace,
+        _ => Level::Error,
+    }
+}
+
+/// RFC 3339 (with or without a zone; Sentry means UTC) or seconds since
+/// the epoch as a number.
+fn timestamp(value: &Value) -> Option<UnixNanos> {
+    match value {
+        Value::String(text) => parse_rfc3339(text).or_else(|| parse_rfc3339(&format!("{text}Z"))),
+        Value::Number(n) => {
+            let seconds = n.as_f64()?;
+            let nanos = seconds * 1e9;
+            (nanos.is_finite() && nanos >= 0.0 && nanos < i64::MAX as f64).then_some(nanos as i64)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

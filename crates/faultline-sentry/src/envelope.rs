@@ -1,0 +1,256 @@
+//! Envelopes, the body of `POST /api/{project_id}/envelope/`:
+//!
+//! ```text
+//! {"event_id":"...","sent_at":"...","dsn":"..."}      envelope headers
+//! {"type":"event","length":4758}                      item headers
+//! {...4758 bytes of payload...}
+//! {"type":"attachment","length":12,"filename":"a.txt"}
+//! ...
+//! ```
+//!
+//! Each item's payload is `length` bytes when the header gives one, else
+//! up to the next newline. A malformed header line, or a length running
+//! past the body, makes the envelope unreadable from there on: it is
+//! refused whole, because what follows cannot be framed. A payload that
+//! is not valid JSON only loses its own item ([`Envelope::events`]).
+
+use serde_json::{Map, Value};
+
+/// Why an envelope (or store body) could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("empty envelope")]
+    Empty,
+    #[error("envelope headers are not a JSON object: {0}")]
+    Headers(String),
+    #[error("item {index}: headers are not a JSON object with a \"type\": {reason}")]
+    ItemHeaders { index: usize, reason: String },
+    #[error("item {index}: length {length} runs past the end of the envelope")]
+    Truncated { index: usize, length: u64 },
+    #[error("the event is not a JSON object: {0}")]
+    Event(String),
+}
+
+/// The item types Faultline knows; anything else is [`ItemKind::Other`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemKind {
+    /// An error or message event: becomes an error event.
+    Event,
+    /// A performance transaction (acknowledged, dropped for now).
+    Transaction,
+    /// Release health, one session or aggregates (acknowledged, dropped).
+    Session,
+    Sessions,
+    /// A file attached to an event (acknowledged, not stored).
+    Attachment,
+    /// The SDK's count of events it dropped (acknowledged, dropped).
+    ClientReport,
+    /// Profiles, replays, check-ins, logs, spans...: acknowledged, dropped.
+    Other(String),
+}
+
+impl ItemKind {
+    fn parse(name: &str) -> ItemKind {
+        match name {
+            "event" => ItemKind::Event,
+            "transaction" => ItemKind::Transaction,
+            "session" => ItemKind::Session,
+            "sessions" => ItemKind::Sessions,
+            "attachment" => ItemKind::Attachment,
+            "client_report" => ItemKind::ClientReport,
+            other => ItemKind::Other(other.to_string()),
+        }
+    }
+
+    /// The type as the envelope named it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ItemKind::Event => "event",
+            ItemKind::Transaction => "transaction",
+            ItemKind::Session => "session",
+            ItemKind::Sessions => "sessions",
+            ItemKind::Attachment => "attachment",
+            ItemKind::ClientReport => "client_report",
+            ItemKind::Other(name) => name,
+        }
+    }
+}
+
+/// One item: its type and its payload bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub kind: ItemKind,
+    pub payload: Vec<u8>,
+}
+
+/// A parsed envelope.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Envelope {
+    /// The envelope's `event_id` header, what the SDK expects back.
+    pub event_id: Option<String>,
+    pub items: Vec<Item>,
+}
+
+impl Envelope {
+    /// The `event` items' payloads as JSON objects, each `Err` on its own
+    /// when it is not one (the other items are unaffected).
+    pub fn events(&self) -> Vec<Result<Map<String, Value>, EnvelopeError>> {
+        self.items
+            .iter()
+            .filter(|item| item.kind == ItemKind::Event)
+            .map(|item| event_object(&item.payload))
+            .collect()
+    }
+
+    /// The id to answer with: the envelope's `event_id` header, else the
+    /// `event_id` of its first event that has one.
+    pub fn answer_id(&self) -> Option<String> {
+        self.event_id.clone().or_else(|| {
+            self.events().into_iter().flatten().find_map(|e| e.get("event_id")?.as_str().map(str::to_string))
+        })
+    }
+
+    /// Items that are not events, by type name: what was acknowledged and dropped.
+    pub fn dropped(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().filter(|item| item.kind != ItemKind::Event).map(|item| item.kind.as_str())
+    }
+}
+
+/// Reads an envelope body (already decompressed).
+pub fn parse_envelope(body: &[u8]) -> Result<Envelope, EnvelopeError> {
+    let (header_line, mut rest) = split_line(body);
+    if header_line.iter().all(u8::is_ascii_whitespace) {
+        return Err(EnvelopeError::Empty);
+    }
+    let headers = object(header_line).map_err(EnvelopeError::Headers)?;
+    let event_id = headers.get("event_id").and_then(Value::as_str).map(str::to_string);
+    let mut items = Vec::new();
+    while !rest.iter().all(u8::is_ascii_whitespace) {
+        let index = items.len();
+        let (line, after) = split_line(rest);
+        let item_headers = object(line).map_err(|reason| EnvelopeError::ItemHeaders { index, reason })?;
+        let kind = match item_headers.get("type").and_then(Value::as_str) {
+            Some(name) => ItemKind::parse(name),
+            None => return Err(EnvelopeError::ItemHeaders { index, reason: "no \"type\"".into() }),
+        };
+        let (payload, next) = match item_headers.get("length").and_then(Value::as_u64) {
+            Some(length) => {
+                let end = usize::try_from(length).ok().filter(|end| *end <= after.len());
+                let end = end.ok_or(EnvelopeError::Truncated { index, length })?;
+                let (payload, next) = after.split_at(end);
+                (payload, next.strip_prefix(b"\n").unwrap_or(next))
+            }
+            None => split_line(after),
+        };
+        items.push(Item { kind, payload: payload.to_vec() });
+        rest = next;
+    }
+    Ok(Envelope { event_id, items })
+}
+
+/// Reads a `/store/` body: one event as a JSON object, made an envelope
+/// of one `event` item so both endpoints share the rest of the way.
+pub fn parse_store(body: &[u8]) -> Result<Envelope, EnvelopeError> {
+    let event = event_object(body)?;
+    let event_id = event.get("event_id").and_then(Value::as_str).map(str::to_string);
+    Ok(Envelope { event_id, items: vec![Item { kind: ItemKind::Event, payload: body.to_vec() }] })
+}
+
+fn event_object(payload: &[u8]) -> Result<Map<String, Value>, EnvelopeError> {
+    object(payload).map_err(EnvelopeError::Event)
+}
+
+/// The first line (without its `\n` or `\r\n`) and what follows it.
+fn split_line(bytes: &[u8]) -> (&[u8], &[u8]) {
+    match bytes.iter().position(|b| *b == b'\n') {
+        Some(at) => {
+            let (line, rest) = bytes.split_at(at);
+            (line.strip_suffix(b"\r").unwrap_or(line), rest.get(1..).unwrap_or_default())
+        }
+        None => (bytes, &[]),
+    }
+}
+
+fn object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(format!("found {}", kind_of(&other))),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const CHAINED: &[u8] = include_bytes!("../tests/fixtures/python_chained.envelope");
+
+    #[test]
+    fn reads_a_real_sentry_python_envelope() {
+        let envelope = parse_envelope(CHAINED).unwrap();
+        assert_eq!(envelope.event_id.as_deref(), Some("38354266fba942e9b33b1d9dc60dde07"));
+        assert_eq!(envelope.items.len(), 1);
+        let events = envelope.events();
+        let event = events[0].as_ref().unwrap();
+        assert_eq!(event["event_id"], "38354266fba942e9b33b1d9dc60dde07");
+        assert_eq!(event["platform"], "python");
+    }
+
+    #[test]
+    fn items_without_length_and_other_types_are_kept_apart() {
+        let body = b"{\"event_id\":\"ab\"}\n\
+{\"type\":\"client_report\"}\n{\"discarded_events\":[]}\n\
+{\"type\":\"attachment\",\"length\":3,\"filename\":\"a.txt\"}\nx\ny\n\
+{\"type\":\"event\"}\nnot json\n\
+{\"type\":\"replay_video\",\"length\":0}\n\n\
+{\"type\":\"event\",\"length\":9}\n{\"a\":\"b\"}";
+        let envelope = parse_envelope(body).unwrap();
+        let kinds: Vec<&str> = envelope.items.iter().map(|i| i.kind.as_str()).collect();
+        assert_eq!(kinds, ["client_report", "attachment", "event", "replay_video", "event"]);
+        assert_eq!(envelope.items[1].payload, b"x\ny");
+        assert_eq!(envelope.dropped().collect::<Vec<_>>(), ["client_report", "attachment", "replay_video"]);
+        let events = envelope.events();
+        assert!(matches!(events[0], Err(EnvelopeError::Event(_))), "a bad payload loses only its item");
+        assert_eq!(events[1].as_ref().unwrap()["a"], "b");
+        assert_eq!(envelope.answer_id().as_deref(), Some("ab"));
+        let headless = parse_envelope(b"{}\n{\"type\":\"event\"}\n{\"event_id\":\"cd\"}\n").unwrap();
+        assert_eq!(
+            headless.answer_id().as_deref(),
+            Some("cd"),
+            "the event's own id when the header has none"
+        );
+    }
+
+    #[test]
+    fn framing_errors_refuse_the_envelope() {
+        assert_eq!(parse_envelope(b""), Err(EnvelopeError::Empty));
+        assert!(matches!(parse_envelope(b"nope\n"), Err(EnvelopeError::Headers(_))));
+        assert!(matches!(parse_envelope(b"{}\n[1]\n"), Err(EnvelopeError::ItemHeaders { index: 0, .. })));
+        assert!(matches!(parse_envelope(b"{}\n{\"length\":1}\nx"), Err(EnvelopeError::ItemHeaders { .. })));
+        assert_eq!(
+            parse_envelope(b"{}\n{\"type\":\"event\",\"length\":99}\n{}"),
+            Err(EnvelopeError::Truncated { index: 0, length: 99 })
+        );
+        assert_eq!(parse_envelope(b"{}\n").unwrap().items, vec![]);
+    }
+
+    #[test]
+    fn store_bodies_are_one_event() {
+        let envelope = parse_store(br#"{"event_id":"cd","message":"hi"}"#).unwrap();
+        assert_eq!(envelope.event_id.as_deref(), Some("cd"));
+        assert_eq!(envelope.items.len(), 1);
+        assert!(matches!(parse_store(b"[]"), Err(EnvelopeError::Event(_))));
+    }
+}

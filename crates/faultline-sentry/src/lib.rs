@@ -1,0 +1,47 @@
+//! Sentry SDKs in, Faultline error events out: the Sentry ingestion
+//! protocol beside OTLP, so a team keeps its Sentry SDKs and changes only
+//! the DSN.
+//!
+//! The steps, each its own module:
+//! - [`decompress`]: the body as sent (`Content-Encoding` gzip, deflate,
+//!   br or none), within a size limit;
+//! - [`sentry_key`]: the project key from `X-Sentry-Auth` or `?sentry_key=`;
+//! - [`parse_envelope`] (`/api/{id}/envelope/`) and [`parse_store`] (the
+//!   older `/api/{id}/store/`, one event as JSON): the items of a request;
+//!   only `event` items become error events, `transaction`, `session`,
+//!   `sessions`, `attachment`, `client_report` and unknown item types are
+//!   recognised, acknowledged and dropped for now;
+//! - [`to_error_event`]: one Sentry event as the model's
+//!   [`ErrorEvent`](faultline_model::ErrorEvent).
+//!
+//! # How Sentry frames are grouped like OTel stack traces
+//!
+//! The model keeps a stack trace as the text the runtime printed
+//! (`ErrorEvent::stacktrace`), and grouping parses that text
+//! (`faultline_grouping::stacktrace::parse_trace`) into its structured
+//! trace, applying its in-app detection and normalization to what it
+//! parsed. An OTel Python SDK sends `traceback.format_exception`'s text, so
+//! this crate renders Sentry's structured frames as exactly that text
+//! ([`traceback`]): the same Python bug sent by either SDK then gives the
+//! grouping the same input and lands in one issue, with no second
+//! grouping path to keep in step. Building grouping's structured trace
+//! directly would need a structured stack in the stored event; until then
+//! the structured frames (with context lines, `in_app`, `colno`) are kept
+//! on the event as the `sentry.exception` attribute for display, and
+//! Sentry's own `in_app` flag does not yet override grouping's.
+//!
+//! Only Python's format is rendered so far; events of other platforms get
+//! the same Python-style text, which grouping reads by sniffing, without
+//! that runtime's own rules.
+
+mod auth;
+mod convert;
+mod decompress;
+mod envelope;
+mod fields;
+pub mod traceback;
+
+pub use auth::{sentry_key, AuthError};
+pub use convert::{to_error_event, Project, MAX_BREADCRUMBS};
+pub use decompress::{decompress, DecompressError};
+pub use envelope::{parse_envelope, parse_store, Envelope, EnvelopeError, Item, ItemKind};

@@ -1,0 +1,102 @@
+//! Network input never panics the parsers or the conversion: arbitrary
+//! bytes, real envelopes cut or corrupted anywhere, and JSON of any shape
+//! where a Sentry event is expected.
+#![allow(clippy::unwrap_used)]
+
+use faultline_sentry::{decompress, parse_envelope, parse_store, sentry_key, to_error_event, Project};
+use proptest::prelude::*;
+use serde_json::Value;
+
+const FIXTURES: [&[u8]; 4] = [
+    include_bytes!("fixtures/python_chained.envelope"),
+    include_bytes!("fixtures/python_fingerprint.envelope"),
+    include_bytes!("fixtures/python_logging.envelope"),
+    include_bytes!("fixtures/python_request.envelope"),
+];
+
+fn project() -> Project {
+    Project { service: "s".into(), environment: None }
+}
+
+/// Parses and converts everything in `body` as the server does.
+fn ingest(body: &[u8]) {
+    for envelope in [parse_envelope(body), parse_store(body)].into_iter().flatten() {
+        let _ = envelope.answer_id();
+        for event in envelope.events().into_iter().flatten() {
+            let _ = to_error_event(&event, &project(), 0);
+        }
+    }
+}
+
+/// JSON values of any shape, a few levels deep.
+fn json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        "[a-z_{} ]{0,12}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("exception".to_string()),
+                    Just("values".to_string()),
+                    Just("stacktrace".to_string()),
+                    Just("frames".to_string()),
+                    Just("request".to_string()),
+                    Just("headers".to_string()),
+                    Just("contexts".to_string()),
+                    Just("trace".to_string()),
+                    Just("breadcrumbs".to_string()),
+                    Just("tags".to_string()),
+                    Just("user".to_string()),
+                    Just("timestamp".to_string()),
+                    Just("fingerprint".to_string()),
+                    Just("logentry".to_string()),
+                    Just("message".to_string()),
+                    Just("query_string".to_string()),
+                    Just("mechanism".to_string()),
+                    "[a-z_]{1,8}",
+                ],
+                inner,
+                0..8
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes(body in prop::collection::vec(any::<u8>(), 0..512)) {
+        ingest(&body);
+        let _ = decompress("gzip", &body, 1 << 16);
+        let _ = decompress("deflate", &body, 1 << 16);
+        let _ = decompress("br", &body, 1 << 16);
+        let text = String::from_utf8_lossy(&body);
+        let _ = sentry_key(Some(&text), Some(&text));
+    }
+
+    #[test]
+    fn real_envelopes_cut_or_corrupted(which in 0..FIXTURES.len(), at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+        let fixture = FIXTURES[which];
+        let at = at.index(fixture.len());
+        ingest(&fixture[..at]);
+        let mut corrupted = fixture.to_vec();
+        corrupted[at] = byte;
+        ingest(&corrupted);
+    }
+
+    #[test]
+    fn events_of_any_shape(event in json()) {
+        if let Value::Object(map) = &event {
+            let converted = to_error_event(map, &project(), 0);
+            prop_assert_eq!(converted.service, "s");
+        }
+        let body = format!("{{}}\n{{\"type\":\"event\"}}\n{event}\n");
+        ingest(body.as_bytes());
+    }
+}
