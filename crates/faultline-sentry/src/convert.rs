@@ -253,7 +253,7 @@ fn level(name: Option<&str>) -> Level {
 
 /// RFC 3339 (with or without a zone; Sentry means UTC) or seconds since
 /// the epoch as a number.
-fn timestamp(value: &Value) -> Option<UnixNanos> {
+pub(crate) fn timestamp(value: &Value) -> Option<UnixNanos> {
     match value {
         Value::String(text) => parse_rfc3339(text).or_else(|| parse_rfc3339(&format!("{text}Z"))),
         Value::Number(n) => {

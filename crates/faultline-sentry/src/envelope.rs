@@ -36,7 +36,7 @@ pub enum EnvelopeError {
 pub enum ItemKind {
     /// An error or message event: becomes an error event.
     Event,
-    /// A performance transaction (acknowledged, dropped for now).
+    /// A performance transaction: one request for API health.
     Transaction,
     /// Release health, one session or aggregates (acknowledged, dropped).
     Session,
@@ -102,6 +102,16 @@ impl Envelope {
             .collect()
     }
 
+    /// The `transaction` items' payloads as JSON objects, each `Err` on
+    /// its own when it is not one.
+    pub fn transactions(&self) -> Vec<Result<Map<String, Value>, EnvelopeError>> {
+        self.items
+            .iter()
+            .filter(|item| item.kind == ItemKind::Transaction)
+            .map(|item| event_object(&item.payload))
+            .collect()
+    }
+
     /// The id to answer with: the envelope's `event_id` header, else the
     /// `event_id` of its first event that has one.
     pub fn answer_id(&self) -> Option<String> {
@@ -110,9 +120,13 @@ impl Envelope {
         })
     }
 
-    /// Items that are not events, by type name: what was acknowledged and dropped.
+    /// Items that are neither events nor transactions, by type name: what
+    /// was acknowledged and dropped.
     pub fn dropped(&self) -> impl Iterator<Item = &str> {
-        self.items.iter().filter(|item| item.kind != ItemKind::Event).map(|item| item.kind.as_str())
+        self.items
+            .iter()
+            .filter(|item| !matches!(item.kind, ItemKind::Event | ItemKind::Transaction))
+            .map(|item| item.kind.as_str())
     }
 }
 

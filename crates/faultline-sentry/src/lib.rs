@@ -8,11 +8,14 @@
 //! - [`sentry_key`]: the project key from `X-Sentry-Auth` or `?sentry_key=`;
 //! - [`parse_envelope`] (`/api/{id}/envelope/`) and [`parse_store`] (the
 //!   older `/api/{id}/store/`, one event as JSON): the items of a request;
-//!   only `event` items become error events, `transaction`, `session`,
-//!   `sessions`, `attachment`, `client_report` and unknown item types are
-//!   recognised, acknowledged and dropped for now;
+//!   `event` items become error events, `transaction` items API health
+//!   figures; `session`, `sessions`, `attachment`, `client_report` and
+//!   unknown item types are recognised, acknowledged and dropped for now;
 //! - [`to_error_event`]: one Sentry event as the model's
-//!   [`ErrorEvent`](faultline_model::ErrorEvent).
+//!   [`ErrorEvent`](faultline_model::ErrorEvent);
+//! - [`transaction_sample`]: one transaction as the request it describes
+//!   ([`HealthSample`](faultline_model::HealthSample)), keyed and
+//!   classified as an OTLP server span is.
 //!
 //! # How Sentry frames are grouped like OTel stack traces
 //!
@@ -40,8 +43,10 @@ mod decompress;
 mod envelope;
 mod fields;
 pub mod traceback;
+mod transaction;
 
 pub use auth::{sentry_key, AuthError};
 pub use convert::{to_error_event, Project, MAX_BREADCRUMBS};
 pub use decompress::{decompress, DecompressError};
 pub use envelope::{parse_envelope, parse_store, Envelope, EnvelopeError, Item, ItemKind};
+pub use transaction::transaction_sample;

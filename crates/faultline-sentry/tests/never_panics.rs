@@ -3,15 +3,18 @@
 //! where a Sentry event is expected.
 #![allow(clippy::unwrap_used)]
 
-use faultline_sentry::{decompress, parse_envelope, parse_store, sentry_key, to_error_event, Project};
+use faultline_sentry::{
+    decompress, parse_envelope, parse_store, sentry_key, to_error_event, transaction_sample, Project,
+};
 use proptest::prelude::*;
 use serde_json::Value;
 
-const FIXTURES: [&[u8]; 4] = [
+const FIXTURES: [&[u8]; 5] = [
     include_bytes!("fixtures/python_chained.envelope"),
     include_bytes!("fixtures/python_fingerprint.envelope"),
     include_bytes!("fixtures/python_logging.envelope"),
     include_bytes!("fixtures/python_request.envelope"),
+    include_bytes!("fixtures/python_transaction_500.envelope"),
 ];
 
 fn project() -> Project {
@@ -24,6 +27,9 @@ fn ingest(body: &[u8]) {
         let _ = envelope.answer_id();
         for event in envelope.events().into_iter().flatten() {
             let _ = to_error_event(&event, &project(), 0);
+        }
+        for transaction in envelope.transactions().into_iter().flatten() {
+            let _ = transaction_sample(&transaction, &project());
         }
     }
 }
@@ -54,6 +60,8 @@ fn json() -> impl Strategy<Value = Value> {
                     Just("tags".to_string()),
                     Just("user".to_string()),
                     Just("timestamp".to_string()),
+                    Just("start_timestamp".to_string()),
+                    Just("transaction".to_string()),
                     Just("fingerprint".to_string()),
                     Just("logentry".to_string()),
                     Just("message".to_string()),
@@ -95,8 +103,13 @@ proptest! {
         if let Value::Object(map) = &event {
             let converted = to_error_event(map, &project(), 0);
             prop_assert_eq!(converted.service, "s");
+            if let Some(sample) = transaction_sample(map, &project()) {
+                prop_assert!(sample.duration_ms >= 0.0);
+            }
         }
-        let body = format!("{{}}\n{{\"type\":\"event\"}}\n{event}\n");
-        ingest(body.as_bytes());
+        for kind in ["event", "transaction"] {
+            let body = format!("{{}}\n{{\"type\":\"{kind}\"}}\n{event}\n");
+            ingest(body.as_bytes());
+        }
     }
 }
