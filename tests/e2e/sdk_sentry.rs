@@ -289,3 +289,60 @@ fn the_project_key_is_the_credential_when_tokens_are_required() {
     assert_eq!(groups["groups"][0]["title"], "checkout failed", "{groups}");
     assert_eq!(groups["groups"][0]["environments"], json!(["prod"]), "the project's environment");
 }
+
+/// `sorted[rank]` for the rank the sketch reads a quantile at
+/// (`Sketch::quantile`: `floor(q * (n - 1))`).
+fn exact_quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[(q * (sorted.len() - 1) as f64).floor() as usize]
+}
+
+fn within_one_percent(reported: &Value, exact: f64) {
+    let v = reported.as_f64().unwrap_or_else(|| panic!("no value: {reported}"));
+    // The sketch's 1% relative error on the value at the rank.
+    assert!((v - exact).abs() <= exact * 0.0101 + 1e-9, "reported {v}, exact {exact}");
+}
+
+#[test]
+fn sentry_python_transactions_feed_api_health() {
+    let tmp = TempDir::new("sentry-transactions");
+    let mut server = start(&tmp, "");
+    let dsn = dsn(&server);
+    // Five `GET /items/{id}` requests (one 500, one 404) and a
+    // `nightly-report` job, as sentry-sdk sends them with
+    // traces_sample_rate=1.0; it prints the web requests' durations.
+    let output = python_output(&server, "sentry_transactions.py", &["-B", "sentry_transactions.py", &dsn]);
+    let (durations, last) = output.split_once('\n').unwrap_or_else(|| panic!("no durations: {output}"));
+    assert_eq!(last.trim(), "sent", "{output}");
+    let mut durations: Vec<f64> = serde_json::from_str(durations).unwrap();
+    assert_eq!(durations.len(), 5, "{output}");
+    durations.sort_by(f64::total_cmp);
+
+    // What the SDK was answered 200 for is committed: it survives SIGKILL.
+    server.kill9();
+    server.restart();
+    let path = format!("/api/v1/services/{SERVICE}/endpoints?window=1h");
+    let body = server.wait_for(&path, |b| b["endpoints"].as_array().is_some_and(|e| e.len() == 2));
+    let endpoints = body["endpoints"].as_array().unwrap();
+    let items = &endpoints[0];
+    assert_eq!(
+        (items["route"].as_str(), items["method"].as_str()),
+        (Some("/items/{id}"), Some("GET")),
+        "{body}"
+    );
+    assert_eq!(items["requests"], 5, "{body}");
+    assert_eq!(items["errors"], 1, "the 500: {body}");
+    assert_eq!(items["client_errors"], 1, "the 404: {body}");
+    within_one_percent(&items["p50_ms"], exact_quantile(&durations, 0.5));
+    within_one_percent(&items["p95_ms"], exact_quantile(&durations, 0.95));
+    within_one_percent(&items["p99_ms"], exact_quantile(&durations, 0.99));
+    let job = &endpoints[1];
+    assert_eq!((job["route"].as_str(), job["method"].as_str()), (Some("nightly-report"), Some("")), "{body}");
+    assert_eq!((job["requests"].as_u64(), job["errors"].as_u64()), (Some(1), Some(0)), "{body}");
+
+    let services = server.get("/api/v1/services?window=1h");
+    let service = &services["services"][0];
+    assert_eq!((service["service"].as_str(), service["requests"].as_u64()), (Some(SERVICE), Some(6)));
+    assert_eq!(service["environments"], json!(["staging"]), "the SDK's environment: {services}");
+    // Transactions are figures, not error events.
+    assert_eq!(server.groups().len(), 0);
+}

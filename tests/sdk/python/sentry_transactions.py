@@ -11,8 +11,10 @@ Prints each request's duration in milliseconds as the SDK measured it
 server answered anything but 200.
 """
 
+import json
 import sys
 import time
+from datetime import datetime
 
 import sentry_sdk
 from sentry_sdk.transport import HttpTransport, Transport
@@ -52,7 +54,11 @@ class Capture(Transport):
 
 
 def before_send_transaction(event, hint):
-    durations.append((event["timestamp"], event["start_timestamp"]))
+    """Remembers each web request's duration as sent (ISO timestamps)."""
+    if event["contexts"]["trace"].get("op") == "http.server":
+        end = datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
+        start = datetime.fromisoformat(event["start_timestamp"].replace("Z", "+00:00"))
+        durations.append((end - start).total_seconds() * 1000)
     return event
 
 
@@ -64,6 +70,7 @@ def main():
         server_name="py-1",
         traces_sample_rate=1.0,
         auto_session_tracking=False,
+        before_send_transaction=before_send_transaction,
     )
     if capture:
         options["transport"] = Capture(sys.argv[3])
@@ -84,6 +91,7 @@ def main():
     sentry_sdk.flush(timeout=10)
     if not capture and (len(answers) != len(REQUESTS) + 1 or any(s != 200 for s in answers)):
         sys.exit(f"the server answered {answers}, expected {len(REQUESTS) + 1} 200s")
+    print(json.dumps(durations))
     print("sent", flush=True)
 
 

@@ -4,7 +4,8 @@
 //! or `?sentry_key=`) is the credential, checked against
 //! `[[sentry.projects]]`; ingest tokens do not apply here. Events go
 //! through the same pipeline as OTLP exports, so `200 {"id": ...}` means
-//! they are committed.
+//! they are committed; transactions become API health figures in the same
+//! commit, as OTLP request spans do.
 //!
 //! Answers as Sentry SDKs expect: 400 for a body that cannot be read, 401
 //! for a missing or unknown key, 403 for a key of another project, 413
@@ -26,7 +27,7 @@ use faultline_sentry::{decompress, parse_envelope, parse_store, DecompressError,
 use serde_json::json;
 
 use super::admission::Overload;
-use super::pipeline::{IngestError, Pipeline};
+use super::pipeline::{IngestError, Pipeline, SpanBucket};
 use super::sentry_projects::SentryProjects;
 use crate::metrics::{Refusal, Signal};
 
@@ -153,8 +154,11 @@ async fn ingest(
     .await
     .map_err(|e| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::Internal, e.to_string()))?;
     let (event_id, read) = read?;
-    let extract =
-        move |limits: &faultline_otlp::Limits, now| (extraction(&read, &project, limits, now), Vec::new());
+    let extract = move |limits: &faultline_otlp::Limits, now| {
+        let mut extraction = extraction(&read, &project, limits, now);
+        let requests = transaction_buckets(&read, &project, &mut extraction);
+        (extraction, requests)
+    };
     let result = sentry.pipeline.ingest(Signal::Sentry, None, extract).await;
     drop(admitted);
     let accepted = result.map_err(ingest_refusal)?;
@@ -200,8 +204,9 @@ fn read_body(encoding: &str, raw: &Bytes, limit: usize, endpoint: Endpoint) -> R
     parsed.map_err(|e| Refused::new(StatusCode::BAD_REQUEST, Refusal::Malformed, e.to_string()))
 }
 
-/// The envelope's events as an extraction: items that are not events are
-/// acknowledged and dropped (not counted as rejected: the SDK did nothing
+/// The envelope's events as an extraction: items that are neither events
+/// nor transactions (those are [`transaction_buckets`]) are acknowledged
+/// and dropped (not counted as rejected: the SDK did nothing
 /// wrong), event payloads that are not JSON objects are rejected alone.
 fn extraction(
     envelope: &Envelope,
@@ -228,6 +233,31 @@ fn extraction(
     }
     faultline_otlp::mark_truncated(&mut extraction.events);
     extraction
+}
+
+/// The envelope's transactions as API health figures, one request each,
+/// folded per endpoint and minute as OTLP request spans are; a transaction
+/// payload that is not a JSON object is rejected alone.
+fn transaction_buckets(
+    envelope: &Envelope,
+    project: &Project,
+    extraction: &mut faultline_otlp::Extraction,
+) -> Vec<SpanBucket> {
+    let mut health = faultline_store::HealthBatch::new();
+    for transaction in envelope.transactions() {
+        match transaction {
+            Ok(transaction) => {
+                if let Some(sample) = faultline_sentry::transaction_sample(&transaction, project) {
+                    faultline_store::health::add_samples(&mut health, std::slice::from_ref(&sample));
+                }
+            }
+            Err(e) => {
+                extraction.rejected += 1;
+                extraction.error_message = e.to_string();
+            }
+        }
+    }
+    health.into_iter().map(|((key, minute), bucket)| (key, minute, bucket)).collect()
 }
 
 /// The event within the export limits, as OTLP events are, except that
