@@ -366,6 +366,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn transactions_fold_per_endpoint_and_a_bad_one_is_rejected_alone() {
+        let server_error =
+            include_bytes!("../../../faultline-sentry/tests/fixtures/python_transaction_500.envelope");
+        let not_found =
+            include_bytes!("../../../faultline-sentry/tests/fixtures/python_transaction_404.envelope");
+        let payload = |body: &[u8]| parse_envelope(body).unwrap().items.remove(0);
+        let bad = faultline_sentry::Item {
+            kind: faultline_sentry::ItemKind::Transaction,
+            payload: b"[1]".to_vec(),
+        };
+        let envelope =
+            Envelope { event_id: None, items: vec![payload(server_error), bad, payload(not_found)] };
+        let project = Project { service: "shop-py".into(), environment: None };
+        let mut extraction = faultline_otlp::Extraction::default();
+        let buckets = transaction_buckets(&envelope, &project, &mut extraction);
+        assert_eq!(extraction.rejected, 1);
+        assert!(extraction.events.is_empty(), "transactions are no error events");
+        // Both were sent within the same minute (23:13:59) to one endpoint.
+        assert_eq!(buckets.len(), 1, "{buckets:?}");
+        let (key, _, bucket) = &buckets[0];
+        assert_eq!((key.route.as_str(), key.method.as_str()), ("/items/{id}", "GET"));
+        assert_eq!((bucket.requests, bucket.errors, bucket.client_errors), (2, 1, 1));
+        assert_eq!(bucket.latency.count(), 2);
+    }
+
+    #[test]
     fn events_are_bounded_like_otlp_events() {
         let limits = faultline_otlp::Limits { max_attributes: 4, max_string_len: 64, max_span_events: 1 };
         let mut event = ErrorEvent::blank("shop", EventSource::Sentry, 1);
