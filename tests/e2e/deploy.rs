@@ -359,9 +359,22 @@ fn the_demo_service_produces_issues_health_figures_and_alerts() {
         ],
         missing_sdk: ("ModuleNotFoundError", "the SDK is not installed in target/sdk-venv: run scripts/test"),
     };
-    let (stdout, stderr) =
-        sdk_app::run_output(&app, &server, "grpc", "demo-shop", "deployment.environment.name=demo");
-    assert!(stdout.contains("stopped"), "the demo did not stop cleanly:\n{stdout}\n{stderr}");
+    // Its failures are random: on a busy machine one short run may not hit
+    // every kind, so it runs again (at most three times) until four issues
+    // exist; each run must stop cleanly.
+    let issues = |server: &Server| {
+        server.get("/api/v1/groups?service=demo-shop&limit=100")["groups"].as_array().map_or(0, Vec::len)
+    };
+    for _ in 0..3 {
+        let (stdout, stderr) =
+            sdk_app::run_output(&app, &server, "grpc", "demo-shop", "deployment.environment.name=demo");
+        assert!(stdout.contains("stopped"), "the demo did not stop cleanly:\n{stdout}\n{stderr}");
+        // Its last exports are flushed at exit; give the index a moment.
+        std::thread::sleep(Duration::from_secs(2));
+        if issues(&server) >= 4 {
+            break;
+        }
+    }
 
     // Issues: exceptions of several types, raised in different functions.
     let groups = server.wait_for("/api/v1/groups?service=demo-shop&limit=100", |body| {
