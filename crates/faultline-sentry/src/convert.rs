@@ -15,11 +15,17 @@
 //! - `contexts.trace` → `trace_id`/`span_id`; other contexts →
 //!   `sentry.contexts`;
 //! - `tags` → `tags.<name>`; `user` → `user.id`, `user.email`,
-//!   `user.name`, `client.address`; `request` → `http_method`,
+//!   `user.name`, `client.address`, its other fields (`segment`, `geo`,
+//!   `data`, ...) → `sentry.user`; `request` → `http_method`,
 //!   `url.full` and `http.request.header.<name>` without `cookie`,
 //!   `authorization` and the like (`url.full` with `query_string`
-//!   appended); `breadcrumbs` → `sentry.breadcrumbs`
-//!   (the last [`MAX_BREADCRUMBS`]);
+//!   appended), its body → `sentry.request.data` when it is small
+//!   ([`MAX_REQUEST_DATA`]); `breadcrumbs` → `sentry.breadcrumbs`
+//!   (the last [`MAX_BREADCRUMBS`]); `extra` → `sentry.extra`;
+//!
+//! The API and the explorer read these names back as the event's
+//! breadcrumbs, request, user, contexts, tags and SDK
+//! (`faultline-server`'s `http/details.rs`).
 //! - `fingerprint` → `error.fingerprint`, which grouping reads with
 //!   `{{ default }}` as Sentry does.
 
@@ -31,6 +37,15 @@ use crate::traceback;
 
 /// Breadcrumbs kept per event, the most recent ones (Sentry's default too).
 pub const MAX_BREADCRUMBS: usize = 100;
+
+/// The largest request body kept, as JSON text: a form or a small JSON
+/// document helps to reproduce a bug, an upload does not.
+pub const MAX_REQUEST_DATA: usize = 2048;
+
+/// The user fields stored under their own attribute names; the others go
+/// to `sentry.user`.
+const USER_FIELDS: [(&str, &str); 4] =
+    [("id", "user.id"), ("email", "user.email"), ("username", "user.name"), ("ip_address", "client.address")];
 
 /// Request headers never stored: credentials and session cookies.
 const SECRET_HEADERS: [&str; 6] =
@@ -160,6 +175,10 @@ fn fill_request(out: &mut ErrorEvent, event: &Map<String, Value>) {
             out.attributes.insert(format!("http.request.header.{name}"), value.into());
         }
     }
+    let data = request.get("data").filter(|d| !d.is_null() && d.as_str() != Some(""));
+    if let Some(data) = data.filter(|d| d.to_string().len() <= MAX_REQUEST_DATA) {
+        out.attributes.insert("sentry.request.data".into(), data.clone());
+    }
 }
 
 /// The URL with the query Sentry SDKs send apart (`query_string`, a
@@ -190,17 +209,22 @@ fn fill_attributes(attributes: &mut Attributes, event: &Map<String, Value>) {
         attributes.insert(format!("tags.{name}"), value.into());
     }
     if let Some(user) = object(event, "user") {
-        let names = [
-            ("id", "user.id"),
-            ("email", "user.email"),
-            ("username", "user.name"),
-            ("ip_address", "client.address"),
-        ];
-        for (field, name) in names {
+        for (field, name) in USER_FIELDS {
             if let Some(value) = user.get(field).and_then(scalar).filter(|v| !v.is_empty()) {
                 attributes.insert(name.into(), value.into());
             }
         }
+        let others: Map<String, Value> = user
+            .iter()
+            .filter(|(k, v)| !v.is_null() && !USER_FIELDS.iter().any(|(field, _)| field == k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !others.is_empty() {
+            attributes.insert("sentry.user".into(), Value::Object(others));
+        }
+    }
+    if let Some(extra) = object(event, "extra").filter(|e| !e.is_empty()) {
+        attributes.insert("sentry.extra".into(), Value::Object(extra.clone()));
     }
     let breadcrumbs = values(event, "breadcrumbs");
     if !breadcrumbs.is_empty() {

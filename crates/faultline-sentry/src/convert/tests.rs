@@ -189,3 +189,26 @@ fn other_platforms_are_grouped_by_their_frames_in_python_format() {
     assert_eq!(grouping.method, "stacktrace");
     assert!(grouping.culprit.contains("parseOrder"), "{}", grouping.culprit);
 }
+
+#[test]
+fn user_extras_request_body_and_extra_are_kept_small_bodies_only() {
+    let event = json!({
+        "message": "checkout failed",
+        "user": {"id": "7", "username": "ada", "segment": "beta", "geo": {"country_code": "DE"}, "name": null},
+        "request": {"method": "POST", "url": "https://shop.example/cart", "data": {"sku": "SKU-1", "quantity": 2}},
+        "extra": {"cart_size": 3}
+    });
+    let event = to_error_event(event.as_object().unwrap(), &project(), 1);
+    let a = &event.attributes;
+    assert_eq!(a["user.name"], "ada");
+    assert_eq!(a["sentry.user"], json!({"segment": "beta", "geo": {"country_code": "DE"}}));
+    assert_eq!(a["sentry.request.data"], json!({"sku": "SKU-1", "quantity": 2}));
+    assert_eq!(a["sentry.extra"], json!({"cart_size": 3}));
+
+    let upload = "x".repeat(MAX_REQUEST_DATA);
+    let event = json!({"message": "m", "user": {"id": "7"}, "request": {"url": "https://a/", "data": upload}});
+    let event = to_error_event(event.as_object().unwrap(), &project(), 1);
+    assert!(!event.attributes.contains_key("sentry.request.data"), "a large body is left out");
+    assert!(!event.attributes.contains_key("sentry.user"), "no other user fields");
+    assert!(!event.attributes.contains_key("sentry.extra"));
+}
