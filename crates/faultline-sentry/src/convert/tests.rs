@@ -206,7 +206,8 @@ fn user_extras_request_body_and_extra_are_kept_small_bodies_only() {
     assert_eq!(a["sentry.extra"], json!({"cart_size": 3}));
 
     let upload = "x".repeat(MAX_REQUEST_DATA);
-    let event = json!({"message": "m", "user": {"id": "7"}, "request": {"url": "https://a/", "data": upload}});
+    let event =
+        json!({"message": "m", "user": {"id": "7"}, "request": {"url": "https://a/", "data": upload}});
     let event = to_error_event(event.as_object().unwrap(), &project(), 1);
     assert!(!event.attributes.contains_key("sentry.request.data"), "a large body is left out");
     assert!(!event.attributes.contains_key("sentry.user"), "no other user fields");

@@ -3,6 +3,8 @@
 //! trace, a frequency chart with release boundaries, tag breakdowns, a
 //! pager over its events with every attribute, the trace link, why it was
 //! grouped, its endpoint's health around it, and the triage actions.
+//! The event's tags, breadcrumbs, request, user and contexts are panels of
+//! their own (`event_panels.rs`).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -13,6 +15,7 @@ use faultline_model::{now_nanos, ErrorEvent, Group, GroupStatus, HealthBucket, S
 use faultline_store::{EventNeighbors, Facet, GroupFilter, GroupSort, HealthFilter};
 use serde::Deserialize;
 
+use super::event_panels::Panels;
 use super::format::{self, query_string};
 use super::period::{Period, CHOICES};
 use super::stream::local_path;
@@ -99,6 +102,8 @@ pub struct EventView {
     pub resource: Vec<Kv>,
     pub trace_link: Option<String>,
     pub exceptions: Vec<ExceptionView>,
+    /// Tags, breadcrumbs, request, user, contexts, extra data, SDK.
+    pub panels: Panels,
 }
 
 pub struct Pager {
@@ -429,6 +434,7 @@ fn event_view(api: &Api, e: ErrorEvent, now: i64) -> EventView {
         resource: kvs(&e.resource),
         trace_link: api.ui.trace_link(&e.trace_id),
         exceptions,
+        panels: Panels::of(&e),
         event: e,
     }
 }
