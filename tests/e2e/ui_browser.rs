@@ -290,6 +290,8 @@ fn ui_browser_triage_an_issue_from_the_stream() {
     assert_eq!(browser.find("#user").text(), "id u-3", "enduser.id is the user");
     assert!(browser.find("#contexts .card[data-context=host]").text().contains("web-1"));
     assert!(browser.find("#sdk").text().starts_with("opentelemetry "), "{}", browser.find("#sdk").text());
+    browser.execute_script("document.getElementById('user').scrollIntoView()", vec![]);
+    browser.screenshot("issue-otel-panels");
 
     // Resolve it: it leaves the unresolved stream.
     browser.find("button[value=resolved]").click();
