@@ -21,7 +21,8 @@
 //!   `authorization` and the like (`url.full` with `query_string`
 //!   appended), its body → `sentry.request.data` when it is small
 //!   ([`MAX_REQUEST_DATA`]); `breadcrumbs` → `sentry.breadcrumbs`
-//!   (the last [`MAX_BREADCRUMBS`]); `extra` → `sentry.extra`;
+//!   (the last [`MAX_BREADCRUMBS`], fewer when they are larger than
+//!   [`MAX_BREADCRUMBS_BYTES`]); `extra` → `sentry.extra`;
 //!
 //! The API and the explorer read these names back as the event's
 //! breadcrumbs, request, user, contexts, tags and SDK
@@ -37,6 +38,12 @@ use crate::traceback;
 
 /// Breadcrumbs kept per event, the most recent ones (Sentry's default too).
 pub const MAX_BREADCRUMBS: usize = 100;
+
+/// The most JSON text the kept breadcrumbs make: ingest cuts an attribute
+/// longer than `limits.max_string_len` (32 KiB by default) into text that
+/// no longer reads as a list, so older breadcrumbs are left out first to
+/// stay well below it.
+pub const MAX_BREADCRUMBS_BYTES: usize = 16 * 1024;
 
 /// The largest request body kept, as JSON text: a form or a small JSON
 /// document helps to reproduce a bug, an upload does not.
@@ -226,14 +233,29 @@ fn fill_attributes(attributes: &mut Attributes, event: &Map<String, Value>) {
     if let Some(extra) = object(event, "extra").filter(|e| !e.is_empty()) {
         attributes.insert("sentry.extra".into(), Value::Object(extra.clone()));
     }
-    let breadcrumbs = values(event, "breadcrumbs");
+    let breadcrumbs = recent_breadcrumbs(values(event, "breadcrumbs"));
     if !breadcrumbs.is_empty() {
-        let recent = breadcrumbs.get(breadcrumbs.len().saturating_sub(MAX_BREADCRUMBS)..).unwrap_or_default();
-        attributes.insert("sentry.breadcrumbs".into(), Value::Array(recent.to_vec()));
+        attributes.insert("sentry.breadcrumbs".into(), Value::Array(breadcrumbs));
     }
     if let Some(fingerprint) = event.get("fingerprint").filter(|f| f.is_array() || f.is_string()) {
         attributes.insert("error.fingerprint".into(), fingerprint.clone());
     }
+}
+
+/// The last [`MAX_BREADCRUMBS`] breadcrumbs that fit in
+/// [`MAX_BREADCRUMBS_BYTES`] together, oldest first; at least the newest.
+fn recent_breadcrumbs(all: &[Value]) -> Vec<Value> {
+    let mut kept = Vec::new();
+    let mut bytes = 0;
+    for crumb in all.iter().rev().take(MAX_BREADCRUMBS) {
+        bytes += crumb.to_string().len() + 1;
+        if bytes > MAX_BREADCRUMBS_BYTES && !kept.is_empty() {
+            break;
+        }
+        kept.push(crumb.clone());
+    }
+    kept.reverse();
+    kept
 }
 
 /// What OTel keeps on the resource: who sent it.

@@ -213,3 +213,29 @@ fn user_extras_request_body_and_extra_are_kept_small_bodies_only() {
     assert!(!event.attributes.contains_key("sentry.user"), "no other user fields");
     assert!(!event.attributes.contains_key("sentry.extra"));
 }
+
+#[test]
+fn breadcrumbs_keep_the_newest_that_fit_the_byte_budget() {
+    let crumb = |i: usize| json!({"message": format!("step {i}"), "data": {"blob": "x".repeat(1000)}});
+    let event = json!({"message": "m", "breadcrumbs": {"values": (0..150).map(crumb).collect::<Vec<_>>()}});
+    let event = to_error_event(event.as_object().unwrap(), &project(), 1);
+    let kept = event.attributes["sentry.breadcrumbs"].as_array().unwrap();
+    assert!(kept.len() > 10 && kept.len() < MAX_BREADCRUMBS, "{}", kept.len());
+    assert!(Value::Array(kept.clone()).to_string().len() <= MAX_BREADCRUMBS_BYTES);
+    assert_eq!(kept.last().unwrap()["message"], "step 149", "the newest last");
+    assert_eq!(kept[0]["message"], format!("step {}", 150 - kept.len()), "a run of the most recent");
+
+    let small =
+        json!({"message": "m", "breadcrumbs": (0..120).map(|i| json!({"message": i})).collect::<Vec<_>>()});
+    let small = to_error_event(small.as_object().unwrap(), &project(), 1);
+    let kept = small.attributes["sentry.breadcrumbs"].as_array().unwrap();
+    assert_eq!((kept.len(), &kept[0]["message"]), (MAX_BREADCRUMBS, &json!(20)));
+
+    let huge = json!({"message": "m", "breadcrumbs": [{"message": "y".repeat(MAX_BREADCRUMBS_BYTES + 1)}]});
+    let huge = to_error_event(huge.as_object().unwrap(), &project(), 1);
+    assert_eq!(
+        huge.attributes["sentry.breadcrumbs"].as_array().unwrap().len(),
+        1,
+        "the newest alone is kept"
+    );
+}
