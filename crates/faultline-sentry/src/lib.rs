@@ -9,8 +9,11 @@
 //! - [`parse_envelope`] (`/api/{id}/envelope/`) and [`parse_store`] (the
 //!   older `/api/{id}/store/`, one event as JSON): the items of a request;
 //!   `event` items become error events, `transaction` items API health
-//!   figures; `session`, `sessions`, `attachment`, `client_report` and
-//!   unknown item types are recognised, acknowledged and dropped for now;
+//!   figures; `session`, `sessions`, `attachment` and unknown item types
+//!   are recognised, acknowledged and dropped for now; an item that cannot
+//!   be framed or read is set aside without costing the others;
+//! - [`discarded`]: the counts of events the SDK dropped itself, from its
+//!   `client_report` items;
 //! - [`to_error_event`]: one Sentry event as the model's
 //!   [`ErrorEvent`](faultline_model::ErrorEvent);
 //! - [`transaction_sample`]: one transaction as the request it describes
@@ -38,6 +41,7 @@
 //! that runtime's own rules.
 
 mod auth;
+mod client_report;
 mod convert;
 mod decompress;
 mod envelope;
@@ -46,6 +50,7 @@ pub mod traceback;
 mod transaction;
 
 pub use auth::{sentry_key, AuthError};
+pub use client_report::{discarded, Discarded};
 pub use convert::{to_error_event, Project, MAX_BREADCRUMBS};
 pub use decompress::{decompress, DecompressError};
 pub use envelope::{parse_envelope, parse_store, Envelope, EnvelopeError, Item, ItemKind};

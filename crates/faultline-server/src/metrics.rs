@@ -123,7 +123,13 @@ pub struct Metrics {
     regressions: AtomicU64,
     /// Exports and events refused over a rate limit, by service and limit.
     rate_limited: Mutex<BTreeMap<RateLimitedLabels, (u64, u64)>>,
+    /// Events Sentry SDKs report (client reports) they dropped themselves.
+    sentry_discarded: Mutex<BTreeMap<DiscardedLabels, u64>>,
 }
+
+/// Reason and category pairs with their own series; later ones (SDKs name
+/// them, so they are unbounded in principle) count as `other`.
+const MAX_DISCARDED_SERIES: usize = 200;
 
 /// Services with their own rate-limited series; later ones count as `other`.
 const MAX_RATE_LIMITED_SERIES: usize = 1000;
@@ -175,6 +181,22 @@ impl Metrics {
             let entry = counts.entry(labels).or_default();
             entry.0 += 1;
             entry.1 += events;
+        }
+    }
+
+    /// Counts what Sentry SDKs report they dropped (their client reports).
+    pub fn sentry_client_discarded(&self, reports: &[faultline_sentry::Discarded]) {
+        if reports.is_empty() {
+            return;
+        }
+        let mut counts = self.sentry_discarded.lock().unwrap_or_else(|p| p.into_inner());
+        for report in reports {
+            let mut labels =
+                DiscardedLabels { reason: report.reason.clone(), category: report.category.clone() };
+            if !counts.contains_key(&labels) && counts.len() >= MAX_DISCARDED_SERIES {
+                labels = DiscardedLabels { reason: "other".into(), category: "other".into() };
+            }
+            *counts.entry(labels).or_default() += report.quantity;
         }
     }
 
@@ -274,6 +296,20 @@ impl Metrics {
             refused,
         );
         self.register_rate_limited(registry);
+        self.register_sentry_discarded(registry);
+    }
+
+    fn register_sentry_discarded(&self, registry: &mut Registry) {
+        let counts = self.sentry_discarded.lock().unwrap_or_else(|p| p.into_inner());
+        let family = Family::<DiscardedLabels, Counter>::default();
+        for (labels, quantity) in counts.iter() {
+            family.get_or_create(labels).inc_by(*quantity);
+        }
+        registry.register(
+            "faultline_sentry_client_discarded",
+            "Events Sentry SDKs report they dropped before sending (client reports), by reason and category.",
+            family,
+        );
     }
 
     fn register_rate_limited(&self, registry: &mut Registry) {
@@ -355,6 +391,12 @@ struct SignalLabels {
 struct RateLimitedLabels {
     service: String,
     limit: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+struct DiscardedLabels {
+    reason: String,
+    category: String,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
