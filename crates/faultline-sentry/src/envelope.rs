@@ -230,9 +230,9 @@ fn read_item<'a>(index: usize, line: &[u8], after: &'a [u8]) -> Framed<'a> {
 fn resync(mut rest: &[u8]) -> &[u8] {
     while !rest.is_empty() {
         let (line, after) = split_line(rest);
-        let header = object(line).ok().filter(|h| {
-            h.get("type").is_some_and(Value::is_string) && !h.contains_key("event_id")
-        });
+        let header = object(line)
+            .ok()
+            .filter(|h| h.get("type").is_some_and(Value::is_string) && !h.contains_key("event_id"));
         if header.is_some() {
             return rest;
         }

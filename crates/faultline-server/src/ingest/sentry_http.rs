@@ -77,7 +77,9 @@ fn cors() -> CorsLayer {
         .allow_origin(Any)
         .allow_methods([Method::POST])
         .allow_headers(allowed.map(HeaderName::from_static))
-        .expose_headers(["x-sentry-error", "x-sentry-rate-limits", "retry-after"].map(HeaderName::from_static))
+        .expose_headers(
+            ["x-sentry-error", "x-sentry-rate-limits", "retry-after"].map(HeaderName::from_static),
+        )
         .max_age(Duration::from_secs(3600))
 }
 
@@ -180,9 +182,8 @@ async fn ingest(
     admitted.add((raw.len() as u64).saturating_sub(declared));
     // Decompressing and parsing are CPU work: off the async threads.
     let read = tokio::task::spawn_blocking(move || {
-        read_body(&encoding, &raw, limit, endpoint).map(|envelope| {
-            (envelope.answer_id(), faultline_sentry::discarded(&envelope), envelope)
-        })
+        read_body(&encoding, &raw, limit, endpoint)
+            .map(|envelope| (envelope.answer_id(), faultline_sentry::discarded(&envelope), envelope))
     })
     .await
     .map_err(|e| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::Internal, e.to_string()))?;
@@ -410,7 +411,7 @@ fn ingest_refusal(e: IngestError) -> Refused {
 mod tests {
     use faultline_model::{ErrorEvent, EventSource};
     use serde_json::json;
-use tower_http::cors::{Any, CorsLayer};
+    use tower_http::cors::{Any, CorsLayer};
 
     use super::*;
 
