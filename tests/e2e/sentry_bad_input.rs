@@ -21,6 +21,10 @@ const SERVICE: &str = "shop-py";
 /// A server accepting Sentry project 1 with [`KEY`] and project 2 with
 /// [`OTHER_KEY`], requests up to 4 KiB.
 fn start(tmp: &TempDir) -> Server {
+    start_with(tmp, &[])
+}
+
+fn start_with(tmp: &TempDir, args: &[&str]) -> Server {
     let config = tmp.path().join("faultline.toml");
     let text = format!(
         "[limits]\nmax_request_bytes = 4096\n\
@@ -28,7 +32,9 @@ fn start(tmp: &TempDir) -> Server {
          [[sentry.projects]]\nid = 2\nkey = \"{OTHER_KEY}\"\nservice = \"other\"\n"
     );
     std::fs::write(&config, text).unwrap();
-    Server::start_with(&["--config", config.to_str().unwrap()])
+    let mut all = vec!["--config", config.to_str().unwrap()];
+    all.extend_from_slice(args);
+    Server::start_with(&all)
 }
 
 struct Answer {
@@ -311,16 +317,15 @@ fn browser_sdks_may_post_cross_origin() {
     assert!(response.headers().get("access-control-allow-origin").is_none(), "{:?}", response.headers());
 }
 
-#[test]
-fn sentry_python_client_reports_reach_metrics() {
-    let tmp = TempDir::new("sentry-bad-input");
-    let server = start(&tmp);
+/// Runs a program of tests/sdk/python with sentry-sdk against the server;
+/// what it printed.
+fn python_output(server: &Server, program: &str) -> String {
     let workspace = faultline_tests::workspace();
     let dsn = format!("http://{KEY}@127.0.0.1:{}/1", server.http_port);
     let app = App {
-        label: "client_report.py",
+        label: program,
         program: workspace.join("target/sdk-venv/bin/python"),
-        args: &["-B", "client_report.py", &dsn],
+        args: &["-B", program, &dsn],
         dir: workspace.join("tests/sdk/python"),
         clear_env: &["PYTHONPATH", "SENTRY_DSN", "SENTRY_RELEASE", "SENTRY_ENVIRONMENT"],
         extra_env: &[("PYTHONDONTWRITEBYTECODE", "1")],
@@ -330,8 +335,15 @@ fn sentry_python_client_reports_reach_metrics() {
         ),
     };
     assert!(app.program.exists(), "{} missing: run scripts/test", app.program.display());
-    let (stdout, _) = sdk_app::run_output(&app, &server, "http/protobuf", SERVICE, "");
-    assert_eq!(stdout.trim(), "sent");
+    let (stdout, _) = sdk_app::run_output(&app, server, "http/protobuf", SERVICE, "");
+    stdout.trim().to_string()
+}
+
+#[test]
+fn sentry_python_client_reports_reach_metrics() {
+    let tmp = TempDir::new("sentry-bad-input");
+    let server = start(&tmp);
+    assert_eq!(python_output(&server, "client_report.py"), "sent");
     assert_eq!(stored(&server), ["report kept"]);
     // `before_send` dropped two error events; the SDK said so.
     let series = "faultline_sentry_client_discarded_total{reason=\"before_send\",category=\"error\"}";
@@ -345,4 +357,65 @@ fn sentry_python_client_reports_reach_metrics() {
     let overflow =
         "faultline_sentry_client_discarded_total{reason=\"queue_overflow\",category=\"transaction\"}";
     assert_eq!(metric(&server, overflow), Some(1.0));
+}
+
+/// Starts a Sentry envelope request declaring `declared` bytes and sends
+/// only a few: it holds that much of the in-flight byte budget until
+/// dropped.
+fn hold_request_open(server: &Server, declared: usize) -> std::net::TcpStream {
+    let url = server.http_url("/");
+    let authority = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let mut stream = std::net::TcpStream::connect(&authority).unwrap();
+    let head = format!(
+        "POST /api/1/envelope/?sentry_key={KEY} HTTP/1.1\r\nHost: {authority}\r\n\
+         Content-Length: {declared}\r\n\r\n{{}}\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.flush().unwrap();
+    stream
+}
+
+/// Checks `X-Sentry-Rate-Limits` is `<seconds>:<categories>:<scope>` as
+/// Sentry SDKs parse it, for all categories, as long as `Retry-After`.
+fn assert_rate_limit_headers(headers: &HeaderMap) {
+    let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after >= 1, "{headers:?}");
+    let limits = headers["x-sentry-rate-limits"].to_str().unwrap();
+    let fields: Vec<&str> = limits.split(':').collect();
+    assert!(fields.len() >= 3, "{limits}");
+    assert_eq!(fields[0].parse::<u64>().ok(), Some(retry_after), "{limits}");
+    assert_eq!(fields[1], "", "all categories: {limits}");
+    assert!(["organization", "project", "key"].contains(&fields[2]), "{limits}");
+}
+
+#[test]
+fn a_busy_server_answers_429_and_sentry_python_holds_back() {
+    let tmp = TempDir::new("sentry-bad-input");
+    let server = start_with(&tmp, &["--max-inflight-bytes", "4096"]);
+    let body = |n: &str| format!("{{}}\n{}", event(n, &format!("busy {n}"))).into_bytes();
+    let held = hold_request_open(&server, 4096);
+    let mut answer = envelope(&server, &body("h1"));
+    faultline_tests::wait_until(
+        std::time::Duration::from_secs(10),
+        || {
+            answer = envelope(&server, &body("h1"));
+            answer.status == 429
+        },
+        || "the held request was never admitted".to_string(),
+    );
+    assert!(detail(&answer).contains("retry later"), "{}", answer.body);
+    assert_rate_limit_headers(&answer.headers);
+
+    // The SDK is refused its first message and, told to wait, does not
+    // send the next two within the window.
+    assert_eq!(python_output(&server, "backoff.py"), "[429]");
+
+    drop(held);
+    faultline_tests::wait_until(
+        std::time::Duration::from_secs(10),
+        || envelope(&server, &body("h2")).status == 200,
+        || "the held request's bytes were never released".to_string(),
+    );
+    // Only what was answered 200 is stored.
+    assert_eq!(stored(&server), ["busy h2"]);
 }
