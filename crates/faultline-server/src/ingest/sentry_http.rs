@@ -411,7 +411,6 @@ fn ingest_refusal(e: IngestError) -> Refused {
 mod tests {
     use faultline_model::{ErrorEvent, EventSource};
     use serde_json::json;
-    use tower_http::cors::{Any, CorsLayer};
 
     use super::*;
 
