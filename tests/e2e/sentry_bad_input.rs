@@ -1,8 +1,9 @@
 //! Bad input on the Sentry endpoints, sent over HTTP to the real binary:
 //! each mistake gets the clear 4xx Sentry SDKs expect, never a 5xx, and a
 //! bad item never costs the other items of its envelope (they are stored,
-//! which the API shows). Also CORS for browser SDKs and the SDK's client
-//! reports on /metrics, from the real Python sentry-sdk.
+//! which the API shows). Also 429 when busy, CORS for browser SDKs, and
+//! what the real Python sentry-sdk reports besides events (client reports,
+//! release health sessions) on /metrics.
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write;
@@ -418,4 +419,36 @@ fn a_busy_server_answers_429_and_sentry_python_holds_back() {
     );
     // Only what was answered 200 is stored.
     assert_eq!(stored(&server), ["busy h2"]);
+}
+
+#[test]
+fn sentry_python_release_health_reaches_metrics() {
+    let tmp = TempDir::new("sentry-bad-input");
+    let server = start(&tmp);
+    // Five requests in server mode: three fine, one with a handled error,
+    // one crashed; the SDK sends both errors and then the aggregates.
+    let answers: Vec<u16> = serde_json::from_str(&python_output(&server, "sessions.py")).unwrap();
+    assert!(!answers.is_empty() && answers.iter().all(|a| *a == 200), "{answers:?}");
+    assert_eq!(server.groups().len(), 2, "{:?}", titles(&server.groups()));
+    let sessions = |release: &str, outcome: &str| {
+        let series = format!(
+            "faultline_sentry_sessions_total{{service=\"{SERVICE}\",release=\"{release}\",outcome=\"{outcome}\"}}"
+        );
+        metric(&server, &series)
+    };
+    assert_eq!(sessions("shop@2.4.0", "exited"), Some(3.0));
+    assert_eq!(sessions("shop@2.4.0", "errored"), Some(1.0));
+    assert_eq!(sessions("shop@2.4.0", "crashed"), Some(1.0));
+    assert_eq!(sessions("shop@2.4.0", "abnormal"), None);
+
+    // A single session (application mode) counts once, when it ends.
+    let session = |status: &str, errors: u32| {
+        let payload = format!(
+            "{{\"sid\":\"7c3e\",\"init\":true,\"status\":\"{status}\",\"errors\":{errors},\"attrs\":{{\"release\":\"shop@2.5.0\"}}}}"
+        );
+        envelope(&server, format!("{{}}\n{{\"type\":\"session\"}}\n{payload}\n").as_bytes()).status
+    };
+    assert_eq!((session("ok", 0), session("ok", 1), session("exited", 1)), (200, 200, 200));
+    assert_eq!(sessions("shop@2.5.0", "errored"), Some(1.0));
+    assert_eq!(sessions("shop@2.5.0", "exited"), None);
 }

@@ -125,7 +125,13 @@ pub struct Metrics {
     rate_limited: Mutex<BTreeMap<RateLimitedLabels, (u64, u64)>>,
     /// Events Sentry SDKs report (client reports) they dropped themselves.
     sentry_discarded: Mutex<BTreeMap<DiscardedLabels, u64>>,
+    /// Sessions Sentry SDKs report ended, by service, release and outcome.
+    sentry_sessions: Mutex<BTreeMap<SessionLabels, u64>>,
 }
+
+/// Service and release pairs with their own session series; later ones
+/// count under release `other`.
+const MAX_SESSION_RELEASES: usize = 1000;
 
 /// Reason and category pairs with their own series; later ones (SDKs name
 /// them, so they are unbounded in principle) count as `other`.
@@ -197,6 +203,26 @@ impl Metrics {
                 labels = DiscardedLabels { reason: "other".into(), category: "other".into() };
             }
             *counts.entry(labels).or_default() += report.quantity;
+        }
+    }
+
+    /// Counts the sessions of `service` that Sentry SDKs report ended.
+    pub fn sentry_sessions(&self, service: &str, sessions: &[faultline_sentry::SessionCount]) {
+        if sessions.is_empty() {
+            return;
+        }
+        let mut counts = self.sentry_sessions.lock().unwrap_or_else(|p| p.into_inner());
+        for session in sessions {
+            let known = |release: &str| counts.keys().any(|l| l.service == service && l.release == release);
+            let release = if known(&session.release)
+                || counts.len() < MAX_SESSION_RELEASES * faultline_sentry::SESSION_OUTCOMES.len()
+            {
+                session.release.clone()
+            } else {
+                "other".into()
+            };
+            let labels = SessionLabels { service: service.to_string(), release, outcome: session.outcome };
+            *counts.entry(labels).or_default() += session.count;
         }
     }
 
@@ -297,6 +323,21 @@ impl Metrics {
         );
         self.register_rate_limited(registry);
         self.register_sentry_discarded(registry);
+        self.register_sentry_sessions(registry);
+    }
+
+    fn register_sentry_sessions(&self, registry: &mut Registry) {
+        let counts = self.sentry_sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let family = Family::<SessionLabels, Counter>::default();
+        for (labels, count) in counts.iter() {
+            family.get_or_create(labels).inc_by(*count);
+        }
+        registry.register(
+            "faultline_sentry_sessions",
+            "Sessions Sentry SDKs report ended (release health), by service, release and outcome \
+             (exited, errored, crashed, abnormal).",
+            family,
+        );
     }
 
     fn register_sentry_discarded(&self, registry: &mut Registry) {
@@ -391,6 +432,13 @@ struct SignalLabels {
 struct RateLimitedLabels {
     service: String,
     limit: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+struct SessionLabels {
+    service: String,
+    release: String,
+    outcome: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]

@@ -182,12 +182,18 @@ async fn ingest(
     admitted.add((raw.len() as u64).saturating_sub(declared));
     // Decompressing and parsing are CPU work: off the async threads.
     let read = tokio::task::spawn_blocking(move || {
-        read_body(&encoding, &raw, limit, endpoint)
-            .map(|envelope| (envelope.answer_id(), faultline_sentry::discarded(&envelope), envelope))
+        read_body(&encoding, &raw, limit, endpoint).map(|envelope| {
+            let counts = Counts {
+                discarded: faultline_sentry::discarded(&envelope),
+                sessions: faultline_sentry::session_counts(&envelope),
+            };
+            (envelope.answer_id(), counts, envelope)
+        })
     })
     .await
     .map_err(|e| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::Internal, e.to_string()))?;
-    let (event_id, discarded, read) = read?;
+    let (event_id, counts, read) = read?;
+    let service = project.service.clone();
     let extract = move |limits: &faultline_otlp::Limits, now| {
         let mut extraction = extraction(&read, &project, limits, now);
         let requests = transaction_buckets(&read, &project, &mut extraction);
@@ -199,8 +205,16 @@ async fn ingest(
     if accepted.rejected > 0 {
         tracing::debug!(rejected = accepted.rejected, why = %accepted.error_message, "sentry items dropped");
     }
-    sentry.pipeline.metrics.sentry_client_discarded(&discarded);
+    // Counted once acknowledged, so a retried refusal is not counted twice.
+    sentry.pipeline.metrics.sentry_client_discarded(&counts.discarded);
+    sentry.pipeline.metrics.sentry_sessions(&service, &counts.sessions);
     Ok(event_id)
+}
+
+/// What an envelope reports besides events, for `/metrics`.
+struct Counts {
+    discarded: Vec<faultline_sentry::Discarded>,
+    sessions: Vec<faultline_sentry::SessionCount>,
 }
 
 fn authenticate<'a>(
