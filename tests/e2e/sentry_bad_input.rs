@@ -100,6 +100,8 @@ fn malformed_envelopes_are_refused_and_bad_items_cost_only_themselves() {
     // Nothing to read: refused whole, saying why.
     let answer = envelope(&server, b"");
     assert_eq!((answer.status, detail(&answer)), (400, "empty envelope"));
+    let answer = envelope(&server, b"{\"event_id\":\"0a\"}\n");
+    assert_eq!((answer.status, detail(&answer)), (400, "empty envelope"), "headers, no items");
     let answer = envelope(&server, b"{\"event_id\": oops}\n{\"type\":\"event\"}\n{}\n");
     assert_eq!(answer.status, 400);
     assert!(detail(&answer).starts_with("envelope headers are not a JSON object"), "{}", answer.body);

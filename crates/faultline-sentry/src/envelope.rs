@@ -124,10 +124,13 @@ impl Envelope {
         })
     }
 
-    /// Why nothing of the envelope can be used, when it has items and none
-    /// can: each was set aside, or is an event or transaction whose
-    /// payload is no JSON object. `None` when one can (or there are none).
+    /// Why nothing of the envelope can be used: it has no items (Relay
+    /// refuses those too), or each was set aside or is an event or
+    /// transaction whose payload is no JSON object. `None` when one can.
     pub fn unusable(&self) -> Option<EnvelopeError> {
+        if self.items.is_empty() && self.invalid.is_empty() {
+            return Some(EnvelopeError::Empty);
+        }
         let mut first_bad = self.invalid.first().cloned();
         for item in &self.items {
             if !matches!(item.kind, ItemKind::Event | ItemKind::Transaction) || is_object(&item.payload) {
@@ -375,7 +378,7 @@ mod tests {
     #[test]
     fn an_envelope_is_unusable_only_when_no_item_is_usable() {
         let unusable = |body: &[u8]| parse_envelope(body).unwrap().unusable();
-        assert_eq!(unusable(b"{}\n"), None, "no items: nothing wrong");
+        assert_eq!(unusable(b"{\"event_id\":\"a\"}\n"), Some(EnvelopeError::Empty), "no items");
         assert_eq!(unusable(b"{}\n{\"type\":\"event\"}\n{}\n"), None);
         assert_eq!(unusable(b"{}\n{\"type\":\"profile\"}\n\xff\n"), None, "acknowledged as is");
         assert_eq!(unusable(b"{}\n{\"type\":\"event\"}\nnope\n{\"type\":\"event\"}\n{}\n"), None);

@@ -129,9 +129,9 @@ pub struct Metrics {
     sentry_sessions: Mutex<BTreeMap<SessionLabels, u64>>,
 }
 
-/// Service and release pairs with their own session series; later ones
+/// Session series (service, release, outcome) of their own; later ones
 /// count under release `other`.
-const MAX_SESSION_RELEASES: usize = 1000;
+const MAX_SESSION_SERIES: usize = 4000;
 
 /// Reason and category pairs with their own series; later ones (SDKs name
 /// them, so they are unbounded in principle) count as `other`.
@@ -213,15 +213,14 @@ impl Metrics {
         }
         let mut counts = self.sentry_sessions.lock().unwrap_or_else(|p| p.into_inner());
         for session in sessions {
-            let known = |release: &str| counts.keys().any(|l| l.service == service && l.release == release);
-            let release = if known(&session.release)
-                || counts.len() < MAX_SESSION_RELEASES * faultline_sentry::SESSION_OUTCOMES.len()
-            {
-                session.release.clone()
-            } else {
-                "other".into()
+            let mut labels = SessionLabels {
+                service: service.to_string(),
+                release: session.release.clone(),
+                outcome: session.outcome,
             };
-            let labels = SessionLabels { service: service.to_string(), release, outcome: session.outcome };
+            if !counts.contains_key(&labels) && counts.len() >= MAX_SESSION_SERIES {
+                labels.release = "other".into();
+            }
             *counts.entry(labels).or_default() += session.count;
         }
     }
@@ -596,6 +595,32 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} in {text}");
         }
+    }
+
+    #[test]
+    fn sentry_series_are_capped() {
+        let metrics = Metrics::default();
+        for i in 0..MAX_DISCARDED_SERIES + 5 {
+            let report = faultline_sentry::Discarded {
+                reason: format!("r{i}"),
+                category: "error".into(),
+                quantity: 2,
+            };
+            metrics.sentry_client_discarded(&[report]);
+        }
+        let discarded = metrics.sentry_discarded.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        assert_eq!(discarded.len(), MAX_DISCARDED_SERIES + 1, "the rest as `other`");
+        let other = DiscardedLabels { reason: "other".into(), category: "other".into() };
+        assert_eq!(discarded[&other], 10);
+        for i in 0..MAX_SESSION_SERIES + 3 {
+            let session =
+                faultline_sentry::SessionCount { release: format!("v{i}"), outcome: "crashed", count: 1 };
+            metrics.sentry_sessions("shop", &[session]);
+        }
+        let sessions = metrics.sentry_sessions.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        assert_eq!(sessions.len(), MAX_SESSION_SERIES + 1);
+        let other = SessionLabels { service: "shop".into(), release: "other".into(), outcome: "crashed" };
+        assert_eq!(sessions[&other], 3);
     }
 
     #[test]
