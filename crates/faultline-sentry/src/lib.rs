@@ -9,8 +9,13 @@
 //! - [`parse_envelope`] (`/api/{id}/envelope/`) and [`parse_store`] (the
 //!   older `/api/{id}/store/`, one event as JSON): the items of a request;
 //!   `event` items become error events, `transaction` items API health
-//!   figures; `session`, `sessions`, `attachment`, `client_report` and
-//!   unknown item types are recognised, acknowledged and dropped for now;
+//!   figures; `attachment` and unknown item types are recognised,
+//!   acknowledged and dropped for now; an item that cannot be framed or
+//!   read is set aside without costing the others;
+//! - [`session_counts`]: ended sessions per release and outcome, from
+//!   `session` and `sessions` items (release health);
+//! - [`discarded`]: the counts of events the SDK dropped itself, from its
+//!   `client_report` items;
 //! - [`to_error_event`]: one Sentry event as the model's
 //!   [`ErrorEvent`](faultline_model::ErrorEvent);
 //! - [`transaction_sample`]: one transaction as the request it describes
@@ -38,15 +43,19 @@
 //! that runtime's own rules.
 
 mod auth;
+mod client_report;
 mod convert;
 mod decompress;
 mod envelope;
 mod fields;
+mod sessions;
 pub mod traceback;
 mod transaction;
 
 pub use auth::{sentry_key, AuthError};
+pub use client_report::{discarded, Discarded};
 pub use convert::{to_error_event, Project, MAX_BREADCRUMBS};
 pub use decompress::{decompress, DecompressError};
 pub use envelope::{parse_envelope, parse_store, Envelope, EnvelopeError, Item, ItemKind};
+pub use sessions::{session_counts, SessionCount, SESSION_OUTCOMES};
 pub use transaction::transaction_sample;

@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 use faultline_sentry::{
-    decompress, parse_envelope, parse_store, sentry_key, to_error_event, transaction_sample, Project,
+    decompress, discarded, parse_envelope, parse_store, sentry_key, session_counts, to_error_event,
+    transaction_sample, Project,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -25,6 +26,9 @@ fn project() -> Project {
 fn ingest(body: &[u8]) {
     for envelope in [parse_envelope(body), parse_store(body)].into_iter().flatten() {
         let _ = envelope.answer_id();
+        let _ = envelope.unusable();
+        let _ = discarded(&envelope);
+        let _ = session_counts(&envelope);
         for event in envelope.events().into_iter().flatten() {
             let _ = to_error_event(&event, &project(), 0);
         }

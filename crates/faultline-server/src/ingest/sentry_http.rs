@@ -12,19 +12,23 @@
 //! over `limits.max_request_bytes`, 415 for an unknown content encoding,
 //! and 429 with `Retry-After` and `X-Sentry-Rate-Limits` whenever the
 //! server asks to retry later (queue full, rate limit, storage unwritable),
-//! which makes SDKs back off. Errors carry `{"detail": "..."}`.
+//! which makes SDKs back off. Errors carry `{"detail": "..."}`. An
+//! envelope with some usable item is taken and its bad items dropped
+//! alone; one with none is refused with 400. Browser SDKs may post
+//! cross-origin (CORS).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use faultline_sentry::{decompress, parse_envelope, parse_store, DecompressError, Envelope, Project};
 use serde_json::json;
+use tower_http::cors::{Any, CorsLayer};
 
 use super::admission::Overload;
 use super::pipeline::{IngestError, Pipeline, SpanBucket};
@@ -47,7 +51,36 @@ pub fn router(pipeline: Arc<Pipeline>, max_request_bytes: usize, projects: Arc<S
         .route("/api/{project_id}/store", post(store))
         // Our own limit applies, after decompression too.
         .layer(DefaultBodyLimit::disable())
+        .layer(cors())
         .with_state(state)
+}
+
+/// Browser SDKs post cross-origin (`text/plain` with the key in the query,
+/// or with `X-Sentry-Auth` after a preflight): any origin may, since the
+/// project key, not the origin, is the credential, and the SDK must read
+/// the rate-limit headers to back off. The headers are Relay's.
+fn cors() -> CorsLayer {
+    let allowed = [
+        "x-sentry-auth",
+        "x-requested-with",
+        "x-forwarded-for",
+        "origin",
+        "referer",
+        "accept",
+        "content-type",
+        "authentication",
+        "authorization",
+        "content-encoding",
+        "transfer-encoding",
+    ];
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::POST])
+        .allow_headers(allowed.map(HeaderName::from_static))
+        .expose_headers(
+            ["x-sentry-error", "x-sentry-rate-limits", "retry-after"].map(HeaderName::from_static),
+        )
+        .max_age(Duration::from_secs(3600))
 }
 
 /// Which endpoint a request came to: how its body is read.
@@ -149,11 +182,18 @@ async fn ingest(
     admitted.add((raw.len() as u64).saturating_sub(declared));
     // Decompressing and parsing are CPU work: off the async threads.
     let read = tokio::task::spawn_blocking(move || {
-        read_body(&encoding, &raw, limit, endpoint).map(|envelope| (envelope.answer_id(), envelope))
+        read_body(&encoding, &raw, limit, endpoint).map(|envelope| {
+            let counts = Counts {
+                discarded: faultline_sentry::discarded(&envelope),
+                sessions: faultline_sentry::session_counts(&envelope),
+            };
+            (envelope.answer_id(), counts, envelope)
+        })
     })
     .await
     .map_err(|e| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::Internal, e.to_string()))?;
-    let (event_id, read) = read?;
+    let (event_id, counts, read) = read?;
+    let service = project.service.clone();
     let extract = move |limits: &faultline_otlp::Limits, now| {
         let mut extraction = extraction(&read, &project, limits, now);
         let requests = transaction_buckets(&read, &project, &mut extraction);
@@ -165,7 +205,16 @@ async fn ingest(
     if accepted.rejected > 0 {
         tracing::debug!(rejected = accepted.rejected, why = %accepted.error_message, "sentry items dropped");
     }
+    // Counted once acknowledged, so a retried refusal is not counted twice.
+    sentry.pipeline.metrics.sentry_client_discarded(&counts.discarded);
+    sentry.pipeline.metrics.sentry_sessions(&service, &counts.sessions);
     Ok(event_id)
+}
+
+/// What an envelope reports besides events, for `/metrics`.
+struct Counts {
+    discarded: Vec<faultline_sentry::Discarded>,
+    sessions: Vec<faultline_sentry::SessionCount>,
 }
 
 fn authenticate<'a>(
@@ -201,21 +250,35 @@ fn read_body(encoding: &str, raw: &Bytes, limit: usize, endpoint: Endpoint) -> R
         Endpoint::Envelope => parse_envelope(&body),
         Endpoint::Store => parse_store(&body),
     };
-    parsed.map_err(|e| Refused::new(StatusCode::BAD_REQUEST, Refusal::Malformed, e.to_string()))
+    let envelope =
+        parsed.map_err(|e| Refused::new(StatusCode::BAD_REQUEST, Refusal::Malformed, e.to_string()))?;
+    // An envelope with some usable item is taken (the others dropped and
+    // counted as rejected, as Sentry's Relay does); one with none at all is
+    // refused, so the sender learns why.
+    match envelope.unusable() {
+        Some(e) => Err(Refused::new(StatusCode::BAD_REQUEST, Refusal::Malformed, e.to_string())),
+        None => Ok(envelope),
+    }
 }
 
 /// The envelope's events as an extraction: items that are neither events
 /// nor transactions (those are [`transaction_buckets`]) are acknowledged
 /// and dropped (not counted as rejected: the SDK did nothing
-/// wrong), event payloads that are not JSON objects are rejected alone.
+/// wrong), event payloads that are not JSON objects and items that could
+/// not be framed are rejected alone.
 fn extraction(
     envelope: &Envelope,
     project: &Project,
     limits: &faultline_otlp::Limits,
     now: i64,
 ) -> faultline_otlp::Extraction {
-    let mut extraction =
-        faultline_otlp::Extraction { items: envelope.items.len() as u64, ..Default::default() };
+    let unframed = envelope.invalid.len();
+    let mut extraction = faultline_otlp::Extraction {
+        items: (envelope.items.len() + unframed) as u64,
+        rejected: unframed as i64,
+        error_message: envelope.invalid.first().map(ToString::to_string).unwrap_or_default(),
+        ..Default::default()
+    };
     for event in envelope.events() {
         match event {
             Ok(event) => extraction
@@ -377,7 +440,7 @@ mod tests {
             payload: b"[1]".to_vec(),
         };
         let envelope =
-            Envelope { event_id: None, items: vec![payload(server_error), bad, payload(not_found)] };
+            Envelope { items: vec![payload(server_error), bad, payload(not_found)], ..Envelope::default() };
         let project = Project { service: "shop-py".into(), environment: None };
         let mut extraction = faultline_otlp::Extraction::default();
         let buckets = transaction_buckets(&envelope, &project, &mut extraction);
