@@ -21,21 +21,17 @@
 //!
 //! The model keeps a stack trace as the text the runtime printed
 //! (`ErrorEvent::stacktrace`), and grouping parses that text
-//! (`faultline_grouping::stacktrace::parse_trace`) into its structured
-//! trace, applying its in-app detection and normalization to what it
-//! parsed. An OTel Python SDK sends `traceback.format_exception`'s text, so
-//! this crate renders Sentry's structured frames as exactly that text
-//! ([`traceback`]): the same Python bug sent by either SDK then gives the
-//! grouping the same input and lands in one issue, with no second
-//! grouping path to keep in step. Building grouping's structured trace
-//! directly would need a structured stack in the stored event; until then
-//! the structured frames (with context lines, `in_app`, `colno`) are kept
-//! on the event as the `sentry.exception` attribute for display, and
-//! Sentry's own `in_app` flag does not yet override grouping's.
-//!
-//! Only Python's format is rendered so far; events of other platforms get
-//! the same Python-style text, which grouping reads by sniffing, without
-//! that runtime's own rules.
+//! (`faultline_grouping::stacktrace::parse_trace`, one parser per runtime)
+//! into its structured trace, applying that runtime's in-app detection and
+//! normalization to what it parsed. An OTel SDK sends the text its runtime
+//! prints, so this crate renders Sentry's structured frames as exactly that
+//! text for the event's `platform` ([`traceback`]: Python, Node, Java, .NET,
+//! Go, Ruby, PHP): the same bug sent by either SDK gives grouping the same
+//! input and lands in one issue, with no second grouping path to keep in
+//! step. The SDK's own `in_app` flags travel beside the text
+//! (`faultline.in_app`) and override grouping's detection; the structured
+//! frames (with context lines, `in_app`, `colno`) stay on the event as the
+//! `sentry.exception` attribute for display.
 
 mod auth;
 mod convert;
