@@ -150,7 +150,8 @@ fn with_thread_stack(exceptions: &[Value], event: &Map<String, Value>) -> Vec<Va
 
 /// The stack of the thread that crashed, else of the current thread.
 fn thread_stack(event: &Map<String, Value>) -> Option<&Map<String, Value>> {
-    let threads: Vec<&Map<String, Value>> = values(event, "threads").iter().filter_map(Value::as_object).collect();
+    let threads: Vec<&Map<String, Value>> =
+        values(event, "threads").iter().filter_map(Value::as_object).collect();
     let with_stack = |flag: &str| {
         threads
             .iter()

@@ -25,7 +25,8 @@ use crate::fields::text;
 const INTERNAL: &str = "[internal]";
 
 pub(super) fn render(chain: &[&Map<String, Value>]) -> String {
-    let blocks: Vec<String> = chain.iter().enumerate().map(|(index, value)| block(value, index > 0)).collect();
+    let blocks: Vec<String> =
+        chain.iter().enumerate().map(|(index, value)| block(value, index > 0)).collect();
     blocks.join("\n\n")
 }
 

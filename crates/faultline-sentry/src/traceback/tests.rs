@@ -69,7 +69,11 @@ fn node() {
     at Layer.handle [as handle_request] (/srv/app/node_modules/express/lib/router/layer.js:95:5)
 ";
     assert_eq!(event.stacktrace.as_deref(), Some(stack));
-    assert_one_issue(&event, &otel("nodejs", "OrderError", "order 3001 failed", stack), "src/orders.js in reserveStock");
+    assert_one_issue(
+        &event,
+        &otel("nodejs", "OrderError", "order 3001 failed", stack),
+        "src/orders.js in reserveStock",
+    );
 }
 
 #[test]
@@ -227,7 +231,11 @@ fn an_unknown_platform_is_rendered_by_its_files() {
     let mut value = node_error();
     value["platform"] = json!("other");
     let event = sentry(value);
-    assert!(event.stacktrace.as_deref().unwrap().starts_with("OrderError: order 3001 failed\n    at reserveStock"));
+    assert!(event
+        .stacktrace
+        .as_deref()
+        .unwrap()
+        .starts_with("OrderError: order 3001 failed\n    at reserveStock"));
     assert_eq!(group(&event).culprit, "src/orders.js in reserveStock");
 }
 

@@ -28,6 +28,7 @@ use serde_json::json;
 
 use super::admission::Overload;
 use super::pipeline::{IngestError, Pipeline, SpanBucket};
+use super::sentry_dedup::{Claim, RecentIds};
 use super::sentry_projects::SentryProjects;
 use crate::metrics::{Refusal, Signal};
 
@@ -36,10 +37,12 @@ struct Sentry {
     pipeline: Arc<Pipeline>,
     max_request_bytes: usize,
     projects: Arc<SentryProjects>,
+    /// Event ids recently stored: an SDK's retry is not stored twice.
+    recent: Arc<RecentIds>,
 }
 
 pub fn router(pipeline: Arc<Pipeline>, max_request_bytes: usize, projects: Arc<SentryProjects>) -> Router {
-    let state = Sentry { pipeline, max_request_bytes, projects };
+    let state = Sentry { pipeline, max_request_bytes, projects, recent: Arc::default() };
     Router::new()
         .route("/api/{project_id}/envelope/", post(envelope))
         .route("/api/{project_id}/envelope", post(envelope))
@@ -154,6 +157,15 @@ async fn ingest(
     .await
     .map_err(|e| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::Internal, e.to_string()))?;
     let (event_id, read) = read?;
+    let claimed = match sentry.recent.claim(project_id, event_id.as_deref()) {
+        Some(Claim::Stored) => {
+            tracing::debug!(?event_id, "sentry event already stored: a retry, answered and not stored again");
+            return Ok(event_id);
+        }
+        Some(Claim::Pending) => return Err(being_stored()),
+        Some(Claim::New(guard)) => Some(guard),
+        None => None,
+    };
     let extract = move |limits: &faultline_otlp::Limits, now| {
         let mut extraction = extraction(&read, &project, limits, now);
         let requests = transaction_buckets(&read, &project, &mut extraction);
@@ -162,6 +174,9 @@ async fn ingest(
     let result = sentry.pipeline.ingest(Signal::Sentry, None, extract).await;
     drop(admitted);
     let accepted = result.map_err(ingest_refusal)?;
+    if let Some(guard) = claimed {
+        guard.stored();
+    }
     if accepted.rejected > 0 {
         tracing::debug!(rejected = accepted.rejected, why = %accepted.error_message, "sentry items dropped");
     }
@@ -337,6 +352,15 @@ fn too_large(limit: usize) -> Refused {
 }
 
 /// Refused before the body is read (counted by the pipeline).
+/// A copy of a request still being committed: it may yet be needed (if
+/// the first fails), so the SDK is asked to send it again shortly.
+fn being_stored() -> Refused {
+    let detail = "an event with this event_id is being stored; retry";
+    let mut refused = Refused::new(StatusCode::TOO_MANY_REQUESTS, Refusal::Busy, detail);
+    refused.retry_after = Some(Duration::from_secs(1));
+    refused
+}
+
 fn overloaded(why: Overload) -> Refused {
     Refused::retry(Refusal::Busy, why.to_string(), Duration::from_secs(1))
 }
