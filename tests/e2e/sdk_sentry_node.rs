@@ -183,7 +183,7 @@ fn a_retried_event_is_stored_once() {
         assert_eq!(post("/api/1/envelope/", envelope(id, "checkout failed")), (200, json!({ "id": id })));
     }
     let store =
-        format!("{{\"event_id\":\"0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9\",\"message\":\"checkout failed\"}}");
+        r#"{"event_id":"0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9","message":"checkout failed"}"#.to_string();
     assert_eq!(post("/api/1/store/", store).0, 200);
     // Another event with the same text is another event.
     let other = "ffeeddccbbaa40998877665544332211";
