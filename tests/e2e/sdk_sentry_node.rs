@@ -112,11 +112,21 @@ fn sentry_node_events_become_issues() {
     assert_eq!(event["resource"]["telemetry.sdk.name"], "sentry.javascript.node");
     assert_eq!(event["resource"]["telemetry.sdk.version"], "11.12.0");
 
-    // captureMessage: @sentry/node attaches the stack of the call, so the
-    // culprit is the function that sent it; the title is the message.
+    // captureMessage: @sentry/node attaches the stack of the call; the
+    // culprit is the function that sent it, the message names and groups
+    // it, as for an OTel error log.
     let message = one_titled(&groups, "payment provider declined order <num>");
     assert_eq!(message["exception_type"], Value::Null);
     assert_eq!(message["culprit"], "node/sentry_app.js in sentryScenarios");
+    let event = &group_events(&server, message)[0];
+    assert_eq!(event["level"], "error");
+    assert_eq!(event["stacktrace"], Value::Null, "grouped by its message, not the frame");
+    assert_eq!(event["attributes"]["code.function.name"], "sentryScenarios");
+    let sent_from = event["attributes"]["sentry.stacktrace"]["frames"].as_array().unwrap().last().unwrap();
+    assert_eq!(
+        sent_from["context_line"],
+        "  Sentry.captureMessage('payment provider declined order 3002', 'error');"
+    );
 
     // The custom fingerprint ["{{ default }}", "tenant-acme"]: the
     // SyntaxError located at the application's function, not JSON.parse

@@ -12,7 +12,9 @@
 //!   → `faultline.in_app`, and `sentry.exception` (the structured values,
 //!   frames with context lines, without local variables); with no frames
 //!   on any exception, the crashed or current thread's stack, else the
-//!   top-level `stacktrace` (`attach_stacktrace`);
+//!   top-level `stacktrace`; a message event's stack (no exception type:
+//!   `attach_stacktrace`) → the `code.*` attributes of the frame it was
+//!   sent from and `sentry.stacktrace`, grouped by its message;
 //! - `logentry`/`message` events → `message` (formatted), the logger →
 //!   `otel.scope.name` as OTel logging bridges set it;
 //! - `contexts.trace` → `trace_id`/`span_id`; other contexts →
@@ -101,14 +103,56 @@ fn fill_exception(out: &mut ErrorEvent, event: &Map<String, Value>) {
             .insert("sentry.exception".into(), Value::Array(exceptions.iter().map(structured).collect()));
     }
     let chain = with_thread_stack(exceptions, event);
-    if let Some(rendered) = traceback::render(&chain, text(event, "platform")) {
-        out.stacktrace = Some(rendered.text);
-        if !rendered.in_app.is_empty() {
-            out.attributes.insert(IN_APP_ATTRIBUTE.into(), serde_json::json!(rendered.in_app));
+    let typed = chain.iter().filter_map(Value::as_object).any(|v| text(v, "type").is_some());
+    if typed {
+        if let Some(rendered) = traceback::render(&chain, text(event, "platform")) {
+            out.stacktrace = Some(rendered.text);
+            if !rendered.in_app.is_empty() {
+                out.attributes.insert(IN_APP_ATTRIBUTE.into(), serde_json::json!(rendered.in_app));
+            }
         }
+    } else {
+        fill_message_location(out, &chain);
     }
     if out.message.is_none() {
         out.message = message(event);
+    }
+}
+
+/// A message event's stack (`attach_stacktrace`; @sentry/node attaches
+/// one to every `captureMessage` as a typeless "synthetic" exception) says
+/// where it was sent from, not what failed. It becomes the `code.*`
+/// attributes an OTel log record carries (the culprit), and the event is
+/// grouped by its message as an error log is: grouping by the one frame
+/// would merge every message sent from the same function, or through the
+/// same helper. The frames stay on the event as `sentry.stacktrace`.
+fn fill_message_location(out: &mut ErrorEvent, chain: &[Value]) {
+    let Some(stack) =
+        chain.iter().rev().filter_map(Value::as_object).find(|v| !traceback::frames(v).is_empty())
+    else {
+        return;
+    };
+    let frames = traceback::frames(stack);
+    let sent_from = frames
+        .iter()
+        .rev()
+        .find(|f| f.get("in_app").and_then(Value::as_bool) == Some(true))
+        .or_else(|| frames.iter().rev().find(|f| f.get("in_app").and_then(Value::as_bool) != Some(false)))
+        .or(frames.last());
+    if let Some(frame) = sent_from {
+        let attributes = &mut out.attributes;
+        if let Some(function) = text(frame, "function") {
+            attributes.insert("code.function.name".into(), function.into());
+        }
+        if let Some(file) = text(frame, "abs_path").or_else(|| text(frame, "filename")) {
+            attributes.insert("code.file.path".into(), file.into());
+        }
+        if let Some(line) = frame.get("lineno").and_then(Value::as_u64) {
+            attributes.insert("code.line.number".into(), line.into());
+        }
+    }
+    if let Some(Value::Object(kept)) = structured(&Value::Object(stack.clone())).get("stacktrace") {
+        out.attributes.insert("sentry.stacktrace".into(), Value::Object(kept.clone()));
     }
 }
 

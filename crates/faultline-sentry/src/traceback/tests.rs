@@ -259,29 +259,52 @@ fn a_crashed_threads_stack_serves_an_exception_without_one() {
 }
 
 #[test]
-fn a_message_events_attached_stack() {
+fn a_message_events_attached_stack_locates_it_and_the_message_groups_it() {
     // sentry-python's attach_stacktrace: the current thread's stack.
-    let event = sentry(json!({
-        "platform": "python",
-        "logentry": {"message": "stock low for %s", "formatted": "stock low for SKU-1"},
-        "threads": {"values": [{"current": true, "stacktrace": {"frames": [
-            {"abs_path": "/app/main.py", "function": "main", "lineno": 3, "in_app": true},
-            {"abs_path": "/app/shop/stock.py", "module": "shop.stock", "function": "check", "lineno": 9, "in_app": true}]}}]}
-    }));
-    let text = event.stacktrace.as_deref().unwrap();
-    assert!(text.ends_with("  File \"/app/shop/stock.py\", line 9, in check\n"), "{text}");
+    let logged = |formatted: &str, line: u64| {
+        sentry(json!({
+            "platform": "python",
+            "logentry": {"message": "stock low for %s", "formatted": formatted},
+            "threads": {"values": [{"current": true, "stacktrace": {"frames": [
+                {"abs_path": "/app/main.py", "function": "main", "lineno": 3, "in_app": true},
+                {"abs_path": "/app/shop/stock.py", "module": "shop.stock", "function": "check", "lineno": line, "in_app": true},
+                {"abs_path": "/usr/lib/python3.12/logging/__init__.py", "function": "error", "lineno": 1568, "in_app": false}]}}]}
+        }))
+    };
+    let event = logged("stock low for SKU-1", 9);
+    assert_eq!(event.stacktrace, None, "not grouped by the frame it was sent from");
     assert_eq!(event.exception_type, None);
+    assert_eq!(event.attributes["code.function.name"], "check");
+    assert_eq!(event.attributes["code.file.path"], "/app/shop/stock.py");
+    assert_eq!(event.attributes["code.line.number"], 9);
+    assert_eq!(event.attributes["sentry.stacktrace"]["frames"][1]["function"], "check");
     let grouping = group(&event);
-    assert_eq!(grouping.title, "stock low for SKU-<num>");
-    assert!(grouping.culprit.ends_with("in check"), "{}", grouping.culprit);
+    assert_eq!((grouping.method.as_str(), grouping.title.as_str()), ("message", "stock low for SKU-<num>"));
+    assert_eq!(grouping.culprit, "shop.stock in check");
+    // The same message sent from elsewhere in the function: one issue; a
+    // different message from the same place: another.
+    assert_eq!(group(&logged("stock low for SKU-2", 12)).fingerprint, grouping.fingerprint);
+    assert_ne!(group(&logged("stock gone", 9)).fingerprint, grouping.fingerprint);
 
-    // A top-level `stacktrace` (older SDKs), here without flags.
+    // @sentry/node's captureMessage: a typeless "synthetic" exception.
+    let event = sentry(json!({
+        "platform": "node",
+        "message": "cache miss storm",
+        "exception": {"values": [{"value": "cache miss storm", "mechanism": {"type": "generic", "synthetic": true},
+            "stacktrace": {"frames": [
+                {"filename": "node:internal/modules/cjs/loader", "function": "Module._load", "lineno": 1091, "in_app": false},
+                {"filename": "/srv/app/src/cache.js", "function": "get", "lineno": 4, "colno": 2, "in_app": true}]}}]}
+    }));
+    assert_eq!(event.stacktrace, None);
+    assert_eq!(group(&event).title, "cache miss storm");
+    assert_eq!(group(&event).culprit, "src/cache.js in get");
+
+    // A top-level `stacktrace` (older SDKs), without flags.
     let event = sentry(json!({
         "platform": "node",
         "message": "cache miss storm",
         "stacktrace": {"frames": [{"filename": "/srv/app/src/cache.js", "function": "get", "lineno": 4, "colno": 2}]}
     }));
-    assert_eq!(event.stacktrace.as_deref(), Some("    at get (/srv/app/src/cache.js:4:2)\n"));
-    assert_eq!(group(&event).title, "cache miss storm");
+    assert_eq!(event.attributes["code.function.name"], "get");
     assert_eq!(group(&event).culprit, "src/cache.js in get");
 }
