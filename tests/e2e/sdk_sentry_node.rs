@@ -1,7 +1,7 @@
 //! The real Sentry Node SDK (@sentry/node from npm) sends to the running
 //! server by DSN: tests/sdk/node/sentry_app.js captures an Error with a
-//! cause, a message, an error with a custom fingerprint and two
-//! transactions, with release, environment, user, tags and a breadcrumb
+//! cause, a message, an error with a custom fingerprint and two root
+//! spans (streamed as `span` items, and as transactions), with release, environment, user, tags and a breadcrumb
 //! set; the API must show them, after a SIGKILL, as issues with the right
 //! titles, culprits, frames and data, and the transactions as API health.
 //! The same JS bug reported once through the OpenTelemetry JS SDK and once
@@ -36,14 +36,20 @@ fn dsn(server: &Server) -> String {
 
 /// Runs tests/sdk/node/sentry_app.js with `args`; fails with its output
 /// unless it printed `sent` (every request answered 200) and exited 0.
-fn run_node(server: &Server, label: &str, args: &[&str]) {
+fn run_node(server: &Server, label: &str, args: &[&str], env: &[(&str, &str)]) {
     let app = App {
         label,
         program: "node".into(),
         args,
         dir: faultline_tests::workspace().join("tests/sdk/node"),
-        clear_env: &["NODE_OPTIONS", "SENTRY_DSN", "SENTRY_RELEASE", "SENTRY_ENVIRONMENT"],
-        extra_env: &[],
+        clear_env: &[
+            "NODE_OPTIONS",
+            "SENTRY_DSN",
+            "SENTRY_RELEASE",
+            "SENTRY_ENVIRONMENT",
+            "SENTRY_TRACE_LIFECYCLE",
+        ],
+        extra_env: env,
         missing_sdk: (
             "Cannot find module",
             "@sentry/node is not installed in tests/sdk/node/node_modules: run scripts/test (npm ci)",
@@ -58,12 +64,13 @@ fn frames(event: &Value, exception: usize) -> Vec<Value> {
     event["attributes"]["sentry.exception"][exception]["stacktrace"]["frames"].as_array().unwrap().clone()
 }
 
-#[test]
-fn sentry_node_events_become_issues() {
+/// The scenario with `traceLifecycle` `lifecycle`: `stream` (11.x's
+/// default) sends the spans as `span` items, `static` as transactions.
+fn sentry_node_events_become_issues(lifecycle: &str) {
     let tmp = TempDir::new("sentry-node-e2e");
     let mut server = start(&tmp);
     let dsn = dsn(&server);
-    run_node(&server, "sentry_app.js", &["sentry_app.js", &dsn]);
+    run_node(&server, "sentry_app.js", &["sentry_app.js", &dsn], &[("SENTRY_TRACE_LIFECYCLE", lifecycle)]);
 
     // Acknowledged means committed: it survives SIGKILL.
     server.kill9();
@@ -136,7 +143,7 @@ fn sentry_node_events_become_issues() {
     let event = &group_events(&server, custom)[0];
     assert_eq!(event["attributes"]["error.fingerprint"], json!(["{{ default }}", "tenant-acme"]));
 
-    // The two transactions as API health: one request answered 500.
+    // The two root spans as API health: one request answered 500.
     let path = format!("/api/v1/services/{SERVICE}/endpoints?window=1h");
     let body = server.wait_for(&path, |b| b["endpoints"].as_array().is_some_and(|e| e.len() == 1));
     let endpoint = &body["endpoints"][0];
@@ -153,12 +160,22 @@ fn sentry_node_events_become_issues() {
 }
 
 #[test]
+fn sentry_node_events_become_issues_spans_streamed() {
+    sentry_node_events_become_issues("stream");
+}
+
+#[test]
+fn sentry_node_events_become_issues_spans_as_transactions() {
+    sentry_node_events_become_issues("static");
+}
+
+#[test]
 fn the_same_js_bug_from_opentelemetry_and_sentry_is_one_issue() {
     let tmp = TempDir::new("sentry-node-e2e");
     let server = start(&tmp);
-    run_node(&server, "same-bug otel", &["sentry_app.js", "same-bug", "otel"]);
+    run_node(&server, "same-bug otel", &["sentry_app.js", "same-bug", "otel"], &[]);
     let dsn = dsn(&server);
-    run_node(&server, "same-bug sentry", &["sentry_app.js", "same-bug", "sentry", &dsn]);
+    run_node(&server, "same-bug sentry", &["sentry_app.js", "same-bug", "sentry", &dsn], &[]);
 
     let groups = server.groups();
     assert_eq!(groups.len(), 1, "groups: {:?}", titles(&groups));

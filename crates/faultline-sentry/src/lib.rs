@@ -15,7 +15,9 @@
 //!   [`ErrorEvent`](faultline_model::ErrorEvent);
 //! - [`transaction_sample`]: one transaction as the request it describes
 //!   ([`HealthSample`](faultline_model::HealthSample)), keyed and
-//!   classified as an OTLP server span is.
+//!   classified as an OTLP server span is; [`streamed_span_samples`] the
+//!   same for the segment spans of a `span` item (SDKs that stream spans
+//!   instead of sending transactions).
 //!
 //! # How Sentry frames are grouped like OTel stack traces
 //!
@@ -38,6 +40,7 @@ mod convert;
 mod decompress;
 mod envelope;
 mod fields;
+mod streamed_spans;
 pub mod traceback;
 mod transaction;
 
@@ -45,4 +48,5 @@ pub use auth::{sentry_key, AuthError};
 pub use convert::{to_error_event, Project, MAX_BREADCRUMBS};
 pub use decompress::{decompress, DecompressError};
 pub use envelope::{parse_envelope, parse_store, Envelope, EnvelopeError, Item, ItemKind};
+pub use streamed_spans::{streamed_span_samples, SpanItemError};
 pub use transaction::transaction_sample;

@@ -40,9 +40,9 @@ function init(dsn, answers) {
     environment: 'staging',
     serverName: 'node-1',
     tracesSampleRate: 1.0,
-    // 11.x streams spans (`span` items) by default, which the server does
-    // not read yet; transactions feed API health.
-    traceLifecycle: 'static',
+    // 'stream' (11.x's default) sends spans as `span` items, 'static' as
+    // transactions: both feed API health.
+    traceLifecycle: process.env.SENTRY_TRACE_LIFECYCLE || 'stream',
     transport: recording(answers),
   });
 }

@@ -242,7 +242,7 @@ fn extraction(
             }
         }
     }
-    let dropped: Vec<&str> = envelope.dropped().collect();
+    let dropped: Vec<&str> = envelope.dropped().filter(|kind| *kind != STREAMED_SPANS).collect();
     if !dropped.is_empty() {
         tracing::debug!(?dropped, "sentry items acknowledged and dropped: not stored yet");
     }
@@ -250,9 +250,10 @@ fn extraction(
     extraction
 }
 
-/// The envelope's transactions as API health figures, one request each,
-/// folded per endpoint and minute as OTLP request spans are; a transaction
-/// payload that is not a JSON object is rejected alone.
+/// The envelope's transactions and streamed segment spans as API health
+/// figures, one request each, folded per endpoint and minute as OTLP
+/// request spans are; a transaction or span payload that cannot be read is
+/// rejected alone.
 fn transaction_buckets(
     envelope: &Envelope,
     project: &Project,
@@ -272,8 +273,21 @@ fn transaction_buckets(
             }
         }
     }
+    // SDKs that stream spans (`span` items) instead of sending transactions.
+    for item in envelope.items.iter().filter(|item| item.kind.as_str() == STREAMED_SPANS) {
+        match faultline_sentry::streamed_span_samples(&item.payload, project) {
+            Ok(samples) => faultline_store::health::add_samples(&mut health, &samples),
+            Err(e) => {
+                extraction.rejected += 1;
+                extraction.error_message = e.to_string();
+            }
+        }
+    }
     health.into_iter().map(|((key, minute), bucket)| (key, minute, bucket)).collect()
 }
+
+/// The item type of streamed spans, read by [`transaction_buckets`].
+const STREAMED_SPANS: &str = "span";
 
 /// The event within the export limits, as OTLP events are, except that
 /// a Sentry event over `max_attributes` loses attributes instead of being
