@@ -8,8 +8,8 @@
 //! - [`sentry_key`]: the project key from `X-Sentry-Auth` or `?sentry_key=`;
 //! - [`parse_envelope`] (`/api/{id}/envelope/`) and [`parse_store`] (the
 //!   older `/api/{id}/store/`, one event as JSON): the items of a request;
-//!   `event` items become error events, `transaction` items API health
-//!   figures; `session`, `sessions`, `attachment`, `client_report` and
+//!   `event` items become error events, `transaction` and `span` items API
+//!   health figures; `session`, `sessions`, `attachment`, `client_report` and
 //!   unknown item types are recognised, acknowledged and dropped for now;
 //! - [`to_error_event`]: one Sentry event as the model's
 //!   [`ErrorEvent`](faultline_model::ErrorEvent);
