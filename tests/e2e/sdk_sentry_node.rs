@@ -150,7 +150,8 @@ fn sentry_node_events_become_issues(lifecycle: &str) {
     assert_eq!((endpoint["route"].as_str(), endpoint["method"].as_str()), (Some("/orders/:id"), Some("GET")));
     assert_eq!(endpoint["requests"], 2, "{body}");
     assert_eq!(endpoint["errors"], 1, "{body}");
-    assert!(endpoint["p50_ms"].as_f64().unwrap() >= 5.0, "each was busy 5 ms: {body}");
+    // Each span ran at least 5 ms; the sketch's error is 1%.
+    assert!(endpoint["p50_ms"].as_f64().unwrap() >= 4.95, "each was busy 5 ms: {body}");
 
     // Searchable like OTel events.
     server.wait_for("/api/v1/search?q=source:sentry&limit=1", |b| b["total"] == 3);
