@@ -169,25 +169,38 @@ fn odd_shapes_read_as_absent() {
     assert_eq!(event.attributes["sentry.breadcrumbs"], json!([1, 2]));
 }
 
-/// Other platforms' frames are rendered in Python's format too (the only
-/// renderer so far): grouping still reads their frames, by sniffing, but
-/// with Python's rules. Pinned so a native renderer shows up as a change.
+/// A node event's frames are rendered as V8's `error.stack` (see
+/// `crate::traceback` for every runtime).
 #[test]
-fn other_platforms_are_grouped_by_their_frames_in_python_format() {
+fn node_frames_are_rendered_as_v8_prints_them() {
     let event = json!({"platform": "node", "exception": {"values": [{"type": "TypeError", "value": "x is undefined",
     "stacktrace": {"frames": [
         {"function": "handle", "module": "app.routes", "abs_path": "/srv/app/src/routes.js", "lineno": 10, "colno": 3, "in_app": true},
         {"function": "parseOrder", "module": "app.orders", "abs_path": "/srv/app/src/orders.js", "lineno": 13, "colno": 22, "in_app": true}
     ]}}]}});
     let event = to_error_event(event.as_object().unwrap(), &project(), 1);
-    assert!(event
-        .stacktrace
-        .as_deref()
-        .unwrap()
-        .contains("File \"/srv/app/src/orders.js\", line 13, in parseOrder"));
+    assert_eq!(
+        event.stacktrace.as_deref(),
+        Some("TypeError: x is undefined\n    at parseOrder (/srv/app/src/orders.js:13:22)\n    at handle (/srv/app/src/routes.js:10:3)\n")
+    );
+    assert_eq!(event.attributes["faultline.in_app"], json!([[true, true]]));
     let grouping = Grouper::new().group(&event);
     assert_eq!(grouping.method, "stacktrace");
-    assert!(grouping.culprit.contains("parseOrder"), "{}", grouping.culprit);
+    assert_eq!(grouping.culprit, "src/orders.js in parseOrder");
+}
+
+#[test]
+fn the_in_app_attribute_is_the_one_grouping_reads() {
+    assert_eq!(IN_APP_ATTRIBUTE, faultline_grouping::stacktrace::IN_APP_ATTRIBUTE);
+}
+
+/// A Java exception's type is qualified by its package, as the JVM (and
+/// so the OTel Java agent) names it.
+#[test]
+fn java_types_are_qualified() {
+    let event = json!({"platform": "java", "exception": {"values": [{"type": "IllegalStateException", "module": "java.lang", "value": "closed"}]}});
+    let event = to_error_event(event.as_object().unwrap(), &project(), 1);
+    assert_eq!(event.exception_type.as_deref(), Some("java.lang.IllegalStateException"));
 }
 
 #[test]

@@ -32,6 +32,7 @@ use tower_http::cors::{Any, CorsLayer};
 
 use super::admission::Overload;
 use super::pipeline::{IngestError, Pipeline, SpanBucket};
+use super::sentry_dedup::{Claim, RecentIds};
 use super::sentry_projects::SentryProjects;
 use crate::metrics::{Refusal, Signal};
 
@@ -40,10 +41,12 @@ struct Sentry {
     pipeline: Arc<Pipeline>,
     max_request_bytes: usize,
     projects: Arc<SentryProjects>,
+    /// Event ids recently stored: an SDK's retry is not stored twice.
+    recent: Arc<RecentIds>,
 }
 
 pub fn router(pipeline: Arc<Pipeline>, max_request_bytes: usize, projects: Arc<SentryProjects>) -> Router {
-    let state = Sentry { pipeline, max_request_bytes, projects };
+    let state = Sentry { pipeline, max_request_bytes, projects, recent: Arc::default() };
     Router::new()
         .route("/api/{project_id}/envelope/", post(envelope))
         .route("/api/{project_id}/envelope", post(envelope))
@@ -194,6 +197,15 @@ async fn ingest(
     .map_err(|e| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::Internal, e.to_string()))?;
     let (event_id, counts, read) = read?;
     let service = project.service.clone();
+    let claimed = match sentry.recent.claim(project_id, event_id.as_deref()) {
+        Some(Claim::Stored) => {
+            tracing::debug!(?event_id, "sentry event already stored: a retry, answered and not stored again");
+            return Ok(event_id);
+        }
+        Some(Claim::Pending) => return Err(being_stored()),
+        Some(Claim::New(guard)) => Some(guard),
+        None => None,
+    };
     let extract = move |limits: &faultline_otlp::Limits, now| {
         let mut extraction = extraction(&read, &project, limits, now);
         let requests = transaction_buckets(&read, &project, &mut extraction);
@@ -202,6 +214,9 @@ async fn ingest(
     let result = sentry.pipeline.ingest(Signal::Sentry, None, extract).await;
     drop(admitted);
     let accepted = result.map_err(ingest_refusal)?;
+    if let Some(guard) = claimed {
+        guard.stored();
+    }
     if accepted.rejected > 0 {
         tracing::debug!(rejected = accepted.rejected, why = %accepted.error_message, "sentry items dropped");
     }
@@ -290,7 +305,7 @@ fn extraction(
             }
         }
     }
-    let dropped: Vec<&str> = envelope.dropped().collect();
+    let dropped: Vec<&str> = envelope.dropped().filter(|kind| *kind != STREAMED_SPANS).collect();
     if !dropped.is_empty() {
         tracing::debug!(?dropped, "sentry items acknowledged and dropped: not stored yet");
     }
@@ -298,9 +313,10 @@ fn extraction(
     extraction
 }
 
-/// The envelope's transactions as API health figures, one request each,
-/// folded per endpoint and minute as OTLP request spans are; a transaction
-/// payload that is not a JSON object is rejected alone.
+/// The envelope's transactions and streamed segment spans as API health
+/// figures, one request each, folded per endpoint and minute as OTLP
+/// request spans are; a transaction or span payload that cannot be read is
+/// rejected alone.
 fn transaction_buckets(
     envelope: &Envelope,
     project: &Project,
@@ -320,8 +336,21 @@ fn transaction_buckets(
             }
         }
     }
+    // SDKs that stream spans (`span` items) instead of sending transactions.
+    for item in envelope.items.iter().filter(|item| item.kind.as_str() == STREAMED_SPANS) {
+        match faultline_sentry::streamed_span_samples(&item.payload, project) {
+            Ok(samples) => faultline_store::health::add_samples(&mut health, &samples),
+            Err(e) => {
+                extraction.rejected += 1;
+                extraction.error_message = e.to_string();
+            }
+        }
+    }
     health.into_iter().map(|((key, minute), bucket)| (key, minute, bucket)).collect()
 }
+
+/// The item type of streamed spans, read by [`transaction_buckets`].
+const STREAMED_SPANS: &str = "span";
 
 /// The event within the export limits, as OTLP events are, except that
 /// a Sentry event over `max_attributes` loses attributes instead of being
@@ -400,6 +429,15 @@ fn too_large(limit: usize) -> Refused {
 }
 
 /// Refused before the body is read (counted by the pipeline).
+/// A copy of a request still being committed: it may yet be needed (if
+/// the first fails), so the SDK is asked to send it again shortly.
+fn being_stored() -> Refused {
+    let detail = "an event with this event_id is being stored; retry";
+    let mut refused = Refused::new(StatusCode::TOO_MANY_REQUESTS, Refusal::Busy, detail);
+    refused.retry_after = Some(Duration::from_secs(1));
+    refused
+}
+
 fn overloaded(why: Overload) -> Refused {
     Refused::retry(Refusal::Busy, why.to_string(), Duration::from_secs(1))
 }

@@ -10,7 +10,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use faultline_grouping::stacktrace::{parse_trace, Frame};
+use faultline_grouping::stacktrace::{event_trace, Frame};
 use faultline_model::{now_nanos, ErrorEvent, Group, GroupStatus, HealthBucket, StatusChange};
 use faultline_store::{EventNeighbors, Facet, GroupFilter, GroupSort, HealthFilter};
 use serde::Deserialize;
@@ -441,10 +441,8 @@ fn event_view(api: &Api, e: ErrorEvent, now: i64) -> EventView {
 
 /// The event's exception chain as the page shows it, outermost first.
 fn exceptions(e: &ErrorEvent) -> Vec<ExceptionView> {
-    let Some(text) = e.stacktrace.as_deref().filter(|t| !t.trim().is_empty()) else {
-        return Vec::new();
-    };
-    let trace = parse_trace(text, e.sdk_language.as_deref());
+    // Parsed as grouping parses it, the SDK's in-app flags applied.
+    let trace = event_trace(e);
     trace
         .chain
         .iter()
