@@ -5,8 +5,7 @@
 
 use faultline_sentry::{
     decompress, discarded, parse_envelope, parse_store, sentry_key, session_counts, streamed_span_samples,
-    to_error_event,
-    transaction_sample, Project,
+    to_error_event, transaction_sample, Project,
 };
 use proptest::prelude::*;
 use serde_json::Value;
