@@ -22,6 +22,9 @@ pub enum PgError {
     Corrupt(String),
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// Another transaction changed what this one read: run it again.
+    #[error("retry: {0}")]
+    Retry(&'static str),
 }
 
 impl From<deadpool_postgres::PoolError> for PgError {
@@ -75,6 +78,7 @@ pub(crate) fn is_retryable(e: &PgError) -> bool {
         PgError::Db(db) => db.code().is_some_and(|c| {
             *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
         }),
+        PgError::Retry(_) => true,
         _ => false,
     }
 }
