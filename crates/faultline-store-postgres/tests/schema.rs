@@ -31,7 +31,10 @@ fn migrations_run_once_and_a_newer_schema_is_refused() {
     let open = || PgStore::open(&db.url(), StorageOptions::default(), PgOptions::default());
     drop(open().unwrap());
     assert_eq!(psql(&db, "SELECT string_agg(version::text, ',') FROM schema_version"), "1");
-    let tables = psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
+    let tables = psql(
+        &db,
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'events\\_2%'",
+    );
     assert_eq!(tables, "17", "the 16 tables of migration 1 and schema_version");
     drop(open().unwrap());
     assert_eq!(psql(&db, "SELECT count(*) FROM schema_version"), "1", "the second start applies nothing");
