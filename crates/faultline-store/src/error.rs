@@ -66,6 +66,9 @@ pub enum Error {
     GroupNotFound(u64),
     #[error("I/O: {0}")]
     Io(std::io::Error),
+    /// What this engine cannot do (yet); the message says what to do instead.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl Error {

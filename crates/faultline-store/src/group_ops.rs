@@ -13,7 +13,7 @@ use crate::event_codec::EventCodec;
 use crate::txn::Txn;
 use crate::{keys, records, Error, Result};
 
-pub(crate) fn new_group(id: u64, event: &ErrorEvent, grouping: &Grouping) -> Group {
+pub fn new_group(id: u64, event: &ErrorEvent, grouping: &Grouping) -> Group {
     let mut group = blank(id, &event.service, &grouping.fingerprint);
     group.grouping_version = grouping.version;
     group.title = grouping.title.clone();
@@ -25,7 +25,7 @@ pub(crate) fn new_group(id: u64, event: &ErrorEvent, grouping: &Grouping) -> Gro
 }
 
 /// An unresolved group with one fingerprint and no events yet.
-fn blank(id: u64, service: &str, fingerprint: &str) -> Group {
+pub fn blank(id: u64, service: &str, fingerprint: &str) -> Group {
     Group {
         id,
         fingerprint: fingerprint.to_string(),
@@ -56,7 +56,7 @@ fn blank(id: u64, service: &str, fingerprint: &str) -> Group {
 }
 
 /// Counts an event into a group's figures.
-pub(crate) fn accumulate(group: &mut Group, event: &ErrorEvent) {
+pub fn accumulate(group: &mut Group, event: &ErrorEvent) {
     if group.count == 0 {
         group.first_seen = event.timestamp;
         group.last_seen = event.timestamp;
@@ -101,7 +101,7 @@ fn headline(message: Option<&str>) -> Option<String> {
 /// Only an event that happened after the resolution reopens it, so a late
 /// batch of old events does not turn a fix into a false regression; and a
 /// group resolved in the next release waits for an event from a later one.
-pub(crate) fn record_occurrence(group: &mut Group, event: &ErrorEvent) -> bool {
+pub fn record_occurrence(group: &mut Group, event: &ErrorEvent) -> bool {
     accumulate(group, event);
     if group.status == GroupStatus::Ignored && ignore_ran_out(group, event) {
         group.status = GroupStatus::Unresolved;
@@ -151,6 +151,12 @@ fn clear_conditions(group: &mut Group) {
 pub(crate) fn set_status(txn: &mut Txn, id: u64, change: StatusChange, now: UnixNanos) -> Result<Group> {
     change.validate().map_err(|e| Error::Invalid(e.to_string()))?;
     let group = live_group(txn, id)?;
+    apply_status(group, change, now);
+    Ok(group.clone())
+}
+
+/// A validated status change applied to a group (the part every engine shares).
+pub fn apply_status(group: &mut Group, change: StatusChange, now: UnixNanos) {
     if group.status != change.status {
         group.status = change.status;
         match change.status {
@@ -168,7 +174,6 @@ pub(crate) fn set_status(txn: &mut Txn, id: u64, change: StatusChange, now: Unix
     }
     group.ignored_until = change.ignore_for.map(|d| now.saturating_add(duration::nanos(d)));
     group.ignored_until_count = change.ignore_count.map(|n| group.count.saturating_add(n));
-    Ok(group.clone())
 }
 
 /// A group that has not been merged away.
@@ -213,7 +218,7 @@ pub(crate) fn merge(txn: &mut Txn, target: u64, sources: &[u64]) -> Result<Group
 }
 
 /// Adds a merged group's figures and fingerprints to the target's.
-fn absorb(target: &mut Group, source: &Group) {
+pub fn absorb(target: &mut Group, source: &Group) {
     if source.first_seen < target.first_seen {
         target.first_release = source.first_release.clone().or(target.first_release.take());
     }

@@ -201,19 +201,29 @@ pub(crate) fn from_record(r: proto::HealthRecord) -> Result<HealthBucket> {
 }
 
 /// The first minute that is still kept at minute resolution at `now`.
-pub(crate) fn rollup_cutoff(now: UnixNanos, options: &HealthOptions) -> u64 {
+pub fn rollup_cutoff(now: UnixNanos, options: &HealthOptions) -> u64 {
     minute_of(now.saturating_sub(duration_nanos(options.rollup_after)))
 }
 
 /// The first hour still kept at `now`.
-pub(crate) fn retention_cutoff_hour(now: UnixNanos, options: &HealthOptions) -> u64 {
+pub fn retention_cutoff_hour(now: UnixNanos, options: &HealthOptions) -> u64 {
     minute_of(now.saturating_sub(duration_nanos(options.retention))) / MINUTES_PER_HOUR
 }
 
-pub(crate) fn hour_of_minute(minute: u64) -> u64 {
+pub fn hour_of_minute(minute: u64) -> u64 {
     minute / MINUTES_PER_HOUR
 }
 
 fn duration_nanos(d: Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// A bucket as stored (HealthRecord protobuf: counts and latency sketch).
+pub fn encode_bucket(bucket: &HealthBucket) -> Vec<u8> {
+    encode(bucket)
+}
+
+/// The inverse of [`encode_bucket`].
+pub fn decode_bucket(bytes: &[u8]) -> Result<HealthBucket> {
+    decode(bytes)
 }

@@ -35,6 +35,7 @@ mod new_group_cap;
 mod queue;
 mod records;
 mod retention;
+pub mod rules;
 mod sled_backend;
 mod sled_copy;
 mod storage;

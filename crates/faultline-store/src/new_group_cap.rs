@@ -25,7 +25,7 @@ pub fn overflow_fingerprint(service: &str) -> String {
 }
 
 /// What grouping would have said of the overflow group, for its record.
-pub(crate) fn overflow_grouping(service: &str) -> Grouping {
+pub fn overflow_grouping(service: &str) -> Grouping {
     Grouping {
         fingerprint: overflow_fingerprint(service),
         title: OVERFLOW_TITLE.to_string(),

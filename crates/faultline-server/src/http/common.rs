@@ -56,6 +56,7 @@ impl From<StoreError> for ApiError {
             StoreError::GroupNotFound(id) => ApiError(StatusCode::NOT_FOUND, format!("group {id} not found")),
             StoreError::Invalid(msg) => ApiError(StatusCode::BAD_REQUEST, msg),
             StoreError::UnknownField(_) => ApiError(StatusCode::BAD_REQUEST, e.to_string()),
+            StoreError::Unsupported(msg) => ApiError(StatusCode::NOT_IMPLEMENTED, msg),
             StoreError::QueueFull | StoreError::ShuttingDown => {
                 ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
             }

@@ -1,0 +1,241 @@
+//! StoreAdmin: figures, retention, and what PostgreSQL leaves to its own
+//! tools (backups: pg_dump).
+//!
+//! Retention of events, by arrival as the embedded engine has it:
+//! - whole day partitions that ended before `now - retention.events` are
+//!   dropped (no row-by-row delete for the bulk of expired events);
+//! - each pass writes an arrival mark (its `now` -> the next event id), and
+//!   events below the newest mark at or before the cutoff are deleted row
+//!   by row, a bounded number per pass: the part of a day that expired
+//!   before its partition as a whole did (and events a caller's clock
+//!   placed in a day still kept).
+//! - over `max_disk_bytes` (the database's size), the oldest events go too,
+//!   a chunk per pass: deleted rows are space PostgreSQL reuses (after
+//!   autovacuum) rather than gives back, so the quota stops growth; dropped
+//!   partitions do give their space back.
+//! - groups with no event arriving for `retention.groups` are deleted
+//!   with their fingerprints.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, UNIX_EPOCH};
+
+use deadpool_postgres::{GenericClient, Transaction};
+use faultline_model::UnixNanos;
+use faultline_store::api::{Ack, StoreAdmin};
+use faultline_store::{BackupReport, Error as StoreError, Result, RetentionPass, StorageStats};
+
+use crate::error::PgResult;
+use crate::shared::{unsigned, Shared};
+use crate::PgStore;
+
+/// The most events one pass deletes row by row (partitions go whole).
+const EVENTS_PER_PASS: i64 = 2_000;
+/// The most groups one pass deletes.
+const GROUPS_PER_PASS: i64 = 5_000;
+
+fn time_of(at: UnixNanos) -> std::time::SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(u64::try_from(at).unwrap_or(0))
+}
+
+pub(crate) async fn retain(
+    shared: &Shared,
+    txn: &Transaction<'_>,
+    now: UnixNanos,
+    over_quota: bool,
+) -> PgResult<RetentionPass> {
+    txn.execute("SELECT pg_advisory_xact_lock(7270761358)", &[]).await?;
+    let options = &shared.options.retention;
+    let next_id: i64 = txn
+        .query_one("SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM event_ids", &[])
+        .await?
+        .try_get(0)?;
+    txn.execute(
+        "INSERT INTO arrival_marks (at, next_event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        &[&now, &next_id],
+    )
+    .await?;
+    let events_nanos = i64::try_from(options.events.as_nanos()).unwrap_or(i64::MAX);
+    let cutoff = now.saturating_sub(events_nanos);
+    let mut pass = RetentionPass::default();
+    let dropped = crate::partitions::drop_before(shared, txn, time_of(cutoff)).await?;
+    let below: i64 = txn
+        .query_one("SELECT coalesce(max(next_event_id), 0) FROM arrival_marks WHERE at <= $1", &[&cutoff])
+        .await?
+        .try_get(0)?;
+    let deleted = txn
+        .execute(
+            "DELETE FROM events WHERE (id, stored_at) IN \
+             (SELECT id, stored_at FROM events WHERE id < $1 ORDER BY id LIMIT $2)",
+            &[&below, &EVENTS_PER_PASS],
+        )
+        .await?;
+    pass.more = i64::try_from(deleted).unwrap_or(i64::MAX) >= EVENTS_PER_PASS;
+    pass.events_deleted = usize::try_from(dropped + deleted).unwrap_or(usize::MAX);
+    if over_quota {
+        let by_quota = txn
+            .execute(
+                "DELETE FROM events WHERE (id, stored_at) IN \
+                 (SELECT id, stored_at FROM events ORDER BY id LIMIT $1)",
+                &[&EVENTS_PER_PASS],
+            )
+            .await?;
+        pass.events_deleted_by_quota = usize::try_from(by_quota).unwrap_or(usize::MAX);
+        pass.events_deleted += pass.events_deleted_by_quota;
+        pass.more = true;
+    }
+    let oldest_left: Option<i64> = txn.query_one("SELECT min(id) FROM events", &[]).await?.try_get(0)?;
+    let deleted_below = match oldest_left {
+        Some(oldest) => oldest.min(below.max(1)),
+        None => below.max(next_id),
+    };
+    txn.execute(
+        "INSERT INTO store_state (name, value) VALUES ('deleted_below', $1) \
+         ON CONFLICT (name) DO UPDATE SET value = greatest(store_state.value, excluded.value)",
+        &[&deleted_below],
+    )
+    .await?;
+    pass.deleted_below = unsigned(
+        txn.query_one("SELECT value FROM store_state WHERE name = 'deleted_below'", &[]).await?.try_get(0)?,
+    );
+    let groups_nanos = i64::try_from(options.groups.as_nanos()).unwrap_or(i64::MAX);
+    let group_cutoff = time_of(now.saturating_sub(groups_nanos));
+    let gone = txn
+        .query(
+            "DELETE FROM groups WHERE id IN (SELECT id FROM groups WHERE last_arrival < $1 LIMIT $2) RETURNING id",
+            &[&group_cutoff, &GROUPS_PER_PASS],
+        )
+        .await?;
+    let gone: Vec<i64> = gone.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?;
+    txn.execute("DELETE FROM fingerprints WHERE group_id = ANY($1)", &[&gone]).await?;
+    pass.groups_deleted = gone.len();
+    // Marks are needed as long as the events they date.
+    txn.execute("DELETE FROM arrival_marks WHERE at < $1 AND next_event_id < $2", &[&cutoff, &below]).await?;
+    Ok(pass)
+}
+
+impl StoreAdmin for PgStore {
+    fn stats(&self) -> Result<StorageStats> {
+        let shared = self.shared.clone();
+        self.read(move |client| async move {
+            let row = client
+                .query_one(
+                    "SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM event_ids), \
+                            (SELECT count(*) FROM groups WHERE merged_into IS NULL), \
+                            (SELECT coalesce(max(value), 0) FROM store_state WHERE name = 'deleted_below'), \
+                            pg_database_size(current_database()), \
+                            (SELECT min(stored_at) FROM events)",
+                    &[],
+                )
+                .await?;
+            let last_seq = unsigned(row.try_get(0)?);
+            let oldest: Option<std::time::SystemTime> = row.try_get(4)?;
+            Ok(StorageStats {
+                last_seq,
+                // No index yet on this engine: nothing waits to be indexed.
+                indexed_seq: last_seq,
+                groups: unsigned(row.try_get(1)?),
+                endpoints_overflowed: shared.overflowed.load(Ordering::Relaxed),
+                deleted_below: unsigned(row.try_get(2)?),
+                events_deleted_by_age: shared.deleted_by_age.load(Ordering::Relaxed),
+                events_deleted_by_quota: shared.deleted_by_quota.load(Ordering::Relaxed),
+                disk_bytes: Some(unsigned(row.try_get(3)?)),
+                max_disk_bytes: shared.options.retention.max_disk_bytes,
+                oldest_event_received_at: oldest
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
+            })
+        })
+    }
+
+    fn write_failure(&self) -> Option<String> {
+        self.shared.write_failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn retain(&self, now: UnixNanos, over_quota: bool) -> Result<Ack<RetentionPass>> {
+        let shared = self.shared.clone();
+        self.transact_then(
+            move |txn| {
+                let shared = shared.clone();
+                Box::pin(async move { retain(&shared, txn, now, over_quota).await })
+            },
+            {
+                let shared = self.shared.clone();
+                move |pass: &RetentionPass| count(&shared, pass)
+            },
+        )
+    }
+
+    fn backup(&self, _to: &std::path::Path) -> Result<BackupReport> {
+        Err(StoreError::Unsupported(
+            "faultline backup copies the embedded engine's data directory; this server stores in PostgreSQL: \
+             back it up with PostgreSQL's own tools (pg_dump, or pg_basebackup with WAL archiving)"
+                .into(),
+        ))
+    }
+
+    fn shutdown(&self) -> Result<()> {
+        self.stop();
+        Ok(())
+    }
+}
+
+/// Runs retention and maintenance in the background on every node (the
+/// advisory locks in each make nodes take turns), until stopped.
+pub(crate) async fn background(shared: std::sync::Arc<Shared>) {
+    let tick = Duration::from_millis(250);
+    let mut since_retention = Duration::ZERO;
+    let mut since_maintenance = Duration::from_secs(3600);
+    while !shared.stopping.load(Ordering::SeqCst) {
+        if since_maintenance >= Duration::from_secs(60) {
+            since_maintenance = Duration::ZERO;
+            if let Err(e) = maintain_now(&shared).await {
+                tracing::warn!(error = %e, "PostgreSQL maintenance failed; retrying in a minute");
+            }
+        }
+        if since_retention >= shared.options.retention.interval() {
+            since_retention = Duration::ZERO;
+            match retain_now(&shared).await {
+                Ok(pass) if pass.more => since_retention = Duration::from_secs(3600),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "PostgreSQL retention pass failed"),
+            }
+        }
+        tokio::time::sleep(tick).await;
+        since_retention += tick;
+        since_maintenance += tick;
+    }
+}
+
+async fn maintain_now(shared: &Shared) -> PgResult<()> {
+    let mut client = shared.pool.get().await?;
+    crate::partitions::create_ahead(shared, &client).await?;
+    let txn = client.transaction().await?;
+    crate::health::maintain(shared, &txn, faultline_model::now_nanos()).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn retain_now(shared: &Shared) -> PgResult<RetentionPass> {
+    let mut client = shared.pool.get().await?;
+    // The quota (`retention.max_disk_bytes`) is the database's size here.
+    let over_quota = match shared.options.retention.max_disk_bytes {
+        Some(max) => {
+            let size: i64 =
+                client.query_one("SELECT pg_database_size(current_database())", &[]).await?.try_get(0)?;
+            unsigned(size) > max
+        }
+        None => false,
+    };
+    let txn = client.transaction().await?;
+    let pass = retain(shared, &txn, faultline_model::now_nanos(), over_quota).await?;
+    txn.commit().await?;
+    count(shared, &pass);
+    Ok(pass)
+}
+
+/// Adds a committed pass's deletions to this node's figures.
+pub(crate) fn count(shared: &Shared, pass: &RetentionPass) {
+    let by_quota = pass.events_deleted_by_quota as u64;
+    shared.deleted_by_quota.fetch_add(by_quota, Ordering::Relaxed);
+    shared.deleted_by_age.fetch_add((pass.events_deleted as u64).saturating_sub(by_quota), Ordering::Relaxed);
+}

@@ -1,0 +1,320 @@
+//! API health: buckets per endpoint and minute (`health_minutes`), rolled
+//! up into hours (`health_hours`) and expired by maintenance.
+//!
+//! An export's figures are folded into their buckets in the export's own
+//! transaction. Counts are added by the UPDATE (`requests = requests +
+//! n`); the latency sketch is a DDSketch that only Rust can merge, so the
+//! rows are locked (`FOR UPDATE`, in key order) while their sketches are
+//! merged: a row lock per endpoint-minute touched, held for one commit,
+//! which is what makes concurrent nodes' sketches add up rather than
+//! overwrite each other. Missing rows are first inserted empty (ON
+//! CONFLICT DO NOTHING), so there is always a row to lock.
+
+use std::collections::BTreeMap;
+
+use deadpool_postgres::{GenericClient, Transaction};
+use faultline_model::{HealthBucket, HealthKey, UnixNanos};
+use faultline_store::{rules, HealthBatch, HealthFilter, OVERFLOW_ROUTE};
+
+use crate::error::PgResult;
+use crate::shared::{big, unsigned, Shared};
+
+/// Minute or hour buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Table {
+    Minutes,
+    Hours,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Minutes => "health_minutes",
+            Table::Hours => "health_hours",
+        }
+    }
+
+    fn slot(self) -> &'static str {
+        match self {
+            Table::Minutes => "minute",
+            Table::Hours => "hour",
+        }
+    }
+}
+
+type Buckets = BTreeMap<(Table, u64, HealthKey), HealthBucket>;
+
+/// Folds the exports' figures into their buckets.
+pub(crate) async fn add(shared: &Shared, txn: &Transaction<'_>, batches: &[&HealthBatch]) -> PgResult<()> {
+    if batches.iter().all(|b| b.is_empty()) {
+        return Ok(());
+    }
+    let cutoff = rules::rollup_cutoff(faultline_model::now_nanos(), &shared.options.health);
+    let mut buckets = Buckets::new();
+    for batch in batches {
+        for ((key, minute), bucket) in batch.iter() {
+            let key = admit(shared, txn, key.clone(), bucket.requests).await?;
+            // Minutes already rolled up go straight into their hour.
+            let slot = if *minute < cutoff {
+                (Table::Hours, rules::hour_of_minute(*minute))
+            } else {
+                (Table::Minutes, *minute)
+            };
+            buckets.entry((slot.0, slot.1, key)).or_default().merge(bucket);
+        }
+    }
+    merge_into(txn, buckets).await
+}
+
+/// The key to count under: the endpoint, or route `other` when its
+/// service already has `max_endpoints_per_service` endpoints. Nodes
+/// admitting new endpoints at the same moment may each let one through.
+async fn admit(shared: &Shared, txn: &Transaction<'_>, key: HealthKey, requests: u64) -> PgResult<HealthKey> {
+    let endpoint = (key.service.clone(), key.route.clone(), key.method.clone());
+    if key.route == OVERFLOW_ROUTE
+        || shared.endpoints.lock().unwrap_or_else(|p| p.into_inner()).contains(&endpoint)
+    {
+        return Ok(key);
+    }
+    let max = big(shared.options.health.max_endpoints_per_service as u64);
+    let statement = txn
+        .prepare_cached(
+            "WITH added AS (INSERT INTO endpoints (service, route, method) \
+                SELECT $1, $2, $3 WHERE (SELECT count(*) FROM endpoints WHERE service = $1) < $4 \
+                ON CONFLICT DO NOTHING RETURNING 1) \
+             SELECT EXISTS (SELECT 1 FROM added) OR EXISTS \
+                (SELECT 1 FROM endpoints WHERE service = $1 AND route = $2 AND method = $3)",
+        )
+        .await?;
+    let mut admitted: bool =
+        txn.query_one(&statement, &[&key.service, &key.route, &key.method, &max]).await?.try_get(0)?;
+    if !admitted {
+        // The insert may have waited for another node adding the same
+        // endpoint, whose row the statement's snapshot predates: look again.
+        let statement = txn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM endpoints WHERE service = $1 AND route = $2 AND method = $3)",
+            )
+            .await?;
+        admitted = txn.query_one(&statement, &[&key.service, &key.route, &key.method]).await?.try_get(0)?;
+    }
+    if admitted {
+        shared.endpoints.lock().unwrap_or_else(|p| p.into_inner()).insert(endpoint);
+        return Ok(key);
+    }
+    shared.overflowed.fetch_add(requests, std::sync::atomic::Ordering::Relaxed);
+    Ok(HealthKey { route: OVERFLOW_ROUTE.to_string(), method: String::new(), ..key })
+}
+
+/// Adds buckets to the stored ones (see the module comment for the locking).
+pub(crate) async fn merge_into(txn: &Transaction<'_>, buckets: Buckets) -> PgResult<()> {
+    for table in [Table::Minutes, Table::Hours] {
+        let part: Vec<(&(Table, u64, HealthKey), &HealthBucket)> =
+            buckets.iter().filter(|((t, _, _), _)| *t == table).collect();
+        if part.is_empty() {
+            continue;
+        }
+        let mut cols = Columns::default();
+        for ((_, slot, key), _) in &part {
+            cols.push_key(*slot, key);
+        }
+        let empty = rules::encode_bucket(&HealthBucket::default());
+        let (name, slot) = (table.name(), table.slot());
+        let keys = "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(slot, service, environment, route, method)";
+        let insert = txn
+            .prepare_cached(&format!(
+                "INSERT INTO {name} ({slot}, service, environment, route, method, requests, errors, client_errors, latency) \
+                 SELECT u.slot, u.service, u.environment, u.route, u.method, 0, 0, 0, $6 FROM {keys} \
+                 ORDER BY 1, 2, 3, 4, 5 ON CONFLICT DO NOTHING"
+            ))
+            .await?;
+        txn.execute(
+            &insert,
+            &[&cols.slots, &cols.services, &cols.environments, &cols.routes, &cols.methods, &empty],
+        )
+        .await?;
+        let lock = txn
+            .prepare_cached(&format!(
+                "SELECT h.{slot}, h.service, h.environment, h.route, h.method, h.latency FROM {name} h JOIN {keys} \
+                 ON h.{slot} = u.slot AND h.service = u.service AND h.environment = u.environment \
+                 AND h.route = u.route AND h.method = u.method \
+                 ORDER BY 1, 2, 3, 4, 5 FOR UPDATE OF h"
+            ))
+            .await?;
+        let mut stored = BTreeMap::new();
+        for row in txn
+            .query(&lock, &[&cols.slots, &cols.services, &cols.environments, &cols.routes, &cols.methods])
+            .await?
+        {
+            let key = HealthKey {
+                service: row.try_get(1)?,
+                environment: row.try_get(2)?,
+                route: row.try_get(3)?,
+                method: row.try_get(4)?,
+            };
+            let latency: Vec<u8> = row.try_get(5)?;
+            stored.insert((unsigned(row.try_get(0)?), key), rules::decode_bucket(&latency)?);
+        }
+        let mut update = Columns::default();
+        for ((_, slot, key), bucket) in part {
+            let mut merged = stored.remove(&(*slot, key.clone())).unwrap_or_default();
+            merged.merge(bucket);
+            update.push_key(*slot, key);
+            update.requests.push(big(bucket.requests));
+            update.errors.push(big(bucket.errors));
+            update.client_errors.push(big(bucket.client_errors));
+            update.latency.push(rules::encode_bucket(&merged));
+        }
+        let statement = txn
+            .prepare_cached(&format!(
+                "UPDATE {name} h SET requests = h.requests + u.requests, errors = h.errors + u.errors, \
+                 client_errors = h.client_errors + u.client_errors, latency = u.latency \
+                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bytea[]) \
+                 AS u(slot, service, environment, route, method, requests, errors, client_errors, latency) \
+                 WHERE h.{slot} = u.slot AND h.service = u.service AND h.environment = u.environment \
+                 AND h.route = u.route AND h.method = u.method"
+            ))
+            .await?;
+        txn.execute(
+            &statement,
+            &[
+                &update.slots,
+                &update.services,
+                &update.environments,
+                &update.routes,
+                &update.methods,
+                &update.requests,
+                &update.errors,
+                &update.client_errors,
+                &update.latency,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Columns {
+    slots: Vec<i64>,
+    services: Vec<String>,
+    environments: Vec<String>,
+    routes: Vec<String>,
+    methods: Vec<String>,
+    requests: Vec<i64>,
+    errors: Vec<i64>,
+    client_errors: Vec<i64>,
+    latency: Vec<Vec<u8>>,
+}
+
+impl Columns {
+    fn push_key(&mut self, slot: u64, key: &HealthKey) {
+        self.slots.push(big(slot));
+        self.services.push(key.service.clone());
+        self.environments.push(key.environment.clone());
+        self.routes.push(key.route.clone());
+        self.methods.push(key.method.clone());
+    }
+}
+
+const NANOS_PER_MINUTE: i64 = 60_000_000_000;
+
+/// Every bucket overlapping `[from, to)` the filter accepts, with its
+/// slot's start time; hourly buckets are included whole.
+pub(crate) async fn scan(
+    client: &impl GenericClient,
+    from: UnixNanos,
+    to: UnixNanos,
+    filter: &HealthFilter,
+) -> PgResult<Vec<(UnixNanos, HealthKey, HealthBucket)>> {
+    let first_minute = faultline_store::health::minute_of(from);
+    let end_minute = faultline_store::health::minute_of(to.saturating_sub(1)) + 1;
+    let ranges = [
+        (Table::Minutes, first_minute, end_minute, 1u64),
+        (Table::Hours, first_minute / 60, end_minute.div_ceil(60), 60u64),
+    ];
+    let mut out = Vec::new();
+    for (table, first, end, minutes) in ranges {
+        let (name, slot) = (table.name(), table.slot());
+        let statement = client
+            .prepare_cached(&format!(
+                "SELECT {slot}, service, environment, route, method, requests, errors, client_errors, latency FROM {name} \
+                 WHERE {slot} >= $1 AND {slot} < $2 AND ($3::text IS NULL OR service = $3) \
+                 AND ($4::text IS NULL OR environment = $4) AND ($5::text IS NULL OR route = $5) \
+                 AND ($6::text IS NULL OR method = $6)"
+            ))
+            .await?;
+        let rows = client
+            .query(
+                &statement,
+                &[
+                    &big(first),
+                    &big(end),
+                    &filter.service,
+                    &filter.environment,
+                    &filter.route,
+                    &filter.method,
+                ],
+            )
+            .await?;
+        for row in rows {
+            let key = HealthKey {
+                service: row.try_get(1)?,
+                environment: row.try_get(2)?,
+                route: row.try_get(3)?,
+                method: row.try_get(4)?,
+            };
+            let latency: Vec<u8> = row.try_get(8)?;
+            let mut bucket = rules::decode_bucket(&latency)?;
+            bucket.requests = unsigned(row.try_get(5)?);
+            bucket.errors = unsigned(row.try_get(6)?);
+            bucket.client_errors = unsigned(row.try_get(7)?);
+            let start =
+                i64::try_from(unsigned(row.try_get(0)?) * minutes).unwrap_or(i64::MAX / NANOS_PER_MINUTE);
+            out.push((start.saturating_mul(NANOS_PER_MINUTE), key, bucket));
+        }
+    }
+    Ok(out)
+}
+
+/// Rolls minutes older than `rollup_after` into hours, drops hours past the
+/// retention, and with them old deliveries and check runs. Nodes take
+/// turns (an advisory lock): the rollup must not count a minute twice.
+pub(crate) async fn maintain(shared: &Shared, txn: &Transaction<'_>, now: UnixNanos) -> PgResult<()> {
+    const MAX_ROWS_PER_PASS: i64 = 20_000;
+    txn.execute("SELECT pg_advisory_xact_lock(7270761357)", &[]).await?;
+    let options = &shared.options.health;
+    let cutoff = big(rules::rollup_cutoff(now, options));
+    let rows = txn
+        .query(
+            "DELETE FROM health_minutes WHERE (minute, service, environment, route, method) IN \
+             (SELECT minute, service, environment, route, method FROM health_minutes WHERE minute < $1 LIMIT $2) \
+             RETURNING minute, service, environment, route, method, requests, errors, client_errors, latency",
+            &[&cutoff, &MAX_ROWS_PER_PASS],
+        )
+        .await?;
+    let mut hours = Buckets::new();
+    for row in rows {
+        let key = HealthKey {
+            service: row.try_get(1)?,
+            environment: row.try_get(2)?,
+            route: row.try_get(3)?,
+            method: row.try_get(4)?,
+        };
+        let latency: Vec<u8> = row.try_get(8)?;
+        let mut bucket = rules::decode_bucket(&latency)?;
+        bucket.requests = unsigned(row.try_get(5)?);
+        bucket.errors = unsigned(row.try_get(6)?);
+        bucket.client_errors = unsigned(row.try_get(7)?);
+        let hour = rules::hour_of_minute(unsigned(row.try_get(0)?));
+        hours.entry((Table::Hours, hour, key)).or_default().merge(&bucket);
+    }
+    merge_into(txn, hours).await?;
+    let first_kept_hour = rules::retention_cutoff_hour(now, options);
+    txn.execute("DELETE FROM health_hours WHERE hour < $1", &[&big(first_kept_hour)]).await?;
+    // Delivery attempts and check runs are kept as long as health figures.
+    let oldest_kept = faultline_store::health::minute_start(first_kept_hour * 60);
+    txn.execute("DELETE FROM alert_deliveries WHERE at < $1", &[&oldest_kept]).await?;
+    txn.execute("DELETE FROM check_runs WHERE at < $1", &[&oldest_kept]).await?;
+    Ok(())
+}

@@ -1,0 +1,346 @@
+//! One group commit of exports: events numbered from a sequence, their
+//! fingerprints found or claimed, their groups counted under row locks,
+//! the events written in one multi-row insert and the health figures
+//! folded into their buckets, all in one transaction.
+//!
+//! Several nodes (and this node's writers) commit at once:
+//! - a new fingerprint is claimed with `INSERT ... ON CONFLICT DO NOTHING`
+//!   on its primary key, so of two nodes seeing it at once one makes the
+//!   group and the other waits for that commit and joins the group;
+//! - a group is changed only under its row lock (`SELECT ... FOR UPDATE`),
+//!   so counts from concurrent commits add up exactly; the locks are taken
+//!   in id order to make deadlocks rare, and one that happens reruns the
+//!   transaction;
+//! - a merge or unmerge that moved a fingerprint between the lookup and
+//!   the lock is seen by looking the fingerprints up again once locked.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::SystemTime;
+
+use deadpool_postgres::Transaction;
+use faultline_model::{ErrorEvent, Group, Grouping};
+use faultline_store::rules;
+use faultline_store::{Committed, EventBatch, HealthBatch};
+
+use crate::error::{PgError, PgResult};
+use crate::groups::{lock_groups, write_groups};
+use crate::shared::{big, Shared};
+
+const NANOS_PER_HOUR: i64 = 3_600 * 1_000_000_000;
+
+/// Commits the exports; returns each one's events as committed.
+pub(crate) async fn commit(
+    shared: &Shared,
+    exports: &[(&EventBatch, &HealthBatch)],
+) -> PgResult<Vec<Vec<Committed>>> {
+    let stored_at = SystemTime::now();
+    let mut client = shared.pool.get().await?;
+    let has_events = exports.iter().any(|(events, _)| !events.is_empty());
+    if has_events {
+        crate::partitions::ensure(shared, &client, crate::partitions::day_of(stored_at)).await?;
+    }
+    let txn = client.transaction().await?;
+    let answers = if has_events {
+        add_events(shared, &txn, exports, stored_at).await?
+    } else {
+        vec![Vec::new(); exports.len()]
+    };
+    let health: Vec<&HealthBatch> = exports.iter().map(|(_, h)| *h).collect();
+    crate::health::add(shared, &txn, &health).await?;
+    txn.commit().await?;
+    Ok(answers)
+}
+
+/// The batch's groups as they are being changed.
+struct Groups {
+    /// Fingerprint -> group id, as stored or decided in this transaction.
+    by_fingerprint: HashMap<String, i64>,
+    /// Locked (or new) groups by id.
+    loaded: HashMap<i64, Group>,
+    /// Groups made in this transaction.
+    made: BTreeSet<i64>,
+}
+
+async fn add_events(
+    shared: &Shared,
+    txn: &Transaction<'_>,
+    exports: &[(&EventBatch, &HealthBatch)],
+    stored_at: SystemTime,
+) -> PgResult<Vec<Vec<Committed>>> {
+    let names: Vec<String> = exports
+        .iter()
+        .flat_map(|(events, _)| events.iter())
+        .flat_map(|(_, g)| {
+            std::iter::once(g.fingerprint.clone()).chain(g.previous_fingerprints.iter().cloned())
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let found = lookup(txn, &names).await?;
+    let ids: Vec<i64> = found.values().copied().collect::<BTreeSet<_>>().into_iter().collect();
+    let loaded = lock_groups(txn, &ids).await?;
+    if lookup(txn, &names).await? != found {
+        // A merge or unmerge moved a fingerprint meanwhile: start again.
+        return Err(PgError::Retry("a fingerprint moved to another group"));
+    }
+    let mut groups = Groups { by_fingerprint: found, loaded, made: BTreeSet::new() };
+
+    let total: i64 = exports.iter().map(|(events, _)| big(events.len() as u64)).sum();
+    let numbers = txn
+        .query(
+            &txn.prepare_cached("SELECT nextval('event_ids') FROM generate_series(1, $1::bigint) ORDER BY 1")
+                .await?,
+            &[&total],
+        )
+        .await?;
+    let mut numbers = numbers.iter().map(|row| row.try_get::<_, i64>(0));
+
+    let mut rows = EventRows::default();
+    let mut answers = Vec::with_capacity(exports.len());
+    for (events, _) in exports {
+        let mut committed = Vec::with_capacity(events.len());
+        for (event, grouping) in events.iter() {
+            let seq =
+                numbers.next().ok_or_else(|| PgError::Corrupt("the sequence gave too few ids".into()))??;
+            let (group_id, new_group) = group_of(shared, txn, &mut groups, event, grouping).await?;
+            let mut event = event.clone();
+            event.seq = crate::shared::unsigned(seq);
+            event.group_id = crate::shared::unsigned(group_id);
+            let group = groups.loaded.get_mut(&group_id).ok_or_else(|| missing(group_id))?;
+            let regression = rules::record_occurrence(group, &event);
+            let collapsed = group.collapsed_fingerprints > 0;
+            rows.push(seq, &grouping.fingerprint, &event)?;
+            committed.push(Committed {
+                seq: event.seq,
+                group_id: event.group_id,
+                new_group,
+                regression,
+                collapsed,
+            });
+        }
+        answers.push(committed);
+    }
+    rows.insert(txn, stored_at).await?;
+    let changed: Vec<&Group> = groups.loaded.values().collect();
+    write_groups(txn, &changed).await?;
+    Ok(answers)
+}
+
+fn missing(id: i64) -> PgError {
+    PgError::Corrupt(format!("group {id} is named by a fingerprint but does not exist"))
+}
+
+/// Fingerprint -> group id of those stored.
+pub(crate) async fn lookup(txn: &Transaction<'_>, names: &[String]) -> PgResult<HashMap<String, i64>> {
+    let statement = txn
+        .prepare_cached("SELECT fingerprint, group_id FROM fingerprints WHERE fingerprint = ANY($1)")
+        .await?;
+    let mut out = HashMap::with_capacity(names.len());
+    for row in txn.query(&statement, &[&names]).await? {
+        out.insert(row.try_get(0)?, row.try_get(1)?);
+    }
+    Ok(out)
+}
+
+/// The group an event joins: its fingerprint's, an earlier grouping
+/// version's (the new fingerprint is added to it), a new one, or past the
+/// new-group cap its service's overflow group. And whether it made it.
+async fn group_of(
+    shared: &Shared,
+    txn: &Transaction<'_>,
+    groups: &mut Groups,
+    event: &ErrorEvent,
+    grouping: &Grouping,
+) -> PgResult<(i64, bool)> {
+    if let Some(&id) = groups.by_fingerprint.get(&grouping.fingerprint) {
+        return Ok((id, false));
+    }
+    if let Some(id) =
+        grouping.previous_fingerprints.iter().find_map(|p| groups.by_fingerprint.get(p).copied())
+    {
+        join(txn, groups, id, grouping).await?;
+        return Ok((id, false));
+    }
+    let allowed = match shared.options.max_new_groups_per_service_per_hour {
+        None => true,
+        Some(max) => claim_new_group_slot(txn, &event.service, big(max)).await?,
+    };
+    if allowed {
+        let (id, made) = claim(txn, groups, event, grouping).await?;
+        if !made && shared.options.max_new_groups_per_service_per_hour.is_some() {
+            release_new_group_slot(txn, &event.service).await?;
+        }
+        return Ok((id, made));
+    }
+    let overflow = rules::overflow_grouping(&event.service);
+    let (id, made) = claim(txn, groups, event, &overflow).await?;
+    join(txn, groups, id, grouping).await?;
+    let group = groups.loaded.get_mut(&id).ok_or_else(|| missing(id))?;
+    group.collapsed_fingerprints += 1;
+    // The fingerprint joined as a collapsed one, not a listed one.
+    group.fingerprints.retain(|f| f != &grouping.fingerprint);
+    Ok((id, made))
+}
+
+/// Adds `grouping`'s fingerprint to group `id` (stored and in memory).
+async fn join(txn: &Transaction<'_>, groups: &mut Groups, id: i64, grouping: &Grouping) -> PgResult<()> {
+    let inserted = insert_fingerprint(txn, &grouping.fingerprint, id, grouping).await?;
+    let id = match inserted {
+        Some(id) => id,
+        // Another node added it meanwhile (its commit is visible now).
+        None => lookup(txn, std::slice::from_ref(&grouping.fingerprint))
+            .await?
+            .get(&grouping.fingerprint)
+            .copied()
+            .ok_or_else(|| missing(id))?,
+    };
+    ensure_loaded(txn, groups, id).await?;
+    groups.by_fingerprint.insert(grouping.fingerprint.clone(), id);
+    if inserted.is_some() {
+        let group = groups.loaded.get_mut(&id).ok_or_else(|| missing(id))?;
+        group.fingerprints.push(grouping.fingerprint.clone());
+    }
+    Ok(())
+}
+
+/// Finds or makes the group of a fingerprint nobody had when the batch
+/// began: whoever inserts the fingerprint first makes the group.
+async fn claim(
+    txn: &Transaction<'_>,
+    groups: &mut Groups,
+    event: &ErrorEvent,
+    grouping: &Grouping,
+) -> PgResult<(i64, bool)> {
+    if let Some(&id) = groups.by_fingerprint.get(&grouping.fingerprint) {
+        return Ok((id, false));
+    }
+    let statement = txn
+        .prepare_cached(
+            "INSERT INTO fingerprints (fingerprint, group_id, grouping_version, title, culprit, method) \
+             VALUES ($1, nextval('group_ids'), $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING group_id",
+        )
+        .await?;
+    let version = i32::try_from(grouping.version).unwrap_or(i32::MAX);
+    let row = txn
+        .query_opt(
+            &statement,
+            &[&grouping.fingerprint, &version, &grouping.title, &grouping.culprit, &grouping.method],
+        )
+        .await?;
+    let (id, made) = match row {
+        Some(row) => {
+            let id: i64 = row.try_get(0)?;
+            groups.loaded.insert(id, rules::new_group(crate::shared::unsigned(id), event, grouping));
+            groups.made.insert(id);
+            (id, true)
+        }
+        None => {
+            let found = lookup(txn, std::slice::from_ref(&grouping.fingerprint)).await?;
+            let id = *found
+                .get(&grouping.fingerprint)
+                .ok_or_else(|| PgError::Corrupt(format!("fingerprint {} vanished", grouping.fingerprint)))?;
+            ensure_loaded(txn, groups, id).await?;
+            (id, false)
+        }
+    };
+    groups.by_fingerprint.insert(grouping.fingerprint.clone(), id);
+    Ok((id, made))
+}
+
+async fn ensure_loaded(txn: &Transaction<'_>, groups: &mut Groups, id: i64) -> PgResult<()> {
+    if groups.loaded.contains_key(&id) {
+        return Ok(());
+    }
+    let mut found = lock_groups(txn, &[id]).await?;
+    let group = found.remove(&id).ok_or_else(|| missing(id))?;
+    groups.loaded.insert(id, group);
+    Ok(())
+}
+
+async fn insert_fingerprint(
+    txn: &Transaction<'_>,
+    fingerprint: &str,
+    id: i64,
+    grouping: &Grouping,
+) -> PgResult<Option<i64>> {
+    let statement = txn
+        .prepare_cached(
+            "INSERT INTO fingerprints (fingerprint, group_id, grouping_version, title, culprit, method) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING group_id",
+        )
+        .await?;
+    let version = i32::try_from(grouping.version).unwrap_or(i32::MAX);
+    let row = txn
+        .query_opt(
+            &statement,
+            &[&fingerprint, &id, &version, &grouping.title, &grouping.culprit, &grouping.method],
+        )
+        .await?;
+    row.map(|r| r.try_get(0)).transpose().map_err(PgError::from)
+}
+
+/// Counts one more new group for `service` this hour if under `max`
+/// (one statement, so nodes cannot both take the last slot).
+async fn claim_new_group_slot(txn: &Transaction<'_>, service: &str, max: i64) -> PgResult<bool> {
+    let hour = faultline_model::now_nanos().div_euclid(NANOS_PER_HOUR);
+    let statement = txn
+        .prepare_cached(
+            "INSERT INTO new_groups_per_hour AS n (service, hour, made) SELECT $1, $2::bigint, 1 WHERE $3::bigint > 0 \
+             ON CONFLICT (service, hour) DO UPDATE SET made = n.made + 1 WHERE n.made < $3::bigint RETURNING made",
+        )
+        .await?;
+    Ok(txn.query_opt(&statement, &[&service, &hour, &max]).await?.is_some())
+}
+
+/// Gives back a slot taken for a fingerprint another node grouped first.
+async fn release_new_group_slot(txn: &Transaction<'_>, service: &str) -> PgResult<()> {
+    let hour = faultline_model::now_nanos().div_euclid(NANOS_PER_HOUR);
+    let statement = txn
+        .prepare_cached(
+            "UPDATE new_groups_per_hour SET made = made - 1 WHERE service = $1 AND hour = $2 AND made > 0",
+        )
+        .await?;
+    txn.execute(&statement, &[&service, &hour]).await?;
+    Ok(())
+}
+
+/// The batch's event rows, column by column, for one multi-row insert.
+#[derive(Default)]
+struct EventRows {
+    ids: Vec<i64>,
+    fingerprints: Vec<String>,
+    services: Vec<String>,
+    occurred: Vec<i64>,
+    bodies: Vec<serde_json::Value>,
+}
+
+impl EventRows {
+    fn push(&mut self, id: i64, fingerprint: &str, event: &ErrorEvent) -> PgResult<()> {
+        self.ids.push(id);
+        self.fingerprints.push(fingerprint.to_string());
+        self.services.push(event.service.clone());
+        self.occurred.push(event.timestamp);
+        self.bodies.push(serde_json::to_value(event)?);
+        Ok(())
+    }
+
+    async fn insert(self, txn: &Transaction<'_>, stored_at: SystemTime) -> PgResult<()> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        let statement = txn
+            .prepare_cached(
+                "INSERT INTO events (id, stored_at, fingerprint, service, occurred_at, body) \
+                 SELECT u.id, $2, u.fingerprint, u.service, u.occurred_at, u.body \
+                 FROM unnest($1::bigint[], $3::text[], $4::text[], $5::bigint[], $6::json[]) \
+                 AS u(id, fingerprint, service, occurred_at, body)",
+            )
+            .await?;
+        txn.execute(
+            &statement,
+            &[&self.ids, &stored_at, &self.fingerprints, &self.services, &self.occurred, &self.bodies],
+        )
+        .await?;
+        Ok(())
+    }
+}

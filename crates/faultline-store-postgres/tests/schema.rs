@@ -1,0 +1,76 @@
+//! The schema is made at first start, found done at the next, and a
+//! database with a newer schema is refused with a clear error.
+#![allow(clippy::unwrap_used)]
+
+use faultline_store::StorageOptions;
+use faultline_store_postgres::{PgOptions, PgStore};
+
+fn psql(db: &faultline_pg_testing::Database, sql: &str) -> String {
+    let server = faultline_pg_testing::server();
+    let out = std::process::Command::new(server.bin.join("psql"))
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &db.port.to_string(),
+            "-U",
+            faultline_pg_testing::SUPERUSER,
+            "-d",
+            &db.name,
+        ])
+        .args(["-v", "ON_ERROR_STOP=1", "-tAc", sql])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn migrations_run_once_and_a_newer_schema_is_refused() {
+    let db = faultline_pg_testing::database();
+    let open = || PgStore::open(&db.url(), StorageOptions::default(), PgOptions::default());
+    drop(open().unwrap());
+    assert_eq!(psql(&db, "SELECT string_agg(version::text, ',') FROM schema_version"), "1");
+    let tables = psql(
+        &db,
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'events\\_2%'",
+    );
+    assert_eq!(tables, "17", "the 16 tables of migration 1 and schema_version");
+    drop(open().unwrap());
+    assert_eq!(psql(&db, "SELECT count(*) FROM schema_version"), "1", "the second start applies nothing");
+
+    psql(&db, "INSERT INTO schema_version (version) VALUES (99)");
+    let err = open().err().unwrap().to_string();
+    assert!(err.contains("schema version 99") && err.contains("upgrade faultline"), "{err}");
+}
+
+#[test]
+fn nodes_starting_at_once_migrate_once() {
+    let db = faultline_pg_testing::database();
+    let url = db.url();
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                PgStore::open(&url, StorageOptions::default(), PgOptions::default()).map(drop)
+            })
+        })
+        .collect();
+    for start in starts {
+        start.join().unwrap().unwrap();
+    }
+    assert_eq!(psql(&db, "SELECT count(*) FROM schema_version"), "1");
+}
+
+#[test]
+fn an_unreachable_database_is_a_clear_error() {
+    let err = PgStore::open(
+        "postgres://nobody@127.0.0.1:1/none?sslmode=disable",
+        StorageOptions::default(),
+        PgOptions::default(),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("PostgreSQL"), "{err}");
+}
