@@ -91,8 +91,11 @@ pub(crate) struct Progress {
     state: Mutex<Passes>,
     changed: Condvar,
     stop: AtomicBool,
-    /// The highest event id indexed on this node (for `stats`).
-    pub highest_id: AtomicU64,
+    /// Event ids handed out when the last finished pass took its
+    /// snapshot: everything committed below is indexed (`stats`; ids still
+    /// in a running transaction then count as indexed, so the lag shown is
+    /// a close lower bound).
+    pub indexed_seq: AtomicU64,
 }
 
 #[derive(Default)]
@@ -209,13 +212,15 @@ impl Tailer {
         )?;
         let row = handle.block_on(txn.query_one(
             "SELECT pg_snapshot_xmin(pg_current_snapshot())::text, pg_snapshot_xmax(pg_current_snapshot())::text, \
-                    (SELECT min(id) FROM events), (SELECT value FROM store_state WHERE name = 'database_id')",
+                    (SELECT min(id) FROM events), (SELECT value FROM store_state WHERE name = 'database_id'), \
+                    (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM event_ids)",
             &[],
         ))?;
         let xmin = parse_xid(row.try_get(0)?)?;
         let xmax = parse_xid(row.try_get(1)?)?;
         let oldest: Option<i64> = row.try_get(2)?;
         let database: Option<i64> = row.try_get(3)?;
+        let handed_out: i64 = row.try_get(4)?;
         // Named when the engine opened (`name_database`).
         let database = database.ok_or_else(|| PgError::Corrupt("the database has no database_id".into()))?;
         let mut changed = false;
@@ -244,6 +249,7 @@ impl Tailer {
             self.feed.commit(&payload.encode()).map_err(PgError::Store)?;
             self.committed = Some(payload);
         }
+        self.progress.indexed_seq.store(unsigned(handed_out), Ordering::Relaxed);
         Ok(())
     }
 
@@ -275,7 +281,6 @@ impl Tailer {
                     Ok(mut event) => {
                         event.seq = unsigned(id);
                         self.feed.add(&event, &fingerprint).map_err(PgError::Store)?;
-                        self.progress.highest_id.fetch_max(event.seq, Ordering::Relaxed);
                     }
                     // One damaged row must not stop the index; it stays readable by id.
                     Err(e) => tracing::error!(id, error = %e, "skipping an unreadable event row"),
