@@ -252,7 +252,7 @@ fn start_tailer(
     if payload.is_some() && committed.is_none() {
         tracing::warn!("the search index holds no PostgreSQL position; rebuilding it from the database");
     }
-    let progress = Arc::new(tail::Progress::default());
+    let progress = Arc::new(tail::Progress::new());
     let tailer = tail::Tailer {
         pool: shared.pool.clone(),
         handle,

@@ -41,6 +41,8 @@ use crate::shared::unsigned;
 
 /// Rows read per query while catching up, to bound memory.
 const PAGE: i64 = 2_000;
+/// The longest wait between passes while they fail.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Where the tailer stands: every transaction below `xmin` is indexed,
 /// and so are those in `seen` (all at or above `xmin`).
@@ -107,6 +109,13 @@ struct Passes {
 }
 
 impl Progress {
+    /// The first pass starts at once.
+    pub fn new() -> Progress {
+        let progress = Progress::default();
+        progress.state.lock().unwrap_or_else(|p| p.into_inner()).wanted = true;
+        progress
+    }
+
     /// Waits until a pass that started after this call has finished.
     pub fn wait_indexed(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
@@ -130,7 +139,7 @@ impl Progress {
         self.changed.notify_all();
     }
 
-    /// Sleeps until the next tick or a waiter; returns the pass number to
+    /// Sleeps until the next tick (`interval` from now) or a waiter; returns the pass number to
     /// run, or `None` when stopping.
     fn next_pass(&self, interval: Duration) -> Option<u64> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -175,16 +184,21 @@ struct State {
 impl Tailer {
     pub fn run(mut self) {
         let mut state = self.state_from_commit();
-        while let Some(pass) = self.progress.next_pass(self.interval) {
+        let mut wait = self.interval;
+        while let Some(pass) = self.progress.next_pass(wait) {
             match self.pass(&mut state) {
-                Ok(()) => self.progress.finished(pass),
+                Ok(()) => {
+                    self.progress.finished(pass);
+                    wait = self.interval;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "indexing from PostgreSQL failed; retrying from the last index commit");
                     if let Err(e) = self.feed.rollback() {
                         tracing::error!(error = %e, "rolling the index writer back failed");
                     }
                     state = self.state_from_commit();
-                    std::thread::sleep(self.interval);
+                    // A database that is down is asked less and less often.
+                    wait = (wait * 2).clamp(Duration::from_millis(250), MAX_BACKOFF);
                 }
             }
         }

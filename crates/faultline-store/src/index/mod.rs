@@ -108,11 +108,6 @@ impl SearchIndex {
         Ok((SearchIndex { index, reader, fields }, writer, metas.payload))
     }
 
-    /// Documents searchable now (deleted ones not counted).
-    pub(crate) fn documents(&self) -> u64 {
-        self.reader.searcher().num_docs()
-    }
-
     pub(crate) fn reload(&self) -> Result<()> {
         self.reader.reload().map_err(Error::index)?;
         Ok(())

@@ -149,9 +149,4 @@ impl NodeIndex {
     ) -> Result<BTreeMap<u64, GroupActivity>> {
         self.index.answer_group_activity(groups, group_ids, query, range, step, tags)
     }
-
-    /// Documents in the index as of its last commit.
-    pub fn documents(&self) -> u64 {
-        self.index.documents()
-    }
 }
