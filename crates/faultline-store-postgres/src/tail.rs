@@ -22,7 +22,12 @@
 //!
 //! Retention deletes events oldest id first (row by row or whole day
 //! partitions), so each pass also deletes the documents below the oldest id
-//! still in the table (all of them when the table is empty).
+//! still in the table (all of them when the table is empty). A day's
+//! partition may also hold ids above the oldest one kept (nodes' clocks
+//! differ around midnight; a node wrote late into an old day): when a
+//! partition is gone (and after a start, which may have missed one), the
+//! documents from the oldest kept id up are checked against the table, a
+//! page per pass, and those whose event is gone are deleted.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -41,6 +46,8 @@ use crate::shared::unsigned;
 
 /// Rows read per query while catching up, to bound memory.
 const PAGE: i64 = 2_000;
+/// Documents checked against the table per pass after a partition went.
+const RECONCILE_PAGE: usize = 10_000;
 /// The longest wait between passes while they fail.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
@@ -179,6 +186,11 @@ struct State {
     /// The oldest event id whose documents below were deleted (`Some(None)`:
     /// all deleted, the table being empty); `None` before the first pass.
     applied_oldest: Option<Option<i64>>,
+    /// The day partitions of `events` at the last pass (`None` before the first).
+    partitions: Option<BTreeSet<String>>,
+    /// Documents from this sequence number up are still to be checked
+    /// against the table.
+    reconcile_from: Option<u64>,
 }
 
 impl Tailer {
@@ -210,6 +222,8 @@ impl Tailer {
             database: self.committed.as_ref().map(|p| p.database),
             position: self.committed.as_ref().map(|p| p.position.clone()).unwrap_or_default(),
             applied_oldest: None,
+            partitions: None,
+            reconcile_from: None,
         }
     }
 
@@ -243,7 +257,13 @@ impl Tailer {
                 tracing::warn!("the search index was built from another database; rebuilding it");
             }
             self.feed.delete_all()?;
-            *state = State { database: Some(database), position: Position::default(), applied_oldest: None };
+            *state = State {
+                database: Some(database),
+                position: Position::default(),
+                applied_oldest: None,
+                partitions: None,
+                reconcile_from: None,
+            };
             changed = true;
         }
         if state.applied_oldest != Some(oldest) {
@@ -254,6 +274,7 @@ impl Tailer {
             state.applied_oldest = Some(oldest);
             changed = true;
         }
+        changed |= self.reconcile(&handle, &txn, state, oldest)?;
         let read = self.read_new(&handle, &txn, &state.position)?;
         handle.block_on(txn.commit())?;
         changed |= !read.is_empty();
@@ -265,6 +286,52 @@ impl Tailer {
         }
         self.progress.indexed_seq.store(unsigned(handed_out), Ordering::Relaxed);
         Ok(())
+    }
+
+    /// After a partition went: checks a page of documents (from the oldest
+    /// kept id up) against the table and deletes those whose event is gone.
+    /// Returns whether it deleted any.
+    fn reconcile(
+        &mut self,
+        handle: &Handle,
+        txn: &deadpool_postgres::Transaction<'_>,
+        state: &mut State,
+        oldest: Option<i64>,
+    ) -> PgResult<bool> {
+        let rows = handle.block_on(txn.query(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE i.inhparent = 'events'::regclass",
+            &[],
+        ))?;
+        let partitions = rows.iter().map(|row| row.try_get(0)).collect::<Result<BTreeSet<String>, _>>()?;
+        let went = state.partitions.as_ref().is_none_or(|before| !before.is_subset(&partitions));
+        state.partitions = Some(partitions);
+        let from = match (state.reconcile_from, went) {
+            (_, true) => oldest.map_or(0, unsigned),
+            (Some(from), false) => from,
+            (None, false) => return Ok(false),
+        };
+        let seqs = self.feed.committed_seqs_from(from, RECONCILE_PAGE).map_err(PgError::Store)?;
+        let ids: Vec<i64> = seqs.iter().map(|&seq| crate::shared::big(seq)).collect();
+        let kept = handle.block_on(txn.query("SELECT id FROM events WHERE id = ANY($1)", &[&ids]))?;
+        let kept =
+            kept.iter().map(|row| row.try_get(0).map(unsigned)).collect::<Result<BTreeSet<u64>, _>>()?;
+        let mut deleted = 0;
+        for seq in seqs.iter().filter(|seq| !kept.contains(seq)) {
+            self.feed.delete(*seq).map_err(PgError::Store)?;
+            deleted += 1;
+        }
+        state.reconcile_from = match seqs.last() {
+            Some(last) if seqs.len() >= RECONCILE_PAGE => Some(last + 1),
+            _ => None,
+        };
+        if deleted > 0 {
+            tracing::info!(
+                deleted,
+                "documents of events retention deleted out of id order removed from the index"
+            );
+        }
+        Ok(deleted > 0)
     }
 
     /// Adds every visible row not yet indexed; returns the transactions read.

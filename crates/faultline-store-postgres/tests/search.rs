@@ -353,3 +353,41 @@ fn an_event_committed_after_a_higher_id_is_still_indexed() {
     let request = SearchRequest { query: String::new(), limit: 10, ..Default::default() };
     assert_eq!(store.search(&request).unwrap().0.total, 2, "nothing indexed twice after a restart");
 }
+
+/// A day's partition dropped by retention may hold ids above events kept
+/// (a node wrote late into an old day): their documents go too.
+#[test]
+fn a_dropped_day_leaves_the_index_even_with_ids_above_the_days_kept() {
+    let db = faultline_pg_testing::database();
+    let store = node(&db.url(), None);
+    let batch = (0..3).map(corpus).collect();
+    store.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (client, connection) =
+        runtime.block_on(tokio_postgres::connect(&db.url(), tokio_postgres::NoTls)).unwrap();
+    runtime.spawn(connection);
+    // A day 40 days back, written after today's events (higher ids).
+    runtime
+        .block_on(client.batch_execute(
+            "DO $$ BEGIN EXECUTE format('CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)', \
+               'events_' || to_char((now() AT TIME ZONE 'UTC')::date - 40, 'YYYYMMDD'), \
+               (((now() AT TIME ZONE 'UTC')::date - 40)::timestamp) AT TIME ZONE 'UTC', \
+               (((now() AT TIME ZONE 'UTC')::date - 39)::timestamp) AT TIME ZONE 'UTC'); END $$; \
+             INSERT INTO events (id, stored_at, fingerprint, service, occurred_at, body) \
+             SELECT nextval('event_ids'), now() - interval '40 days', e.fingerprint, e.service, e.occurred_at, e.body \
+             FROM generate_series(1, 5), (SELECT * FROM events LIMIT 1) e",
+        ))
+        .unwrap();
+    let total = |query: &str| {
+        assert!(store.wait_indexed(WAIT));
+        let request = SearchRequest { query: query.into(), limit: 10, ..Default::default() };
+        store.search(&request).unwrap().0.total
+    };
+    assert_eq!(total(""), 8);
+    let pass = store.retain(faultline_model::now_nanos(), false).unwrap().blocking_recv().unwrap().unwrap();
+    assert_eq!(pass.events_deleted, 5, "{pass:?}");
+    assert_eq!(total(""), 3, "the dropped day's documents are gone, today's kept");
+    let kept =
+        store.search(&SearchRequest { query: String::new(), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(kept.1.len(), 3, "every hit is an event still stored");
+}

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use faultline_model::{ErrorEvent, UnixNanos};
+use tantivy::collector::TopDocs;
 use tantivy::query::{AllQuery, RangeQuery};
-use tantivy::{IndexWriter, Term};
+use tantivy::{IndexWriter, Order, Term};
 
 use super::answers::GroupLookup;
 use super::{schema, SearchIndex, SearchPage, SearchRequest};
@@ -56,6 +57,22 @@ impl IndexFeed {
         let below = RangeQuery::new(Bound::Unbounded, Bound::Excluded(Term::from_field_u64(field, seq)));
         self.writer.delete_query(Box::new(below)).map_err(Error::index)?;
         Ok(())
+    }
+
+    /// Deletes the document of one event.
+    pub fn delete(&mut self, seq: u64) -> Result<()> {
+        self.writer.delete_term(Term::from_field_u64(self.index.fields().seq, seq));
+        Ok(())
+    }
+
+    /// The sequence numbers of committed documents from `from` up, in
+    /// order, at most `limit` (to check them against the event store).
+    pub fn committed_seqs_from(&self, from: u64, limit: usize) -> Result<Vec<u64>> {
+        let field = self.index.fields().seq;
+        let range = RangeQuery::new(Bound::Included(Term::from_field_u64(field, from)), Bound::Unbounded);
+        let top = TopDocs::with_limit(limit.max(1)).order_by_fast_field::<u64>("seq", Order::Asc);
+        let docs = self.index.reader.searcher().search(&range, &top).map_err(Error::index)?;
+        Ok(docs.into_iter().filter_map(|(seq, _)| seq).collect())
     }
 
     /// Deletes every document added before this call.
