@@ -27,7 +27,7 @@
 //! differ around midnight; a node wrote late into an old day): when a
 //! partition is gone (and after a start, which may have missed one), the
 //! documents from the oldest kept id up are checked against the table, a
-//! page per pass, and those whose event is gone are deleted.
+//! window of ids per pass, and those whose event is gone are deleted.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -46,8 +46,9 @@ use crate::shared::unsigned;
 
 /// Rows read per query while catching up, to bound memory.
 const PAGE: i64 = 2_000;
-/// Documents checked against the table per pass after a partition went.
-const RECONCILE_PAGE: usize = 10_000;
+/// Event ids whose documents are checked against the table per pass
+/// after a partition went.
+const RECONCILE_WINDOW: u64 = 10_000;
 /// The longest wait between passes while they fail.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
@@ -274,7 +275,7 @@ impl Tailer {
             state.applied_oldest = Some(oldest);
             changed = true;
         }
-        changed |= self.reconcile(&handle, &txn, state, oldest)?;
+        changed |= self.reconcile(&handle, &txn, state, oldest, unsigned(handed_out))?;
         let read = self.read_new(&handle, &txn, &state.position)?;
         handle.block_on(txn.commit())?;
         changed |= !read.is_empty();
@@ -288,15 +289,17 @@ impl Tailer {
         Ok(())
     }
 
-    /// After a partition went: checks a page of documents (from the oldest
-    /// kept id up) against the table and deletes those whose event is gone.
-    /// Returns whether it deleted any.
+    /// After a partition went: checks the documents of a window of ids
+    /// (from the oldest kept id up to the last id handed out) against the
+    /// table and deletes those whose event is gone. Returns whether it
+    /// deleted any.
     fn reconcile(
         &mut self,
         handle: &Handle,
         txn: &deadpool_postgres::Transaction<'_>,
         state: &mut State,
         oldest: Option<i64>,
+        handed_out: u64,
     ) -> PgResult<bool> {
         let rows = handle.block_on(txn.query(
             "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
@@ -311,7 +314,12 @@ impl Tailer {
             (Some(from), false) => from,
             (None, false) => return Ok(false),
         };
-        let seqs = self.feed.committed_seqs_from(from, RECONCILE_PAGE).map_err(PgError::Store)?;
+        let to = from.saturating_add(RECONCILE_WINDOW);
+        state.reconcile_from = (to <= handed_out).then_some(to);
+        let seqs = self.feed.committed_seqs(from, to).map_err(PgError::Store)?;
+        if seqs.is_empty() {
+            return Ok(false);
+        }
         let ids: Vec<i64> = seqs.iter().map(|&seq| crate::shared::big(seq)).collect();
         let kept = handle.block_on(txn.query("SELECT id FROM events WHERE id = ANY($1)", &[&ids]))?;
         let kept =
@@ -321,10 +329,6 @@ impl Tailer {
             self.feed.delete(*seq).map_err(PgError::Store)?;
             deleted += 1;
         }
-        state.reconcile_from = match seqs.last() {
-            Some(last) if seqs.len() >= RECONCILE_PAGE => Some(last + 1),
-            _ => None,
-        };
         if deleted > 0 {
             tracing::info!(
                 deleted,

@@ -65,12 +65,17 @@ impl IndexFeed {
         Ok(())
     }
 
-    /// The sequence numbers of committed documents from `from` up, in
-    /// order, at most `limit` (to check them against the event store).
-    pub fn committed_seqs_from(&self, from: u64, limit: usize) -> Result<Vec<u64>> {
+    /// The sequence numbers of committed documents in `[from, to)`, in
+    /// order (to check them against the event store a window at a time).
+    pub fn committed_seqs(&self, from: u64, to: u64) -> Result<Vec<u64>> {
         let field = self.index.fields().seq;
-        let range = RangeQuery::new(Bound::Included(Term::from_field_u64(field, from)), Bound::Unbounded);
-        let top = TopDocs::with_limit(limit.max(1)).order_by_fast_field::<u64>("seq", Order::Asc);
+        let range = RangeQuery::new(
+            Bound::Included(Term::from_field_u64(field, from)),
+            Bound::Excluded(Term::from_field_u64(field, to)),
+        );
+        // Sequence numbers are unique: the window holds at most `to - from`.
+        let limit = usize::try_from(to.saturating_sub(from)).unwrap_or(usize::MAX).max(1);
+        let top = TopDocs::with_limit(limit).order_by_fast_field::<u64>("seq", Order::Asc);
         let docs = self.index.reader.searcher().search(&range, &top).map_err(Error::index)?;
         Ok(docs.into_iter().filter_map(|(seq, _)| seq).collect())
     }
