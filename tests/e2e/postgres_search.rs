@@ -65,6 +65,13 @@ fn every_node_finds_every_nodes_events_and_rebuilds_a_lost_index() {
             "a bad query is refused on PostgreSQL too"
         );
     }
+    // The explorer's pages that count through the index (issue activity,
+    // facets, histograms) render on PostgreSQL too.
+    for path in ["/".to_string(), "/search?q=type%3AKeyError".to_string(), format!("/issues/{group}")] {
+        let response = b.client().get(b.api_url(&path)).send().unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        assert!(response.text().unwrap().contains("KeyError"), "{path}");
+    }
 
     let index = a.data_dir.join("pg-index");
     assert!(index.join("meta.json").exists(), "the node's index lives in DATA_DIR/pg-index");
