@@ -13,11 +13,14 @@
 //!   merge, unmerge), `health.rs`, `side_data.rs` (health reads, checks,
 //!   alerting, tokens), `admin.rs` (stats, retention, maintenance),
 //!   `partitions.rs` (day partitions of events), `search.rs` (not yet).
+//! - `cluster.rs`: the alert leader's lease, the facts every node's ingest
+//!   queues for it, and notifications claimed once across nodes.
 //!
 //! Ids come from sequences, fingerprints are unique keys, and every change
 //! to a group happens under its row lock, so nodes need no single writer.
 
 mod admin;
+mod cluster;
 mod error;
 mod events;
 mod groups;
