@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// Where events, groups and the index are stored [default: ./faultline-data].
     #[arg(long, env = "FAULTLINE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Store in PostgreSQL instead of the data directory:
+    /// postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=verify-full (several nodes may share one).
+    #[arg(long = "store", env = "FAULTLINE_STORE", value_name = "URL")]
+    pub store_url: Option<String>,
     /// Largest export accepted, in bytes, after decompression [default: 20971520].
     #[arg(long, env = "FAULTLINE_MAX_REQUEST_BYTES", value_name = "BYTES")]
     pub max_request_bytes: Option<usize>,
@@ -78,6 +82,8 @@ pub const ADMIN_TOKEN_ENV: &str = "FAULTLINE_ADMIN_TOKEN";
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<PathBuf>,
+    #[serde(default)]
+    store: FileStore,
     #[serde(default)]
     listen: FileListen,
     #[serde(default)]
@@ -215,6 +221,14 @@ struct FileStorage {
     cache_mib: Option<u64>,
 }
 
+/// `[store]` in the file: which engine stores.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileStore {
+    /// A `postgres://` URL: store in PostgreSQL. Absent: the data directory.
+    url: Option<String>,
+}
+
 /// `storage.sync`: what a group commit waits for before acknowledging.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -232,6 +246,9 @@ pub struct Config {
     pub otlp_http_addr: SocketAddr,
     pub api_addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// PostgreSQL store URL (`--store`, `FAULTLINE_STORE`, `store.url`);
+    /// `None`: the embedded store in `data_dir`.
+    pub store_url: Option<String>,
     pub max_request_bytes: usize,
     pub limits: faultline_otlp::Limits,
     pub queue_depth: usize,
@@ -379,6 +396,7 @@ impl Config {
             }
             .resolve(args.api_addr.as_deref(), file.listen.api.as_deref(), file_path, resolve)?,
             data_dir: pick(args.data_dir.clone(), file.data_dir, PathBuf::from(DEFAULT_DATA_DIR)),
+            store_url: args.store_url.clone().or(file.store.url).filter(|u| !u.trim().is_empty()),
             max_request_bytes: pick(
                 args.max_request_bytes,
                 file.limits.max_request_bytes,
@@ -454,6 +472,11 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        if let Some(url) = &self.store_url {
+            // Parsed, not connected: `config check` works without the database.
+            faultline_store_postgres::tls::parse(url)
+                .map_err(|e| anyhow::anyhow!("store.url (--store, FAULTLINE_STORE): {e}"))?;
+        }
         if self.max_request_bytes < 1024 {
             bail!("max_request_bytes must be at least 1024, got {}", self.max_request_bytes);
         }

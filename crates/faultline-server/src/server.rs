@@ -93,17 +93,19 @@ pub async fn serve(
         max_new_groups_per_service_per_hour: config.max_new_groups_per_service_per_hour,
         retention: config.retention.clone(),
     };
-    let data_dir = config.data_dir.clone();
-    let storage = tokio::task::spawn_blocking(move || Storage::open(&data_dir, options)).await?.map_err(
-        |e| match e {
-            // These already name the directory and what to do.
-            faultline_store::Error::Locked(_)
-            | faultline_store::Error::DataDirAccess { .. }
-            | faultline_store::Error::NewerDataDir { .. } => anyhow::Error::new(e),
-            other => anyhow::Error::new(other)
-                .context(format!("cannot open storage in {}", config.data_dir.display())),
-        },
-    )?;
+    let storage = match config.store_url.clone() {
+        // Node-local files (the search index, later) still go in data_dir.
+        Some(url) => tokio::task::spawn_blocking(move || {
+            faultline_store_postgres::open_storage(
+                &url,
+                options,
+                faultline_store_postgres::PgOptions::default(),
+            )
+        })
+        .await?
+        .map_err(|e| anyhow::Error::new(e).context("cannot open the PostgreSQL store"))?,
+        None => open_embedded(&config, options).await?,
+    };
     let storage = Arc::new(storage);
     let auth = open_auth(&config, storage.clone())?;
     let metrics = Arc::new(Metrics::default());
@@ -349,4 +351,20 @@ pub(crate) async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+/// The embedded store in the data directory.
+async fn open_embedded(config: &Config, options: StorageOptions) -> anyhow::Result<Storage> {
+    let data_dir = config.data_dir.clone();
+    let storage = tokio::task::spawn_blocking(move || Storage::open(&data_dir, options)).await?.map_err(
+        |e| match e {
+            // These already name the directory and what to do.
+            faultline_store::Error::Locked(_)
+            | faultline_store::Error::DataDirAccess { .. }
+            | faultline_store::Error::NewerDataDir { .. } => anyhow::Error::new(e),
+            other => anyhow::Error::new(other)
+                .context(format!("cannot open storage in {}", config.data_dir.display())),
+        },
+    )?;
+    Ok(storage)
 }

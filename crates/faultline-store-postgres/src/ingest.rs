@@ -287,8 +287,8 @@ async fn claim_new_group_slot(txn: &Transaction<'_>, service: &str, max: i64) ->
     let hour = faultline_model::now_nanos().div_euclid(NANOS_PER_HOUR);
     let statement = txn
         .prepare_cached(
-            "INSERT INTO new_groups_per_hour AS n (service, hour, made) SELECT $1, $2, 1 WHERE $3 > 0 \
-             ON CONFLICT (service, hour) DO UPDATE SET made = n.made + 1 WHERE n.made < $3 RETURNING made",
+            "INSERT INTO new_groups_per_hour AS n (service, hour, made) SELECT $1, $2::bigint, 1 WHERE $3::bigint > 0 \
+             ON CONFLICT (service, hour) DO UPDATE SET made = n.made + 1 WHERE n.made < $3::bigint RETURNING made",
         )
         .await?;
     Ok(txn.query_opt(&statement, &[&service, &hour, &max]).await?.is_some())
