@@ -68,7 +68,12 @@ fn facts_are_queued_with_their_events_and_consumed_only_by_the_lease_holder() {
     let kinds: Vec<AlertFactKind> = facts.iter().map(|f| f.kind).collect();
     assert_eq!(
         kinds,
-        [AlertFactKind::NewGroup, AlertFactKind::Event, AlertFactKind::NewGroup, AlertFactKind::GroupResolved]
+        [
+            AlertFactKind::NewGroup,
+            AlertFactKind::Event,
+            AlertFactKind::NewGroup,
+            AlertFactKind::GroupResolved
+        ]
     );
     assert_eq!(facts[0].title, "title fp-1");
     assert_eq!(facts[0].event.as_ref().unwrap().seq, committed[0].seq);
@@ -103,7 +108,11 @@ fn facts_are_queued_with_their_events_and_consumed_only_by_the_lease_holder() {
     let pending: Vec<String> =
         a.notifications_in(NotificationState::Pending).unwrap().into_iter().map(|(k, _)| k).collect();
     assert_eq!(pending, ["n1/hook", "n1/slack", "n2/hook"]);
-    a.set_notification_state("n1/hook", NotificationState::Sending).unwrap().blocking_recv().unwrap().unwrap();
+    a.set_notification_state("n1/hook", NotificationState::Sending)
+        .unwrap()
+        .blocking_recv()
+        .unwrap()
+        .unwrap();
     a.set_notification_state("n1/slack", NotificationState::Done).unwrap().blocking_recv().unwrap().unwrap();
     let sending = b.notifications_in(NotificationState::Sending).unwrap();
     assert_eq!(sending, [("n1/hook".to_string(), b"body of n1/hook".to_vec())]);
