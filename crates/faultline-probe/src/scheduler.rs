@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
@@ -56,6 +56,8 @@ pub struct Scheduler {
     permits: Arc<Semaphore>,
     min_interval: Duration,
     running: Mutex<HashMap<String, Running>>,
+    /// While it reads false, due runs are skipped (another node runs the checks).
+    gate: Option<watch::Receiver<bool>>,
 }
 
 struct Running {
@@ -85,7 +87,16 @@ impl Scheduler {
             permits: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
             min_interval: options.min_interval,
             running: Mutex::new(HashMap::new()),
+            gate: None,
         }
+    }
+
+    /// Runs checks only while `gate` reads true: a node that is not the
+    /// leader of several keeps its checks scheduled (for the API) but
+    /// skips their runs. Call it before scheduling checks.
+    pub fn with_gate(mut self, gate: watch::Receiver<bool>) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     /// Schedules `check`, replacing a check with the same id. Its first run
@@ -101,7 +112,12 @@ impl Scheduler {
             }
             None => Upsert::Added,
         };
-        let task = self.runtime.spawn(check_loop(check.clone(), self.permits.clone(), self.results.clone()));
+        let task = self.runtime.spawn(check_loop(
+            check.clone(),
+            self.permits.clone(),
+            self.results.clone(),
+            self.gate.clone(),
+        ));
         running.insert(check.id.clone(), Running { check, task });
         Ok(outcome)
     }
@@ -187,13 +203,21 @@ impl Drop for Scheduler {
     }
 }
 
-async fn check_loop(check: Check, permits: Arc<Semaphore>, results: mpsc::Sender<CheckResult>) {
+async fn check_loop(
+    check: Check,
+    permits: Arc<Semaphore>,
+    results: mpsc::Sender<CheckResult>,
+    gate: Option<watch::Receiver<bool>>,
+) {
     let mut ticks = tokio::time::interval(check.interval);
     // A run longer than the interval pushes the next one back instead of
     // being followed by a burst of catch-up runs.
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        if gate.as_ref().is_some_and(|g| !*g.borrow()) {
+            continue;
+        }
         let result = {
             let Ok(_permit) = permits.acquire().await else { return };
             run(&check).await

@@ -219,6 +219,7 @@ pub async fn serve(
             }
         }
     }
+    alerting.shutdown().await;
     checks.shutdown().await;
     // Every acknowledged export is already durable; this finishes indexing.
     tokio::task::spawn_blocking(move || storage.shutdown()).await??;

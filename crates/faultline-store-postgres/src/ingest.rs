@@ -123,6 +123,8 @@ async fn add_events(
     rows.insert(txn, stored_at).await?;
     let changed: Vec<&Group> = groups.loaded.values().collect();
     write_groups(txn, &changed).await?;
+    // The alert leader's facts, durable exactly when the events are.
+    crate::cluster::queue_committed(txn, &answers).await?;
     Ok(answers)
 }
 

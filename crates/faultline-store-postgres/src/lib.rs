@@ -15,11 +15,14 @@
 //!   `partitions.rs` (day partitions of events).
 //! - `tail.rs` (this node's search index, fed from the events table in
 //!   commit order) and `search.rs` (SearchStore over it).
+//! - `cluster.rs`: the alert leader's lease, the facts every node's ingest
+//!   queues for it, and notifications claimed once across nodes.
 //!
 //! Ids come from sequences, fingerprints are unique keys, and every change
 //! to a group happens under its row lock, so nodes need no single writer.
 
 mod admin;
+mod cluster;
 mod error;
 mod events;
 mod groups;

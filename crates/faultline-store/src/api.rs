@@ -261,7 +261,15 @@ pub trait StoreAdmin: Send + Sync {
 
 /// Every concern at once: what an engine implements and the server holds.
 pub trait Store:
-    EventStore + GroupStore + HealthStore + CheckStore + AlertStore + SearchStore + TokenStore + StoreAdmin
+    EventStore
+    + GroupStore
+    + HealthStore
+    + CheckStore
+    + AlertStore
+    + SearchStore
+    + TokenStore
+    + StoreAdmin
+    + crate::cluster::ClusterStore
 {
 }
 
@@ -274,5 +282,6 @@ impl<T> Store for T where
         + SearchStore
         + TokenStore
         + StoreAdmin
+        + crate::cluster::ClusterStore
 {
 }

@@ -17,6 +17,7 @@ mod backup;
 #[doc(hidden)]
 pub mod bench_support;
 mod checks;
+pub mod cluster;
 mod committer;
 mod compaction;
 mod data_format;
@@ -50,6 +51,9 @@ pub use api::{
     StoreAdmin, TokenStore,
 };
 pub use backup::{backup_offline, BackupReport};
+pub use cluster::{
+    AlertFact, AlertFactKind, AlertRound, ClusterStore, NotificationState, OutgoingNotification,
+};
 pub use committer::{Committed, EventBatch};
 pub use compaction::{compact, CompactReport};
 pub use data_format::{MARKER_FILE, OLDEST_STORAGE_FORMAT, STORAGE_FORMAT};

@@ -190,8 +190,20 @@ async fn run(alerting: Arc<Alerting>, digest: DigestConfig, plan: Plan) {
     let mut last = load(&alerting, &key).await;
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut was_leading = alerting.is_leading();
     loop {
         interval.tick().await;
+        // With several nodes, only the alert leader sends digests; one
+        // that just took over reads what its predecessor last sent.
+        let leading = alerting.is_leading();
+        if !leading {
+            was_leading = false;
+            continue;
+        }
+        if !was_leading {
+            last = load(&alerting, &key).await;
+            was_leading = true;
+        }
         let slot = match plan.due(last, now_nanos()) {
             Due::Wait => continue,
             Due::Baseline(slot) => slot,

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod digest;
+pub mod leader;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -49,6 +50,11 @@ pub struct AlertsConfig {
     /// Scheduled reports (`[[alerts.digests]]`).
     #[serde(default)]
     pub digests: Vec<crate::alerting::digest::DigestConfig>,
+    /// With a store several nodes share: how long the alert leader's lease
+    /// lasts without renewal, i.e. how soon another node takes over when
+    /// the leader dies (renewed every quarter of it).
+    #[serde(default, with = "faultline_model::duration::option")]
+    pub leader_lease: Option<Duration>,
 }
 
 impl AlertsConfig {
@@ -97,6 +103,9 @@ pub struct Alerting {
     /// for the evaluation task: the ack of an export never waits for rules.
     facts: mpsc::Sender<Facts>,
     public_url: Option<String>,
+    /// Set when several nodes share the store: this node evaluates only
+    /// while it holds the leader's lease.
+    pub(crate) cluster: Option<leader::Cluster>,
 }
 
 impl Alerting {
@@ -115,6 +124,7 @@ impl Alerting {
             None => Engine::new(rules)?,
         };
         let (facts, facts_rx) = mpsc::channel(FACTS_QUEUE);
+        let storage_shared = storage.shared();
         let alerting = Arc::new(Alerting {
             facts,
             engine: Mutex::new(engine),
@@ -125,11 +135,27 @@ impl Alerting {
             storage,
             checks,
             public_url: config.public_url.map(|u| u.trim_end_matches('/').to_string()),
+            cluster: storage_shared.then(|| leader::Cluster::new(config.leader_lease)),
         });
-        tokio::spawn(alerting.clone().run_ticks());
-        tokio::spawn(alerting.clone().run_facts(facts_rx));
+        if alerting.cluster.is_some() {
+            leader::start(&alerting)?;
+        } else {
+            tokio::spawn(alerting.clone().run_ticks());
+            tokio::spawn(alerting.clone().run_facts(facts_rx));
+        }
         crate::alerting::digest::start(&alerting, config.digests);
         Ok(alerting)
+    }
+
+    /// Whether this node evaluates alert rules and runs checks: always when
+    /// it has the store to itself, while it holds the lease when shared.
+    pub fn is_leading(&self) -> bool {
+        self.cluster.as_ref().is_none_or(leader::Cluster::leading)
+    }
+
+    /// Stops leading (giving the lease up at once); before storage closes.
+    pub async fn shutdown(&self) {
+        leader::shutdown(self).await;
     }
 
     pub(crate) fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
@@ -139,6 +165,10 @@ impl Alerting {
     /// Facts of one committed export: new issues, regressions, events.
     /// Queued for the evaluation task; returns at once.
     pub fn on_committed(&self, events: &[(IssueEvent, &Committed)]) {
+        if self.cluster.is_some() {
+            // The store queued them for the leader in the same commit.
+            return;
+        }
         let now = now_nanos();
         let facts: Vec<Input> = events
             .iter()
@@ -171,6 +201,10 @@ impl Alerting {
             return;
         }
         let now = now_nanos();
+        if self.cluster.is_some() {
+            leader::queue_group_resolved(&self.storage, group_id, now);
+            return;
+        }
         self.enqueue(Facts { inputs: vec![Input::from(Fact::GroupResolved { group_id, at: now })], now });
     }
 
@@ -212,8 +246,17 @@ impl Alerting {
         }
     }
 
-    /// One evaluation: health windows and check states in, due changes out.
+    /// One evaluation, its state saved.
     fn evaluate(&self, now: UnixNanos) -> anyhow::Result<Vec<Notification>> {
+        let (notifications, state) = self.evaluate_unsaved(now)?;
+        // Saved each tick; the answer is not awaited (nothing is acknowledged on it).
+        let _ = self.storage.put_state(STATE_KEY, state);
+        Ok(notifications)
+    }
+
+    /// One evaluation: health windows and check states in, due changes
+    /// and the engine's state after them out.
+    fn evaluate_unsaved(&self, now: UnixNanos) -> anyhow::Result<(Vec<Notification>, Vec<u8>)> {
         let windows = self.engine().endpoint_windows();
         let mut observations = Vec::new();
         for window in windows {
@@ -236,10 +279,7 @@ impl Alerting {
         let mut notifications = engine.observe_all(observations.into_iter().map(Input::from), now);
         notifications.extend(engine.tick(now));
         let state = serde_json::to_vec(&engine.state())?;
-        drop(engine);
-        // Saved each tick; the answer is not awaited (nothing is acknowledged on it).
-        let _ = self.storage.put_state(STATE_KEY, state);
-        Ok(notifications)
+        Ok((notifications, state))
     }
 
     /// For anomaly rules: each completed hour's figures, once. The first
@@ -413,6 +453,11 @@ impl Alerting {
 
 /// The issue an event belongs to, before its group id is known.
 pub fn issue_event(event: &ErrorEvent, grouping: &Grouping) -> IssueEvent {
+    titled_issue_event(event, &grouping.title, &grouping.culprit)
+}
+
+/// The issue an event belongs to, with its grouping's title and culprit.
+fn titled_issue_event(event: &ErrorEvent, title: &str, culprit: &str) -> IssueEvent {
     IssueEvent {
         issue: Issue {
             group_id: 0,
@@ -420,8 +465,8 @@ pub fn issue_event(event: &ErrorEvent, grouping: &Grouping) -> IssueEvent {
             environment: event.environment.clone(),
             exception_type: event.exception_type.clone(),
             level: event.level.clone(),
-            title: grouping.title.clone(),
-            culprit: grouping.culprit.clone(),
+            title: title.to_string(),
+            culprit: culprit.to_string(),
         },
         user: faultline_alert::engine::user_of(event),
         at: event.timestamp,

@@ -75,6 +75,9 @@ pub struct Checks {
     storage: Arc<Storage>,
     config_ids: HashSet<String>,
     live: Mutex<HashMap<String, Live>>,
+    /// Whether this node runs the checks: always alone, only while it
+    /// leads when several nodes share the store (see `alerting::leader`).
+    active: tokio::sync::watch::Sender<bool>,
 }
 
 /// Why a change to checks was refused.
@@ -107,26 +110,38 @@ impl Checks {
                 }
             }
         }
-        let now = faultline_model::now_nanos();
-        let mut live = HashMap::new();
-        for check in &all {
-            let results = storage.check_results(&check.id, now - REPLAY_WINDOW_NANOS, now + 1)?;
-            live.insert(
-                check.id.clone(),
-                Live { tracker: StateTracker::replay(&results), last: results.last().cloned() },
-            );
-        }
+        let live = replay(&storage, &all)?;
         let (tx, rx) = mpsc::channel(256);
-        let scheduler = Scheduler::new(tx, SchedulerOptions::default());
+        // A node sharing the store waits for leadership before running any.
+        let (active, gate) = tokio::sync::watch::channel(!storage.shared());
+        let scheduler = Scheduler::new(tx, SchedulerOptions::default()).with_gate(gate);
         scheduler.replace_all(all)?;
         let checks = Arc::new(Checks {
             scheduler: Mutex::new(Some(scheduler)),
             storage,
             config_ids,
             live: Mutex::new(live),
+            active,
         });
         tokio::spawn(checks.clone().consume(rx));
         Ok(checks)
+    }
+
+    /// Starts or stops running the checks on this node (leadership gained
+    /// or lost). Either way each check's state is rebuilt from the stored
+    /// runs first, which the previous leader wrote. Blocking (store reads).
+    pub fn set_active(&self, active: bool) -> anyhow::Result<()> {
+        self.reload_live()?;
+        self.active.send_replace(active);
+        Ok(())
+    }
+
+    /// Rebuilds every check's state from the stored runs: what a node that
+    /// does not run them shows. Blocking (store reads).
+    pub fn reload_live(&self) -> anyhow::Result<()> {
+        let live = replay(&self.storage, &self.list())?;
+        *self.live.lock().unwrap_or_else(|p| p.into_inner()) = live;
+        Ok(())
     }
 
     /// Stores each run and follows transitions, until the scheduler stops.
@@ -292,4 +307,18 @@ impl Checks {
             s.shutdown().await;
         }
     }
+}
+
+/// Each check's state from its stored runs of the replay window.
+fn replay(storage: &Storage, checks: &[Check]) -> Result<HashMap<String, Live>, faultline_store::Error> {
+    let now = faultline_model::now_nanos();
+    let mut live = HashMap::new();
+    for check in checks {
+        let results = storage.check_results(&check.id, now - REPLAY_WINDOW_NANOS, now + 1)?;
+        live.insert(
+            check.id.clone(),
+            Live { tracker: StateTracker::replay(&results), last: results.last().cloned() },
+        );
+    }
+    Ok(live)
 }

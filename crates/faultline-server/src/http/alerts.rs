@@ -38,6 +38,7 @@ async fn alerts(State(api): State<Api>) -> Json<AlertsBody> {
         alerts: active.into_iter().map(Into::into).collect(),
         history: history.into_iter().map(Into::into).collect(),
         deliveries: api.alerting.deliveries().into_iter().map(Into::into).collect(),
+        leader: api.alerting.is_leading(),
     })
 }
 

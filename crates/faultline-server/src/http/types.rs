@@ -423,6 +423,9 @@ pub struct AlertsBody {
     pub history: Vec<AlertBody>,
     /// Newest first.
     pub deliveries: Vec<DeliveryBody>,
+    /// Whether this node evaluates the rules (with several nodes on one
+    /// store, only the alert leader does).
+    pub leader: bool,
 }
 
 /// One alert: one rule firing for one subject (an issue, an endpoint, a check).

@@ -176,7 +176,24 @@ CREATE TABLE leases (
     holder text NOT NULL,
     expires_at timestamptz NOT NULL
 );
+-- A notification is claimed here (key: its transition and channel) in
+-- the transaction that consumed the facts it came from, then moves
+-- pending -> sending -> done (see cluster.rs).
 CREATE TABLE notifications_sent (
     key text PRIMARY KEY,
-    at timestamptz NOT NULL DEFAULT now()
+    at timestamptz NOT NULL DEFAULT now(),
+    body bytea NOT NULL,
+    state text NOT NULL DEFAULT 'pending'
+);
+CREATE INDEX notifications_unfinished ON notifications_sent (state, at) WHERE state IN ('pending', 'sending');
+-- Facts for the alert leader, written by any node in the transaction
+-- that committed them (events, kind 0..2) or after a status change (3);
+-- the leader deletes them in the transaction that saves their outcome.
+CREATE TABLE alert_facts (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind smallint NOT NULL,
+    group_id bigint NOT NULL,
+    event_id bigint,
+    collapsed boolean NOT NULL DEFAULT false,
+    at bigint NOT NULL
 );

@@ -123,3 +123,7 @@ impl TokenStore for Embedded {
         self.backend.scan(&start, &end, false).map(|e| tokens::decode(&e?.1)).collect()
     }
 }
+
+/// One process holds the data directory's lock: it always leads, and its
+/// facts reach alerting in memory (the trait's defaults).
+impl crate::cluster::ClusterStore for Embedded {}
