@@ -13,6 +13,8 @@
 //!   merge, unmerge), `health.rs`, `side_data.rs` (health reads, checks,
 //!   alerting, tokens), `admin.rs` (stats, retention, maintenance),
 //!   `partitions.rs` (day partitions of events), `search.rs` (not yet).
+//! - `import.rs`: `faultline migrate`'s bulk copy of an embedded store,
+//!   resumable page by page.
 //!
 //! Ids come from sequences, fingerprints are unique keys, and every change
 //! to a group happens under its row lock, so nodes need no single writer.
@@ -22,6 +24,7 @@ mod error;
 mod events;
 mod groups;
 mod health;
+pub mod import;
 mod ingest;
 mod partitions;
 mod pool;
