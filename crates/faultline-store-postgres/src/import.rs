@@ -179,7 +179,8 @@ async fn check_destination(client: &impl GenericClient, source: &str) -> PgResul
             "this database holds a migration from {other}; migrate {source} into an empty database"
         )));
     }
-    let ours = client.query_opt("SELECT 1 FROM migrate_progress WHERE source = $1", &[&source]).await?;
+    let ours =
+        client.query_opt("SELECT 1 FROM migrate_progress WHERE source = $1 LIMIT 1", &[&source]).await?;
     if ours.is_some() {
         return Ok(());
     }

@@ -112,19 +112,42 @@ pub enum Record {
     Fingerprint(FingerprintEntry),
     /// An event as the API serves it (sequence number and group id set),
     /// with the fingerprint it was grouped by.
-    Event { event: Box<ErrorEvent>, fingerprint: String },
+    Event {
+        event: Box<ErrorEvent>,
+        fingerprint: String,
+    },
     /// A health bucket: `slot` is the minute (or hour) since the epoch.
-    Health { slot: u64, key: HealthKey, bucket: HealthBucket },
-    Endpoint { service: String, route: String, method: String },
-    CheckDefinition { id: String, json: String },
+    Health {
+        slot: u64,
+        key: HealthKey,
+        bucket: HealthBucket,
+    },
+    Endpoint {
+        service: String,
+        route: String,
+        method: String,
+    },
+    CheckDefinition {
+        id: String,
+        json: String,
+    },
     CheckRun(CheckResult),
     /// A component's saved state (the alert engine's), opaque bytes.
-    AlertState { name: String, body: Vec<u8> },
+    AlertState {
+        name: String,
+        body: Vec<u8>,
+    },
     /// One alert delivery attempt (JSON bytes) and when it was made.
-    Delivery { at: UnixNanos, body: Vec<u8> },
+    Delivery {
+        at: UnixNanos,
+        body: Vec<u8>,
+    },
     Token(AccessToken),
     /// A retention pass's mark: at `at`, the next event number was `next_seq`.
-    ArrivalMark { at: UnixNanos, next_seq: u64 },
+    ArrivalMark {
+        at: UnixNanos,
+        next_seq: u64,
+    },
 }
 
 /// One page of a kind: its records and the key of the last one, to ask

@@ -26,8 +26,7 @@ fn filled(dir: &Path) -> i64 {
             })
             .collect();
         let mut health = HealthBatch::new();
-        let sample =
-            HealthSample { key: key.clone(), at: t0, duration_ms: 12.0, outcome: Outcome::Ok };
+        let sample = HealthSample { key: key.clone(), at: t0, duration_ms: 12.0, outcome: Outcome::Ok };
         crate::health::add_samples(&mut health, &[sample]);
         store.submit(events, health).unwrap().blocking_recv().unwrap().unwrap();
     }
