@@ -25,7 +25,7 @@ use crate::shared::{big, Shared};
 
 /// Advisory lock held by a running migration ("fltmigr" in ASCII), so two
 /// cannot write into one database at once.
-const MIGRATION_RUNNING: i64 = 0x666c_746d_6967_72;
+const MIGRATION_RUNNING: i64 = 0x0066_6c74_6d69_6772;
 
 /// A connection to the destination, holding the migration's lock.
 pub struct Importer {
