@@ -5,8 +5,8 @@
 //! on `--store postgres://...` answers the API as the embedded one did;
 //! the same bug sent again joins the same group. A copy killed mid-way
 //! resumes and copies nothing twice; the previous release's data format
-//! migrates too; a running server's directory and a database holding
-//! other data are refused.
+//! migrates too (into FAULTLINE_STORE); a running server's directory, one
+//! of a newer format and a database holding other data are refused.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
@@ -336,7 +336,16 @@ fn a_directory_of_the_previous_release_format_migrates() {
     assert!(status.success());
     let data = tmp.path().join("data");
     let url = faultline_pg_testing::database().url();
-    let report = succeeded(&migrate(&data, &url, &[]));
+    // The destination from FAULTLINE_STORE, as `serve --store` takes it.
+    let out = Command::new(binary())
+        .arg("migrate")
+        .arg("--from")
+        .arg(&data)
+        .arg("--json")
+        .env("FAULTLINE_STORE", &url)
+        .output()
+        .unwrap();
+    let report = succeeded(&out);
     assert_eq!(figures(&report, "groups"), (4, 4, 4), "{report}");
     assert_eq!(figures(&report, "events"), (9, 9, 9), "{report}");
     assert!(!data.join("FORMAT").exists(), "the old directory is left as it was");
@@ -372,4 +381,20 @@ fn a_directory_of_the_previous_release_format_migrates() {
     let events = events["events"].as_array().unwrap();
     assert_eq!(events.len(), 3);
     assert!(events.iter().all(|e| e["stacktrace"].as_str().unwrap().contains("load_user")), "{events:?}");
+}
+
+#[test]
+fn a_directory_of_a_newer_format_is_refused_untouched() {
+    let tmp = TempDir::new("faultline-migrate-newer");
+    let data = tmp.path().join("data");
+    let mut server = Server::start_in(Some(data.clone()), &[]);
+    export(&server, "checkout", vec![failure("KeyError", "x")]);
+    assert!(server.terminate().success());
+    std::fs::write(data.join("FORMAT"), "99\n").unwrap();
+    let url = faultline_pg_testing::database().url();
+    let out = migrate(&data, &url, &[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("storage format 99") && stderr.contains("upgrade faultline"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(data.join("FORMAT")).unwrap(), "99\n");
 }
