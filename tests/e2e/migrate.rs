@@ -398,3 +398,20 @@ fn a_directory_of_a_newer_format_is_refused_untouched() {
     assert!(stderr.contains("storage format 99") && stderr.contains("upgrade faultline"), "{stderr}");
     assert_eq!(std::fs::read_to_string(data.join("FORMAT")).unwrap(), "99\n");
 }
+
+#[test]
+fn a_database_a_server_already_stored_in_is_refused() {
+    let url = faultline_pg_testing::database().url();
+    let mut node = Server::start_with(&["--store", &url]);
+    export(&node, "checkout", vec![failure("KeyError", "x")]);
+    assert!(node.terminate().success());
+    let tmp = TempDir::new("faultline-migrate-occupied");
+    let data = tmp.path().join("data");
+    let mut server = Server::start_in(Some(data.clone()), &[]);
+    export(&server, "checkout", vec![failure("TimeoutError", "y")]);
+    assert!(server.terminate().success());
+    let out = migrate(&data, &url, &[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("already holds Faultline data (1 groups, 1 events)"), "{stderr}");
+}
