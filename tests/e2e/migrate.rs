@@ -265,6 +265,15 @@ fn an_embedded_store_moves_to_postgres_and_the_api_answers_alike() {
         before["groups"].as_array().unwrap().iter().map(|g| g["group"]["id"].as_u64().unwrap()).max();
     assert!(Some(new_error) > highest_old, "new ids continue after the copied ones");
     assert!(pg.terminate().success());
+
+    // The database now holds more than the data directory: a second run
+    // copies nothing, says which counts differ and fails.
+    let out = migrate(&data, &db_url, &[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the counts differ for groups, fingerprints, events"), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["ok"].clone(), figures(&report, "events")), (json!(false), (0, 8, 10)), "{report}");
 }
 
 fn id_of_with(api: &Api, ty: &str) -> u64 {
