@@ -34,6 +34,9 @@ pub struct MigrateArgs {
 /// the next one, so a test can kill it mid-copy at a known point.
 const PAUSE_AFTER_ENV: &str = "FAULTLINE_MIGRATE_PAUSE_AFTER_BATCHES";
 
+/// How often a long copy reports its progress.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// One kind's figures: copied by this run, in the source, in the database.
 struct Line {
     kind: Kind,
@@ -63,6 +66,7 @@ pub fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
             println!("{}: resuming after an earlier run", kind.name());
         }
         let mut n = 0u64;
+        let mut reported = Instant::now();
         loop {
             let page = export
                 .page(kind, after.as_deref(), args.batch as usize)
@@ -74,6 +78,11 @@ pub fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
             n += page.records.len() as u64;
             importer.write(kind, page).with_context(|| format!("writing {} into {redacted}", kind.name()))?;
             batches += 1;
+            // A long copy says how far it got (stderr: stdout is the report).
+            if reported.elapsed() >= PROGRESS_EVERY {
+                eprintln!("{}: {n} copied so far", kind.name());
+                reported = Instant::now();
+            }
             if pause_after == Some(batches) {
                 eprintln!("paused after {batches} batches ({PAUSE_AFTER_ENV})");
                 std::thread::sleep(std::time::Duration::from_secs(3600));
