@@ -391,3 +391,40 @@ fn a_dropped_day_leaves_the_index_even_with_ids_above_the_days_kept() {
         store.search(&SearchRequest { query: String::new(), limit: 10, ..Default::default() }).unwrap();
     assert_eq!(kept.1.len(), 3, "every hit is an event still stored");
 }
+
+/// A rebuild of more events than one index commit holds (commits part way,
+/// at transaction boundaries) indexes every event once, and a restart after
+/// it indexes none again.
+#[test]
+fn a_long_rebuild_commits_part_way_and_indexes_every_event_once() {
+    const TRANSACTIONS: i64 = 60;
+    const ROWS: i64 = 1_000;
+    let db = faultline_pg_testing::database();
+    let dir = tempfile::tempdir().unwrap();
+    drop(node(&db.url(), None)); // the schema
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (client, connection) =
+        runtime.block_on(tokio_postgres::connect(&db.url(), tokio_postgres::NoTls)).unwrap();
+    runtime.spawn(connection);
+    let (mut template, _) = corpus(0);
+    template.message = Some("bulk N__".into());
+    let template = serde_json::to_string(&template).unwrap();
+    for _ in 0..TRANSACTIONS {
+        runtime
+            .block_on(client.execute(
+                "INSERT INTO events (id, stored_at, fingerprint, service, occurred_at, body) \
+                 SELECT nextval('event_ids'), now(), 'fp' || (g % 7), 'checkout', g, replace($1, 'N__', g::text)::json \
+                 FROM generate_series(1, $2::bigint) g",
+                &[&template, &ROWS],
+            ))
+            .unwrap();
+    }
+    let all = SearchRequest { query: "bulk".into(), limit: 1, ..Default::default() };
+    for _ in 0..2 {
+        let store = node(&db.url(), Some(dir.path()));
+        assert!(store.wait_indexed(Duration::from_secs(300)));
+        assert_eq!(store.search(&all).unwrap().0.total, (TRANSACTIONS * ROWS) as usize);
+        let one = SearchRequest { query: "bulk AND 17".into(), limit: 100, ..Default::default() };
+        assert_eq!(store.search(&one).unwrap().0.total, TRANSACTIONS as usize, "each row once");
+    }
+}
