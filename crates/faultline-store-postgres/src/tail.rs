@@ -350,10 +350,12 @@ impl Tailer {
         (database, snapshot_xmin): (i64, u64),
     ) -> PgResult<BTreeSet<u64>> {
         let statement = handle.block_on(txn.prepare_cached(
-            "SELECT id, fingerprint, body, committed_xid::text FROM events \
+            // The text column has a name of its own: ORDER BY would take an
+            // output column named `committed_xid` and sort it as text.
+            "SELECT id, fingerprint, body, committed_xid::text AS xid_text FROM events \
              WHERE committed_xid >= $1::text::xid8 AND committed_xid <> ALL($2::text[]::xid8[]) \
                AND (committed_xid, id) > ($3::text::xid8, $4) \
-             ORDER BY committed_xid, id LIMIT $5",
+             ORDER BY events.committed_xid, events.id LIMIT $5",
         ))?;
         let from = position.xmin.to_string();
         let seen: Vec<String> = position.seen.iter().map(u64::to_string).collect();
