@@ -19,7 +19,8 @@
 //! rebuild, also commits part way, where a transaction's rows begin). The payload also names the
 //! database (a random id kept in `store_state`): an index built from
 //! another database, or ahead of this one (a restored database), is
-//! emptied and rebuilt.
+//! emptied and rebuilt; rows restored with transaction ids ahead of this
+//! cluster's are renumbered when a node starts (`repair_future_xids`).
 //!
 //! Retention deletes events oldest id first (row by row or whole day
 //! partitions), so each pass also deletes the documents below the oldest id
@@ -411,6 +412,29 @@ impl Tailer {
         self.committed = Some(payload);
         Ok(())
     }
+}
+
+/// Gives rows whose transaction id lies in the future (restored with
+/// `pg_dump` into another cluster, whose transaction ids start lower) the
+/// id of this transaction: as if committed now, which is when they came
+/// back. Without it an index would wait for the cluster's ids to pass
+/// theirs, and take new transactions with the same id as seen. Returns how
+/// many rows changed (none, but after a restore).
+pub(crate) async fn repair_future_xids(client: &impl deadpool_postgres::GenericClient) -> PgResult<u64> {
+    let changed = client
+        .execute(
+            "UPDATE events SET committed_xid = pg_current_xact_id() \
+             WHERE committed_xid >= pg_snapshot_xmax(pg_current_snapshot())",
+            &[],
+        )
+        .await?;
+    if changed > 0 {
+        tracing::warn!(
+            rows = changed,
+            "events with transaction ids from another cluster (a restore) renumbered"
+        );
+    }
+    Ok(changed)
 }
 
 /// Gives the database its random id (what an index payload names),

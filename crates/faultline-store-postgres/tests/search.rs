@@ -443,3 +443,43 @@ fn a_long_rebuild_commits_part_way_and_indexes_every_event_once() {
         assert_eq!(store.search(&one).unwrap().0.total, TRANSACTIONS as usize, "each row once");
     }
 }
+
+/// Rows restored with `pg_dump` into another cluster keep transaction ids
+/// from the old one, ahead of the new cluster's: a node renumbers them at
+/// start, so they are indexed and later transactions are too.
+#[test]
+fn rows_restored_with_ids_from_another_cluster_are_indexed() {
+    let db = faultline_pg_testing::database();
+    drop(node(&db.url(), None)); // the schema
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (client, connection) =
+        runtime.block_on(tokio_postgres::connect(&db.url(), tokio_postgres::NoTls)).unwrap();
+    runtime.spawn(connection);
+    let (mut restored, _) = corpus(0);
+    restored.message = Some("restored".into());
+    runtime
+        .block_on(client.execute(
+            "INSERT INTO events (id, stored_at, fingerprint, service, occurred_at, body, committed_xid) \
+             VALUES (nextval('event_ids'), now(), 'old', $1, $2, $3, '900000000'::xid8)",
+            &[&restored.service, &restored.timestamp, &serde_json::to_value(&restored).unwrap()],
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = node(&db.url(), Some(dir.path()));
+    let find = |query: &str| {
+        assert!(store.wait_indexed(WAIT));
+        store.search(&SearchRequest { query: query.into(), limit: 10, ..Default::default() }).unwrap().0.total
+    };
+    assert_eq!(find("restored"), 1);
+    store.submit(vec![corpus(1)], HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
+    store.submit(vec![corpus(2)], HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
+    assert_eq!(find(""), 3, "later transactions indexed too");
+    let ahead: i64 = runtime
+        .block_on(client.query_one(
+            "SELECT count(*) FROM events WHERE committed_xid >= pg_snapshot_xmax(pg_current_snapshot())",
+            &[],
+        ))
+        .unwrap()
+        .get(0);
+    assert_eq!(ahead, 0, "no row is left with a transaction id from the future");
+}
