@@ -107,6 +107,7 @@ impl PgStore {
             let found = schema::migrate(&mut client).await?;
             partitions::create_ahead(&setup, &client).await?;
             tail::name_database(&client).await?;
+            tail::repair_future_xids(&client).await?;
             Ok(found)
         })?;
         let (sender, receiver) = mpsc::channel(shared.options.queue_depth.max(1));

@@ -15,10 +15,12 @@
 //! `seen`, then moves the position to the snapshot's `xmin` and the
 //! transactions seen at or above it. The position is the commit payload of
 //! the tantivy index, written in the same commit as the documents it
-//! covers, so a restart resumes exactly there. The payload also names the
+//! covers, so a restart resumes exactly there (a long catch-up, such as a
+//! rebuild, also commits part way, where a transaction's rows begin). The payload also names the
 //! database (a random id kept in `store_state`): an index built from
 //! another database, or ahead of this one (a restored database), is
-//! emptied and rebuilt.
+//! emptied and rebuilt; rows restored with transaction ids ahead of this
+//! cluster's are renumbered when a node starts (`repair_future_xids`).
 //!
 //! Retention deletes events oldest id first (row by row or whole day
 //! partitions), so each pass also deletes the documents below the oldest id
@@ -46,6 +48,8 @@ use crate::shared::unsigned;
 
 /// Rows read per query while catching up, to bound memory.
 const PAGE: i64 = 2_000;
+/// Documents added between commits while catching up.
+const COMMIT_EVERY: usize = 50_000;
 /// Event ids whose documents are checked against the table per pass
 /// after a partition went.
 const RECONCILE_WINDOW: u64 = 10_000;
@@ -276,7 +280,7 @@ impl Tailer {
             changed = true;
         }
         changed |= self.reconcile(&handle, &txn, state, oldest, unsigned(handed_out))?;
-        let read = self.read_new(&handle, &txn, &state.position)?;
+        let read = self.read_new(&handle, &txn, &state.position, (database, xmin))?;
         handle.block_on(txn.commit())?;
         changed |= !read.is_empty();
         state.position.advance(xmin, read);
@@ -344,12 +348,15 @@ impl Tailer {
         handle: &Handle,
         txn: &deadpool_postgres::Transaction<'_>,
         position: &Position,
+        (database, snapshot_xmin): (i64, u64),
     ) -> PgResult<BTreeSet<u64>> {
         let statement = handle.block_on(txn.prepare_cached(
-            "SELECT id, fingerprint, body, committed_xid::text FROM events \
+            // The text column has a name of its own: ORDER BY would take an
+            // output column named `committed_xid` and sort it as text.
+            "SELECT id, fingerprint, body, committed_xid::text AS xid_text FROM events \
              WHERE committed_xid >= $1::text::xid8 AND committed_xid <> ALL($2::text[]::xid8[]) \
                AND (committed_xid, id) > ($3::text::xid8, $4) \
-             ORDER BY committed_xid, id LIMIT $5",
+             ORDER BY events.committed_xid, events.id LIMIT $5",
         ))?;
         let from = position.xmin.to_string();
         let seen: Vec<String> = position.seen.iter().map(u64::to_string).collect();
@@ -360,8 +367,12 @@ impl Tailer {
             for row in &rows {
                 let id: i64 = row.try_get(0)?;
                 let fingerprint: String = row.try_get(1)?;
-                let xid: String = row.try_get(3)?;
-                read.insert(parse_xid(Some(xid.clone()))?);
+                let text: String = row.try_get(3)?;
+                let xid = parse_xid(Some(text.clone()))?;
+                if !read.contains(&xid) {
+                    self.commit_part(position, xid, snapshot_xmin, database)?;
+                }
+                read.insert(xid);
                 match serde_json::from_value::<ErrorEvent>(row.try_get(2)?) {
                     Ok(mut event) => {
                         event.seq = unsigned(id);
@@ -370,13 +381,60 @@ impl Tailer {
                     // One damaged row must not stop the index; it stays readable by id.
                     Err(e) => tracing::error!(id, error = %e, "skipping an unreadable event row"),
                 }
-                after = (xid, id);
+                after = (text, id);
             }
             if rows.len() < PAGE as usize {
                 return Ok(read);
             }
         }
     }
+
+    /// While catching up on many rows (a rebuild), commits what is added so
+    /// far before the first row of transaction `next`, so an interrupted
+    /// rebuild resumes there and searches see it grow. Only where the
+    /// position can say exactly what the index holds: every transaction
+    /// below `next` has ended (`next <= xmin` of the snapshot) and all its
+    /// rows are read (rows come in transaction order).
+    fn commit_part(
+        &mut self,
+        start: &Position,
+        next: u64,
+        snapshot_xmin: u64,
+        database: i64,
+    ) -> PgResult<()> {
+        if self.feed.pending() < COMMIT_EVERY || next > snapshot_xmin {
+            return Ok(());
+        }
+        let mut position = start.clone();
+        position.advance(next, []);
+        let payload = Payload { database, position };
+        self.feed.commit(&payload.encode()).map_err(PgError::Store)?;
+        self.committed = Some(payload);
+        Ok(())
+    }
+}
+
+/// Gives rows whose transaction id lies in the future (restored with
+/// `pg_dump` into another cluster, whose transaction ids start lower) the
+/// id of this transaction: as if committed now, which is when they came
+/// back. Without it an index would wait for the cluster's ids to pass
+/// theirs, and take new transactions with the same id as seen. Returns how
+/// many rows changed (none, but after a restore).
+pub(crate) async fn repair_future_xids(client: &impl deadpool_postgres::GenericClient) -> PgResult<u64> {
+    let changed = client
+        .execute(
+            "UPDATE events SET committed_xid = pg_current_xact_id() \
+             WHERE committed_xid >= pg_snapshot_xmax(pg_current_snapshot())",
+            &[],
+        )
+        .await?;
+    if changed > 0 {
+        tracing::warn!(
+            rows = changed,
+            "events with transaction ids from another cluster (a restore) renumbered"
+        );
+    }
+    Ok(changed)
 }
 
 /// Gives the database its random id (what an index payload names),
