@@ -97,8 +97,12 @@ pub fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
         lines.push(Line {
             kind,
             copied: copied.get(&kind).copied().unwrap_or(0),
-            source: export.count(kind)?,
-            destination: importer.count(kind)?,
+            source: export
+                .count(kind)
+                .with_context(|| format!("counting {} in {}", kind.name(), from.display()))?,
+            destination: importer
+                .count(kind)
+                .with_context(|| format!("counting {} in {redacted}", kind.name()))?,
         });
     }
     let differ: Vec<&str> =
