@@ -305,3 +305,42 @@ fn a_node_killed_mid_export_loses_nothing_it_acknowledged() {
     assert!(stored >= acked && stored <= acked + BATCH, "acknowledged {acked}, stored {stored}");
     eprintln!("acknowledged {acked} events before the SIGKILL; {stored} stored");
 }
+
+#[test]
+fn a_check_created_on_any_node_runs_on_the_leader_alone_and_moves_with_it() {
+    let db = faultline_pg_testing::database();
+    let (tmp, hooks, target) = (TempDir::new("faultline-cluster"), Receiver::start(), Receiver::start());
+    let config = config(&tmp, &hooks);
+    let mut nodes: Vec<Option<Server>> = nodes(3, &db.url(), &config).into_iter().map(Some).collect();
+    let leader = wait_for_one_leader(&nodes, Duration::from_secs(10));
+    let other = (0..nodes.len()).find(|&i| i != leader).unwrap();
+
+    // Created through a node that does not lead; run by the leader, once a second.
+    let on = nodes[other].as_ref().unwrap();
+    let definition =
+        serde_json::json!({"id": "site", "kind": "http", "url": target.url("/ping"), "interval": "1s"});
+    let r = on.client().post(on.api_url("/api/v1/checks")).json(&definition).send().unwrap();
+    assert_eq!(r.status().as_u16(), 201, "{}", r.text().unwrap());
+    target.wait("/ping", 2, Duration::from_secs(15));
+    let start = (Instant::now(), target.on("/ping").len());
+    std::thread::sleep(Duration::from_secs(6));
+    let runs = target.on("/ping").len() - start.1;
+    let seconds = start.0.elapsed().as_secs_f64();
+    // One node probing: about one run a second, not one per node.
+    assert!(runs as f64 <= seconds + 1.0, "{runs} runs in {seconds:.1} s: more than one node probes");
+    // Every node shows its state from the stored runs.
+    for node in nodes.iter().flatten() {
+        wait_until(
+            Duration::from_secs(10),
+            || node.get("/api/v1/checks/site")["state"] == "up",
+            || format!("node {}: {}", node.api_port, node.get("/api/v1/checks/site")),
+        );
+    }
+
+    // The leader dies: the check goes on from another node.
+    nodes[leader].as_mut().unwrap().kill9();
+    nodes[leader] = None;
+    wait_for_one_leader(&nodes, Duration::from_secs(15));
+    let before = target.on("/ping").len();
+    target.wait("/ping", before + 3, Duration::from_secs(15));
+}

@@ -30,9 +30,10 @@
 //! unless a node stalls for longer than that; even then the fence and the
 //! claims keep notifications single.
 //!
-//! The other nodes keep the engine's saved state and the checks' stored
-//! runs loaded (refreshed at each renewal), so their API shows the
-//! leader's alerts and check states.
+//! The other nodes keep the engine's saved state, the checks created
+//! through any node's API and the checks' stored runs loaded (refreshed
+//! at each renewal), so their API shows the leader's alerts and check
+//! states; the leader picks up checks created elsewhere at each tick.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -249,7 +250,10 @@ fn lost_round(alerting: &Arc<Alerting>, error: &anyhow::Error) {
 /// What a node that does not lead shows: the leader's saved alerts and
 /// the checks' stored runs.
 fn refresh_standby(alerting: &Arc<Alerting>) {
-    if let Err(e) = restore_engine(alerting).and_then(|()| alerting.checks.reload_live()) {
+    let refreshed = restore_engine(alerting)
+        .and_then(|()| alerting.checks.sync_definitions())
+        .and_then(|()| alerting.checks.reload_live());
+    if let Err(e) = refreshed {
         tracing::warn!(error = %e, "cannot refresh alerts and checks from the store");
     }
 }
@@ -288,6 +292,8 @@ fn facts_round(alerting: &Arc<Alerting>, runtime: &Handle) -> anyhow::Result<boo
 /// Health, checks and anomalies, and the claimed notifications a failed
 /// start left pending.
 fn tick_round(alerting: &Arc<Alerting>, runtime: &Handle) -> anyhow::Result<()> {
+    // Checks created or deleted through another node's API.
+    alerting.checks.sync_definitions()?;
     let (notifications, state) = alerting.evaluate_unsaved(now_nanos())?;
     commit(alerting, runtime, Vec::new(), state, notifications)?;
     send_pending(alerting, runtime)

@@ -202,6 +202,9 @@ impl Alerting {
         }
         let now = now_nanos();
         if self.cluster.is_some() {
+            // Queued after the status change committed (not in its
+            // transaction): a node dying in between loses this resolve
+            // for alerting; the alert then resolves when it goes quiet.
             leader::queue_group_resolved(&self.storage, group_id, now);
             return;
         }
