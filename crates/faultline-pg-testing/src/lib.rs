@@ -8,6 +8,10 @@
 //! directory is named after the nextest process); under `cargo test` the
 //! test binary owns it. Each test gets a fresh database ([`database`]).
 //!
+//! The server speaks TLS too (`ssl=on`) with a certificate for
+//! `localhost` and 127.0.0.1 signed by a CA made for the run
+//! ([`Server::ca_file`]), so clients can test `sslmode=verify-full`.
+//!
 //! The server is never left running: a watchdog process started with it
 //! waits for the owning process to end (however it ends, `kill -9`
 //! included) and then stops the server and removes its directory.
@@ -29,6 +33,13 @@ pub struct Server {
     pub dir: PathBuf,
 }
 
+impl Server {
+    /// The PEM CA certificate that signed the server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+}
+
 /// A fresh, empty database on the shared test server.
 #[derive(Debug, Clone)]
 pub struct Database {
@@ -40,6 +51,18 @@ impl Database {
     /// A `postgres://` URL for it (no TLS: the test server listens on loopback only).
     pub fn url(&self) -> String {
         format!("postgres://{SUPERUSER}@127.0.0.1:{}/{}?sslmode=disable", self.port, self.name)
+    }
+
+    /// A URL connecting over TLS to `host` (`localhost` or 127.0.0.1 pass
+    /// `verify-full`) with the given `sslmode` and, for `verify-full`, the run's CA.
+    pub fn tls_url(&self, host: &str, sslmode: &str) -> String {
+        let ca = server().ca_file();
+        format!(
+            "postgres://{SUPERUSER}@{host}:{}/{}?sslmode={sslmode}&sslrootcert={}",
+            self.port,
+            self.name,
+            ca.display()
+        )
     }
 }
 
@@ -187,6 +210,12 @@ fn init_and_start(bin: &Path, dir: &Path, owner: u32) -> Result<u16, String> {
             "chown",
         )?;
     }
+    write_certificates(dir)?;
+    if let Some(user) = &user {
+        let mut chown = Command::new("chown");
+        chown.arg(user).arg(dir.join("server.crt")).arg(dir.join("server.key"));
+        run(chown, "chown")?;
+    }
     let mut initdb = command(user.as_deref(), &bin.join("initdb"));
     initdb
         .args(["--no-sync", "--auth=trust", "--encoding=UTF8", "--locale=C", "-U", SUPERUSER, "-D"])
@@ -199,8 +228,10 @@ fn init_and_start(bin: &Path, dir: &Path, owner: u32) -> Result<u16, String> {
         let port = free_port()?;
         let options = format!(
             "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off \
-             -c full_page_writes=off -c max_connections=300 -c shared_buffers=32MB",
-            dir.display()
+             -c full_page_writes=off -c max_connections=300 -c shared_buffers=32MB \
+             -c ssl=on -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key",
+            dir.display(),
+            dir = dir.display()
         );
         let mut pg_ctl = command(user.as_deref(), &bin.join("pg_ctl"));
         pg_ctl
@@ -215,6 +246,31 @@ fn init_and_start(bin: &Path, dir: &Path, owner: u32) -> Result<u16, String> {
         }
     }
     Err(last)
+}
+
+/// A CA (`ca.pem`) and the server's certificate and key signed by it.
+fn write_certificates(dir: &Path) -> Result<(), String> {
+    let e = |e: rcgen::Error| e.to_string();
+    let ca_key = rcgen::KeyPair::generate().map_err(e)?;
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(e)?;
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(rcgen::DnType::CommonName, "faultline test CA");
+    let ca_cert = ca.self_signed(&ca_key).map_err(e)?;
+    let key = rcgen::KeyPair::generate().map_err(e)?;
+    let mut leaf =
+        rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).map_err(e)?;
+    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
+    let issuer = rcgen::Issuer::from_params(&ca, &ca_key);
+    let cert = leaf.signed_by(&key, &issuer).map_err(e)?;
+    let write =
+        |name: &str, text: String| std::fs::write(dir.join(name), text).map_err(|e| format!("{name}: {e}"));
+    write("ca.pem", ca_cert.pem())?;
+    write("server.crt", cert.pem())?;
+    write("server.key", key.serialize_pem())?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("server.key"), std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| e.to_string())
 }
 
 /// A shell that outlives us: once `owner` is gone it stops the server

@@ -9,14 +9,17 @@
 //!   by row, a bounded number per pass: the part of a day that expired
 //!   before its partition as a whole did (and events a caller's clock
 //!   placed in a day still kept).
-//! - over `max_disk_bytes` (the database's size), the oldest events go too.
+//! - over `max_disk_bytes` (the database's size), the oldest events go too,
+//!   a chunk per pass: deleted rows are space PostgreSQL reuses (after
+//!   autovacuum) rather than gives back, so the quota stops growth; dropped
+//!   partitions do give their space back.
 //! - groups with no event arriving for `retention.groups` are deleted
 //!   with their fingerprints.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, UNIX_EPOCH};
 
-use deadpool_postgres::Transaction;
+use deadpool_postgres::{GenericClient, Transaction};
 use faultline_model::UnixNanos;
 use faultline_store::api::{Ack, StoreAdmin};
 use faultline_store::{BackupReport, Error as StoreError, Result, RetentionPass, StorageStats};
@@ -214,8 +217,17 @@ async fn maintain_now(shared: &Shared) -> PgResult<()> {
 
 async fn retain_now(shared: &Shared) -> PgResult<RetentionPass> {
     let mut client = shared.pool.get().await?;
+    // The quota (`retention.max_disk_bytes`) is the database's size here.
+    let over_quota = match shared.options.retention.max_disk_bytes {
+        Some(max) => {
+            let size: i64 =
+                client.query_one("SELECT pg_database_size(current_database())", &[]).await?.try_get(0)?;
+            unsigned(size) > max
+        }
+        None => false,
+    };
     let txn = client.transaction().await?;
-    let pass = retain(shared, &txn, faultline_model::now_nanos(), false).await?;
+    let pass = retain(shared, &txn, faultline_model::now_nanos(), over_quota).await?;
     txn.commit().await?;
     count(shared, &pass);
     Ok(pass)

@@ -5,7 +5,7 @@ use faultline_store::Error as StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
-    #[error("PostgreSQL: {0}")]
+    #[error("{}", describe(.0))]
     Db(#[from] tokio_postgres::Error),
     #[error("PostgreSQL connection pool: {0}")]
     Pool(String),
@@ -47,27 +47,29 @@ impl From<PgError> for StoreError {
         match e {
             PgError::Store(e) => e,
             PgError::Corrupt(text) => StoreError::Corrupt(text),
-            other => StoreError::Backend(describe(&other)),
+            other => StoreError::Backend(other.to_string()),
         }
     }
 }
 
-/// The error with PostgreSQL's own detail (`DbError` message, detail and
-/// hint), which `tokio_postgres::Error`'s Display leaves out.
-fn describe(e: &PgError) -> String {
-    if let PgError::Db(db) = e {
-        if let Some(inner) = db.as_db_error() {
-            let mut text = format!("PostgreSQL: {}: {}", inner.code().code(), inner.message());
-            if let Some(detail) = inner.detail() {
-                text.push_str(&format!(" ({detail})"));
-            }
-            return text;
+/// The error with PostgreSQL's own detail (the server's code, message and
+/// detail) or its cause (a refused connection, a certificate that did not
+/// verify), which `tokio_postgres::Error`'s Display leaves out.
+fn describe(db: &tokio_postgres::Error) -> String {
+    if let Some(inner) = db.as_db_error() {
+        let mut text = format!("PostgreSQL: {}: {}", inner.code().code(), inner.message());
+        if let Some(detail) = inner.detail() {
+            text.push_str(&format!(" ({detail})"));
         }
-        if let Some(source) = std::error::Error::source(db) {
-            return format!("PostgreSQL: {db}: {source}");
-        }
+        return text;
     }
-    e.to_string()
+    let mut text = format!("PostgreSQL: {db}");
+    let mut cause = std::error::Error::source(db);
+    while let Some(e) = cause {
+        text.push_str(&format!(": {e}"));
+        cause = e.source();
+    }
+    text
 }
 
 /// Whether retrying the whole transaction may succeed: a deadlock or a

@@ -86,8 +86,18 @@ async fn admit(shared: &Shared, txn: &Transaction<'_>, key: HealthKey, requests:
                 (SELECT 1 FROM endpoints WHERE service = $1 AND route = $2 AND method = $3)",
         )
         .await?;
-    let admitted: bool =
+    let mut admitted: bool =
         txn.query_one(&statement, &[&key.service, &key.route, &key.method, &max]).await?.try_get(0)?;
+    if !admitted {
+        // The insert may have waited for another node adding the same
+        // endpoint, whose row the statement's snapshot predates: look again.
+        let statement = txn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM endpoints WHERE service = $1 AND route = $2 AND method = $3)",
+            )
+            .await?;
+        admitted = txn.query_one(&statement, &[&key.service, &key.route, &key.method]).await?.try_get(0)?;
+    }
     if admitted {
         shared.endpoints.lock().unwrap_or_else(|p| p.into_inner()).insert(endpoint);
         return Ok(key);

@@ -127,3 +127,47 @@ fn actions_on_one_node_are_seen_by_the_other() {
         .unwrap();
     assert_eq!(again[0].group_id, split.id);
 }
+
+#[test]
+fn health_from_two_nodes_adds_up_with_every_latency_in_the_sketch() {
+    use faultline_model::{HealthKey, HealthSample, Outcome};
+    let db = faultline_pg_testing::database();
+    let nodes = [Arc::new(node(&db.url())), Arc::new(node(&db.url()))];
+    let key = HealthKey {
+        service: "api".into(),
+        environment: "prod".into(),
+        route: "/a".into(),
+        method: "GET".into(),
+    };
+    let at = faultline_model::now_nanos();
+    const EXPORTS: usize = 25;
+    let start = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (node, start, key) = (nodes[t % 2].clone(), start.clone(), key.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                for i in 0..EXPORTS {
+                    let samples: Vec<HealthSample> = (0..4)
+                        .map(|j| HealthSample {
+                            key: key.clone(),
+                            at,
+                            duration_ms: (t * 1000 + i * 10 + j + 1) as f64,
+                            outcome: if j == 0 { Outcome::ServerError } else { Outcome::Ok },
+                        })
+                        .collect();
+                    let mut batch = HealthBatch::new();
+                    faultline_store::health::add_samples(&mut batch, &samples);
+                    node.submit(Vec::new(), batch).unwrap().blocking_recv().unwrap().unwrap();
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    let minute = 60_000_000_000;
+    let all = nodes[0].health(at - minute, at + minute, &Default::default()).unwrap();
+    let bucket = &all[&key];
+    assert_eq!((bucket.requests, bucket.errors), (4 * EXPORTS as u64 * 4, 4 * EXPORTS as u64));
+    assert_eq!(bucket.latency.count(), 4 * EXPORTS as u64 * 4, "no node's sketch overwrote another's");
+    assert_eq!(bucket.latency.quantile(1.0).map(|v| (v - 3244.0).abs() < 3244.0 * 0.02), Some(true));
+}
