@@ -344,3 +344,42 @@ fn a_check_created_on_any_node_runs_on_the_leader_alone_and_moves_with_it() {
     let before = target.on("/ping").len();
     target.wait("/ping", before + 3, Duration::from_secs(15));
 }
+
+#[test]
+fn a_rule_and_channel_created_on_a_node_that_does_not_lead_are_used_by_the_leader() {
+    let db = faultline_pg_testing::database();
+    let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
+    let config = config(&tmp, &hooks);
+    let nodes: Vec<Option<Server>> = nodes(2, &db.url(), &config).into_iter().map(Some).collect();
+    let leader = wait_for_one_leader(&nodes, Duration::from_secs(10));
+    let on = nodes[1 - leader].as_ref().unwrap();
+    let post = |path: &str, body: serde_json::Value| {
+        let r = on.client().post(on.api_url(path)).json(&body).send().unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{}", r.text().unwrap());
+    };
+    post(
+        "/api/v1/channels",
+        serde_json::json!({"id": "api-hook", "name": "API hook", "config": {"kind": "webhook", "url": hooks.url("/api-hook")}}),
+    );
+    post(
+        "/api/v1/alert-rules",
+        serde_json::json!({"id": "api-new", "kind": "new_group", "channels": ["api-hook"]}),
+    );
+    let leading = nodes[leader].as_ref().unwrap();
+    wait_until(
+        Duration::from_secs(15),
+        || {
+            leading.get("/api/v1/alert-rules")["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["id"] == "api-new")
+        },
+        || format!("the leader's rules: {}", leading.get("/api/v1/alert-rules")),
+    );
+    assert_eq!(export_new_issue(on, "FromApiRule"), 200);
+    let got = hooks.wait("/api-hook", 1, Duration::from_secs(15));
+    assert_eq!(got[0].json()["rule"]["id"], "api-new");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(hooks.on("/api-hook").len(), 1, "sent once");
+}

@@ -30,10 +30,11 @@
 //! unless a node stalls for longer than that; even then the fence and the
 //! claims keep notifications single.
 //!
-//! The other nodes keep the engine's saved state, the checks created
-//! through any node's API and the checks' stored runs loaded (refreshed
-//! at each renewal), so their API shows the leader's alerts and check
-//! states; the leader picks up checks created elsewhere at each tick.
+//! The other nodes keep the engine's saved state, the rules, channels and
+//! checks created through any node's API and the checks' stored runs
+//! loaded (refreshed at each renewal), so their API shows the leader's
+//! alerts and check states; the leader picks up rules, channels and checks
+//! changed elsewhere at each tick.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -218,6 +219,7 @@ fn run(alerting: &Arc<Alerting>, runtime: &Handle) {
 /// Leadership taken: the predecessor's state, checks, and its claimed
 /// notifications never started.
 fn gain(alerting: &Arc<Alerting>, runtime: &Handle) -> anyhow::Result<()> {
+    alerting.sync_admin()?;
     restore_engine(alerting)?;
     *alerting.hourly_fed.lock().unwrap_or_else(|p| p.into_inner()) = None;
     alerting.checks.set_active(true)?;
@@ -250,7 +252,9 @@ fn lost_round(alerting: &Arc<Alerting>, error: &anyhow::Error) {
 /// What a node that does not lead shows: the leader's saved alerts and
 /// the checks' stored runs.
 fn refresh_standby(alerting: &Arc<Alerting>) {
-    let refreshed = restore_engine(alerting)
+    let refreshed = alerting
+        .sync_admin()
+        .and_then(|()| restore_engine(alerting))
         .and_then(|()| alerting.checks.sync_definitions())
         .and_then(|()| alerting.checks.reload_live());
     if let Err(e) = refreshed {
@@ -292,7 +296,8 @@ fn facts_round(alerting: &Arc<Alerting>, runtime: &Handle) -> anyhow::Result<boo
 /// Health, checks and anomalies, and the claimed notifications a failed
 /// start left pending.
 fn tick_round(alerting: &Arc<Alerting>, runtime: &Handle) -> anyhow::Result<()> {
-    // Checks created or deleted through another node's API.
+    // Rules, channels and checks changed through another node's API.
+    alerting.sync_admin()?;
     alerting.checks.sync_definitions()?;
     let (notifications, state) = alerting.evaluate_unsaved(now_nanos())?;
     commit(alerting, runtime, Vec::new(), state, notifications)?;
