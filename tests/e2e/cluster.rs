@@ -383,3 +383,42 @@ fn a_rule_and_channel_created_on_a_node_that_does_not_lead_are_used_by_the_leade
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(hooks.on("/api-hook").len(), 1, "sent once");
 }
+
+#[test]
+fn a_silence_made_on_a_node_that_does_not_lead_mutes_the_leaders_notifications() {
+    let db = faultline_pg_testing::database();
+    let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
+    let config = config(&tmp, &hooks);
+    let nodes: Vec<Option<Server>> = nodes(2, &db.url(), &config).into_iter().map(Some).collect();
+    let leader = wait_for_one_leader(&nodes, Duration::from_secs(10));
+    let (leading, on) = (nodes[leader].as_ref().unwrap(), nodes[1 - leader].as_ref().unwrap());
+    let silence =
+        serde_json::json!({"matchers": {"rule": "new-issues"}, "duration": "1h", "comment": "deploying"});
+    let response = on.client().post(on.api_url("/api/v1/silences")).json(&silence).send().unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let id = response.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string();
+    wait_until(
+        Duration::from_secs(15),
+        || leading.get("/api/v1/silences")["silences"].as_array().unwrap().len() == 1,
+        || format!("the leader's silences: {}", leading.get("/api/v1/silences")),
+    );
+    assert_eq!(export_new_issue(on, "QuietError"), 200);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(hooks.on("/hook").is_empty(), "silenced on another node, still sent");
+    assert!(
+        on.get("/api/v1/silences")["silences"].as_array().unwrap().len() == 1,
+        "kept on the node that made it"
+    );
+
+    // Removed on the leader this time: the firing alert goes out, once.
+    let deleted = leading.client().delete(leading.api_url(&format!("/api/v1/silences/{id}"))).send().unwrap();
+    assert_eq!(deleted.status().as_u16(), 204);
+    hooks.wait("/hook", 1, Duration::from_secs(15));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(hooks.on("/hook").len(), 1);
+    wait_until(
+        Duration::from_secs(10),
+        || on.get("/api/v1/silences")["silences"].as_array().unwrap().is_empty(),
+        || "the other node still shows the silence".into(),
+    );
+}
