@@ -21,13 +21,17 @@ use faultline_tests::{wait_until, Server, TempDir};
 const LEASE: &str = "2s";
 
 fn config(tmp: &TempDir, hooks: &Receiver) -> String {
-    let path = tmp.path().join("cluster.toml");
+    config_with_lease(tmp, hooks, LEASE)
+}
+
+fn config_with_lease(tmp: &TempDir, hooks: &Receiver, lease: &str) -> String {
+    let path = tmp.path().join(format!("cluster-{lease}.toml"));
     std::fs::write(
         &path,
         format!(
             r#"
 [alerts]
-leader_lease = "{LEASE}"
+leader_lease = "{lease}"
 
 [[alerts.channels]]
 id = "hook"
@@ -421,4 +425,24 @@ fn a_silence_made_on_a_node_that_does_not_lead_mutes_the_leaders_notifications()
         || on.get("/api/v1/silences")["silences"].as_array().unwrap().is_empty(),
         || "the other node still shows the silence".into(),
     );
+}
+
+#[test]
+fn a_leader_stopped_with_sigterm_hands_over_without_waiting_for_its_lease() {
+    let db = faultline_pg_testing::database();
+    let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
+    // A long lease: a takeover well before it ends shows the lease was given up.
+    let config = config_with_lease(&tmp, &hooks, "20s");
+    let mut nodes: Vec<Option<Server>> = nodes(2, &db.url(), &config).into_iter().map(Some).collect();
+    let leader = wait_for_one_leader(&nodes, Duration::from_secs(10));
+    let status = nodes[leader].as_mut().unwrap().terminate();
+    assert!(status.success(), "clean exit: {status}");
+    let stopped = Instant::now();
+    nodes[leader] = None;
+    wait_for_one_leader(&nodes, Duration::from_secs(12));
+    let handover = stopped.elapsed();
+    eprintln!("handover after SIGTERM: {handover:?} (lease 20s)");
+    assert!(handover < Duration::from_secs(10), "took {handover:?}: the lease was not given up");
+    assert_eq!(export_new_issue(nodes[1 - leader].as_ref().unwrap(), "AfterHandover"), 200);
+    hooks.wait("/hook", 1, Duration::from_secs(15));
 }
