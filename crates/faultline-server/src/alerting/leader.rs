@@ -63,6 +63,10 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(200);
 /// Facts evaluated and committed together.
 const FACTS_PER_ROUND: usize = 1000;
+/// How long finished notification claims are kept, and how often the
+/// leader forgets older ones.
+const CLAIMS_KEPT: Duration = Duration::from_secs(24 * 3600);
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Where any node saves its silences and snoozes after a change to them.
 pub const MUTES_KEY: &str = "alert-mutes-shared";
@@ -207,6 +211,7 @@ fn run(alerting: &Arc<Alerting>, runtime: &Handle) {
     let mut renewed_at: Option<Instant> = None;
     let mut next_renew = Instant::now();
     let mut next_tick = Instant::now();
+    let mut next_prune = Instant::now();
     while !cluster.stop.load(Ordering::SeqCst) {
         if Instant::now() >= next_renew {
             let asked = Instant::now();
@@ -246,6 +251,13 @@ fn run(alerting: &Arc<Alerting>, runtime: &Handle) {
                         next_renew = Instant::now();
                         break;
                     }
+                }
+            }
+            if cluster.leading() && Instant::now() >= next_prune {
+                next_prune = Instant::now() + PRUNE_EVERY;
+                match alerting.storage.prune_notifications(CLAIMS_KEPT) {
+                    Ok(pruned) => tracing::debug!(pruned, "old notification claims forgotten"),
+                    Err(e) => tracing::warn!(error = %e, "old notification claims not pruned"),
                 }
             }
             if cluster.leading() && Instant::now() >= next_tick {
