@@ -43,6 +43,9 @@ fn exports_are_stored_in_postgres_and_survive_kill_9() {
     let seq = events[0]["seq"].as_u64().unwrap();
     assert_eq!(server.get(&format!("/api/v1/events/{seq}"))["exception_type"], "KeyError");
 
+    // The API health page reads the store's health buckets (no search needed).
+    let page = server.client().get(server.api_url("/health")).send().unwrap();
+    assert_eq!(page.status(), 200);
     // A second node on the same database counts into the same groups.
     let other = Server::start_with(&["--store", &url]);
     export(&other, "checkout", "KeyError", 4);
