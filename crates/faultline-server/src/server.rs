@@ -94,16 +94,16 @@ pub async fn serve(
         retention: config.retention.clone(),
     };
     let storage = match config.store_url.clone() {
-        // Node-local files (the search index, later) still go in data_dir.
-        Some(url) => tokio::task::spawn_blocking(move || {
-            faultline_store_postgres::open_storage(
-                &url,
-                options,
-                faultline_store_postgres::PgOptions::default(),
-            )
-        })
-        .await?
-        .map_err(|e| anyhow::Error::new(e).context("cannot open the PostgreSQL store"))?,
+        // Node-local files (this node's search index) still go in data_dir.
+        Some(url) => {
+            let pg = faultline_store_postgres::PgOptions {
+                index_dir: Some(config.data_dir.join("pg-index")),
+                ..Default::default()
+            };
+            tokio::task::spawn_blocking(move || faultline_store_postgres::open_storage(&url, options, pg))
+                .await?
+                .map_err(|e| anyhow::Error::new(e).context("cannot open the PostgreSQL store"))?
+        }
         None => open_embedded(&config, options).await?,
     };
     let storage = Arc::new(storage);

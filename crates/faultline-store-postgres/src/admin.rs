@@ -116,6 +116,7 @@ pub(crate) async fn retain(
 impl StoreAdmin for PgStore {
     fn stats(&self) -> Result<StorageStats> {
         let shared = self.shared.clone();
+        let indexed_seq = self.progress.indexed_seq.load(Ordering::Relaxed);
         self.read(move |client| async move {
             let row = client
                 .query_one(
@@ -131,8 +132,8 @@ impl StoreAdmin for PgStore {
             let oldest: Option<std::time::SystemTime> = row.try_get(4)?;
             Ok(StorageStats {
                 last_seq,
-                // No index yet on this engine: nothing waits to be indexed.
-                indexed_seq: last_seq,
+                // This node's index.
+                indexed_seq: indexed_seq.min(last_seq),
                 groups: unsigned(row.try_get(1)?),
                 endpoints_overflowed: shared.overflowed.load(Ordering::Relaxed),
                 deleted_below: unsigned(row.try_get(2)?),

@@ -14,7 +14,7 @@ use crate::shared::{big, unsigned};
 use crate::PgStore;
 
 /// An event row (`body`, the group its fingerprint names now) as the API serves it.
-fn decode(row: &Row) -> PgResult<ErrorEvent> {
+pub(crate) fn decode(row: &Row) -> PgResult<ErrorEvent> {
     let mut event: ErrorEvent = serde_json::from_value(row.try_get(0)?)?;
     if let Some(group_id) = row.try_get::<_, Option<i64>>(1)? {
         event.group_id = unsigned(group_id);

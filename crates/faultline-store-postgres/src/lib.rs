@@ -12,7 +12,9 @@
 //! - `events.rs` (EventStore, GroupStore), `groups.rs` (listing, status,
 //!   merge, unmerge), `health.rs`, `side_data.rs` (health reads, checks,
 //!   alerting, tokens), `admin.rs` (stats, retention, maintenance),
-//!   `partitions.rs` (day partitions of events), `search.rs` (not yet).
+//!   `partitions.rs` (day partitions of events).
+//! - `tail.rs` (this node's search index, fed from the events table in
+//!   commit order) and `search.rs` (SearchStore over it).
 //! - `cluster.rs`: the alert leader's lease, the facts every node's ingest
 //!   queues for it, and notifications claimed once across nodes.
 //!
@@ -32,10 +34,12 @@ pub mod schema;
 mod search;
 mod shared;
 mod side_data;
+mod tail;
 pub mod tls;
 mod writer;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
@@ -56,11 +60,15 @@ pub struct PgOptions {
     /// Run retention and health maintenance in the background (tests turn
     /// it off to drive them by hand).
     pub background: bool,
+    /// Where this node keeps its search index (the server's
+    /// `DATA_DIR/pg-index`); `None` keeps it in memory, rebuilt from the
+    /// database at every start.
+    pub index_dir: Option<PathBuf>,
 }
 
 impl Default for PgOptions {
     fn default() -> Self {
-        PgOptions { max_connections: 16, background: true }
+        PgOptions { max_connections: 16, background: true, index_dir: None }
     }
 }
 
@@ -77,6 +85,10 @@ pub struct PgStore {
     shared: Arc<Shared>,
     sender: Mutex<Option<mpsc::Sender<writer::Export>>>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// This node's search index (read side) and its tailer's progress.
+    index: faultline_store::NodeIndex,
+    progress: Arc<tail::Progress>,
+    tailer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl PgStore {
@@ -91,6 +103,8 @@ impl PgStore {
             let mut client = pool.get().await?;
             let found = schema::migrate(&mut client).await?;
             partitions::create_ahead(&setup, &client).await?;
+            tail::name_database(&client).await?;
+            tail::repair_future_xids(&client).await?;
             Ok(found)
         })?;
         let (sender, receiver) = mpsc::channel(shared.options.queue_depth.max(1));
@@ -102,8 +116,17 @@ impl PgStore {
         if pg.background {
             tasks.push(handle.spawn(admin::background(shared.clone())));
         }
+        let (index, tailer, progress) = start_tailer(&shared, handle, pg.index_dir.as_deref())?;
         tracing::info!(url = %tls::redact(url), schema_before = found, schema = schema::LATEST, "PostgreSQL store open");
-        Ok(PgStore { db, shared, sender: Mutex::new(Some(sender)), tasks: Mutex::new(tasks) })
+        Ok(PgStore {
+            db,
+            shared,
+            sender: Mutex::new(Some(sender)),
+            tasks: Mutex::new(tasks),
+            index,
+            progress,
+            tailer: Mutex::new(Some(tailer)),
+        })
     }
 
     fn with_sender<T>(
@@ -198,6 +221,10 @@ impl PgStore {
     /// stops background work. Safe to call more than once.
     fn stop(&self) {
         self.shared.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.progress.stop();
+        if let Some(tailer) = self.tailer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = tailer.join();
+        }
         drop(self.sender.lock().unwrap_or_else(|p| p.into_inner()).take());
         let tasks: Vec<_> = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
         if tasks.is_empty() {
@@ -213,6 +240,36 @@ impl PgStore {
             tracing::warn!(error = %e, "PostgreSQL writers did not stop cleanly");
         }
     }
+}
+
+type Tailing = (faultline_store::NodeIndex, std::thread::JoinHandle<()>, Arc<tail::Progress>);
+
+/// Opens this node's index (rebuilt when missing or of another schema)
+/// and starts the thread that feeds it from the events table.
+fn start_tailer(
+    shared: &Arc<Shared>,
+    handle: tokio::runtime::Handle,
+    dir: Option<&std::path::Path>,
+) -> Result<Tailing, PgError> {
+    let (index, feed, payload) = faultline_store::open_node_index(dir)?;
+    let committed = payload.as_deref().and_then(tail::Payload::decode);
+    if payload.is_some() && committed.is_none() {
+        tracing::warn!("the search index holds no PostgreSQL position; rebuilding it from the database");
+    }
+    let progress = Arc::new(tail::Progress::new());
+    let tailer = tail::Tailer {
+        pool: shared.pool.clone(),
+        handle,
+        feed,
+        progress: progress.clone(),
+        interval: shared.options.index_commit_interval,
+        committed,
+    };
+    let thread = std::thread::Builder::new()
+        .name("faultline-pg-index".into())
+        .spawn(move || tailer.run())
+        .map_err(|e| PgError::Pool(format!("cannot start the index tailer: {e}")))?;
+    Ok((index, thread, progress))
 }
 
 impl Drop for PgStore {

@@ -60,7 +60,10 @@ pub use data_format::{MARKER_FILE, OLDEST_STORAGE_FORMAT, STORAGE_FORMAT};
 pub use error::Error;
 pub use groups::{GroupCursor, GroupFilter, GroupSort};
 pub use health::{HealthBatch, HealthFilter, HealthOptions, OVERFLOW_ROUTE};
-pub use index::{Facet, GroupActivity, SearchHit, SearchPage, SearchRequest};
+pub use index::{
+    open_node_index, Facet, GroupActivity, GroupLookup, IndexFeed, NodeIndex, SearchHit, SearchPage,
+    SearchRequest,
+};
 pub use new_group_cap::{overflow_fingerprint, OVERFLOW_TITLE};
 pub use retention::{RetentionOptions, RetentionPass};
 pub use storage::{open, Storage, StorageOptions, StorageStats, StoreConfig, SyncMode, DEFAULT_CACHE_BYTES};

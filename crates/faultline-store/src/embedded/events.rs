@@ -1,6 +1,6 @@
 //! The embedded engine's events, groups, search and admin.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -150,31 +150,25 @@ impl GroupStore for Embedded {
     }
 }
 
-impl Embedded {
-    /// The query with each `group:ID` (or `issue:ID`) replaced by the
-    /// group's fingerprints as they are now, since the index knows events
-    /// by fingerprint only.
-    fn expand_groups(&self, query: &str) -> Result<String> {
-        let mut out = String::with_capacity(query.len());
-        let mut rest = query;
-        while let Some((before, id, after)) = crate::index::query::next_group_term(rest) {
-            out.push_str(before);
-            let fingerprints = match self.group(id)? {
-                Some(g) if g.merged_into.is_none() => g.fingerprints,
-                _ => Vec::new(),
-            };
-            out.push_str(&crate::index::query::any_fingerprint(&fingerprints));
-            rest = after;
+impl crate::index::GroupLookup for Embedded {
+    fn group(&self, id: u64) -> Result<Option<Group>> {
+        GroupStore::group(self, id)
+    }
+
+    fn fingerprint_groups(&self, fingerprints: &[String]) -> Result<HashMap<String, u64>> {
+        let mut groups = HashMap::with_capacity(fingerprints.len());
+        for fingerprint in fingerprints {
+            if let Some(group_id) = self.fingerprint_group(fingerprint)? {
+                groups.insert(fingerprint.clone(), group_id);
+            }
         }
-        out.push_str(rest);
-        Ok(out)
+        Ok(groups)
     }
 }
 
 impl SearchStore for Embedded {
     fn search(&self, request: &SearchRequest) -> Result<(SearchPage, Vec<ErrorEvent>)> {
-        let request = SearchRequest { query: self.expand_groups(&request.query)?, ..request.clone() };
-        let page = self.index.search(&request)?;
+        let page = self.index.answer_search(self, request)?;
         let mut events = Vec::with_capacity(page.hits.len());
         for hit in &page.hits {
             if let Some(event) = self.event(hit.seq)? {
@@ -185,15 +179,11 @@ impl SearchStore for Embedded {
     }
 
     fn validate_query(&self, query: &str) -> Result<()> {
-        self.index.parse(&self.expand_groups(query)?).map(|_| ())
+        self.index.answer_validate(self, query)
     }
 
     fn groups_matching(&self, query: &str, max: usize) -> Result<HashSet<u64>> {
-        let mut ids = HashSet::new();
-        for fingerprint in self.index.fingerprints(&self.expand_groups(query)?, max)? {
-            ids.extend(self.fingerprint_group(&fingerprint)?);
-        }
-        Ok(ids)
+        self.index.answer_groups_matching(self, query, max)
     }
 
     /// Read from the index: events committed in the last index interval
@@ -204,14 +194,7 @@ impl SearchStore for Embedded {
         to: UnixNanos,
         max_fingerprints: usize,
     ) -> Result<(u64, BTreeMap<u64, u64>)> {
-        let (total, counts) = self.index.fingerprint_counts(from, to, max_fingerprints)?;
-        let mut by_group = BTreeMap::new();
-        for (fingerprint, count) in counts {
-            if let Some(group_id) = self.fingerprint_group(&fingerprint)? {
-                *by_group.entry(group_id).or_insert(0) += count;
-            }
-        }
-        Ok((total, by_group))
+        self.index.answer_group_event_counts(self, from, to, max_fingerprints)
     }
 
     fn event_histogram(
@@ -221,11 +204,11 @@ impl SearchStore for Embedded {
         to: UnixNanos,
         step: Duration,
     ) -> Result<Vec<(UnixNanos, u64)>> {
-        self.index.histogram(&self.expand_groups(query)?, from, to, step)
+        self.index.answer_histogram(self, query, from, to, step)
     }
 
     fn facet(&self, query: &str, from: UnixNanos, to: UnixNanos, field: &str, limit: usize) -> Result<Facet> {
-        self.index.facet(&self.expand_groups(query)?, from, to, field, limit)
+        self.index.answer_facet(self, query, (from, to), field, limit)
     }
 
     fn group_activity(
@@ -237,46 +220,7 @@ impl SearchStore for Embedded {
         step: Duration,
         tags: &[&str],
     ) -> Result<BTreeMap<u64, GroupActivity>> {
-        let mut owner = BTreeMap::new();
-        for id in group_ids {
-            if let Some(g) = self.group(*id)? {
-                for fp in g.fingerprints {
-                    owner.insert(fp, *id);
-                }
-            }
-        }
-        let fingerprints: Vec<String> = owner.keys().cloned().collect();
-        let by_fp = self.index.fingerprint_activity(
-            &fingerprints,
-            &self.expand_groups(query)?,
-            from,
-            to,
-            step,
-            tags,
-        )?;
-        let mut out: BTreeMap<u64, GroupActivity> = BTreeMap::new();
-        for (fp, activity) in by_fp {
-            let Some(id) = owner.get(&fp) else { continue };
-            let entry = out.entry(*id).or_default();
-            entry.count += activity.count;
-            // Users of a merged group's fingerprints may overlap: the
-            // largest is a lower bound, the sum an upper one.
-            entry.users = entry.users.max(activity.users);
-            // A merged group's top values: its busiest fingerprint's.
-            for (tag, top) in activity.top_values {
-                if entry.top_values.get(&tag).is_none_or(|seen| top.1 > seen.1) {
-                    entry.top_values.insert(tag, top);
-                }
-            }
-            if entry.histogram.is_empty() {
-                entry.histogram = activity.histogram;
-            } else {
-                for (a, b) in entry.histogram.iter_mut().zip(activity.histogram) {
-                    *a += b;
-                }
-            }
-        }
-        Ok(out)
+        self.index.answer_group_activity(self, group_ids, query, (from, to), step, tags)
     }
 
     fn wait_indexed(&self, timeout: Duration) -> bool {

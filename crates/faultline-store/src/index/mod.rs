@@ -2,7 +2,9 @@
 //! the event log whenever it is missing, damaged or of an older schema.
 
 mod aggregate;
+mod answers;
 mod indexer;
+mod node;
 pub mod query;
 pub(crate) mod schema;
 
@@ -18,7 +20,9 @@ use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQue
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Term};
 
 pub use aggregate::{Facet, GroupActivity};
+pub use answers::GroupLookup;
 pub(crate) use indexer::Indexer;
+pub use node::{open_node_index, IndexFeed, NodeIndex};
 pub use schema::Fields;
 
 use crate::{Error, Result};
@@ -66,6 +70,11 @@ impl SearchIndex {
     /// the event log) when it cannot be used. Returns the writer and the
     /// last event sequence number the index holds.
     pub(crate) fn open(dir: &Path) -> Result<(SearchIndex, IndexWriter, u64)> {
+        SearchIndex::open_with_payload(dir).map(last_seq)
+    }
+
+    /// [`SearchIndex::open`], with the last commit's payload as it is.
+    pub(crate) fn open_with_payload(dir: &Path) -> Result<(SearchIndex, IndexWriter, Option<String>)> {
         let (schema, fields) = schema::build();
         let index = match open_existing(dir, &schema) {
             Ok(Some(index)) => index,
@@ -82,18 +91,21 @@ impl SearchIndex {
     /// An empty index held in memory, for the in-memory engine: same
     /// schema, tokenizers and queries as on disk, nothing survives a drop.
     pub(crate) fn open_in_ram() -> Result<(SearchIndex, IndexWriter, u64)> {
+        SearchIndex::open_in_ram_with_payload().map(last_seq)
+    }
+
+    pub(crate) fn open_in_ram_with_payload() -> Result<(SearchIndex, IndexWriter, Option<String>)> {
         let (schema, fields) = schema::build();
         SearchIndex::ready(Index::create_in_ram(schema), fields)
     }
 
-    fn ready(index: Index, fields: Fields) -> Result<(SearchIndex, IndexWriter, u64)> {
+    fn ready(index: Index, fields: Fields) -> Result<(SearchIndex, IndexWriter, Option<String>)> {
         schema::register_tokenizers(&index);
         let metas = index.load_metas().map_err(Error::index)?;
-        let indexed = metas.payload.and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
         let writer = index.writer_with_num_threads(1, WRITER_MEMORY).map_err(Error::index)?;
         let reader =
             index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(Error::index)?;
-        Ok((SearchIndex { index, reader, fields }, writer, indexed))
+        Ok((SearchIndex { index, reader, fields }, writer, metas.payload))
     }
 
     pub(crate) fn reload(&self) -> Result<()> {
@@ -247,6 +259,14 @@ pub(crate) fn compact(dir: &Path) -> Result<()> {
     let writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY).map_err(Error::index)?;
     writer.garbage_collect_files().wait().map_err(Error::index)?;
     writer.wait_merging_threads().map_err(Error::index)
+}
+
+/// The embedded engine's payload: the last indexed sequence number.
+fn last_seq(
+    (index, writer, payload): (SearchIndex, IndexWriter, Option<String>),
+) -> (SearchIndex, IndexWriter, u64) {
+    let indexed = payload.and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
+    (index, writer, indexed)
 }
 
 fn open_existing(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<Index>> {

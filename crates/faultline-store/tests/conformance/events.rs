@@ -88,15 +88,6 @@ pub fn resolved_group_regresses_on_a_later_event(storage: &dyn Store) {
 }
 
 pub fn merge_moves_events_and_future_events_then_unmerge_splits_them_back(storage: &dyn Store) {
-    merge_then_unmerge(storage, true);
-}
-
-/// The same without the search checks, for an engine without search yet.
-pub fn merge_and_unmerge_without_search(storage: &dyn Store) {
-    merge_then_unmerge(storage, false);
-}
-
-fn merge_then_unmerge(storage: &dyn Store, searchable: bool) {
     let now = 1_700_000_000_000_000_000;
     let submit = |e: ErrorEvent, fp: &str| {
         storage.submit(vec![(e, grouping(fp))], HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap()
@@ -128,10 +119,8 @@ fn merge_then_unmerge(storage: &dyn Store, searchable: bool) {
     let (events, _) = storage.group_events(a, None, 10).unwrap();
     assert_eq!(events.len(), 4);
     assert!(events.iter().all(|e| e.group_id == a));
-    if searchable {
-        assert!(storage.wait_indexed(Duration::from_secs(10)));
-        assert_eq!(storage.groups_matching("slow", 100).unwrap(), [a].into_iter().collect());
-    }
+    assert!(storage.wait_indexed(Duration::from_secs(10)));
+    assert_eq!(storage.groups_matching("slow", 100).unwrap(), [a].into_iter().collect());
 
     // Unmerge: fb's events (old and new) move to a new group.
     let refused = storage.unmerge(a, vec!["fa".into(), "fb".into()]).unwrap().blocking_recv().unwrap();
@@ -144,9 +133,7 @@ fn merge_then_unmerge(storage: &dyn Store, searchable: bool) {
     let next = submit(event("api", "TimeoutError", "db slow", now + 20), "fb");
     assert_eq!(next.group_id, split.id);
     assert_eq!(storage.event(later.seq).unwrap().unwrap().group_id, split.id);
-    if searchable {
-        assert_eq!(storage.groups_matching("slow", 100).unwrap(), [split.id].into_iter().collect());
-    }
+    assert_eq!(storage.groups_matching("slow", 100).unwrap(), [split.id].into_iter().collect());
 }
 
 pub fn a_new_grouping_version_keeps_events_in_their_existing_group(storage: &dyn Store) {
@@ -242,15 +229,6 @@ pub fn refused_group_actions_name_the_problem(storage: &dyn Store) {
 /// Events past `retention.events` (by arrival) leave the store and the
 /// index; their group and its count stay; a later event still reads.
 pub fn retention_deletes_expired_events_from_the_store_and_the_index(store: &dyn Store) {
-    retention_deletes_expired_events(store, true);
-}
-
-/// The same without the index checks, for an engine without search yet.
-pub fn retention_deletes_expired_events_without_search(store: &dyn Store) {
-    retention_deletes_expired_events(store, false);
-}
-
-fn retention_deletes_expired_events(store: &dyn Store, searchable: bool) {
     const DAY: i64 = 24 * 3600 * 1_000_000_000;
     let t0 = faultline_model::now_nanos();
     let mut traced = event("api", "KeyError", "old one", t0);
@@ -268,9 +246,6 @@ fn retention_deletes_expired_events(store: &dyn Store, searchable: bool) {
     assert_eq!(group.count, 2, "the group keeps counting what it saw");
     let (events, _) = store.group_events(old.group_id, None, 10).unwrap();
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![new.seq]);
-    if !searchable {
-        return;
-    }
     let query = SearchRequest { query: "type:KeyError".into(), limit: 10, ..Default::default() };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {

@@ -75,9 +75,7 @@ macro_rules! core_tests {
     };
 }
 
-/// Tests of search and aggregates (the index). PostgreSQL runs the
-/// `*_without_search` variants until its per-node index exists: whoever
-/// builds it moves PostgreSQL to `conformance_suite!(postgres, on_postgres)`.
+/// Tests of search and aggregates (the index; on PostgreSQL each node's own).
 macro_rules! search_tests {
     ($callback:ident!($($args:tt)*)) => {
         $callback!($($args)*
@@ -103,15 +101,6 @@ macro_rules! conformance_suite {
             }
         }
     };
-    ($engine:ident, $open:ident, without_search) => {
-        mod $engine {
-            core_tests!(conformance_suite!(@tests $open;));
-            conformance_suite!(@tests $open;
-                events::merge_and_unmerge_without_search,
-                events::retention_deletes_expired_events_without_search,
-            );
-        }
-    };
     (@tests $open:ident; $($module:ident :: $test:ident),* $(,)?) => {
         $(
             #[test]
@@ -134,4 +123,4 @@ macro_rules! conformance_suite {
 
 conformance_suite!(embedded, embedded_on_disk);
 conformance_suite!(memory, in_memory);
-conformance_suite!(postgres, on_postgres, without_search);
+conformance_suite!(postgres, on_postgres);
