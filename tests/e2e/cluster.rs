@@ -1,7 +1,8 @@
 //! Several Faultline nodes on one PostgreSQL database (each with its own
 //! ports and data directory, the same `--store`): fed at once by real
 //! OpenTelemetry SDKs they make one group per fingerprint with exact
-//! counts; a status change made on one node is seen on every node; the
+//! counts, found by every node's search; a status change made on one node
+//! is seen on every node; the
 //! alert leader killed with SIGKILL is replaced within seconds and every
 //! notification arrives exactly once; a node killed mid-export loses
 //! nothing it acknowledged.
@@ -161,6 +162,16 @@ fn three_nodes_fed_by_sdks_make_one_group_per_fingerprint_and_see_each_others_ch
     let seqs: std::collections::BTreeSet<u64> =
         events["events"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs.len(), PER_NODE * nodes.len());
+
+    // Every node's search finds every node's events.
+    let total = (PER_NODE * nodes.len() * KINDS.len()) as u64;
+    for node in &nodes {
+        node.wait_for("/api/v1/search?q=&limit=1", |page: &serde_json::Value| {
+            page["total"].as_u64() == Some(total)
+        });
+        let page = node.get("/api/v1/search?q=type:TimeoutError&limit=1");
+        assert_eq!(page["total"].as_u64(), Some((PER_NODE * nodes.len()) as u64), "{page}");
+    }
 
     // A status change on one node is seen by every node.
     let id = group["id"].as_u64().unwrap();
