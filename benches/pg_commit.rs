@@ -116,6 +116,9 @@ fn run(nodes: &[Storage]) -> (f64, f64, f64) {
     )
 }
 
+/// Opens one setting's nodes.
+type Opener<'a> = dyn Fn() -> Vec<Storage> + 'a;
+
 fn options() -> StorageOptions {
     StorageOptions { queue_depth: 4096, sync: SyncMode::Flush, ..Default::default() }
 }
@@ -134,7 +137,7 @@ fn main() {
     for _ in 0..ROUNDS {
         let dir = std::env::temp_dir().join(format!("faultline-bench-pg-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let settings: [(&str, Box<dyn Fn() -> Vec<Storage>>); 3] = [
+        let settings: [(&str, Box<Opener<'_>>); 3] = [
             ("embedded (flush)", Box::new(|| vec![Storage::open(&dir, options()).unwrap()])),
             ("postgres, 1 node", Box::new(|| postgres(1))),
             ("postgres, 2 nodes", Box::new(|| postgres(2))),

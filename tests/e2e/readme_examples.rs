@@ -32,6 +32,10 @@ const NOT_RUN: &[(&str, &str)] = &[
     ("cargo +nightly fuzz", "fuzzing runs for minutes on nightly; the corpora are replayed by faultline-fuzz's test"),
     ("faultline serve", "starts a server; the tests start their own on free ports"),
     (
+        "faultline migrate ",
+        "needs the reader's stopped data directory and PostgreSQL server; tests/e2e/migrate.rs migrates into a test PostgreSQL",
+    ),
+    (
         "cargo run --release -p faultline-server -- demo",
         "a release build and a demo that runs until Ctrl-C; tests/e2e/demo.rs runs `faultline demo` and checks what it produced",
     ),

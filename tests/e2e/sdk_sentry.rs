@@ -346,3 +346,62 @@ fn sentry_python_transactions_feed_api_health() {
     // Transactions are figures, not error events.
     assert_eq!(server.groups().len(), 0);
 }
+
+/// What Sentry's event page shows beside the exception, through the API's
+/// structured fields: tests/sdk/python/sentry_panels.py reports an error
+/// in a WSGI request with breadcrumbs, a user, tags, a custom context,
+/// extra data and the request body.
+#[test]
+fn sentry_python_breadcrumbs_request_user_and_contexts_in_the_api() {
+    let tmp = TempDir::new("sentry-panels");
+    let server = start(&tmp, "");
+    let dsn = dsn(&server);
+    run_python(&server, "sentry_panels.py", &["-B", "sentry_panels.py", &dsn]);
+    let groups = server.groups();
+    assert_eq!(groups.len(), 1, "groups: {:?}", titles(&groups));
+    let listed = &group_events(&server, &groups[0])[0];
+    let event = server.get(&format!("/api/v1/events/{}", listed["seq"]));
+    assert_eq!(&event, listed, "an event reads the same alone and in a list");
+
+    // Oldest first: the two set before the request, then the handler's.
+    let crumbs = event["breadcrumbs"].as_array().unwrap();
+    let messages: Vec<&str> = crumbs.iter().map(|b| b["message"].as_str().unwrap()).collect();
+    assert_eq!(
+        messages,
+        ["user signed in", "<script>window.__xss=1</script>", "adding SKU-404"],
+        "{crumbs:?}"
+    );
+    assert_eq!((crumbs[0]["category"].as_str(), crumbs[0]["level"].as_str()), (Some("auth"), Some("info")));
+    assert_eq!(crumbs[1]["level"], "warning");
+    assert_eq!(crumbs[2]["data"], json!({"quantity": 1}));
+    let received = event["received_at"].as_str().unwrap();
+    for crumb in crumbs {
+        let at = crumb["timestamp"].as_str().unwrap();
+        assert!(at.ends_with('Z') && at[..10] == received[..10], "an RFC 3339 time of today: {at}");
+    }
+
+    let request = &event["request"];
+    assert_eq!(request["method"], "POST");
+    assert_eq!(request["url"], "http://127.0.0.1/cart?coupon=SPRING&ref=mail%20campaign");
+    assert_eq!(request["query"], json!([["coupon", "SPRING"], ["ref", "mail campaign"]]));
+    assert_eq!(request["headers"]["user-agent"], "shop-test/1.0");
+    assert_eq!(request["headers"]["content-type"], "application/json");
+    let headers = request["headers"].as_object().unwrap();
+    assert!(!headers.contains_key("cookie") && !headers.contains_key("authorization"), "{headers:?}");
+    assert_eq!(request["data"], json!({"sku": "SKU-404", "quantity": 1}));
+
+    assert_eq!(
+        event["user"],
+        json!({"id": "42", "email": "ada@example.com", "username": "ada", "ip_address": "10.1.2.3",
+               "others": {"segment": "beta"}})
+    );
+    assert_eq!(event["tags"], json!({"tenant": "acme", "plan": "pro"}));
+    assert_eq!(event["extra"]["cart_size"], 3);
+    assert_eq!(event["extra"]["sys.argv"][0], "sentry_panels.py", "the SDK's argv integration");
+    assert_eq!(event["sdk"], json!({"name": "sentry.python", "version": "2.75.0"}));
+    let contexts = &event["contexts"];
+    assert_eq!(contexts["cart"], json!({"items": 3, "currency": "EUR"}));
+    assert_eq!(contexts["runtime"]["name"], "CPython");
+    assert_eq!(contexts["trace"]["trace_id"], event["trace_id"]);
+    assert_eq!(contexts["host"]["name"], "py-2", "the resource's host");
+}

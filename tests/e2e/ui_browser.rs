@@ -10,7 +10,7 @@ use faultline_tests::browser::Browser;
 use faultline_tests::otlp::{exception_span, kv, post_protobuf, traces_request};
 use faultline_tests::rust_sdk::{Failure, RustService};
 use faultline_tests::Server;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const SERVICE: &str = "checkout";
 
@@ -286,6 +286,12 @@ fn ui_browser_triage_an_issue_from_the_stream() {
     browser.wait_until("the newest event is shown", || {
         browser.text_of("#attributes").is_some_and(|t| t.contains("u-3"))
     });
+    // An OTel event gets the panels a Sentry event gets, where it has the data.
+    assert_eq!(browser.find("#user").text(), "id u-3", "enduser.id is the user");
+    assert!(browser.find("#contexts .card[data-context=host]").text().contains("web-1"));
+    assert!(browser.find("#sdk").text().starts_with("opentelemetry "), "{}", browser.find("#sdk").text());
+    browser.execute_script("document.getElementById('user').scrollIntoView()", vec![]);
+    browser.screenshot("issue-otel-panels");
 
     // Resolve it: it leaves the unresolved stream.
     browser.find("button[value=resolved]").click();
@@ -382,6 +388,127 @@ fn ui_browser_search_finds_events_by_issue() {
     browser.goto(&server.api_url(&format!("/search?q={}", faultline_tests::api::encode("type:(KeyError"))));
     let error = browser.find("#query-error").text();
     assert!(error.contains("invalid query"), "a bad query is explained: {error}");
+}
+
+const SENTRY_KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+/// A browser error as `@sentry/browser` reports it: breadcrumbs (one
+/// carrying markup), user, tags, request, contexts, extra data and SDK.
+fn sentry_browser_event() -> Value {
+    let mut crumbs: Vec<Value> = (1..=11)
+        .map(|i| json!({"timestamp": 1_796_000_000.0 + f64::from(i), "category": "ui.click", "message": format!("clicked item {i}")}))
+        .collect();
+    crumbs.push(json!({"timestamp": 1_796_000_020.5, "type": "http", "category": "fetch", "level": "error",
+        "data": {"method": "POST", "url": "/api/cart", "status_code": 502}}));
+    crumbs.push(json!({"timestamp": "2026-12-01T08:00:21.125Z", "category": "console", "level": "warning",
+        "message": XSS_MESSAGE}));
+    json!({
+        "event_id": "4c1d2e3f4a5b6c7d8e9fa0b1c2d3e4f5",
+        "platform": "javascript",
+        "level": "error",
+        "release": "web@3.1.0",
+        "exception": {"values": [{"type": "TypeError", "value": "cart.items is undefined", "mechanism": {"handled": false}}]},
+        "breadcrumbs": {"values": crumbs},
+        "user": {"id": "u-77", "email": "grace@example.com", "username": "grace", "ip_address": "203.0.113.9"},
+        "tags": {"tenant": "acme", "browser.name": "Firefox", "note": "<img src=x onerror=\"window.__xss=3\">"},
+        "request": {"method": "GET", "url": "https://shop.example/cart", "query_string": "coupon=SPRING",
+            "headers": {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+                        "Cookie": "session=s3cr3t", "Referer": "https://shop.example/"}},
+        "contexts": {
+            "browser": {"name": "Firefox", "version": "133.0", "type": "browser"},
+            "os": {"name": "Linux", "type": "os"},
+            "device": {"family": "Desktop", "type": "device"},
+            "trace": {"trace_id": "5b8efff798038103d269b633813fc60c", "span_id": "eee19b7ec3c1b174", "op": "pageload"}
+        },
+        "extra": {"cart_items": 0, "experiment": "<b>bold</b>"},
+        "sdk": {"name": "sentry.javascript.browser", "version": "8.42.0"}
+    })
+}
+
+/// A Sentry event's page: its tags as chips that search, its breadcrumbs
+/// (the older ones folded, markup shown as text), request, user, contexts
+/// as cards, extra data and SDK, as Sentry's event page shows them.
+#[test]
+fn ui_browser_sentry_event_panels() {
+    let tmp = faultline_tests::TempDir::new("ui-sentry");
+    let config = tmp.path().join("faultline.toml");
+    let project = format!("[[sentry.projects]]\nid = 5\nkey = \"{SENTRY_KEY}\"\nservice = \"web\"\n");
+    std::fs::write(&config, project).unwrap();
+    let server = Server::start_with(&["--config", config.to_str().unwrap()]);
+    let url = server.http_url(&format!("/api/5/store/?sentry_key={SENTRY_KEY}"));
+    let sent = reqwest::blocking::Client::new().post(url).json(&sentry_browser_event()).send().unwrap();
+    assert_eq!(sent.status().as_u16(), 200, "{}", sent.text().unwrap_or_default());
+    server.wait_for("/api/v1/groups", |b| b["groups"].as_array().is_some_and(|g| g.len() == 1));
+    let group = group_with(&server, "TypeError");
+
+    let browser = Browser::start();
+    let path = format!("/issues/{}", group["id"]);
+    browser.goto(&server.api_url(&path));
+    assert_eq!(browser.execute_script("return window.__xss", vec![]), Value::Null, "script ran");
+    assert!(browser.find_all_now("img[src='x'], [onerror]").is_empty(), "injected markup exists");
+    assert_no_js_errors(&browser, &path);
+
+    let chips: Vec<String> = browser.find_all_now("#event-tags .chip").iter().map(|c| c.text()).collect();
+    assert_eq!(chips.len(), 3, "{chips:?}");
+    assert!(chips.iter().any(|c| c.contains("tenant") && c.contains("acme")), "{chips:?}");
+    assert!(
+        chips.iter().any(|c| c.contains("<img src=x onerror=\"window.__xss=3\">")),
+        "markup as text: {chips:?}"
+    );
+
+    // Ten breadcrumbs at once, newest last; the three before are folded.
+    let rows = browser.find_all_now("#breadcrumbs > table.recent tbody tr");
+    assert_eq!(rows.len(), 10);
+    let last = rows[9].text();
+    assert!(
+        last.contains(XSS_MESSAGE) && last.contains("console") && last.contains("08:00:21.125"),
+        "{last}"
+    );
+    let fetch = rows[8].text();
+    assert!(fetch.contains("fetch") && fetch.contains("\"status_code\":502"), "{fetch}");
+    let folded = browser.find("#breadcrumbs details.older-crumbs");
+    assert!(folded.text().contains("Show 3 older breadcrumbs"), "{}", folded.text());
+    assert!(!browser.find("#breadcrumbs details td").is_displayed(), "folded until asked");
+    browser.execute_script("document.getElementById('breadcrumbs').scrollIntoView()", vec![]);
+    browser.screenshot("sentry-breadcrumbs");
+    browser.find("#breadcrumbs details.older-crumbs summary").click();
+    browser
+        .wait_until("the older breadcrumbs open", || browser.find("#breadcrumbs details td").is_displayed());
+    assert!(browser.find("#breadcrumbs details").text().contains("clicked item 1"));
+    browser.screenshot("sentry-breadcrumbs-open");
+
+    let request = browser.find("#request").text();
+    assert!(request.contains("GET https://shop.example/cart?coupon=SPRING"), "{request}");
+    assert!(request.contains("coupon") && request.contains("SPRING"), "the query: {request}");
+    assert!(request.contains("referer") && request.contains("Firefox/133.0"), "headers: {request}");
+    assert!(!request.to_lowercase().contains("cookie") && !request.contains("s3cr3t"), "{request}");
+
+    let user = browser.find("#user").text();
+    for value in ["u-77", "grace@example.com", "grace", "203.0.113.9"] {
+        assert!(user.contains(value), "{value} in {user}");
+    }
+
+    let cards: Vec<String> =
+        browser.find_all_now("#contexts .card").iter().filter_map(|c| c.attribute("data-context")).collect();
+    assert_eq!(cards, ["os", "browser", "device", "trace"], "Sentry's order");
+    let browser_card = browser.find("#contexts .card[data-context=browser]").text();
+    assert!(browser_card.contains("Firefox") && browser_card.contains("133.0"), "{browser_card}");
+    assert!(browser.find("#contexts .card[data-context=trace]").text().contains("pageload"));
+    assert!(browser.find("#extra").text().contains("<b>bold</b>"), "extra data as text");
+    assert_eq!(browser.find("#sdk").text(), "sentry.javascript.browser 8.42.0");
+    browser.execute_script("document.getElementById('request').scrollIntoView()", vec![]);
+    browser.screenshot("sentry-request-user-contexts");
+    browser.execute_script("document.getElementById('event').scrollIntoView()", vec![]);
+    browser.screenshot("sentry-event");
+
+    // A tag chip searches the events with that tag.
+    browser.find("#event-tags a.chip[href*='tenant']").click();
+    browser.wait_until("the search for the tag", || browser.current_url().contains("/search"));
+    assert_eq!(browser.text_of("#match-count").as_deref(), Some("1"));
+    browser.prefer_color_scheme("dark");
+    browser.goto(&server.api_url(&path));
+    browser.execute_script("document.getElementById('breadcrumbs').scrollIntoView()", vec![]);
+    browser.screenshot("sentry-breadcrumbs-dark");
 }
 
 /// Pictures for the README: a day of a small shop's traffic (tests/src/demo.rs)

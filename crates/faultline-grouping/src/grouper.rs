@@ -3,7 +3,7 @@
 use faultline_model::{ErrorEvent, Grouping};
 
 use crate::rules::{RuleError, Rules};
-use crate::stacktrace::{parse_trace, Trace};
+use crate::stacktrace::{event_trace, Trace};
 use crate::variant::{default_variant, default_variant_v1, Variant};
 use crate::{custom, title, GroupingConfig, GROUPING_VERSION};
 
@@ -32,7 +32,7 @@ impl Grouper {
     /// and never panics: input that cannot be read falls through to the
     /// next variant of the chain (see the crate docs).
     pub fn group(&self, event: &ErrorEvent) -> Grouping {
-        let trace = read_trace(event);
+        let trace = event_trace(event);
         let (variant, title_override) = self.choose(event, &trace, default_variant(event, &trace));
         let fingerprint = variant.fingerprint(&event.service);
         Grouping {
@@ -68,14 +68,6 @@ impl Grouper {
             Some(rule) => (rule.variant, rule.title),
             None => (default, None),
         }
-    }
-}
-
-/// The event's stack trace parsed with its SDK language as the hint.
-fn read_trace(event: &ErrorEvent) -> Trace {
-    match event.stacktrace.as_deref() {
-        Some(text) if !text.trim().is_empty() => parse_trace(text, event.sdk_language.as_deref()),
-        _ => Trace::default(),
     }
 }
 

@@ -32,14 +32,14 @@ use crate::fields::{object, pairs, scalar, text};
 const MAX_KEY_PART_LEN: usize = 256;
 
 /// Longest transaction counted as a request (one day), as for spans.
-const MAX_DURATION_NANOS: i64 = 24 * 60 * 60 * 1_000_000_000;
+pub(crate) const MAX_DURATION_NANOS: i64 = 24 * 60 * 60 * 1_000_000_000;
 
 const HTTP_METHODS: [&str; 9] =
     ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE"];
 
 /// Trace statuses that say the service itself failed (Sentry's span
 /// statuses, after gRPC's codes); the others are `ok` or the caller's doing.
-const SERVER_STATUSES: [&str; 8] = [
+pub(crate) const SERVER_STATUSES: [&str; 8] = [
     "internal_error",
     "unknown",
     "unknown_error",
@@ -83,7 +83,7 @@ fn timing(transaction: &Map<String, Value>) -> Option<(UnixNanos, f64)> {
 
 /// `GET /items/{id}` as (`GET`, `/items/{id}`); `None` unless the name
 /// starts with an upper-case HTTP method and a space.
-fn split_method(name: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_method(name: &str) -> Option<(&str, &str)> {
     let (method, route) = name.split_once(' ')?;
     let route = route.trim();
     (HTTP_METHODS.contains(&method) && !route.is_empty()).then_some((method, route))
@@ -128,7 +128,7 @@ fn tag(transaction: &Map<String, Value>, names: &[&str]) -> Option<String> {
 }
 
 /// At most [`MAX_KEY_PART_LEN`] bytes, cut on a character boundary.
-fn cut(text: &str) -> String {
+pub(crate) fn cut(text: &str) -> String {
     let mut end = text.len().min(MAX_KEY_PART_LEN);
     while !text.is_char_boundary(end) {
         end -= 1;

@@ -4,18 +4,24 @@
 #![allow(clippy::unwrap_used)]
 
 use faultline_sentry::{
-    decompress, parse_envelope, parse_store, sentry_key, to_error_event, transaction_sample, Project,
+    decompress, discarded, parse_envelope, parse_store, sentry_key, session_counts, streamed_span_samples,
+    to_error_event, transaction_sample, Project,
 };
 use proptest::prelude::*;
 use serde_json::Value;
 
-const FIXTURES: [&[u8]; 5] = [
+const FIXTURES: [&[u8]; 6] = [
     include_bytes!("fixtures/python_chained.envelope"),
     include_bytes!("fixtures/python_fingerprint.envelope"),
     include_bytes!("fixtures/python_logging.envelope"),
     include_bytes!("fixtures/python_request.envelope"),
     include_bytes!("fixtures/python_transaction_500.envelope"),
+    include_bytes!("fixtures/node_spans.envelope"),
 ];
+
+/// Every platform whose stack text is rendered its own way, and one that
+/// is not.
+const PLATFORMS: [&str; 9] = ["python", "node", "javascript", "java", "csharp", "go", "ruby", "php", "other"];
 
 fn project() -> Project {
     Project { service: "s".into(), environment: None }
@@ -25,11 +31,17 @@ fn project() -> Project {
 fn ingest(body: &[u8]) {
     for envelope in [parse_envelope(body), parse_store(body)].into_iter().flatten() {
         let _ = envelope.answer_id();
+        let _ = envelope.unusable();
+        let _ = discarded(&envelope);
+        let _ = session_counts(&envelope);
         for event in envelope.events().into_iter().flatten() {
             let _ = to_error_event(&event, &project(), 0);
         }
         for transaction in envelope.transactions().into_iter().flatten() {
             let _ = transaction_sample(&transaction, &project());
+        }
+        for item in envelope.items.iter().filter(|item| item.kind.as_str() == "span") {
+            let _ = streamed_span_samples(&item.payload, &project());
         }
     }
 }
@@ -67,6 +79,16 @@ fn json() -> impl Strategy<Value = Value> {
                     Just("message".to_string()),
                     Just("query_string".to_string()),
                     Just("mechanism".to_string()),
+                    Just("threads".to_string()),
+                    Just("in_app".to_string()),
+                    Just("type".to_string()),
+                    Just("module".to_string()),
+                    Just("function".to_string()),
+                    Just("lineno".to_string()),
+                    Just("items".to_string()),
+                    Just("is_segment".to_string()),
+                    Just("end_timestamp".to_string()),
+                    Just("attributes".to_string()),
                     "[a-z_]{1,8}",
                 ],
                 inner,
@@ -103,11 +125,17 @@ proptest! {
         if let Value::Object(map) = &event {
             let converted = to_error_event(map, &project(), 0);
             prop_assert_eq!(converted.service, "s");
+            for platform in PLATFORMS {
+                let mut with_platform = map.clone();
+                with_platform.insert("platform".into(), platform.into());
+                let _ = to_error_event(&with_platform, &project(), 0);
+            }
             if let Some(sample) = transaction_sample(map, &project()) {
                 prop_assert!(sample.duration_ms >= 0.0);
             }
         }
-        for kind in ["event", "transaction"] {
+        let _ = streamed_span_samples(event.to_string().as_bytes(), &project());
+        for kind in ["event", "transaction", "span"] {
             let body = format!("{{}}\n{{\"type\":\"{kind}\"}}\n{event}\n");
             ingest(body.as_bytes());
         }

@@ -1,6 +1,7 @@
 //! The `faultline` command line: `serve` (also what no command means),
 //! the client commands `search`, `groups`, `report`, `token` and `backup`,
-//! `compact`, which works on a stopped data directory, and `config check`
+//! `compact`, which works on a stopped data directory, `migrate`, which
+//! copies a stopped one into PostgreSQL, and `config check`
 //! and `demo`.
 
 use clap::parser::ValueSource;
@@ -43,6 +44,8 @@ enum Command {
     Backup(crate::cli::BackupArgs),
     /// Give the space of deleted events back to the file system (server stopped).
     Compact(crate::cli::CompactArgs),
+    /// Copy a stopped data directory into PostgreSQL (resumable; counts checked at the end).
+    Migrate(crate::cli::MigrateArgs),
     /// Check a configuration file without starting (`faultline config check FILE`).
     Config(crate::config_check::ConfigArgs),
     /// Run the server on a temporary data directory with made-up traffic
@@ -105,6 +108,7 @@ pub fn main() -> std::process::ExitCode {
         Command::Token(args) => crate::cli::token(args, token),
         Command::Backup(args) => crate::cli::backup(args, token),
         Command::Compact(args) => crate::cli::compact(args),
+        Command::Migrate(args) => crate::cli::migrate(args),
         Command::Config(args) => return crate::config_check::run(args),
         Command::Demo(args) => crate::demo::run(args),
     };

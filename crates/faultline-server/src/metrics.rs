@@ -123,7 +123,19 @@ pub struct Metrics {
     regressions: AtomicU64,
     /// Exports and events refused over a rate limit, by service and limit.
     rate_limited: Mutex<BTreeMap<RateLimitedLabels, (u64, u64)>>,
+    /// Events Sentry SDKs report (client reports) they dropped themselves.
+    sentry_discarded: Mutex<BTreeMap<DiscardedLabels, u64>>,
+    /// Sessions Sentry SDKs report ended, by service, release and outcome.
+    sentry_sessions: Mutex<BTreeMap<SessionLabels, u64>>,
 }
+
+/// Session series (service, release, outcome) of their own; later ones
+/// count under release `other`.
+const MAX_SESSION_SERIES: usize = 4000;
+
+/// Reason and category pairs with their own series; later ones (SDKs name
+/// them, so they are unbounded in principle) count as `other`.
+const MAX_DISCARDED_SERIES: usize = 200;
 
 /// Services with their own rate-limited series; later ones count as `other`.
 const MAX_RATE_LIMITED_SERIES: usize = 1000;
@@ -175,6 +187,41 @@ impl Metrics {
             let entry = counts.entry(labels).or_default();
             entry.0 += 1;
             entry.1 += events;
+        }
+    }
+
+    /// Counts what Sentry SDKs report they dropped (their client reports).
+    pub fn sentry_client_discarded(&self, reports: &[faultline_sentry::Discarded]) {
+        if reports.is_empty() {
+            return;
+        }
+        let mut counts = self.sentry_discarded.lock().unwrap_or_else(|p| p.into_inner());
+        for report in reports {
+            let mut labels =
+                DiscardedLabels { reason: report.reason.clone(), category: report.category.clone() };
+            if !counts.contains_key(&labels) && counts.len() >= MAX_DISCARDED_SERIES {
+                labels = DiscardedLabels { reason: "other".into(), category: "other".into() };
+            }
+            *counts.entry(labels).or_default() += report.quantity;
+        }
+    }
+
+    /// Counts the sessions of `service` that Sentry SDKs report ended.
+    pub fn sentry_sessions(&self, service: &str, sessions: &[faultline_sentry::SessionCount]) {
+        if sessions.is_empty() {
+            return;
+        }
+        let mut counts = self.sentry_sessions.lock().unwrap_or_else(|p| p.into_inner());
+        for session in sessions {
+            let mut labels = SessionLabels {
+                service: service.to_string(),
+                release: session.release.clone(),
+                outcome: session.outcome,
+            };
+            if !counts.contains_key(&labels) && counts.len() >= MAX_SESSION_SERIES {
+                labels.release = "other".into();
+            }
+            *counts.entry(labels).or_default() += session.count;
         }
     }
 
@@ -274,6 +321,35 @@ impl Metrics {
             refused,
         );
         self.register_rate_limited(registry);
+        self.register_sentry_discarded(registry);
+        self.register_sentry_sessions(registry);
+    }
+
+    fn register_sentry_sessions(&self, registry: &mut Registry) {
+        let counts = self.sentry_sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let family = Family::<SessionLabels, Counter>::default();
+        for (labels, count) in counts.iter() {
+            family.get_or_create(labels).inc_by(*count);
+        }
+        registry.register(
+            "faultline_sentry_sessions",
+            "Sessions Sentry SDKs report ended (release health), by service, release and outcome \
+             (exited, errored, crashed, abnormal).",
+            family,
+        );
+    }
+
+    fn register_sentry_discarded(&self, registry: &mut Registry) {
+        let counts = self.sentry_discarded.lock().unwrap_or_else(|p| p.into_inner());
+        let family = Family::<DiscardedLabels, Counter>::default();
+        for (labels, quantity) in counts.iter() {
+            family.get_or_create(labels).inc_by(*quantity);
+        }
+        registry.register(
+            "faultline_sentry_client_discarded",
+            "Events Sentry SDKs report they dropped before sending (client reports), by reason and category.",
+            family,
+        );
     }
 
     fn register_rate_limited(&self, registry: &mut Registry) {
@@ -355,6 +431,19 @@ struct SignalLabels {
 struct RateLimitedLabels {
     service: String,
     limit: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+struct SessionLabels {
+    service: String,
+    release: String,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+struct DiscardedLabels {
+    reason: String,
+    category: String,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -506,6 +595,32 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} in {text}");
         }
+    }
+
+    #[test]
+    fn sentry_series_are_capped() {
+        let metrics = Metrics::default();
+        for i in 0..MAX_DISCARDED_SERIES + 5 {
+            let report = faultline_sentry::Discarded {
+                reason: format!("r{i}"),
+                category: "error".into(),
+                quantity: 2,
+            };
+            metrics.sentry_client_discarded(&[report]);
+        }
+        let discarded = metrics.sentry_discarded.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        assert_eq!(discarded.len(), MAX_DISCARDED_SERIES + 1, "the rest as `other`");
+        let other = DiscardedLabels { reason: "other".into(), category: "other".into() };
+        assert_eq!(discarded[&other], 10);
+        for i in 0..MAX_SESSION_SERIES + 3 {
+            let session =
+                faultline_sentry::SessionCount { release: format!("v{i}"), outcome: "crashed", count: 1 };
+            metrics.sentry_sessions("shop", &[session]);
+        }
+        let sessions = metrics.sentry_sessions.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        assert_eq!(sessions.len(), MAX_SESSION_SERIES + 1);
+        let other = SessionLabels { service: "shop".into(), release: "other".into(), outcome: "crashed" };
+        assert_eq!(sessions[&other], 3);
     }
 
     #[test]

@@ -17,6 +17,8 @@
 //!   commit order) and `search.rs` (SearchStore over it).
 //! - `cluster.rs`: the alert leader's lease, the facts every node's ingest
 //!   queues for it, and notifications claimed once across nodes.
+//! - `import.rs`: `faultline migrate`'s bulk copy of an embedded store,
+//!   resumable page by page.
 //!
 //! Ids come from sequences, fingerprints are unique keys, and every change
 //! to a group happens under its row lock, so nodes need no single writer.
@@ -27,6 +29,7 @@ mod error;
 mod events;
 mod groups;
 mod health;
+pub mod import;
 mod ingest;
 mod partitions;
 mod pool;

@@ -24,6 +24,7 @@ mod data_format;
 mod embedded;
 mod error;
 mod event_codec;
+pub mod export;
 mod group_ops;
 mod group_summary;
 mod groups;

@@ -25,8 +25,10 @@ mod php;
 mod python;
 mod ruby;
 mod rust;
+mod sdk_in_app;
 
 pub use language::Language;
+pub use sdk_in_app::{apply_in_app, event_trace, IN_APP_ATTRIBUTE};
 
 use crate::limits::{MAX_CHAIN, MAX_FRAMES};
 

@@ -169,23 +169,86 @@ fn odd_shapes_read_as_absent() {
     assert_eq!(event.attributes["sentry.breadcrumbs"], json!([1, 2]));
 }
 
-/// Other platforms' frames are rendered in Python's format too (the only
-/// renderer so far): grouping still reads their frames, by sniffing, but
-/// with Python's rules. Pinned so a native renderer shows up as a change.
+/// A node event's frames are rendered as V8's `error.stack` (see
+/// `crate::traceback` for every runtime).
 #[test]
-fn other_platforms_are_grouped_by_their_frames_in_python_format() {
+fn node_frames_are_rendered_as_v8_prints_them() {
     let event = json!({"platform": "node", "exception": {"values": [{"type": "TypeError", "value": "x is undefined",
     "stacktrace": {"frames": [
         {"function": "handle", "module": "app.routes", "abs_path": "/srv/app/src/routes.js", "lineno": 10, "colno": 3, "in_app": true},
         {"function": "parseOrder", "module": "app.orders", "abs_path": "/srv/app/src/orders.js", "lineno": 13, "colno": 22, "in_app": true}
     ]}}]}});
     let event = to_error_event(event.as_object().unwrap(), &project(), 1);
-    assert!(event
-        .stacktrace
-        .as_deref()
-        .unwrap()
-        .contains("File \"/srv/app/src/orders.js\", line 13, in parseOrder"));
+    assert_eq!(
+        event.stacktrace.as_deref(),
+        Some("TypeError: x is undefined\n    at parseOrder (/srv/app/src/orders.js:13:22)\n    at handle (/srv/app/src/routes.js:10:3)\n")
+    );
+    assert_eq!(event.attributes["faultline.in_app"], json!([[true, true]]));
     let grouping = Grouper::new().group(&event);
     assert_eq!(grouping.method, "stacktrace");
-    assert!(grouping.culprit.contains("parseOrder"), "{}", grouping.culprit);
+    assert_eq!(grouping.culprit, "src/orders.js in parseOrder");
+}
+
+#[test]
+fn the_in_app_attribute_is_the_one_grouping_reads() {
+    assert_eq!(IN_APP_ATTRIBUTE, faultline_grouping::stacktrace::IN_APP_ATTRIBUTE);
+}
+
+/// A Java exception's type is qualified by its package, as the JVM (and
+/// so the OTel Java agent) names it.
+#[test]
+fn java_types_are_qualified() {
+    let event = json!({"platform": "java", "exception": {"values": [{"type": "IllegalStateException", "module": "java.lang", "value": "closed"}]}});
+    let event = to_error_event(event.as_object().unwrap(), &project(), 1);
+    assert_eq!(event.exception_type.as_deref(), Some("java.lang.IllegalStateException"));
+}
+
+#[test]
+fn user_extras_request_body_and_extra_are_kept_small_bodies_only() {
+    let event = json!({
+        "message": "checkout failed",
+        "user": {"id": "7", "username": "ada", "segment": "beta", "geo": {"country_code": "DE"}, "name": null},
+        "request": {"method": "POST", "url": "https://shop.example/cart", "data": {"sku": "SKU-1", "quantity": 2}},
+        "extra": {"cart_size": 3}
+    });
+    let event = to_error_event(event.as_object().unwrap(), &project(), 1);
+    let a = &event.attributes;
+    assert_eq!(a["user.name"], "ada");
+    assert_eq!(a["sentry.user"], json!({"segment": "beta", "geo": {"country_code": "DE"}}));
+    assert_eq!(a["sentry.request.data"], json!({"sku": "SKU-1", "quantity": 2}));
+    assert_eq!(a["sentry.extra"], json!({"cart_size": 3}));
+
+    let upload = "x".repeat(MAX_REQUEST_DATA);
+    let event =
+        json!({"message": "m", "user": {"id": "7"}, "request": {"url": "https://a/", "data": upload}});
+    let event = to_error_event(event.as_object().unwrap(), &project(), 1);
+    assert!(!event.attributes.contains_key("sentry.request.data"), "a large body is left out");
+    assert!(!event.attributes.contains_key("sentry.user"), "no other user fields");
+    assert!(!event.attributes.contains_key("sentry.extra"));
+}
+
+#[test]
+fn breadcrumbs_keep_the_newest_that_fit_the_byte_budget() {
+    let crumb = |i: usize| json!({"message": format!("step {i}"), "data": {"blob": "x".repeat(1000)}});
+    let event = json!({"message": "m", "breadcrumbs": {"values": (0..150).map(crumb).collect::<Vec<_>>()}});
+    let event = to_error_event(event.as_object().unwrap(), &project(), 1);
+    let kept = event.attributes["sentry.breadcrumbs"].as_array().unwrap();
+    assert!(kept.len() > 10 && kept.len() < MAX_BREADCRUMBS, "{}", kept.len());
+    assert!(Value::Array(kept.clone()).to_string().len() <= MAX_BREADCRUMBS_BYTES);
+    assert_eq!(kept.last().unwrap()["message"], "step 149", "the newest last");
+    assert_eq!(kept[0]["message"], format!("step {}", 150 - kept.len()), "a run of the most recent");
+
+    let small =
+        json!({"message": "m", "breadcrumbs": (0..120).map(|i| json!({"message": i})).collect::<Vec<_>>()});
+    let small = to_error_event(small.as_object().unwrap(), &project(), 1);
+    let kept = small.attributes["sentry.breadcrumbs"].as_array().unwrap();
+    assert_eq!((kept.len(), &kept[0]["message"]), (MAX_BREADCRUMBS, &json!(20)));
+
+    let huge = json!({"message": "m", "breadcrumbs": [{"message": "y".repeat(MAX_BREADCRUMBS_BYTES + 1)}]});
+    let huge = to_error_event(huge.as_object().unwrap(), &project(), 1);
+    assert_eq!(
+        huge.attributes["sentry.breadcrumbs"].as_array().unwrap().len(),
+        1,
+        "the newest alone is kept"
+    );
 }

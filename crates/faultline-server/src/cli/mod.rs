@@ -3,10 +3,12 @@
 //! `FAULTLINE_TOKEN` when one is given.
 
 mod data;
+mod migrate;
 mod table;
 mod tokens;
 
 pub use data::{backup, compact, BackupArgs, CompactArgs};
+pub use migrate::{migrate, MigrateArgs};
 pub use tokens::{token, TokenArgs};
 
 use anyhow::{bail, Context};

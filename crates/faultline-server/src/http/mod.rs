@@ -4,6 +4,7 @@
 //! bodies are defined in `types`, apart from the domain.
 
 pub mod common;
+pub mod details;
 pub mod types;
 
 mod alerts;

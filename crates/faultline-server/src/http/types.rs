@@ -13,6 +13,7 @@ use faultline_model::{format_rfc3339, Attributes, CheckResult, ErrorEvent, Group
 use faultline_probe::{Check, CheckState, Incident};
 use serde::Serialize;
 
+use super::details::Details;
 use crate::checks::CheckStatus;
 use crate::report::{CheckLine, GroupLine, Period, Report, ServiceLine};
 
@@ -27,7 +28,7 @@ pub struct EventBody {
     pub timestamp: String,
     /// When Faultline received it.
     pub received_at: String,
-    /// `span_exception`, `span_status`, `http_server_error` or `log`.
+    /// `span_exception`, `span_status`, `http_server_error`, `log` or `sentry`.
     pub source: &'static str,
     pub service: String,
     /// `service.version`.
@@ -54,10 +55,15 @@ pub struct EventBody {
     pub attributes: Attributes,
     /// The resource attributes of the service that sent it.
     pub resource: Attributes,
+    /// Breadcrumbs, request, user, contexts, tags, extra and SDK, read
+    /// from the attributes and resource above (`details.rs`).
+    #[serde(flatten)]
+    pub details: Details,
 }
 
 impl From<ErrorEvent> for EventBody {
     fn from(e: ErrorEvent) -> EventBody {
+        let details = Details::of(&e);
         EventBody {
             seq: e.seq,
             group_id: e.group_id,
@@ -82,6 +88,7 @@ impl From<ErrorEvent> for EventBody {
             http_status: e.http_status,
             attributes: e.attributes,
             resource: e.resource,
+            details,
         }
     }
 }
@@ -770,7 +777,16 @@ mod tests {
         e.message = Some("m".into());
         e.attributes.insert("a".into(), serde_json::json!(1));
         let domain = serde_json::to_value(&e).unwrap();
-        assert_eq!(serde_json::to_value(EventBody::from(e)).unwrap(), domain);
+        let mut body = serde_json::to_value(EventBody::from(e)).unwrap();
+        // Only added: the details read from the attributes, empty here.
+        let added: Vec<serde_json::Value> =
+            ["breadcrumbs", "request", "user", "contexts", "tags", "extra", "sdk"]
+                .iter()
+                .map(|k| body.as_object_mut().unwrap().remove(*k).unwrap())
+                .collect();
+        assert_eq!(body, domain);
+        let empty = serde_json::json!([[], null, null, {}, {}, {}, null]);
+        assert_eq!(serde_json::Value::Array(added), empty);
 
         let g = Group {
             id: 3,

@@ -8,6 +8,7 @@ pub mod otlp_grpc;
 pub mod otlp_http;
 mod pipeline;
 pub mod rate_limit;
+pub mod sentry_dedup;
 pub mod sentry_http;
 pub mod sentry_projects;
 

@@ -12,22 +12,27 @@
 //! over `limits.max_request_bytes`, 415 for an unknown content encoding,
 //! and 429 with `Retry-After` and `X-Sentry-Rate-Limits` whenever the
 //! server asks to retry later (queue full, rate limit, storage unwritable),
-//! which makes SDKs back off. Errors carry `{"detail": "..."}`.
+//! which makes SDKs back off. Errors carry `{"detail": "..."}`. An
+//! envelope with some usable item is taken and its bad items dropped
+//! alone; one with none is refused with 400. Browser SDKs may post
+//! cross-origin (CORS).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use faultline_sentry::{decompress, parse_envelope, parse_store, DecompressError, Envelope, Project};
 use serde_json::json;
+use tower_http::cors::{Any, CorsLayer};
 
 use super::admission::Overload;
 use super::pipeline::{IngestError, Pipeline, SpanBucket};
+use super::sentry_dedup::{Claim, RecentIds};
 use super::sentry_projects::SentryProjects;
 use crate::metrics::{Refusal, Signal};
 
@@ -36,10 +41,12 @@ struct Sentry {
     pipeline: Arc<Pipeline>,
     max_request_bytes: usize,
     projects: Arc<SentryProjects>,
+    /// Event ids recently stored: an SDK's retry is not stored twice.
+    recent: Arc<RecentIds>,
 }
 
 pub fn router(pipeline: Arc<Pipeline>, max_request_bytes: usize, projects: Arc<SentryProjects>) -> Router {
-    let state = Sentry { pipeline, max_request_bytes, projects };
+    let state = Sentry { pipeline, max_request_bytes, projects, recent: Arc::default() };
     Router::new()
         .route("/api/{project_id}/envelope/", post(envelope))
         .route("/api/{project_id}/envelope", post(envelope))
@@ -47,7 +54,36 @@ pub fn router(pipeline: Arc<Pipeline>, max_request_bytes: usize, projects: Arc<S
         .route("/api/{project_id}/store", post(store))
         // Our own limit applies, after decompression too.
         .layer(DefaultBodyLimit::disable())
+        .layer(cors())
         .with_state(state)
+}
+
+/// Browser SDKs post cross-origin (`text/plain` with the key in the query,
+/// or with `X-Sentry-Auth` after a preflight): any origin may, since the
+/// project key, not the origin, is the credential, and the SDK must read
+/// the rate-limit headers to back off. The headers are Relay's.
+fn cors() -> CorsLayer {
+    let allowed = [
+        "x-sentry-auth",
+        "x-requested-with",
+        "x-forwarded-for",
+        "origin",
+        "referer",
+        "accept",
+        "content-type",
+        "authentication",
+        "authorization",
+        "content-encoding",
+        "transfer-encoding",
+    ];
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::POST])
+        .allow_headers(allowed.map(HeaderName::from_static))
+        .expose_headers(
+            ["x-sentry-error", "x-sentry-rate-limits", "retry-after"].map(HeaderName::from_static),
+        )
+        .max_age(Duration::from_secs(3600))
 }
 
 /// Which endpoint a request came to: how its body is read.
@@ -149,11 +185,27 @@ async fn ingest(
     admitted.add((raw.len() as u64).saturating_sub(declared));
     // Decompressing and parsing are CPU work: off the async threads.
     let read = tokio::task::spawn_blocking(move || {
-        read_body(&encoding, &raw, limit, endpoint).map(|envelope| (envelope.answer_id(), envelope))
+        read_body(&encoding, &raw, limit, endpoint).map(|envelope| {
+            let counts = Counts {
+                discarded: faultline_sentry::discarded(&envelope),
+                sessions: faultline_sentry::session_counts(&envelope),
+            };
+            (envelope.answer_id(), counts, envelope)
+        })
     })
     .await
     .map_err(|e| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::Internal, e.to_string()))?;
-    let (event_id, read) = read?;
+    let (event_id, counts, read) = read?;
+    let service = project.service.clone();
+    let claimed = match sentry.recent.claim(project_id, event_id.as_deref()) {
+        Some(Claim::Stored) => {
+            tracing::debug!(?event_id, "sentry event already stored: a retry, answered and not stored again");
+            return Ok(event_id);
+        }
+        Some(Claim::Pending) => return Err(being_stored()),
+        Some(Claim::New(guard)) => Some(guard),
+        None => None,
+    };
     let extract = move |limits: &faultline_otlp::Limits, now| {
         let mut extraction = extraction(&read, &project, limits, now);
         let requests = transaction_buckets(&read, &project, &mut extraction);
@@ -162,10 +214,22 @@ async fn ingest(
     let result = sentry.pipeline.ingest(Signal::Sentry, None, extract).await;
     drop(admitted);
     let accepted = result.map_err(ingest_refusal)?;
+    if let Some(guard) = claimed {
+        guard.stored();
+    }
     if accepted.rejected > 0 {
         tracing::debug!(rejected = accepted.rejected, why = %accepted.error_message, "sentry items dropped");
     }
+    // Counted once acknowledged, so a retried refusal is not counted twice.
+    sentry.pipeline.metrics.sentry_client_discarded(&counts.discarded);
+    sentry.pipeline.metrics.sentry_sessions(&service, &counts.sessions);
     Ok(event_id)
+}
+
+/// What an envelope reports besides events, for `/metrics`.
+struct Counts {
+    discarded: Vec<faultline_sentry::Discarded>,
+    sessions: Vec<faultline_sentry::SessionCount>,
 }
 
 fn authenticate<'a>(
@@ -201,21 +265,35 @@ fn read_body(encoding: &str, raw: &Bytes, limit: usize, endpoint: Endpoint) -> R
         Endpoint::Envelope => parse_envelope(&body),
         Endpoint::Store => parse_store(&body),
     };
-    parsed.map_err(|e| Refused::new(StatusCode::BAD_REQUEST, Refusal::Malformed, e.to_string()))
+    let envelope =
+        parsed.map_err(|e| Refused::new(StatusCode::BAD_REQUEST, Refusal::Malformed, e.to_string()))?;
+    // An envelope with some usable item is taken (the others dropped and
+    // counted as rejected, as Sentry's Relay does); one with none at all is
+    // refused, so the sender learns why.
+    match envelope.unusable() {
+        Some(e) => Err(Refused::new(StatusCode::BAD_REQUEST, Refusal::Malformed, e.to_string())),
+        None => Ok(envelope),
+    }
 }
 
 /// The envelope's events as an extraction: items that are neither events
 /// nor transactions (those are [`transaction_buckets`]) are acknowledged
 /// and dropped (not counted as rejected: the SDK did nothing
-/// wrong), event payloads that are not JSON objects are rejected alone.
+/// wrong), event payloads that are not JSON objects and items that could
+/// not be framed are rejected alone.
 fn extraction(
     envelope: &Envelope,
     project: &Project,
     limits: &faultline_otlp::Limits,
     now: i64,
 ) -> faultline_otlp::Extraction {
-    let mut extraction =
-        faultline_otlp::Extraction { items: envelope.items.len() as u64, ..Default::default() };
+    let unframed = envelope.invalid.len();
+    let mut extraction = faultline_otlp::Extraction {
+        items: (envelope.items.len() + unframed) as u64,
+        rejected: unframed as i64,
+        error_message: envelope.invalid.first().map(ToString::to_string).unwrap_or_default(),
+        ..Default::default()
+    };
     for event in envelope.events() {
         match event {
             Ok(event) => extraction
@@ -227,7 +305,7 @@ fn extraction(
             }
         }
     }
-    let dropped: Vec<&str> = envelope.dropped().collect();
+    let dropped: Vec<&str> = envelope.dropped().filter(|kind| *kind != STREAMED_SPANS).collect();
     if !dropped.is_empty() {
         tracing::debug!(?dropped, "sentry items acknowledged and dropped: not stored yet");
     }
@@ -235,9 +313,10 @@ fn extraction(
     extraction
 }
 
-/// The envelope's transactions as API health figures, one request each,
-/// folded per endpoint and minute as OTLP request spans are; a transaction
-/// payload that is not a JSON object is rejected alone.
+/// The envelope's transactions and streamed segment spans as API health
+/// figures, one request each, folded per endpoint and minute as OTLP
+/// request spans are; a transaction or span payload that cannot be read is
+/// rejected alone.
 fn transaction_buckets(
     envelope: &Envelope,
     project: &Project,
@@ -257,8 +336,21 @@ fn transaction_buckets(
             }
         }
     }
+    // SDKs that stream spans (`span` items) instead of sending transactions.
+    for item in envelope.items.iter().filter(|item| item.kind.as_str() == STREAMED_SPANS) {
+        match faultline_sentry::streamed_span_samples(&item.payload, project) {
+            Ok(samples) => faultline_store::health::add_samples(&mut health, &samples),
+            Err(e) => {
+                extraction.rejected += 1;
+                extraction.error_message = e.to_string();
+            }
+        }
+    }
     health.into_iter().map(|((key, minute), bucket)| (key, minute, bucket)).collect()
 }
+
+/// The item type of streamed spans, read by [`transaction_buckets`].
+const STREAMED_SPANS: &str = "span";
 
 /// The event within the export limits, as OTLP events are, except that
 /// a Sentry event over `max_attributes` loses attributes instead of being
@@ -337,6 +429,15 @@ fn too_large(limit: usize) -> Refused {
 }
 
 /// Refused before the body is read (counted by the pipeline).
+/// A copy of a request still being committed: it may yet be needed (if
+/// the first fails), so the SDK is asked to send it again shortly.
+fn being_stored() -> Refused {
+    let detail = "an event with this event_id is being stored; retry";
+    let mut refused = Refused::new(StatusCode::TOO_MANY_REQUESTS, Refusal::Busy, detail);
+    refused.retry_after = Some(Duration::from_secs(1));
+    refused
+}
+
 fn overloaded(why: Overload) -> Refused {
     Refused::retry(Refusal::Busy, why.to_string(), Duration::from_secs(1))
 }
@@ -377,7 +478,7 @@ mod tests {
             payload: b"[1]".to_vec(),
         };
         let envelope =
-            Envelope { event_id: None, items: vec![payload(server_error), bad, payload(not_found)] };
+            Envelope { items: vec![payload(server_error), bad, payload(not_found)], ..Envelope::default() };
         let project = Project { service: "shop-py".into(), environment: None };
         let mut extraction = faultline_otlp::Extraction::default();
         let buckets = transaction_buckets(&envelope, &project, &mut extraction);

@@ -3,16 +3,19 @@
 //! trace, a frequency chart with release boundaries, tag breakdowns, a
 //! pager over its events with every attribute, the trace link, why it was
 //! grouped, its endpoint's health around it, and the triage actions.
+//! The event's tags, breadcrumbs, request, user and contexts are panels of
+//! their own (`event_panels.rs`).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use faultline_grouping::stacktrace::{parse_trace, Frame};
+use faultline_grouping::stacktrace::{event_trace, Frame};
 use faultline_model::{now_nanos, ErrorEvent, Group, GroupStatus, HealthBucket, StatusChange};
 use faultline_store::{EventNeighbors, Facet, GroupFilter, GroupSort, HealthFilter};
 use serde::Deserialize;
 
+use super::event_panels::Panels;
 use super::format::{self, query_string};
 use super::period::{Period, CHOICES};
 use super::stream::local_path;
@@ -99,6 +102,8 @@ pub struct EventView {
     pub resource: Vec<Kv>,
     pub trace_link: Option<String>,
     pub exceptions: Vec<ExceptionView>,
+    /// Tags, breadcrumbs, request, user, contexts, extra data, SDK.
+    pub panels: Panels,
 }
 
 pub struct Pager {
@@ -429,16 +434,15 @@ fn event_view(api: &Api, e: ErrorEvent, now: i64) -> EventView {
         resource: kvs(&e.resource),
         trace_link: api.ui.trace_link(&e.trace_id),
         exceptions,
+        panels: Panels::of(&e),
         event: e,
     }
 }
 
 /// The event's exception chain as the page shows it, outermost first.
 fn exceptions(e: &ErrorEvent) -> Vec<ExceptionView> {
-    let Some(text) = e.stacktrace.as_deref().filter(|t| !t.trim().is_empty()) else {
-        return Vec::new();
-    };
-    let trace = parse_trace(text, e.sdk_language.as_deref());
+    // Parsed as grouping parses it, the SDK's in-app flags applied.
+    let trace = event_trace(e);
     trace
         .chain
         .iter()

@@ -13,6 +13,7 @@ mod assets;
 mod charts;
 mod check;
 pub(crate) mod csrf;
+mod event_panels;
 mod format;
 mod health;
 mod issue;
