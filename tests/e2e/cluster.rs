@@ -1,7 +1,8 @@
 //! Several Faultline nodes on one PostgreSQL database (each with its own
 //! ports and data directory, the same `--store`): fed at once by real
 //! OpenTelemetry SDKs they make one group per fingerprint with exact
-//! counts; a status change made on one node is seen on every node; the
+//! counts, found by every node's search; a status change made on one node
+//! is seen on every node; the
 //! alert leader killed with SIGKILL is replaced within seconds and every
 //! notification arrives exactly once; a node killed mid-export loses
 //! nothing it acknowledged.
@@ -21,13 +22,17 @@ use faultline_tests::{wait_until, Server, TempDir};
 const LEASE: &str = "2s";
 
 fn config(tmp: &TempDir, hooks: &Receiver) -> String {
-    let path = tmp.path().join("cluster.toml");
+    config_with_lease(tmp, hooks, LEASE)
+}
+
+fn config_with_lease(tmp: &TempDir, hooks: &Receiver, lease: &str) -> String {
+    let path = tmp.path().join(format!("cluster-{lease}.toml"));
     std::fs::write(
         &path,
         format!(
             r#"
 [alerts]
-leader_lease = "{LEASE}"
+leader_lease = "{lease}"
 
 [[alerts.channels]]
 id = "hook"
@@ -157,6 +162,16 @@ fn three_nodes_fed_by_sdks_make_one_group_per_fingerprint_and_see_each_others_ch
     let seqs: std::collections::BTreeSet<u64> =
         events["events"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs.len(), PER_NODE * nodes.len());
+
+    // Every node's search finds every node's events.
+    let total = (PER_NODE * nodes.len() * KINDS.len()) as u64;
+    for node in &nodes {
+        node.wait_for("/api/v1/search?q=&limit=1", |page: &serde_json::Value| {
+            page["total"].as_u64() == Some(total)
+        });
+        let page = node.get("/api/v1/search?q=type:TimeoutError&limit=1");
+        assert_eq!(page["total"].as_u64(), Some((PER_NODE * nodes.len()) as u64), "{page}");
+    }
 
     // A status change on one node is seen by every node.
     let id = group["id"].as_u64().unwrap();
@@ -304,4 +319,141 @@ fn a_node_killed_mid_export_loses_nothing_it_acknowledged() {
     // At most the one export in flight at the kill may have committed unacknowledged.
     assert!(stored >= acked && stored <= acked + BATCH, "acknowledged {acked}, stored {stored}");
     eprintln!("acknowledged {acked} events before the SIGKILL; {stored} stored");
+}
+
+#[test]
+fn a_check_created_on_any_node_runs_on_the_leader_alone_and_moves_with_it() {
+    let db = faultline_pg_testing::database();
+    let (tmp, hooks, target) = (TempDir::new("faultline-cluster"), Receiver::start(), Receiver::start());
+    let config = config(&tmp, &hooks);
+    let mut nodes: Vec<Option<Server>> = nodes(3, &db.url(), &config).into_iter().map(Some).collect();
+    let leader = wait_for_one_leader(&nodes, Duration::from_secs(10));
+    let other = (0..nodes.len()).find(|&i| i != leader).unwrap();
+
+    // Created through a node that does not lead; run by the leader, once a second.
+    let on = nodes[other].as_ref().unwrap();
+    let definition =
+        serde_json::json!({"id": "site", "kind": "http", "url": target.url("/ping"), "interval": "1s"});
+    let r = on.client().post(on.api_url("/api/v1/checks")).json(&definition).send().unwrap();
+    assert_eq!(r.status().as_u16(), 201, "{}", r.text().unwrap());
+    target.wait("/ping", 2, Duration::from_secs(15));
+    let start = (Instant::now(), target.on("/ping").len());
+    std::thread::sleep(Duration::from_secs(6));
+    let runs = target.on("/ping").len() - start.1;
+    let seconds = start.0.elapsed().as_secs_f64();
+    // One node probing: about one run a second, not one per node.
+    assert!(runs as f64 <= seconds + 1.0, "{runs} runs in {seconds:.1} s: more than one node probes");
+    // Every node shows its state from the stored runs.
+    for node in nodes.iter().flatten() {
+        wait_until(
+            Duration::from_secs(10),
+            || node.get("/api/v1/checks/site")["state"] == "up",
+            || format!("node {}: {}", node.api_port, node.get("/api/v1/checks/site")),
+        );
+    }
+
+    // The leader dies: the check goes on from another node.
+    nodes[leader].as_mut().unwrap().kill9();
+    nodes[leader] = None;
+    wait_for_one_leader(&nodes, Duration::from_secs(15));
+    let before = target.on("/ping").len();
+    target.wait("/ping", before + 3, Duration::from_secs(15));
+}
+
+#[test]
+fn a_rule_and_channel_created_on_a_node_that_does_not_lead_are_used_by_the_leader() {
+    let db = faultline_pg_testing::database();
+    let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
+    let config = config(&tmp, &hooks);
+    let nodes: Vec<Option<Server>> = nodes(2, &db.url(), &config).into_iter().map(Some).collect();
+    let leader = wait_for_one_leader(&nodes, Duration::from_secs(10));
+    let on = nodes[1 - leader].as_ref().unwrap();
+    let post = |path: &str, body: serde_json::Value| {
+        let r = on.client().post(on.api_url(path)).json(&body).send().unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{}", r.text().unwrap());
+    };
+    post(
+        "/api/v1/channels",
+        serde_json::json!({"id": "api-hook", "name": "API hook", "config": {"kind": "webhook", "url": hooks.url("/api-hook")}}),
+    );
+    post(
+        "/api/v1/alert-rules",
+        serde_json::json!({"id": "api-new", "kind": "new_group", "channels": ["api-hook"]}),
+    );
+    let leading = nodes[leader].as_ref().unwrap();
+    wait_until(
+        Duration::from_secs(15),
+        || {
+            leading.get("/api/v1/alert-rules")["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["id"] == "api-new")
+        },
+        || format!("the leader's rules: {}", leading.get("/api/v1/alert-rules")),
+    );
+    assert_eq!(export_new_issue(on, "FromApiRule"), 200);
+    let got = hooks.wait("/api-hook", 1, Duration::from_secs(15));
+    assert_eq!(got[0].json()["rule"]["id"], "api-new");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(hooks.on("/api-hook").len(), 1, "sent once");
+}
+
+#[test]
+fn a_silence_made_on_a_node_that_does_not_lead_mutes_the_leaders_notifications() {
+    let db = faultline_pg_testing::database();
+    let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
+    let config = config(&tmp, &hooks);
+    let nodes: Vec<Option<Server>> = nodes(2, &db.url(), &config).into_iter().map(Some).collect();
+    let leader = wait_for_one_leader(&nodes, Duration::from_secs(10));
+    let (leading, on) = (nodes[leader].as_ref().unwrap(), nodes[1 - leader].as_ref().unwrap());
+    let silence =
+        serde_json::json!({"matchers": {"rule": "new-issues"}, "duration": "1h", "comment": "deploying"});
+    let response = on.client().post(on.api_url("/api/v1/silences")).json(&silence).send().unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let id = response.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string();
+    wait_until(
+        Duration::from_secs(15),
+        || leading.get("/api/v1/silences")["silences"].as_array().unwrap().len() == 1,
+        || format!("the leader's silences: {}", leading.get("/api/v1/silences")),
+    );
+    assert_eq!(export_new_issue(on, "QuietError"), 200);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(hooks.on("/hook").is_empty(), "silenced on another node, still sent");
+    assert!(
+        on.get("/api/v1/silences")["silences"].as_array().unwrap().len() == 1,
+        "kept on the node that made it"
+    );
+
+    // Removed on the leader this time: the firing alert goes out, once.
+    let deleted = leading.client().delete(leading.api_url(&format!("/api/v1/silences/{id}"))).send().unwrap();
+    assert_eq!(deleted.status().as_u16(), 204);
+    hooks.wait("/hook", 1, Duration::from_secs(15));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(hooks.on("/hook").len(), 1);
+    wait_until(
+        Duration::from_secs(10),
+        || on.get("/api/v1/silences")["silences"].as_array().unwrap().is_empty(),
+        || "the other node still shows the silence".into(),
+    );
+}
+
+#[test]
+fn a_leader_stopped_with_sigterm_hands_over_without_waiting_for_its_lease() {
+    let db = faultline_pg_testing::database();
+    let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
+    // A long lease: a takeover well before it ends shows the lease was given up.
+    let config = config_with_lease(&tmp, &hooks, "20s");
+    let mut nodes: Vec<Option<Server>> = nodes(2, &db.url(), &config).into_iter().map(Some).collect();
+    let leader = wait_for_one_leader(&nodes, Duration::from_secs(10));
+    let status = nodes[leader].as_mut().unwrap().terminate();
+    assert!(status.success(), "clean exit: {status}");
+    let stopped = Instant::now();
+    nodes[leader] = None;
+    wait_for_one_leader(&nodes, Duration::from_secs(12));
+    let handover = stopped.elapsed();
+    eprintln!("handover after SIGTERM: {handover:?} (lease 20s)");
+    assert!(handover < Duration::from_secs(10), "took {handover:?}: the lease was not given up");
+    assert_eq!(export_new_issue(nodes[1 - leader].as_ref().unwrap(), "AfterHandover"), 200);
+    hooks.wait("/hook", 1, Duration::from_secs(15));
 }

@@ -240,6 +240,19 @@ impl ClusterStore for PgStore {
         })
     }
 
+    fn prune_notifications(&self, age: Duration) -> Result<u64> {
+        let seconds = age.as_secs_f64();
+        self.read(move |client| async move {
+            let statement = client
+                .prepare_cached(
+                    "DELETE FROM notifications_sent WHERE state IN ('done', 'unknown') \
+                     AND at < now() - make_interval(secs => $1)",
+                )
+                .await?;
+            Ok(client.execute(&statement, &[&seconds]).await?)
+        })
+    }
+
     fn notifications_in(&self, state: NotificationState) -> Result<Vec<(String, Vec<u8>)>> {
         self.read(move |client| async move {
             let statement = client

@@ -117,4 +117,11 @@ fn facts_are_queued_with_their_events_and_consumed_only_by_the_lease_holder() {
     let sending = b.notifications_in(NotificationState::Sending).unwrap();
     assert_eq!(sending, [("n1/hook".to_string(), b"body of n1/hook".to_vec())]);
     assert_eq!(b.notifications_in(NotificationState::Pending).unwrap().len(), 1);
+
+    // Finished claims are forgotten once old; pending and sending ones never.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(a.prune_notifications(Duration::from_secs(60)).unwrap(), 0, "too young");
+    assert_eq!(a.prune_notifications(Duration::from_secs(1)).unwrap(), 1, "n1/slack, done");
+    assert_eq!(a.notifications_in(NotificationState::Sending).unwrap().len(), 1);
+    assert_eq!(a.notifications_in(NotificationState::Pending).unwrap().len(), 1);
 }

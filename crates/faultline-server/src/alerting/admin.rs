@@ -149,6 +149,48 @@ impl Alerting {
         Ok(())
     }
 
+    /// Takes the API's rules and channels as the store has them now: with
+    /// several nodes on one store another node may have changed them (the
+    /// lists are saved whole, so of two changes at the same moment on two
+    /// nodes the later one wins). Blocking (store reads).
+    pub(crate) fn sync_admin(&self) -> anyhow::Result<()> {
+        let stored = Admin::load(self.storage(), &AlertsConfig::default())?;
+        let (rules, channels) = stored.api.into_inner().unwrap_or_else(|p| p.into_inner());
+        let (known_rules, known_channels) = self.api_lists();
+        if serde_json::to_value(&rules)? == serde_json::to_value(&known_rules)?
+            && serde_json::to_value(&channels)? == serde_json::to_value(&known_channels)?
+        {
+            return Ok(());
+        }
+        let current = self.rules();
+        let all_channels = self.channels();
+        let config = AlertsConfig {
+            rules: current
+                .iter()
+                .filter(|r| self.admin.rule_source(r.id()) == "config")
+                .cloned()
+                .chain(rules.iter().filter(|r| self.admin.rule_source(r.id()) == "api").cloned())
+                .collect(),
+            channels: all_channels
+                .iter()
+                .filter(|c| self.admin.channel_source(&c.id) == "config")
+                .cloned()
+                .chain(channels.iter().filter(|c| self.admin.channel_source(&c.id) == "api").cloned())
+                .collect(),
+            ..Default::default()
+        };
+        {
+            let mut engine = self.engine();
+            let state = engine.state();
+            *engine = Engine::restore(config.rules.clone(), state)?;
+        }
+        *self.channels.lock().unwrap_or_else(|p| p.into_inner()) =
+            config.channels.into_iter().map(|c| (c.id.clone(), c)).collect();
+        *self.admin.api.lock().unwrap_or_else(|p| p.into_inner()) = (rules, channels);
+        tracing::info!("alert rules and channels changed through another node taken over");
+        Ok(())
+    }
+
     fn api_lists(&self) -> (Vec<Rule>, Vec<Channel>) {
         self.admin.api.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

@@ -30,16 +30,21 @@
 //! unless a node stalls for longer than that; even then the fence and the
 //! claims keep notifications single.
 //!
-//! The other nodes keep the engine's saved state and the checks' stored
-//! runs loaded (refreshed at each renewal), so their API shows the
-//! leader's alerts and check states.
+//! Silences and snoozes made on any node are saved whole (`MUTES_KEY`)
+//! and taken by the leader at its next tick.
+//!
+//! The other nodes keep the engine's saved state, the rules, channels and
+//! checks created through any node's API and the checks' stored runs
+//! loaded (refreshed at each renewal), so their API shows the leader's
+//! alerts and check states; the leader picks up rules, channels and checks
+//! changed elsewhere at each tick.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use faultline_alert::engine::{Engine, EngineState, Fact, Input};
+use faultline_alert::engine::{Engine, EngineState, Fact, Input, Silence, Snooze};
 use faultline_alert::Notification;
 use faultline_model::{now_nanos, UnixNanos};
 use faultline_store::{
@@ -58,6 +63,57 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(200);
 /// Facts evaluated and committed together.
 const FACTS_PER_ROUND: usize = 1000;
+/// How long finished notification claims are kept, and how often the
+/// leader forgets older ones.
+const CLAIMS_KEPT: Duration = Duration::from_secs(24 * 3600);
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Where any node saves its silences and snoozes after a change to them.
+pub const MUTES_KEY: &str = "alert-mutes-shared";
+
+/// Silences and snoozes as the node that changed them last had them.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SharedMutes {
+    pub silences: Vec<Silence>,
+    pub snoozes: Vec<Snooze>,
+}
+
+/// Makes the engine's silences and snoozes those last saved by any node
+/// (of two changes at the same moment on two nodes, the later save wins).
+fn apply_shared_mutes(alerting: &Alerting) -> anyhow::Result<()> {
+    let Some(bytes) = alerting.storage.state(MUTES_KEY)? else { return Ok(()) };
+    let shared: SharedMutes = serde_json::from_slice(&bytes)?;
+    let mut engine = alerting.engine();
+    let mut have = engine.silences();
+    have.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut want = shared.silences;
+    want.sort_by(|a, b| a.id.cmp(&b.id));
+    if have != want {
+        for silence in &have {
+            if !want.iter().any(|w| w.id == silence.id) {
+                engine.remove_silence(&silence.id);
+            }
+        }
+        for silence in want {
+            if let Err(e) = engine.add_silence(silence) {
+                tracing::warn!(error = %e, "a shared silence was not taken");
+            }
+        }
+    }
+    let mut have = engine.snoozes();
+    have.sort_by_key(|s| s.group_id);
+    let mut want = shared.snoozes;
+    want.sort_by_key(|s| s.group_id);
+    if have != want {
+        for snooze in &have {
+            engine.unsnooze(snooze.group_id);
+        }
+        for snooze in want {
+            engine.snooze(snooze);
+        }
+    }
+    Ok(())
+}
 
 /// This node's part in leadership.
 pub struct Cluster {
@@ -155,6 +211,7 @@ fn run(alerting: &Arc<Alerting>, runtime: &Handle) {
     let mut renewed_at: Option<Instant> = None;
     let mut next_renew = Instant::now();
     let mut next_tick = Instant::now();
+    let mut next_prune = Instant::now();
     while !cluster.stop.load(Ordering::SeqCst) {
         if Instant::now() >= next_renew {
             let asked = Instant::now();
@@ -196,6 +253,13 @@ fn run(alerting: &Arc<Alerting>, runtime: &Handle) {
                     }
                 }
             }
+            if cluster.leading() && Instant::now() >= next_prune {
+                next_prune = Instant::now() + PRUNE_EVERY;
+                match alerting.storage.prune_notifications(CLAIMS_KEPT) {
+                    Ok(pruned) => tracing::debug!(pruned, "old notification claims forgotten"),
+                    Err(e) => tracing::warn!(error = %e, "old notification claims not pruned"),
+                }
+            }
             if cluster.leading() && Instant::now() >= next_tick {
                 next_tick = Instant::now() + TICK;
                 if let Err(e) = tick_round(alerting, runtime) {
@@ -217,7 +281,9 @@ fn run(alerting: &Arc<Alerting>, runtime: &Handle) {
 /// Leadership taken: the predecessor's state, checks, and its claimed
 /// notifications never started.
 fn gain(alerting: &Arc<Alerting>, runtime: &Handle) -> anyhow::Result<()> {
+    alerting.sync_admin()?;
     restore_engine(alerting)?;
+    apply_shared_mutes(alerting)?;
     *alerting.hourly_fed.lock().unwrap_or_else(|p| p.into_inner()) = None;
     alerting.checks.set_active(true)?;
     for (key, _) in alerting.storage.notifications_in(NotificationState::Sending)? {
@@ -249,7 +315,13 @@ fn lost_round(alerting: &Arc<Alerting>, error: &anyhow::Error) {
 /// What a node that does not lead shows: the leader's saved alerts and
 /// the checks' stored runs.
 fn refresh_standby(alerting: &Arc<Alerting>) {
-    if let Err(e) = restore_engine(alerting).and_then(|()| alerting.checks.reload_live()) {
+    let refreshed = alerting
+        .sync_admin()
+        .and_then(|()| restore_engine(alerting))
+        .and_then(|()| apply_shared_mutes(alerting))
+        .and_then(|()| alerting.checks.sync_definitions())
+        .and_then(|()| alerting.checks.reload_live());
+    if let Err(e) = refreshed {
         tracing::warn!(error = %e, "cannot refresh alerts and checks from the store");
     }
 }
@@ -288,6 +360,10 @@ fn facts_round(alerting: &Arc<Alerting>, runtime: &Handle) -> anyhow::Result<boo
 /// Health, checks and anomalies, and the claimed notifications a failed
 /// start left pending.
 fn tick_round(alerting: &Arc<Alerting>, runtime: &Handle) -> anyhow::Result<()> {
+    // Rules, channels and checks changed through another node's API.
+    alerting.sync_admin()?;
+    apply_shared_mutes(alerting)?;
+    alerting.checks.sync_definitions()?;
     let (notifications, state) = alerting.evaluate_unsaved(now_nanos())?;
     commit(alerting, runtime, Vec::new(), state, notifications)?;
     send_pending(alerting, runtime)

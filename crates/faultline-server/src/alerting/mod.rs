@@ -202,6 +202,9 @@ impl Alerting {
         }
         let now = now_nanos();
         if self.cluster.is_some() {
+            // Queued after the status change committed (not in its
+            // transaction): a node dying in between loses this resolve
+            // for alerting; the alert then resolves when it goes quiet.
             leader::queue_group_resolved(&self.storage, group_id, now);
             return;
         }
@@ -311,11 +314,15 @@ impl Alerting {
 
     /// Silences mute matching alerts until they end; snoozes mute one issue.
     pub fn add_silence(&self, silence: Silence) -> Result<(), SilenceError> {
-        self.engine().add_silence(silence)
+        self.engine().add_silence(silence)?;
+        self.share_mutes();
+        Ok(())
     }
 
     pub fn remove_silence(&self, id: &str) -> Option<Silence> {
-        self.engine().remove_silence(id)
+        let removed = self.engine().remove_silence(id);
+        self.share_mutes();
+        removed
     }
 
     pub fn silences(&self) -> Vec<Silence> {
@@ -324,6 +331,28 @@ impl Alerting {
 
     pub fn snooze(&self, group_id: u64, until: UnixNanos) {
         self.engine().snooze(Snooze { group_id, until });
+        self.share_mutes();
+    }
+
+    /// With several nodes: saves this node's silences and snoozes whole
+    /// for the leader to take (`leader::apply_shared_mutes`), wherever the
+    /// change was made. Not awaited, as the engine state is not.
+    fn share_mutes(&self) {
+        if self.cluster.is_none() {
+            return;
+        }
+        let mutes = {
+            let engine = self.engine();
+            leader::SharedMutes { silences: engine.silences(), snoozes: engine.snoozes() }
+        };
+        match serde_json::to_vec(&mutes) {
+            Ok(bytes) => {
+                if let Err(e) = self.storage.put_state(leader::MUTES_KEY, bytes) {
+                    tracing::warn!(error = %e, "silences not shared with the other nodes");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "silences not shared with the other nodes"),
+        }
     }
 
     /// Sends each notification to each of its rule's channels, each in its

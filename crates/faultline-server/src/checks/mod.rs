@@ -131,8 +131,41 @@ impl Checks {
     /// or lost). Either way each check's state is rebuilt from the stored
     /// runs first, which the previous leader wrote. Blocking (store reads).
     pub fn set_active(&self, active: bool) -> anyhow::Result<()> {
+        self.sync_definitions()?;
         self.reload_live()?;
         self.active.send_replace(active);
+        Ok(())
+    }
+
+    /// Brings the checks created through the API in line with the store,
+    /// where other nodes sharing it create and delete them too: new and
+    /// changed ones scheduled, deleted ones removed. Blocking (store read).
+    pub fn sync_definitions(&self) -> anyhow::Result<()> {
+        let mut stored = std::collections::HashMap::new();
+        for (id, definition) in self.storage.check_definitions()? {
+            if self.config_ids.contains(&id) {
+                continue;
+            }
+            match serde_json::from_str::<Check>(&definition) {
+                Ok(check) => {
+                    stored.insert(id, check);
+                }
+                Err(e) => {
+                    tracing::error!(check = %id, error = %e, "stored check is no longer valid; not running it")
+                }
+            }
+        }
+        for check in self.list() {
+            if !self.config_ids.contains(&check.id) && !stored.contains_key(&check.id) {
+                self.with_scheduler(|s| s.remove(&check.id));
+                self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&check.id);
+            }
+        }
+        for (_, check) in stored {
+            if let Some(Err(e)) = self.with_scheduler(|s| s.upsert(check.clone())) {
+                tracing::error!(check = %check.id, error = %e, "stored check is no longer valid; not running it");
+            }
+        }
         Ok(())
     }
 
