@@ -54,6 +54,10 @@ const NOT_RUN: &[(&str, &str)] = &[
         "cargo bench -p faultline-benches --bench suite",
         "a benchmark of about 10 minutes; it starts its own servers and checks acked == stored itself",
     ),
+    (
+        "cargo bench -p faultline-benches --bench cluster",
+        "a benchmark of about 3 minutes with a PostgreSQL and nodes of its own; it checks acked == stored itself",
+    ),
     ("export OTEL_", "SDK settings; the snippet tests run the SDKs with these variables"),
     (
         "faultline token ",

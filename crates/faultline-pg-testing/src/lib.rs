@@ -15,6 +15,9 @@
 //! The server is never left running: a watchdog process started with it
 //! waits for the owning process to end (however it ends, `kill -9`
 //! included) and then stops the server and removes its directory.
+//!
+//! A benchmark that needs a server tuned like a production one (fsync on,
+//! its own `shared_buffers`, ...) starts one of its own with [`dedicated`].
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -75,15 +78,62 @@ pub fn server() -> &'static Server {
 /// A new database on the shared server.
 pub fn database() -> Database {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let server = server();
     let name = format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-    let status = Command::new(server.bin.join("psql"))
-        .args(["-h", "127.0.0.1", "-p", &server.port.to_string(), "-U", SUPERUSER, "-d", "postgres"])
-        .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", &format!("CREATE DATABASE {name}")])
-        .status()
-        .unwrap_or_else(|e| panic!("psql: {e}"));
-    assert!(status.success(), "CREATE DATABASE {name} failed");
-    Database { name, port: server.port }
+    server().create_database(&name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The settings of the shared test server: speed over durability (a test
+/// run's data is thrown away), room for many nodes' connection pools.
+const TEST_SETTINGS: &[(&str, &str)] =
+    &[("fsync", "off"), ("full_page_writes", "off"), ("max_connections", "300"), ("shared_buffers", "32MB")];
+
+/// A server of this process's own (not shared with other test processes),
+/// started with `settings` (`postgres -c name=value`, e.g. `fsync=on`,
+/// `shared_buffers=512MB`) and otherwise PostgreSQL's defaults, which are
+/// durable: `fsync`, `full_page_writes` and `synchronous_commit` on. For
+/// benchmarks that must measure what a real server would do. Stopped and
+/// removed, like the shared one, once this process ends.
+pub fn dedicated(settings: &[(&str, &str)]) -> Result<Server, String> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let bin = bin_dir()?;
+    let owner = std::process::id();
+    let dir = std::env::temp_dir()
+        .join(format!("faultline-pg-{owner}-dedicated-{}", NEXT.fetch_add(1, Ordering::SeqCst)));
+    std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let port = init_and_start(&bin, &dir, owner, settings)?;
+    Ok(Server { port, bin, dir })
+}
+
+impl Server {
+    /// Creates the (new, empty) database `name`.
+    pub fn create_database(&self, name: &str) -> Result<Database, String> {
+        self.query("postgres", &format!("CREATE DATABASE {name}"))?;
+        Ok(Database { name: name.to_string(), port: self.port })
+    }
+
+    /// Runs `sql` in `database` as the superuser; its rows as `psql -tA`
+    /// prints them (one per line, columns separated by `|`).
+    pub fn query(&self, database: &str, sql: &str) -> Result<String, String> {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", SUPERUSER, "-d", database])
+            .args(["-q", "-tA", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .output()
+            .map_err(|e| format!("psql: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("psql {sql:?} failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// The postmaster's process id (its backends are its children).
+    pub fn postmaster_pid(&self) -> Result<u32, String> {
+        let path = self.dir.join("data/postmaster.pid");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        text.lines()
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .ok_or_else(|| format!("{}: no process id on its first line", path.display()))
+    }
 }
 
 /// The directory with `initdb`, `pg_ctl` and `psql`: where `initdb` is on
@@ -129,7 +179,7 @@ fn start() -> Result<Server, String> {
     // Whoever makes the directory starts the server; the others wait for it.
     match std::fs::create_dir(&dir) {
         Ok(()) => {
-            let port = init_and_start(&bin, &dir, owner)?;
+            let port = init_and_start(&bin, &dir, owner, TEST_SETTINGS)?;
             std::fs::write(dir.join("port.tmp"), port.to_string()).map_err(|e| e.to_string())?;
             std::fs::rename(dir.join("port.tmp"), &ready).map_err(|e| e.to_string())?;
             Ok(Server { port, bin, dir })
@@ -197,7 +247,7 @@ fn free_port() -> Result<u16, String> {
     listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
-fn init_and_start(bin: &Path, dir: &Path, owner: u32) -> Result<u16, String> {
+fn init_and_start(bin: &Path, dir: &Path, owner: u32, settings: &[(&str, &str)]) -> Result<u16, String> {
     let user = run_as();
     let data = dir.join("data");
     if let Some(user) = &user {
@@ -226,13 +276,14 @@ fn init_and_start(bin: &Path, dir: &Path, owner: u32) -> Result<u16, String> {
     let mut last = String::new();
     for _ in 0..5 {
         let port = free_port()?;
-        let options = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off \
-             -c full_page_writes=off -c max_connections=300 -c shared_buffers=32MB \
+        let mut options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={dir} \
              -c ssl=on -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key",
-            dir.display(),
             dir = dir.display()
         );
+        for (name, value) in settings {
+            options.push_str(&format!(" -c {name}={value}"));
+        }
         let mut pg_ctl = command(user.as_deref(), &bin.join("pg_ctl"));
         pg_ctl
             .args(["-w", "-t", "60", "-D"])
@@ -310,5 +361,21 @@ mod tests {
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
+    }
+
+    #[test]
+    fn a_dedicated_server_is_durable_and_takes_its_settings() {
+        let server = super::dedicated(&[("shared_buffers", "48MB"), ("max_connections", "40")]).unwrap();
+        assert_ne!(server.dir, super::server().dir);
+        let db = server.create_database("tuned").unwrap();
+        let show = |name: &str| server.query(&db.name, &format!("SHOW {name}")).unwrap();
+        assert_eq!(show("fsync"), "on");
+        assert_eq!(show("synchronous_commit"), "on");
+        assert_eq!(show("full_page_writes"), "on");
+        assert_eq!(show("shared_buffers"), "48MB");
+        assert_eq!(show("max_connections"), "40");
+        assert!(server.postmaster_pid().unwrap() > 1);
+        // The shared test server keeps its fast, non-durable settings.
+        assert_eq!(super::server().query("postgres", "SHOW fsync").unwrap(), "off");
     }
 }
