@@ -79,8 +79,11 @@ async fn add_events(
     let found = lookup(txn, &names).await?;
     let ids: Vec<i64> = found.values().copied().collect::<BTreeSet<_>>().into_iter().collect();
     let loaded = lock_groups(txn, &ids).await?;
-    if lookup(txn, &names).await? != found {
+    let now_found = lookup(txn, &names).await?;
+    if found.iter().any(|(name, id)| now_found.get(name) != Some(id)) {
         // A merge or unmerge moved a fingerprint meanwhile: start again.
+        // (A fingerprint another node created meanwhile is no reason: it
+        // is joined like any new one, through the claim in `group_of`.)
         return Err(PgError::Retry("a fingerprint moved to another group"));
     }
     let mut groups = Groups { by_fingerprint: found, loaded, made: BTreeSet::new() };
