@@ -204,19 +204,25 @@ async fn run(alerting: Arc<Alerting>, digest: DigestConfig, plan: Plan) {
             last = load(&alerting, &key).await;
             was_leading = true;
         }
-        let slot = match plan.due(last, now_nanos()) {
+        match plan.due(last, now_nanos()) {
             Due::Wait => continue,
-            Due::Baseline(slot) => slot,
+            Due::Baseline(slot) => {
+                last = Some(slot);
+                save(&alerting, &key, slot).await;
+            }
             Due::Send(slot) => {
-                // Marked sent even when delivery failed: every attempt is in
+                // Marked sent before it is sent, as the leader's
+                // notifications are claimed: a stop between sending and
+                // saving would otherwise send the slot again after the
+                // restart. A stop in between loses this one digest instead.
+                // Marked sent even when delivery fails: every attempt is in
                 // the delivery history, and retrying a digest until the next
                 // one is due would repeat it there.
+                last = Some(slot);
+                save(&alerting, &key, slot).await;
                 send(&alerting, &digest, &plan, slot).await;
-                slot
             }
-        };
-        last = Some(slot);
-        save(&alerting, &key, slot).await;
+        }
     }
 }
 
