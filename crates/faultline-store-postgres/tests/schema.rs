@@ -6,23 +6,7 @@ use faultline_store::StorageOptions;
 use faultline_store_postgres::{PgOptions, PgStore};
 
 fn psql(db: &faultline_pg_testing::Database, sql: &str) -> String {
-    let server = faultline_pg_testing::server();
-    let out = std::process::Command::new(server.bin.join("psql"))
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &db.port.to_string(),
-            "-U",
-            faultline_pg_testing::SUPERUSER,
-            "-d",
-            &db.name,
-        ])
-        .args(["-v", "ON_ERROR_STOP=1", "-tAc", sql])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    faultline_pg_testing::server().query(&db.name, sql).unwrap()
 }
 
 #[test]

@@ -7,24 +7,8 @@
 use faultline_store::{Storage, StorageOptions};
 use faultline_store_postgres::{open_storage, PgOptions};
 
-fn psql(db: &faultline_pg_testing::Database, sql: &str) -> String {
-    let server = faultline_pg_testing::server();
-    let out = std::process::Command::new(server.bin.join("psql"))
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &db.port.to_string(),
-            "-U",
-            faultline_pg_testing::SUPERUSER,
-            "-d",
-            "postgres",
-        ])
-        .args(["-v", "ON_ERROR_STOP=1", "-tAc", sql])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+fn psql(_db: &faultline_pg_testing::Database, sql: &str) -> String {
+    faultline_pg_testing::server().query("postgres", sql).unwrap()
 }
 
 fn open(url: &str) -> Result<Storage, faultline_store_postgres::PgError> {
