@@ -146,12 +146,7 @@ pub(crate) async fn merge_into(txn: &Transaction<'_>, buckets: Buckets) -> PgRes
             .query(&lock, &[&cols.slots, &cols.services, &cols.environments, &cols.routes, &cols.methods])
             .await?
         {
-            let key = HealthKey {
-                service: row.try_get(1)?,
-                environment: row.try_get(2)?,
-                route: row.try_get(3)?,
-                method: row.try_get(4)?,
-            };
+            let key = key_of(&row)?;
             let latency: Vec<u8> = row.try_get(5)?;
             stored.insert((unsigned(row.try_get(0)?), key), rules::decode_bucket(&latency)?);
         }
@@ -258,17 +253,7 @@ pub(crate) async fn scan(
             )
             .await?;
         for row in rows {
-            let key = HealthKey {
-                service: row.try_get(1)?,
-                environment: row.try_get(2)?,
-                route: row.try_get(3)?,
-                method: row.try_get(4)?,
-            };
-            let latency: Vec<u8> = row.try_get(8)?;
-            let mut bucket = rules::decode_bucket(&latency)?;
-            bucket.requests = unsigned(row.try_get(5)?);
-            bucket.errors = unsigned(row.try_get(6)?);
-            bucket.client_errors = unsigned(row.try_get(7)?);
+            let (key, bucket) = (key_of(&row)?, bucket_of(&row)?);
             let start =
                 i64::try_from(unsigned(row.try_get(0)?) * minutes).unwrap_or(i64::MAX / NANOS_PER_MINUTE);
             out.push((start.saturating_mul(NANOS_PER_MINUTE), key, bucket));
@@ -295,17 +280,7 @@ pub(crate) async fn maintain(shared: &Shared, txn: &Transaction<'_>, now: UnixNa
         .await?;
     let mut hours = Buckets::new();
     for row in rows {
-        let key = HealthKey {
-            service: row.try_get(1)?,
-            environment: row.try_get(2)?,
-            route: row.try_get(3)?,
-            method: row.try_get(4)?,
-        };
-        let latency: Vec<u8> = row.try_get(8)?;
-        let mut bucket = rules::decode_bucket(&latency)?;
-        bucket.requests = unsigned(row.try_get(5)?);
-        bucket.errors = unsigned(row.try_get(6)?);
-        bucket.client_errors = unsigned(row.try_get(7)?);
+        let (key, bucket) = (key_of(&row)?, bucket_of(&row)?);
         let hour = rules::hour_of_minute(unsigned(row.try_get(0)?));
         hours.entry((Table::Hours, hour, key)).or_default().merge(&bucket);
     }
@@ -317,4 +292,24 @@ pub(crate) async fn maintain(shared: &Shared, txn: &Transaction<'_>, now: UnixNa
     txn.execute("DELETE FROM alert_deliveries WHERE at < $1", &[&oldest_kept]).await?;
     txn.execute("DELETE FROM check_runs WHERE at < $1", &[&oldest_kept]).await?;
     Ok(())
+}
+
+/// The endpoint of a bucket row: columns 1-4 (service, environment, route, method).
+fn key_of(row: &tokio_postgres::Row) -> PgResult<HealthKey> {
+    Ok(HealthKey {
+        service: row.try_get(1)?,
+        environment: row.try_get(2)?,
+        route: row.try_get(3)?,
+        method: row.try_get(4)?,
+    })
+}
+
+/// A bucket row's figures: counts in columns 5-7, the latency sketch in 8.
+fn bucket_of(row: &tokio_postgres::Row) -> PgResult<HealthBucket> {
+    let latency: Vec<u8> = row.try_get(8)?;
+    let mut bucket = rules::decode_bucket(&latency)?;
+    bucket.requests = unsigned(row.try_get(5)?);
+    bucket.errors = unsigned(row.try_get(6)?);
+    bucket.client_errors = unsigned(row.try_get(7)?);
+    Ok(bucket)
 }
