@@ -11,16 +11,35 @@ use tokio_postgres::Row;
 use crate::error::{PgError, PgResult};
 use crate::shared::{big, unsigned};
 
-fn decode(row: &Row, column: usize) -> PgResult<Group> {
+/// A group's columns as read: the body and, after it, the figures every
+/// event changes, which live in columns of their own (see
+/// `group_counts.rs`) and are the truth over the body's copies.
+pub(crate) const COLUMNS: &str =
+    "body, count, first_seen, last_seen, environments, last_event_seq, last_message, first_release, last_release";
+
+/// The group in [`COLUMNS`] starting at `column`.
+pub(crate) fn decode(row: &Row, column: usize) -> PgResult<Group> {
     let body: serde_json::Value = row.try_get(column)?;
-    Ok(serde_json::from_value(body)?)
+    let mut group: Group = serde_json::from_value(body)?;
+    group.count = unsigned(row.try_get(column + 1)?);
+    group.first_seen = row.try_get(column + 2)?;
+    group.last_seen = row.try_get(column + 3)?;
+    group.environments = row.try_get(column + 4)?;
+    group.last_event_seq = unsigned(row.try_get(column + 5)?);
+    group.last_message = row.try_get(column + 6)?;
+    group.first_release = row.try_get(column + 7)?;
+    group.last_release = row.try_get(column + 8)?;
+    Ok(group)
 }
 
 /// Locks groups (in id order, so concurrent commits queue rather than
 /// deadlock) and reads them.
 pub(crate) async fn lock_groups(txn: &Transaction<'_>, ids: &[i64]) -> PgResult<HashMap<i64, Group>> {
-    let statement =
-        txn.prepare_cached("SELECT id, body FROM groups WHERE id = ANY($1) ORDER BY id FOR UPDATE").await?;
+    let statement = txn
+        .prepare_cached(&format!(
+            "SELECT id, {COLUMNS} FROM groups WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+        ))
+        .await?;
     let mut out = HashMap::with_capacity(ids.len());
     for row in txn.query(&statement, &[&ids]).await? {
         out.insert(row.try_get(0)?, decode(&row, 1)?);
@@ -28,7 +47,7 @@ pub(crate) async fn lock_groups(txn: &Transaction<'_>, ids: &[i64]) -> PgResult<
     Ok(out)
 }
 
-/// Writes groups (new or locked) whole: the columns listing uses and the body.
+/// Writes groups (new or locked) whole: every column and the body.
 pub(crate) async fn write_groups(txn: &Transaction<'_>, groups: &[&Group]) -> PgResult<()> {
     if groups.is_empty() {
         return Ok(());
@@ -41,6 +60,10 @@ pub(crate) async fn write_groups(txn: &Transaction<'_>, groups: &[&Group]) -> Pg
     let mut last = Vec::new();
     let mut counts = Vec::new();
     let mut environments = Vec::new();
+    let mut last_seqs = Vec::new();
+    let mut last_messages = Vec::new();
+    let mut first_releases = Vec::new();
+    let mut last_releases = Vec::new();
     let mut bodies = Vec::new();
     for g in groups {
         ids.push(big(g.id));
@@ -52,31 +75,55 @@ pub(crate) async fn write_groups(txn: &Transaction<'_>, groups: &[&Group]) -> Pg
         counts.push(big(g.count));
         // text[][] cannot be ragged: environments go as one JSON array each.
         environments.push(serde_json::to_value(&g.environments)?);
+        last_seqs.push(big(g.last_event_seq));
+        last_messages.push(g.last_message.clone());
+        first_releases.push(g.first_release.clone());
+        last_releases.push(g.last_release.clone());
         bodies.push(serde_json::to_value(g)?);
     }
     let statement = txn
         .prepare_cached(
-            "INSERT INTO groups AS g (id, service, status, merged_into, first_seen, last_seen, count, environments, body) \
+            "INSERT INTO groups AS g (id, service, status, merged_into, first_seen, last_seen, count, environments, \
+                last_event_seq, last_message, first_release, last_release, body) \
              SELECT u.id, u.service, u.status, u.merged_into, u.first_seen, u.last_seen, u.count, \
-                    ARRAY(SELECT json_array_elements_text(u.environments)), u.body \
-             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::json[], $9::json[]) \
-             AS u(id, service, status, merged_into, first_seen, last_seen, count, environments, body) \
+                    ARRAY(SELECT json_array_elements_text(u.environments)), \
+                    u.last_event_seq, u.last_message, u.first_release, u.last_release, u.body \
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::json[], \
+                         $9::bigint[], $10::text[], $11::text[], $12::text[], $13::json[]) \
+             AS u(id, service, status, merged_into, first_seen, last_seen, count, environments, \
+                  last_event_seq, last_message, first_release, last_release, body) \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, merged_into = excluded.merged_into, \
                 first_seen = excluded.first_seen, last_seen = excluded.last_seen, count = excluded.count, \
-                environments = excluded.environments, body = excluded.body, \
+                environments = excluded.environments, last_event_seq = excluded.last_event_seq, \
+                last_message = excluded.last_message, first_release = excluded.first_release, \
+                last_release = excluded.last_release, body = excluded.body, \
                 last_arrival = CASE WHEN excluded.count > g.count THEN now() ELSE g.last_arrival END",
         )
         .await?;
     txn.execute(
         &statement,
-        &[&ids, &services, &statuses, &merged, &first, &last, &counts, &environments, &bodies],
+        &[
+            &ids,
+            &services,
+            &statuses,
+            &merged,
+            &first,
+            &last,
+            &counts,
+            &environments,
+            &last_seqs,
+            &last_messages,
+            &first_releases,
+            &last_releases,
+            &bodies,
+        ],
     )
     .await?;
     Ok(())
 }
 
 pub(crate) async fn group(client: &impl GenericClient, id: u64) -> PgResult<Option<Group>> {
-    let statement = client.prepare_cached("SELECT body FROM groups WHERE id = $1").await?;
+    let statement = client.prepare_cached(&format!("SELECT {COLUMNS} FROM groups WHERE id = $1")).await?;
     client.query_opt(&statement, &[&big(id)]).await?.map(|row| decode(&row, 0)).transpose()
 }
 
@@ -91,7 +138,7 @@ pub(crate) async fn list(
         GroupSort::Count => "count",
     };
     let sql = format!(
-        "SELECT {column}, id, body FROM groups WHERE merged_into IS NULL \
+        "SELECT {column}, id, {COLUMNS} FROM groups WHERE merged_into IS NULL \
          AND ($1::text IS NULL OR service = $1) \
          AND ($2::text IS NULL OR $2 = ANY(environments)) \
          AND ($3::text IS NULL OR status = $3) \

@@ -1,16 +1,15 @@
 //! One group commit of exports: events numbered from a sequence, their
-//! fingerprints found or claimed, their groups counted under row locks,
-//! the events written in one multi-row insert and the health figures
-//! folded into their buckets, all in one transaction.
+//! fingerprints found or claimed, the events written in one multi-row
+//! insert, the health figures folded into their buckets, and last the
+//! groups counted (`group_counts.rs`), all in one transaction.
 //!
 //! Several nodes (and this node's writers) commit at once:
 //! - a new fingerprint is claimed with `INSERT ... ON CONFLICT DO NOTHING`
 //!   on its primary key, so of two nodes seeing it at once one makes the
 //!   group and the other waits for that commit and joins the group;
-//! - a group is changed only under its row lock (`SELECT ... FOR UPDATE`),
-//!   so counts from concurrent commits add up exactly; the locks are taken
-//!   in id order to make deadlocks rare, and one that happens reruns the
-//!   transaction;
+//! - groups are locked only at the end, in id order, and open ones are
+//!   added to (`count = count + n`), so counts from concurrent commits add
+//!   up exactly; a deadlock that happens anyway reruns the transaction;
 //! - a merge or unmerge that moved a fingerprint between the lookup and
 //!   the lock is seen by looking the fingerprints up again once locked.
 
@@ -18,12 +17,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::SystemTime;
 
 use deadpool_postgres::Transaction;
-use faultline_model::{ErrorEvent, Group, Grouping};
+use faultline_model::{ErrorEvent, Grouping};
 use faultline_store::rules;
 use faultline_store::{Committed, EventBatch, HealthBatch};
 
 use crate::error::{PgError, PgResult};
-use crate::groups::{lock_groups, write_groups};
+use crate::group_counts::{missing, Assigned, BodyChange, Pending};
 use crate::shared::{big, Shared};
 
 const NANOS_PER_HOUR: i64 = 3_600 * 1_000_000_000;
@@ -40,33 +39,27 @@ pub(crate) async fn commit(
         crate::partitions::ensure(shared, &client, crate::partitions::day_of(stored_at)).await?;
     }
     let txn = client.transaction().await?;
-    let answers = if has_events {
-        add_events(shared, &txn, exports, stored_at).await?
-    } else {
-        vec![Vec::new(); exports.len()]
-    };
+    let pending = if has_events { Some(add_events(shared, &txn, exports, stored_at).await?) } else { None };
     let health: Vec<&HealthBatch> = exports.iter().map(|(_, h)| *h).collect();
     crate::health::add(shared, &txn, &health).await?;
+    let answers = match pending {
+        Some(pending) => crate::group_counts::settle(&txn, pending).await?,
+        None => vec![Vec::new(); exports.len()],
+    };
+    // The alert leader's facts, durable exactly when the events are.
+    crate::cluster::queue_committed(&txn, &answers).await?;
     txn.commit().await?;
     Ok(answers)
 }
 
-/// The batch's groups as they are being changed.
-struct Groups {
-    /// Fingerprint -> group id, as stored or decided in this transaction.
-    by_fingerprint: HashMap<String, i64>,
-    /// Locked (or new) groups by id.
-    loaded: HashMap<i64, Group>,
-    /// Groups made in this transaction.
-    made: BTreeSet<i64>,
-}
-
+/// Numbers the events, decides their groups and inserts them; the groups
+/// are counted later, by `group_counts::settle`.
 async fn add_events(
     shared: &Shared,
     txn: &Transaction<'_>,
     exports: &[(&EventBatch, &HealthBatch)],
     stored_at: SystemTime,
-) -> PgResult<Vec<Vec<Committed>>> {
+) -> PgResult<Pending> {
     let names: Vec<String> = exports
         .iter()
         .flat_map(|(events, _)| events.iter())
@@ -77,16 +70,15 @@ async fn add_events(
         .into_iter()
         .collect();
     let found = lookup(txn, &names).await?;
-    let ids: Vec<i64> = found.values().copied().collect::<BTreeSet<_>>().into_iter().collect();
-    let loaded = lock_groups(txn, &ids).await?;
-    let now_found = lookup(txn, &names).await?;
-    if found.iter().any(|(name, id)| now_found.get(name) != Some(id)) {
-        // A merge or unmerge moved a fingerprint meanwhile: start again.
-        // (A fingerprint another node created meanwhile is no reason: it
-        // is joined like any new one, through the claim in `group_of`.)
-        return Err(PgError::Retry("a fingerprint moved to another group"));
-    }
-    let mut groups = Groups { by_fingerprint: found, loaded, made: BTreeSet::new() };
+    let mut pending = Pending {
+        exports: exports.len(),
+        assigned: Vec::new(),
+        made: HashMap::new(),
+        changes: HashMap::new(),
+        found: found.clone(),
+    };
+    // Fingerprint -> group id, as stored or decided in this transaction.
+    let mut by_fingerprint = found;
 
     let total: i64 = exports.iter().map(|(events, _)| big(events.len() as u64)).sum();
     let numbers = txn
@@ -99,40 +91,21 @@ async fn add_events(
     let mut numbers = numbers.iter().map(|row| row.try_get::<_, i64>(0));
 
     let mut rows = EventRows::default();
-    let mut answers = Vec::with_capacity(exports.len());
-    for (events, _) in exports {
-        let mut committed = Vec::with_capacity(events.len());
+    for (export, (events, _)) in exports.iter().enumerate() {
         for (event, grouping) in events.iter() {
             let seq =
                 numbers.next().ok_or_else(|| PgError::Corrupt("the sequence gave too few ids".into()))??;
-            let (group_id, new_group) = group_of(shared, txn, &mut groups, event, grouping).await?;
+            let (group_id, new_group) =
+                group_of(shared, txn, &mut by_fingerprint, &mut pending, event, grouping).await?;
             let mut event = event.clone();
             event.seq = crate::shared::unsigned(seq);
             event.group_id = crate::shared::unsigned(group_id);
-            let group = groups.loaded.get_mut(&group_id).ok_or_else(|| missing(group_id))?;
-            let regression = rules::record_occurrence(group, &event);
-            let collapsed = group.collapsed_fingerprints > 0;
             rows.push(seq, &grouping.fingerprint, &event)?;
-            committed.push(Committed {
-                seq: event.seq,
-                group_id: event.group_id,
-                new_group,
-                regression,
-                collapsed,
-            });
+            pending.assigned.push(Assigned { export, event, new_group });
         }
-        answers.push(committed);
     }
     rows.insert(txn, stored_at).await?;
-    let changed: Vec<&Group> = groups.loaded.values().collect();
-    write_groups(txn, &changed).await?;
-    // The alert leader's facts, durable exactly when the events are.
-    crate::cluster::queue_committed(txn, &answers).await?;
-    Ok(answers)
-}
-
-fn missing(id: i64) -> PgError {
-    PgError::Corrupt(format!("group {id} is named by a fingerprint but does not exist"))
+    Ok(pending)
 }
 
 /// Fingerprint -> group id of those stored.
@@ -153,17 +126,16 @@ pub(crate) async fn lookup(txn: &Transaction<'_>, names: &[String]) -> PgResult<
 async fn group_of(
     shared: &Shared,
     txn: &Transaction<'_>,
-    groups: &mut Groups,
+    by_fingerprint: &mut HashMap<String, i64>,
+    pending: &mut Pending,
     event: &ErrorEvent,
     grouping: &Grouping,
 ) -> PgResult<(i64, bool)> {
-    if let Some(&id) = groups.by_fingerprint.get(&grouping.fingerprint) {
+    if let Some(&id) = by_fingerprint.get(&grouping.fingerprint) {
         return Ok((id, false));
     }
-    if let Some(id) =
-        grouping.previous_fingerprints.iter().find_map(|p| groups.by_fingerprint.get(p).copied())
-    {
-        join(txn, groups, id, grouping).await?;
+    if let Some(id) = grouping.previous_fingerprints.iter().find_map(|p| by_fingerprint.get(p).copied()) {
+        let id = join(txn, by_fingerprint, pending, id, grouping, Joins::Listed).await?;
         return Ok((id, false));
     }
     let allowed = match shared.options.max_new_groups_per_service_per_hour {
@@ -171,24 +143,36 @@ async fn group_of(
         Some(max) => claim_new_group_slot(txn, &event.service, big(max)).await?,
     };
     if allowed {
-        let (id, made) = claim(txn, groups, event, grouping).await?;
+        let (id, made) = claim(txn, by_fingerprint, pending, event, grouping).await?;
         if !made && shared.options.max_new_groups_per_service_per_hour.is_some() {
             release_new_group_slot(txn, &event.service).await?;
         }
         return Ok((id, made));
     }
     let overflow = rules::overflow_grouping(&event.service);
-    let (id, made) = claim(txn, groups, event, &overflow).await?;
-    join(txn, groups, id, grouping).await?;
-    let group = groups.loaded.get_mut(&id).ok_or_else(|| missing(id))?;
-    group.collapsed_fingerprints += 1;
-    // The fingerprint joined as a collapsed one, not a listed one.
-    group.fingerprints.retain(|f| f != &grouping.fingerprint);
+    let (id, made) = claim(txn, by_fingerprint, pending, event, &overflow).await?;
+    let id = join(txn, by_fingerprint, pending, id, grouping, Joins::Collapsed).await?;
     Ok((id, made))
 }
 
-/// Adds `grouping`'s fingerprint to group `id` (stored and in memory).
-async fn join(txn: &Transaction<'_>, groups: &mut Groups, id: i64, grouping: &Grouping) -> PgResult<()> {
+/// How a fingerprint joins a group: named in its list, or counted as one
+/// collapsed into its service's overflow group.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Joins {
+    Listed,
+    Collapsed,
+}
+
+/// Adds `grouping`'s fingerprint to group `id`; returns the group it
+/// names (another node's, if one added it meanwhile).
+async fn join(
+    txn: &Transaction<'_>,
+    by_fingerprint: &mut HashMap<String, i64>,
+    pending: &mut Pending,
+    id: i64,
+    grouping: &Grouping,
+    joins: Joins,
+) -> PgResult<i64> {
     let inserted = insert_fingerprint(txn, &grouping.fingerprint, id, grouping).await?;
     let id = match inserted {
         Some(id) => id,
@@ -199,24 +183,27 @@ async fn join(txn: &Transaction<'_>, groups: &mut Groups, id: i64, grouping: &Gr
             .copied()
             .ok_or_else(|| missing(id))?,
     };
-    ensure_loaded(txn, groups, id).await?;
-    groups.by_fingerprint.insert(grouping.fingerprint.clone(), id);
+    by_fingerprint.insert(grouping.fingerprint.clone(), id);
     if inserted.is_some() {
-        let group = groups.loaded.get_mut(&id).ok_or_else(|| missing(id))?;
-        group.fingerprints.push(grouping.fingerprint.clone());
+        let change = pending.changes.entry(id).or_insert_with(BodyChange::default);
+        match joins {
+            Joins::Listed => change.fingerprints.push(grouping.fingerprint.clone()),
+            Joins::Collapsed => change.collapsed += 1,
+        }
     }
-    Ok(())
+    Ok(id)
 }
 
 /// Finds or makes the group of a fingerprint nobody had when the batch
 /// began: whoever inserts the fingerprint first makes the group.
 async fn claim(
     txn: &Transaction<'_>,
-    groups: &mut Groups,
+    by_fingerprint: &mut HashMap<String, i64>,
+    pending: &mut Pending,
     event: &ErrorEvent,
     grouping: &Grouping,
 ) -> PgResult<(i64, bool)> {
-    if let Some(&id) = groups.by_fingerprint.get(&grouping.fingerprint) {
+    if let Some(&id) = by_fingerprint.get(&grouping.fingerprint) {
         return Ok((id, false));
     }
     let statement = txn
@@ -235,31 +222,20 @@ async fn claim(
     let (id, made) = match row {
         Some(row) => {
             let id: i64 = row.try_get(0)?;
-            groups.loaded.insert(id, rules::new_group(crate::shared::unsigned(id), event, grouping));
-            groups.made.insert(id);
+            pending.made.insert(id, rules::new_group(crate::shared::unsigned(id), event, grouping));
             (id, true)
         }
         None => {
+            // Another node made it; its group is counted like any stored one.
             let found = lookup(txn, std::slice::from_ref(&grouping.fingerprint)).await?;
             let id = *found
                 .get(&grouping.fingerprint)
                 .ok_or_else(|| PgError::Corrupt(format!("fingerprint {} vanished", grouping.fingerprint)))?;
-            ensure_loaded(txn, groups, id).await?;
             (id, false)
         }
     };
-    groups.by_fingerprint.insert(grouping.fingerprint.clone(), id);
+    by_fingerprint.insert(grouping.fingerprint.clone(), id);
     Ok((id, made))
-}
-
-async fn ensure_loaded(txn: &Transaction<'_>, groups: &mut Groups, id: i64) -> PgResult<()> {
-    if groups.loaded.contains_key(&id) {
-        return Ok(());
-    }
-    let mut found = lock_groups(txn, &[id]).await?;
-    let group = found.remove(&id).ok_or_else(|| missing(id))?;
-    groups.loaded.insert(id, group);
-    Ok(())
 }
 
 async fn insert_fingerprint(

@@ -8,7 +8,8 @@
 //! - `pool.rs`: the engine's own runtime, the connection pool, and the
 //!   bridge from the synchronous traits to it.
 //! - `writer.rs` and `ingest.rs`: group commit of exports (events, groups,
-//!   fingerprints, health) acknowledged after COMMIT.
+//!   fingerprints, health) acknowledged after COMMIT; `group_counts.rs`:
+//!   the commit's groups counted last, open ones by adding to columns.
 //! - `events.rs` (EventStore, GroupStore), `groups.rs` (listing, status,
 //!   merge, unmerge), `health.rs`, `side_data.rs` (health reads, checks,
 //!   alerting, tokens), `admin.rs` (stats, retention, maintenance),
@@ -27,6 +28,7 @@ mod admin;
 mod cluster;
 mod error;
 mod events;
+mod group_counts;
 mod groups;
 mod health;
 pub mod import;

@@ -8,10 +8,13 @@ use tokio_postgres::Client;
 use crate::error::{PgError, PgResult};
 
 /// (version, SQL), in order. Append only: a released migration never changes.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_initial.sql")),
+    (2, include_str!("migrations/0002_group_counters.sql")),
+];
 
 /// The schema version this build writes.
-pub const LATEST: i32 = 1;
+pub const LATEST: i32 = 2;
 
 /// Key of the advisory lock migrations run under ("faultlin" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6661_756c_746c_696e;

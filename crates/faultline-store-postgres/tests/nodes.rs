@@ -171,3 +171,95 @@ fn health_from_two_nodes_adds_up_with_every_latency_in_the_sketch() {
     assert_eq!(bucket.latency.count(), 4 * EXPORTS as u64 * 4, "no node's sketch overwrote another's");
     assert_eq!(bucket.latency.quantile(1.0).map(|v| (v - 3244.0).abs() < 3244.0 * 0.02), Some(true));
 }
+
+#[test]
+fn figures_added_by_two_nodes_at_once_match_counting_every_event() {
+    let db = faultline_pg_testing::database();
+    let nodes = [Arc::new(node(&db.url())), Arc::new(node(&db.url()))];
+    let base = 1_700_000_000_000_000_000_i64;
+    // The group exists before the race, so every commit adds to it.
+    let first = nodes[0].submit(vec![(event(base), grouping("shared"))], HealthBatch::new()).unwrap();
+    let id = first.blocking_recv().unwrap().unwrap()[0].group_id;
+    const ROUNDS: i64 = 25;
+    let start = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4_i64)
+        .map(|t| {
+            let node = nodes[(t % 2) as usize].clone();
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                let mut committed = Vec::new();
+                for round in 0..ROUNDS {
+                    let batch = (0..3_i64)
+                        .map(|i| {
+                            // Timestamps both before and after the first event's.
+                            let mut e = event(base + (t * 1000 + round * 10 + i - 2000) * 1_000_000);
+                            e.environment = Some(format!("env-{t}"));
+                            e.service_version = Some(format!("1.{t}.{round}"));
+                            e.message = Some(format!("thread {t} round {round} event {i}"));
+                            (e, grouping("shared"))
+                        })
+                        .collect();
+                    let answer =
+                        node.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
+                    committed.extend(answer.into_iter().map(|c| c.seq));
+                }
+                committed
+            })
+        })
+        .collect();
+    let seqs: Vec<u64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let group = nodes[1].group(id).unwrap().unwrap();
+    assert_eq!(group.count, 1 + 4 * 3 * ROUNDS as u64);
+    assert_eq!(group.first_seen, base - 2000 * 1_000_000);
+    assert_eq!(group.last_seen, base + (3 * 1000 + (ROUNDS - 1) * 10 + 2 - 2000) * 1_000_000);
+    let latest = *seqs.iter().max().unwrap();
+    assert_eq!(group.last_event_seq, latest);
+    let event = nodes[0].event(latest).unwrap().unwrap();
+    assert_eq!(group.last_message, event.message, "the latest event's message");
+    assert_eq!(group.last_release, event.service_version, "the latest event's release");
+    assert_eq!(group.first_release.as_deref().map(|r| r.starts_with("1.")), Some(true));
+    assert_eq!(group.environments, ["env-0", "env-1", "env-2", "env-3"]);
+    assert_eq!(group.status, GroupStatus::Unresolved);
+}
+
+#[test]
+fn a_group_resolved_while_another_node_adds_to_it_regresses_exactly_once() {
+    let db = faultline_pg_testing::database();
+    let nodes = [Arc::new(node(&db.url())), Arc::new(node(&db.url()))];
+    let now = faultline_model::now_nanos();
+    let first = nodes[0].submit(vec![(event(now), grouping("flaky"))], HealthBatch::new()).unwrap();
+    let id = first.blocking_recv().unwrap().unwrap()[0].group_id;
+    let adder = {
+        let node = nodes[1].clone();
+        std::thread::spawn(move || {
+            let mut regressions = 0;
+            for round in 0..40_i64 {
+                // Each event happens after any resolution made before it is stored.
+                let batch = vec![(event(faultline_model::now_nanos() + round), grouping("flaky"))];
+                let answer =
+                    node.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
+                regressions += answer.iter().filter(|c| c.regression).count();
+            }
+            regressions
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let resolved = nodes[0]
+        .set_group_status(id, GroupStatus::Resolved, faultline_model::now_nanos())
+        .unwrap()
+        .blocking_recv()
+        .unwrap()
+        .unwrap();
+    assert_eq!(resolved.status, GroupStatus::Resolved);
+    let regressions = adder.join().unwrap();
+    let group = nodes[0].group(id).unwrap().unwrap();
+    assert_eq!(group.count, 41, "no event lost or counted twice around the status change");
+    if group.status == GroupStatus::Unresolved {
+        assert!(group.regressed);
+        assert_eq!(regressions, 1, "reopened once");
+    } else {
+        // Every event was stored before the resolution.
+        assert_eq!(regressions, 0);
+    }
+}
