@@ -439,6 +439,70 @@ fn a_silence_made_on_a_node_that_does_not_lead_mutes_the_leaders_notifications()
 }
 
 #[test]
+fn rules_channels_and_silences_created_at_once_on_two_nodes_are_all_kept() {
+    let db = faultline_pg_testing::database();
+    let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
+    let config = config(&tmp, &hooks);
+    let nodes = nodes(2, &db.url(), &config);
+    // Threads per node, all released at once: each makes a channel, a
+    // rule sending to it, and a silence.
+    const PER_NODE: usize = 6;
+    let barrier = std::sync::Barrier::new(2 * PER_NODE);
+    std::thread::scope(|scope| {
+        for (n, node) in nodes.iter().enumerate() {
+            for i in 0..PER_NODE {
+                let (barrier, hooks) = (&barrier, &hooks);
+                scope.spawn(move || {
+                    let client = reqwest::blocking::Client::new();
+                    let post = |path: &str, body: serde_json::Value| {
+                        let r = client.post(node.api_url(path)).json(&body).send().unwrap();
+                        assert_eq!(r.status().as_u16(), 201, "{path}: {}", r.text().unwrap());
+                    };
+                    let id = format!("at-once-{n}-{i}");
+                    barrier.wait();
+                    post(
+                        "/api/v1/channels",
+                        serde_json::json!({"id": id, "name": id, "config": {"kind": "webhook", "url": hooks.url("/c")}}),
+                    );
+                    post("/api/v1/alert-rules", serde_json::json!({"id": id, "kind": "new_group", "channels": [id]}));
+                    post(
+                        "/api/v1/silences",
+                        serde_json::json!({"matchers": {"rule": id}, "duration": "1h", "comment": id}),
+                    );
+                });
+            }
+        }
+    });
+    let mut want: Vec<String> =
+        (0..2).flat_map(|n| (0..PER_NODE).map(move |i| format!("at-once-{n}-{i}"))).collect();
+    want.sort();
+    let listed = |node: &Server, path: &str, field: &str, key: &str| -> Vec<String> {
+        let mut got: Vec<String> = node.get(path)[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r[key].as_str().map(str::to_string))
+            .filter(|id| id.starts_with("at-once-"))
+            .collect();
+        got.sort();
+        got
+    };
+    for node in &nodes {
+        for (path, field, key) in [
+            ("/api/v1/alert-rules", "rules", "id"),
+            ("/api/v1/channels", "channels", "id"),
+            ("/api/v1/silences", "silences", "comment"),
+        ] {
+            wait_until(
+                Duration::from_secs(15),
+                || listed(node, path, field, key) == want,
+                || format!("{path} on a node: {:?}, want {want:?}", listed(node, path, field, key)),
+            );
+        }
+    }
+}
+
+#[test]
 fn a_leader_stopped_with_sigterm_hands_over_without_waiting_for_its_lease() {
     let db = faultline_pg_testing::database();
     let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
