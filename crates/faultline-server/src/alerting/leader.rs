@@ -47,7 +47,7 @@ use std::time::{Duration, Instant};
 
 use faultline_alert::engine::{Engine, EngineState, Fact, Input, Silence, Snooze};
 use faultline_alert::Notification;
-use faultline_model::{now_nanos, UnixNanos};
+use faultline_model::now_nanos;
 use faultline_store::{
     AlertFact, AlertFactKind, AlertRound, NotificationState, OutgoingNotification, Storage,
 };
@@ -237,20 +237,6 @@ pub async fn shutdown(alerting: &Alerting) {
     let stopped = cluster.stopped.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(stopped) = stopped {
         let _ = tokio::task::spawn_blocking(move || stopped.recv_timeout(Duration::from_secs(5))).await;
-    }
-}
-
-/// Queues "group resolved" for whichever node leads.
-pub fn queue_group_resolved(storage: &Arc<Storage>, group_id: u64, at: UnixNanos) {
-    match storage.queue_group_resolved(group_id, at) {
-        Ok(answer) => {
-            tokio::spawn(async move {
-                if let Ok(Err(e)) = answer.await {
-                    tracing::error!(group = group_id, error = %e, "status change not queued for alerting");
-                }
-            });
-        }
-        Err(e) => tracing::error!(group = group_id, error = %e, "status change not queued for alerting"),
     }
 }
 

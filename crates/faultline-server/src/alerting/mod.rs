@@ -200,14 +200,12 @@ impl Alerting {
         if status == GroupStatus::Unresolved {
             return;
         }
-        let now = now_nanos();
         if self.cluster.is_some() {
-            // Queued after the status change committed (not in its
-            // transaction): a node dying in between loses this resolve
-            // for alerting; the alert then resolves when it goes quiet.
-            leader::queue_group_resolved(&self.storage, group_id, now);
+            // A shared store queued "group resolved" for the leader in the
+            // transaction of the status change or merge itself.
             return;
         }
+        let now = now_nanos();
         self.enqueue(Facts { inputs: vec![Input::from(Fact::GroupResolved { group_id, at: now })], now });
     }
 
