@@ -152,6 +152,10 @@ pub trait CheckStore: Send + Sync {
 /// failed one means another writer saved in between).
 const UPDATE_ATTEMPTS: usize = 64;
 
+/// What [`AlertStore::update_states`] runs: the stored documents in, their
+/// new bytes (or `None`: save nothing) out.
+pub type StateChange<'a> = dyn FnMut(&[Option<Vec<u8>>]) -> Option<Vec<Vec<u8>>> + 'a;
+
 /// One document of [`AlertStore::swap_states`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateSwap {
@@ -182,11 +186,7 @@ pub trait AlertStore: Send + Sync {
     /// changed one of them in between, it runs again on the newer bytes,
     /// so of two changes at the same moment neither is lost. Answers
     /// whether it saved. Blocking.
-    fn update_states(
-        &self,
-        names: &[&str],
-        change: &mut dyn FnMut(&[Option<Vec<u8>>]) -> Option<Vec<Vec<u8>>>,
-    ) -> Result<bool> {
+    fn update_states(&self, names: &[&str], change: &mut StateChange<'_>) -> Result<bool> {
         for _ in 0..UPDATE_ATTEMPTS {
             let current = names.iter().map(|name| self.state(name)).collect::<Result<Vec<_>>>()?;
             let Some(new) = change(&current) else { return Ok(false) };

@@ -114,7 +114,7 @@ pub fn share_mute_change(storage: &Storage, mine: SharedMutes, change: MuteChang
             MuteChange::RemoveSilence(id) => mutes.silences.retain(|s| &s.id != id),
             MuteChange::Snooze(snooze) => {
                 mutes.snoozes.retain(|s| s.group_id != snooze.group_id);
-                mutes.snoozes.push(snooze.clone());
+                mutes.snoozes.push(*snooze);
             }
         }
         match serde_json::to_vec(&mutes) {

@@ -329,7 +329,7 @@ impl Alerting {
 
     pub fn snooze(&self, group_id: u64, until: UnixNanos) {
         let snooze = Snooze { group_id, until };
-        self.engine().snooze(snooze.clone());
+        self.engine().snooze(snooze);
         self.share_mutes(leader::MuteChange::Snooze(snooze));
     }
 
