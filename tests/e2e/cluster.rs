@@ -2,10 +2,11 @@
 //! ports and data directory, the same `--store`): fed at once by real
 //! OpenTelemetry SDKs they make one group per fingerprint with exact
 //! counts, found by every node's search; a status change made on one node
-//! is seen on every node; the
+//! is seen on every node and resolves the leader's alert; the
 //! alert leader killed with SIGKILL is replaced within seconds and every
 //! notification arrives exactly once; a node killed mid-export loses
-//! nothing it acknowledged.
+//! nothing it acknowledged; rules, channels and silences created at the
+//! same moment through two nodes are all kept.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
@@ -500,6 +501,36 @@ fn rules_channels_and_silences_created_at_once_on_two_nodes_are_all_kept() {
             );
         }
     }
+}
+
+#[test]
+fn an_issue_resolved_on_a_node_that_does_not_lead_resolves_the_leaders_alert() {
+    let db = faultline_pg_testing::database();
+    let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
+    let config = config(&tmp, &hooks);
+    let nodes: Vec<Option<Server>> = nodes(2, &db.url(), &config).into_iter().map(Some).collect();
+    let leader = wait_for_one_leader(&nodes, Duration::from_secs(10));
+    let on = nodes[1 - leader].as_ref().unwrap();
+    assert_eq!(export_new_issue(on, "ResolvedElsewhere"), 200);
+    hooks.wait("/hook", 1, Duration::from_secs(15));
+    let group = on.groups().into_iter().find(|g| g["exception_type"] == "ResolvedElsewhere").unwrap();
+    // The status change's fact is written in its own transaction by this
+    // node, and the leader's alert resolves from it.
+    let url = on.api_url(&format!("/api/v1/groups/{}", group["id"]));
+    let changed = on.client().patch(url).json(&serde_json::json!({"status": "resolved"})).send().unwrap();
+    assert_eq!(changed.status().as_u16(), 200);
+    wait_until(
+        Duration::from_secs(15),
+        || {
+            received_alerts(&hooks)
+                .iter()
+                .any(|(_, id, kind)| Some(*id) == group["id"].as_u64() && kind == "resolved")
+        },
+        || format!("no resolved notice: {:?}", received_alerts(&hooks)),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let resolved = received_alerts(&hooks).into_iter().filter(|(_, _, kind)| kind == "resolved").count();
+    assert_eq!(resolved, 1, "sent once");
 }
 
 #[test]

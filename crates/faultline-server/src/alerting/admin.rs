@@ -33,7 +33,7 @@ pub struct Admin {
     config_rules: HashSet<String>,
     config_channels: HashSet<String>,
     api: Mutex<(Vec<Rule>, Vec<Channel>)>,
-    /// Held by `sync_admin`.
+    /// Held by `install_stored`.
     syncing: Mutex<()>,
 }
 
@@ -124,7 +124,7 @@ impl Alerting {
             me.save_change(change)?;
             // What the store has now, which may hold another request's
             // change saved after this one.
-            me.sync_admin().map_err(|e| AdminError::Invalid(format!("{e:#}")))
+            me.install_stored().map(|_| ()).map_err(|e| AdminError::Invalid(format!("{e:#}")))
         })
         .await
         .map_err(|e| AdminError::Storage(e.to_string()))?
@@ -188,6 +188,15 @@ impl Alerting {
     /// several nodes on one store another node may have changed them.
     /// Blocking (store reads).
     pub(crate) fn sync_admin(&self) -> anyhow::Result<()> {
+        if self.install_stored()? {
+            tracing::info!("alert rules and channels changed through another node taken over");
+        }
+        Ok(())
+    }
+
+    /// Installs the API's lists as stored now; true if they differed from
+    /// the running ones. Blocking (store reads).
+    fn install_stored(&self) -> anyhow::Result<bool> {
         // One read-and-install at a time, so an older read is never
         // installed over a newer one.
         let _syncing = self.admin.syncing.lock().unwrap_or_else(|p| p.into_inner());
@@ -197,11 +206,10 @@ impl Alerting {
         if serde_json::to_value(&rules)? == serde_json::to_value(&known_rules)?
             && serde_json::to_value(&channels)? == serde_json::to_value(&known_channels)?
         {
-            return Ok(());
+            return Ok(false);
         }
         self.install(rules, channels)?;
-        tracing::info!("alert rules and channels changed through another node taken over");
-        Ok(())
+        Ok(true)
     }
 
     fn api_lists(&self) -> (Vec<Rule>, Vec<Channel>) {
