@@ -328,6 +328,58 @@ fn rules_and_channels_are_managed_through_the_api_and_persist() {
 }
 
 #[test]
+fn rules_and_channels_created_at_the_same_moment_are_all_kept() {
+    let (hooks, broken) = (Receiver::start(), Receiver::start());
+    let tmp = TempDir::new("faultline-alerts-concurrent");
+    let mut server = start(&hooks, &broken, &tmp);
+    const AT_ONCE: usize = 12;
+    let barrier = std::sync::Barrier::new(AT_ONCE);
+    std::thread::scope(|scope| {
+        for i in 0..AT_ONCE {
+            let (server, barrier, hooks) = (&server, &barrier, &hooks);
+            scope.spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                let post = |path: &str, body: Value| {
+                    let r = client.post(server.api_url(path)).json(&body).send().unwrap();
+                    assert_eq!(r.status().as_u16(), 201, "{path}: {}", r.text().unwrap());
+                };
+                barrier.wait();
+                post(
+                    "/api/v1/channels",
+                    serde_json::json!({"id": format!("c{i}"), "name": format!("C{i}"), "config": {"kind": "webhook", "url": hooks.url("/c")}}),
+                );
+                post(
+                    "/api/v1/alert-rules",
+                    serde_json::json!({"id": format!("r{i}"), "kind": "new_group", "channels": [format!("c{i}")]}),
+                );
+            });
+        }
+    });
+    let ids = |server: &Server, path: &str, field: &str| -> Vec<String> {
+        let mut ids: Vec<String> = server.get(path)[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .filter(|id| id.starts_with('r') || id.starts_with('c'))
+            .filter(|id| id[1..].parse::<usize>().is_ok())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let want = |prefix: char| {
+        let mut want: Vec<String> = (0..AT_ONCE).map(|i| format!("{prefix}{i}")).collect();
+        want.sort();
+        want
+    };
+    assert_eq!(ids(&server, "/api/v1/alert-rules", "rules"), want('r'));
+    assert_eq!(ids(&server, "/api/v1/channels", "channels"), want('c'));
+    server.restart();
+    assert_eq!(ids(&server, "/api/v1/alert-rules", "rules"), want('r'), "saved");
+    assert_eq!(ids(&server, "/api/v1/channels", "channels"), want('c'), "saved");
+}
+
+#[test]
 fn check_down_latency_and_frequency_rules_fire_remind_and_resolve() {
     let hooks = Receiver::start();
     let target = Receiver::start();

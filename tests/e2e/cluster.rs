@@ -2,10 +2,11 @@
 //! ports and data directory, the same `--store`): fed at once by real
 //! OpenTelemetry SDKs they make one group per fingerprint with exact
 //! counts, found by every node's search; a status change made on one node
-//! is seen on every node; the
+//! is seen on every node and resolves the leader's alert; the
 //! alert leader killed with SIGKILL is replaced within seconds and every
 //! notification arrives exactly once; a node killed mid-export loses
-//! nothing it acknowledged.
+//! nothing it acknowledged; rules, channels and silences created at the
+//! same moment through two nodes are all kept.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
@@ -436,6 +437,100 @@ fn a_silence_made_on_a_node_that_does_not_lead_mutes_the_leaders_notifications()
         || on.get("/api/v1/silences")["silences"].as_array().unwrap().is_empty(),
         || "the other node still shows the silence".into(),
     );
+}
+
+#[test]
+fn rules_channels_and_silences_created_at_once_on_two_nodes_are_all_kept() {
+    let db = faultline_pg_testing::database();
+    let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
+    let config = config(&tmp, &hooks);
+    let nodes = nodes(2, &db.url(), &config);
+    // Threads per node, all released at once: each makes a channel, a
+    // rule sending to it, and a silence.
+    const PER_NODE: usize = 6;
+    let barrier = std::sync::Barrier::new(2 * PER_NODE);
+    std::thread::scope(|scope| {
+        for (n, node) in nodes.iter().enumerate() {
+            for i in 0..PER_NODE {
+                let (barrier, hooks) = (&barrier, &hooks);
+                scope.spawn(move || {
+                    let client = reqwest::blocking::Client::new();
+                    let post = |path: &str, body: serde_json::Value| {
+                        let r = client.post(node.api_url(path)).json(&body).send().unwrap();
+                        assert_eq!(r.status().as_u16(), 201, "{path}: {}", r.text().unwrap());
+                    };
+                    let id = format!("at-once-{n}-{i}");
+                    barrier.wait();
+                    post(
+                        "/api/v1/channels",
+                        serde_json::json!({"id": id, "name": id, "config": {"kind": "webhook", "url": hooks.url("/c")}}),
+                    );
+                    post("/api/v1/alert-rules", serde_json::json!({"id": id, "kind": "new_group", "channels": [id]}));
+                    post(
+                        "/api/v1/silences",
+                        serde_json::json!({"matchers": {"rule": id}, "duration": "1h", "comment": id}),
+                    );
+                });
+            }
+        }
+    });
+    let mut want: Vec<String> =
+        (0..2).flat_map(|n| (0..PER_NODE).map(move |i| format!("at-once-{n}-{i}"))).collect();
+    want.sort();
+    let listed = |node: &Server, path: &str, field: &str, key: &str| -> Vec<String> {
+        let mut got: Vec<String> = node.get(path)[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r[key].as_str().map(str::to_string))
+            .filter(|id| id.starts_with("at-once-"))
+            .collect();
+        got.sort();
+        got
+    };
+    for node in &nodes {
+        for (path, field, key) in [
+            ("/api/v1/alert-rules", "rules", "id"),
+            ("/api/v1/channels", "channels", "id"),
+            ("/api/v1/silences", "silences", "comment"),
+        ] {
+            wait_until(
+                Duration::from_secs(15),
+                || listed(node, path, field, key) == want,
+                || format!("{path} on a node: {:?}, want {want:?}", listed(node, path, field, key)),
+            );
+        }
+    }
+}
+
+#[test]
+fn an_issue_resolved_on_a_node_that_does_not_lead_resolves_the_leaders_alert() {
+    let db = faultline_pg_testing::database();
+    let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
+    let config = config(&tmp, &hooks);
+    let nodes: Vec<Option<Server>> = nodes(2, &db.url(), &config).into_iter().map(Some).collect();
+    let leader = wait_for_one_leader(&nodes, Duration::from_secs(10));
+    let on = nodes[1 - leader].as_ref().unwrap();
+    assert_eq!(export_new_issue(on, "ResolvedElsewhere"), 200);
+    hooks.wait("/hook", 1, Duration::from_secs(15));
+    let group = on.groups().into_iter().find(|g| g["exception_type"] == "ResolvedElsewhere").unwrap();
+    // The status change's fact is written in its own transaction by this
+    // node, and the leader's alert resolves from it.
+    let url = on.api_url(&format!("/api/v1/groups/{}", group["id"]));
+    let changed = on.client().patch(url).json(&serde_json::json!({"status": "resolved"})).send().unwrap();
+    assert_eq!(changed.status().as_u16(), 200);
+    wait_until(
+        Duration::from_secs(15),
+        || {
+            received_alerts(&hooks)
+                .iter()
+                .any(|(_, id, kind)| Some(*id) == group["id"].as_u64() && kind == "resolved")
+        },
+        || format!("no resolved notice: {:?}", received_alerts(&hooks)),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let resolved = received_alerts(&hooks).into_iter().filter(|(_, _, kind)| kind == "resolved").count();
+    assert_eq!(resolved, 1, "sent once");
 }
 
 #[test]

@@ -20,6 +20,8 @@
 //! its predecessor did not finish. Consuming by deletion rather than by a
 //! position matters: identity values are taken at insert, not at commit,
 //! so a position could step over a fact committed late with a smaller id.
+//! Status changes queue their "group resolved" the same way, in the
+//! transaction of the change (`queue_resolved`).
 
 use std::time::Duration;
 
@@ -51,6 +53,19 @@ fn kind_of(code: i16) -> Option<AlertFactKind> {
         3 => Some(AlertFactKind::GroupResolved),
         _ => None,
     }
+}
+
+/// Queues "group resolved" for each of `groups` inside the transaction
+/// that resolved, ignored or merged them away: the fact exists exactly
+/// when the status change committed (a node dying just after the commit
+/// loses no resolve for alerting).
+pub(crate) async fn queue_resolved(txn: &Transaction<'_>, groups: &[u64], at: UnixNanos) -> PgResult<()> {
+    let statement =
+        txn.prepare_cached("INSERT INTO alert_facts (kind, group_id, at) VALUES ($1, $2, $3)").await?;
+    for &group_id in groups {
+        txn.execute(&statement, &[&kind_code(AlertFactKind::GroupResolved), &big(group_id), &at]).await?;
+    }
+    Ok(())
 }
 
 /// Queues the facts of a commit's events, inside its transaction.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use faultline_model::{ErrorEvent, Group, StatusChange, UnixNanos};
+use faultline_model::{now_nanos, ErrorEvent, Group, GroupStatus, StatusChange, UnixNanos};
 use faultline_store::api::{Ack, EventNeighbors, EventStore, GroupStore};
 use faultline_store::{Committed, EventBatch, GroupCursor, GroupFilter, HealthBatch, Result};
 use tokio_postgres::Row;
@@ -112,17 +112,33 @@ impl GroupStore for PgStore {
         self.read(move |client| async move { crate::groups::list(&client, &filter).await })
     }
 
+    /// A group resolved or ignored queues "group resolved" for the alert
+    /// leader in the same transaction.
     fn change_group_status(&self, id: u64, change: StatusChange, now: UnixNanos) -> Result<Ack<Group>> {
         self.transact(move |txn| {
-            Box::pin(async move { crate::groups::change_status(txn, id, change, now).await })
+            Box::pin(async move {
+                let group = crate::groups::change_status(txn, id, change, now).await?;
+                if group.status != GroupStatus::Unresolved {
+                    crate::cluster::queue_resolved(txn, &[group.id], now).await?;
+                }
+                Ok(group)
+            })
         })
     }
 
+    /// The groups merged away queue "group resolved" in the same transaction.
     fn merge(&self, target: u64, sources: Vec<u64>) -> Result<Ack<Group>> {
         let sources = Arc::new(sources);
         self.transact(move |txn| {
             let sources = sources.clone();
-            Box::pin(async move { crate::groups::merge(txn, target, &sources).await })
+            Box::pin(async move {
+                let merged = crate::groups::merge(txn, target, &sources).await?;
+                let mut resolved = sources.to_vec();
+                resolved.sort_unstable();
+                resolved.dedup();
+                crate::cluster::queue_resolved(txn, &resolved, now_nanos()).await?;
+                Ok(merged)
+            })
         })
     }
 

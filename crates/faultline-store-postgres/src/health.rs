@@ -67,8 +67,17 @@ pub(crate) async fn add(shared: &Shared, txn: &Transaction<'_>, batches: &[&Heal
 }
 
 /// The key to count under: the endpoint, or route `other` when its
-/// service already has `max_endpoints_per_service` endpoints. Nodes
-/// admitting new endpoints at the same moment may each let one through.
+/// service already has `max_endpoints_per_service` endpoints.
+///
+/// A new endpoint's admission first takes an advisory lock of its service
+/// until the commit: without it, nodes (or this node's writers) admitting
+/// new endpoints of one service at the same moment each counted the rows
+/// committed before them and could each let one through past the cap.
+/// With it the count is made after the other's commit (READ COMMITTED
+/// takes a new snapshot per statement). Only endpoints this node has not
+/// seen yet take it, so the steady state does not queue on it; two
+/// transactions taking two services' locks in opposite orders deadlock,
+/// which PostgreSQL detects and the writer reruns.
 async fn admit(shared: &Shared, txn: &Transaction<'_>, key: HealthKey, requests: u64) -> PgResult<HealthKey> {
     let endpoint = (key.service.clone(), key.route.clone(), key.method.clone());
     if key.route == OVERFLOW_ROUTE
@@ -76,6 +85,11 @@ async fn admit(shared: &Shared, txn: &Transaction<'_>, key: HealthKey, requests:
     {
         return Ok(key);
     }
+    // Key space: (the "endpoints" class, the service's hash).
+    let lock = txn
+        .prepare_cached("SELECT pg_advisory_xact_lock(hashtext('faultline endpoints'), hashtext($1))")
+        .await?;
+    txn.execute(&lock, &[&key.service]).await?;
     let max = big(shared.options.health.max_endpoints_per_service as u64);
     let statement = txn
         .prepare_cached(
@@ -312,4 +326,64 @@ fn bucket_of(row: &tokio_postgres::Row) -> PgResult<HealthBucket> {
     bucket.errors = unsigned(row.try_get(6)?);
     bucket.client_errors = unsigned(row.try_get(7)?);
     Ok(bucket)
+}
+
+#[cfg(test)]
+mod admit_tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{PgOptions, PgStore};
+
+    fn key(service: &str, route: &str) -> HealthKey {
+        HealthKey {
+            service: service.into(),
+            environment: String::new(),
+            route: route.into(),
+            method: "GET".into(),
+        }
+    }
+
+    /// Two nodes' transactions admitting new endpoints of one service at
+    /// the same moment: the later one counts the earlier one's, so the cap
+    /// (2 here) holds across nodes.
+    #[test]
+    fn nodes_admitting_endpoints_at_once_keep_the_cap() {
+        let db = faultline_pg_testing::database();
+        let mut options = faultline_store::StorageOptions::default();
+        options.health.max_endpoints_per_service = 2;
+        let pg = || PgOptions { background: false, ..Default::default() };
+        let (a, b) = (
+            PgStore::open(&db.url(), options.clone(), pg()).unwrap(),
+            PgStore::open(&db.url(), options, pg()).unwrap(),
+        );
+        let (shared_a, shared_b) = (a.shared.clone(), b.shared.clone());
+        let (started, wait_started) = tokio::sync::oneshot::channel::<()>();
+        // Node a admits two endpoints and holds its transaction open a while.
+        let first = a.db.handle().unwrap().spawn(async move {
+            let mut client = shared_a.pool.get().await?;
+            let txn = client.transaction().await?;
+            let one = admit(&shared_a, &txn, key("api", "/one"), 1).await?;
+            let two = admit(&shared_a, &txn, key("api", "/two"), 1).await?;
+            let _ = started.send(());
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            txn.commit().await?;
+            PgResult::Ok((one.route, two.route))
+        });
+        // Node b admits a third meanwhile.
+        let third =
+            b.db.block(async move {
+                let _ = wait_started.await;
+                let mut client = shared_b.pool.get().await?;
+                let txn = client.transaction().await?;
+                let three = admit(&shared_b, &txn, key("api", "/three"), 1).await?;
+                txn.commit().await?;
+                Ok(three.route)
+            })
+            .unwrap();
+        let (one, two) = a.db.block(async move { Ok(first.await.unwrap()) }).unwrap().unwrap();
+        assert_eq!((one.as_str(), two.as_str()), ("/one", "/two"));
+        assert_eq!(third, OVERFLOW_ROUTE, "a third endpoint past the cap of 2");
+    }
 }

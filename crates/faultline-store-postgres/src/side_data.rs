@@ -168,6 +168,51 @@ impl AlertStore for PgStore {
         })
     }
 
+    /// One transaction of conditional writes, in name order (two nodes
+    /// swapping the same documents lock their rows in the same order). A
+    /// concurrent swap of a row makes this one's UPDATE wait for its
+    /// commit and then find other bytes, or its INSERT find the row: no
+    /// row written, and everything rolls back.
+    fn swap_states(&self, swaps: &[faultline_store::StateSwap]) -> Result<bool> {
+        let mut swaps = swaps.to_vec();
+        swaps.sort_by(|a, b| a.name.cmp(&b.name));
+        let pool = self.shared.pool.clone();
+        let result = self.db.block(async move {
+            let mut client = pool.get().await?;
+            let txn = client.transaction().await?;
+            for swap in &swaps {
+                let written = match &swap.expected {
+                    Some(old) => {
+                        txn.execute(
+                            "UPDATE alert_state SET body = $2, updated_at = now() WHERE name = $1 AND body = $3",
+                            &[&swap.name, &swap.new, old],
+                        )
+                        .await?
+                    }
+                    None => {
+                        txn.execute(
+                            "INSERT INTO alert_state (name, body) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                            &[&swap.name, &swap.new],
+                        )
+                        .await?
+                    }
+                };
+                if written != 1 {
+                    txn.rollback().await?;
+                    return Ok(false);
+                }
+            }
+            txn.commit().await?;
+            Ok(true)
+        });
+        self.shared.note_write(&result);
+        match result {
+            // Lost a race in another way: the caller reads again and retries.
+            Err(e) if crate::error::is_retryable(&e) => Ok(false),
+            other => other.map_err(Into::into),
+        }
+    }
+
     fn record_delivery(&self, at: UnixNanos, json: Vec<u8>) -> Result<Ack<()>> {
         self.write(move |client| async move {
             let statement =

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use faultline_model::{ErrorEvent, EventSource, Grouping};
+use faultline_model::{ErrorEvent, EventSource, GroupStatus, Grouping};
 use faultline_store::{
     AlertFactKind, AlertRound, HealthBatch, NotificationState, OutgoingNotification, Storage, StorageOptions,
 };
@@ -54,6 +54,34 @@ fn one_node_holds_the_lease_until_it_resigns_or_it_expires() {
     assert!(a.try_lead("alerting", "a", ttl).unwrap());
     // Other roles are separate leases.
     assert!(b.try_lead("other", "b", ttl).unwrap());
+}
+
+#[test]
+fn a_status_change_or_merge_queues_group_resolved_in_its_own_commit() {
+    let db = faultline_pg_testing::database();
+    let (a, b) = (node(&db.url()), node(&db.url()));
+    let batch = vec![(event(), grouping("fp-1")), (event(), grouping("fp-2")), (event(), grouping("fp-3"))];
+    let committed = b.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
+    let (g1, g2, g3) = (committed[0].group_id, committed[1].group_id, committed[2].group_id);
+    let resolved = || -> Vec<(u64, i64)> {
+        a.alert_facts(100)
+            .unwrap()
+            .iter()
+            .filter(|f| f.kind == AlertFactKind::GroupResolved)
+            .map(|f| (f.group_id, f.at))
+            .collect()
+    };
+    assert!(resolved().is_empty());
+    let set = |id, status, at| b.set_group_status(id, status, at).unwrap().blocking_recv().unwrap();
+    set(g1, GroupStatus::Resolved, 77).unwrap();
+    set(g2, GroupStatus::Unresolved, 78).unwrap();
+    set(g2, GroupStatus::Ignored, 79).unwrap();
+    assert!(set(999_999, GroupStatus::Resolved, 80).is_err(), "no such group");
+    assert_eq!(resolved(), [(g1, 77), (g2, 79)], "one per resolve or ignore, none for a refused change");
+    b.merge(g1, vec![g3, g3]).unwrap().blocking_recv().unwrap().unwrap();
+    let facts = resolved();
+    assert_eq!(facts.len(), 3, "{facts:?}");
+    assert_eq!(facts[2].0, g3, "the group merged away");
 }
 
 #[test]

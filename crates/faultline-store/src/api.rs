@@ -20,8 +20,8 @@ use faultline_model::{
 use tokio::sync::oneshot;
 
 use crate::{
-    Committed, EventBatch, Facet, GroupActivity, GroupCursor, GroupFilter, HealthBatch, HealthFilter, Result,
-    SearchPage, SearchRequest, StorageStats,
+    Committed, Error, EventBatch, Facet, GroupActivity, GroupCursor, GroupFilter, HealthBatch, HealthFilter,
+    Result, SearchPage, SearchRequest, StorageStats,
 };
 
 /// The answer to a write, sent once it is durable (or failed).
@@ -148,12 +148,69 @@ pub trait CheckStore: Send + Sync {
     fn check_definitions(&self) -> Result<Vec<(String, String)>>;
 }
 
+/// Attempts of [`AlertStore::update_states`] before it gives up (each
+/// failed one means another writer saved in between).
+const UPDATE_ATTEMPTS: usize = 64;
+
+/// What [`AlertStore::update_states`] runs: the stored documents in, their
+/// new bytes (or `None`: save nothing) out.
+pub type StateChange<'a> = dyn FnMut(&[Option<Vec<u8>>]) -> Option<Vec<Vec<u8>>> + 'a;
+
+/// One document of [`AlertStore::swap_states`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateSwap {
+    pub name: String,
+    /// What the document must hold for the swap to happen (`None`: absent).
+    pub expected: Option<Vec<u8>>,
+    pub new: Vec<u8>,
+}
+
 /// What alerting keeps: components' saved state and the delivery history.
 pub trait AlertStore: Send + Sync {
     /// Saves a component's state (an opaque, self-versioned document).
     fn put_state(&self, name: &str, bytes: Vec<u8>) -> Result<Ack<()>>;
 
     fn state(&self, name: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Saves every swap's `new` bytes, all or none, and only if each named
+    /// document still holds its `expected` bytes (`None`: absent); answers
+    /// whether it saved. Blocking: answers once the save is durable. With
+    /// [`AlertStore::update_states`] it makes read-modify-writes of a
+    /// document safe against other writers, on this node or another.
+    fn swap_states(&self, swaps: &[StateSwap]) -> Result<bool>;
+
+    /// Read-modify-write of documents saved whole (the rules and channels
+    /// created through the API, the shared silences): `change` gets the
+    /// documents as stored now, in `names`' order, and answers their new
+    /// bytes (same order), or `None` to save nothing. When another writer
+    /// changed one of them in between, it runs again on the newer bytes,
+    /// so of two changes at the same moment neither is lost. Answers
+    /// whether it saved. Blocking.
+    fn update_states(&self, names: &[&str], change: &mut StateChange<'_>) -> Result<bool> {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let current = names.iter().map(|name| self.state(name)).collect::<Result<Vec<_>>>()?;
+            let Some(new) = change(&current) else { return Ok(false) };
+            if new.len() != names.len() {
+                return Err(Error::Invalid(format!(
+                    "{} documents for {} names in a state update",
+                    new.len(),
+                    names.len()
+                )));
+            }
+            let swaps: Vec<StateSwap> = names
+                .iter()
+                .zip(current)
+                .zip(new)
+                .map(|((name, expected), new)| StateSwap { name: name.to_string(), expected, new })
+                .collect();
+            if self.swap_states(&swaps)? {
+                return Ok(true);
+            }
+        }
+        Err(Error::CommitFailed(format!(
+            "{names:?} kept changing under {UPDATE_ATTEMPTS} attempts to update them"
+        )))
+    }
 
     /// Records one delivery attempt (a self-describing JSON document).
     fn record_delivery(&self, at: UnixNanos, json: Vec<u8>) -> Result<Ack<()>>;

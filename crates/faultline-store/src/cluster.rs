@@ -115,7 +115,8 @@ pub trait ClusterStore: Send + Sync {
         Ok(())
     }
 
-    /// Queues "group resolved" for the leader.
+    /// Queues "group resolved" for the leader. A shared engine's status
+    /// changes and merges queue it themselves, in their own transaction.
     fn queue_group_resolved(&self, _group_id: u64, _at: UnixNanos) -> Result<Ack<()>> {
         Err(Error::Unsupported("a fact queue (this store is not shared)".into()))
     }

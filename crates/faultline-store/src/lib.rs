@@ -48,8 +48,8 @@ mod txn;
 mod watermark;
 
 pub use api::{
-    AlertStore, CheckStore, EventNeighbors, EventStore, GroupStore, HealthStore, SearchStore, Store,
-    StoreAdmin, TokenStore,
+    AlertStore, CheckStore, EventNeighbors, EventStore, GroupStore, HealthStore, SearchStore, StateSwap,
+    Store, StoreAdmin, TokenStore,
 };
 pub use backup::{backup_offline, BackupReport};
 pub use cluster::{

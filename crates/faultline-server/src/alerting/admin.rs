@@ -33,6 +33,8 @@ pub struct Admin {
     config_rules: HashSet<String>,
     config_channels: HashSet<String>,
     api: Mutex<(Vec<Rule>, Vec<Channel>)>,
+    /// Held by `install_stored`.
+    syncing: Mutex<()>,
 }
 
 impl Admin {
@@ -46,6 +48,7 @@ impl Admin {
             config_rules: config.rules.iter().map(|r| r.id().to_string()).collect(),
             config_channels: config.channels.iter().map(|c| c.id.clone()).collect(),
             api: Mutex::new((rules, channels)),
+            syncing: Mutex::new(()),
         })
     }
 
@@ -78,6 +81,7 @@ impl Admin {
 }
 
 /// What a change does to the API-managed lists.
+#[derive(Clone)]
 enum Change {
     PutRule(Box<Rule>, bool),
     DeleteRule(String),
@@ -115,53 +119,43 @@ impl Alerting {
     /// engine (firing alerts of kept rules carry on; removed rules' alerts
     /// resolve) and channels into the channel table.
     async fn change(self: &Arc<Self>, change: Change) -> Result<(), AdminError> {
-        let (mut rules, mut channels) = self.api_lists();
-        let current = self.rules();
-        let all_channels = self.channels();
-        apply(&self.admin, &mut rules, &mut channels, &current, &all_channels, change)?;
-        let config = AlertsConfig {
-            rules: current
-                .iter()
-                .filter(|r| self.admin.rule_source(r.id()) == "config")
-                .cloned()
-                .chain(rules.clone())
-                .collect(),
-            channels: all_channels
-                .iter()
-                .filter(|c| self.admin.channel_source(&c.id) == "config")
-                .cloned()
-                .chain(channels.clone())
-                .collect(),
-            ..Default::default()
-        };
-        config.validate().map_err(|e| AdminError::Invalid(format!("{e:#}")))?;
-        self.save(RULES_KEY, &rules).await?;
-        self.save(CHANNELS_KEY, &channels).await?;
-        {
-            let mut engine = self.engine();
-            let state = engine.state();
-            *engine = Engine::restore(config.rules.clone(), state)
-                .map_err(|e| AdminError::Invalid(e.to_string()))?;
-        }
-        *self.channels.lock().unwrap_or_else(|p| p.into_inner()) =
-            config.channels.into_iter().map(|c| (c.id.clone(), c)).collect();
-        *self.admin.api.lock().unwrap_or_else(|p| p.into_inner()) = (rules, channels);
-        Ok(())
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || {
+            me.save_change(change)?;
+            // What the store has now, which may hold another request's
+            // change saved after this one.
+            me.install_stored().map(|_| ()).map_err(|e| AdminError::Invalid(format!("{e:#}")))
+        })
+        .await
+        .map_err(|e| AdminError::Storage(e.to_string()))?
     }
 
-    /// Takes the API's rules and channels as the store has them now: with
-    /// several nodes on one store another node may have changed them (the
-    /// lists are saved whole, so of two changes at the same moment on two
-    /// nodes the later one wins). Blocking (store reads).
-    pub(crate) fn sync_admin(&self) -> anyhow::Result<()> {
-        let stored = Admin::load(self.storage(), &AlertsConfig::default())?;
-        let (rules, channels) = stored.api.into_inner().unwrap_or_else(|p| p.into_inner());
-        let (known_rules, known_channels) = self.api_lists();
-        if serde_json::to_value(&rules)? == serde_json::to_value(&known_rules)?
-            && serde_json::to_value(&channels)? == serde_json::to_value(&known_channels)?
-        {
-            return Ok(());
-        }
+    /// Applies a change to the API's lists as the store has them now and
+    /// saves them. The lists are saved whole, so the read, the change and
+    /// the save go through `update_states`: when another request (on this
+    /// node or another sharing the store) saved in between, the change is
+    /// checked and applied again on the newer lists instead of overwriting
+    /// them. Blocking (store calls).
+    fn save_change(&self, change: Change) -> Result<(), AdminError> {
+        let config_rules: Vec<Rule> =
+            self.rules().into_iter().filter(|r| self.admin.rule_source(r.id()) == "config").collect();
+        let config_channels: Vec<Channel> =
+            self.channels().into_iter().filter(|c| self.admin.channel_source(&c.id) == "config").collect();
+        let mut outcome = None;
+        self.storage()
+            .update_states(&[RULES_KEY, CHANNELS_KEY], &mut |stored| {
+                let changed = changed_lists(self, stored, &config_rules, &config_channels, change.clone());
+                let bytes = changed.as_ref().ok().cloned();
+                outcome = Some(changed.map(|_| ()));
+                bytes
+            })
+            .map_err(|e| AdminError::Storage(e.to_string()))?;
+        outcome.unwrap_or_else(|| Err(AdminError::Storage("the change was never applied".into())))
+    }
+
+    /// Makes the given API lists (with the config's) the running rules and
+    /// channels.
+    fn install(&self, rules: Vec<Rule>, channels: Vec<Channel>) -> anyhow::Result<()> {
         let current = self.rules();
         let all_channels = self.channels();
         let config = AlertsConfig {
@@ -187,22 +181,77 @@ impl Alerting {
         *self.channels.lock().unwrap_or_else(|p| p.into_inner()) =
             config.channels.into_iter().map(|c| (c.id.clone(), c)).collect();
         *self.admin.api.lock().unwrap_or_else(|p| p.into_inner()) = (rules, channels);
-        tracing::info!("alert rules and channels changed through another node taken over");
         Ok(())
+    }
+
+    /// Takes the API's rules and channels as the store has them now: with
+    /// several nodes on one store another node may have changed them.
+    /// Blocking (store reads).
+    pub(crate) fn sync_admin(&self) -> anyhow::Result<()> {
+        if self.install_stored()? {
+            tracing::info!("alert rules and channels changed through another node taken over");
+        }
+        Ok(())
+    }
+
+    /// Installs the API's lists as stored now; true if they differed from
+    /// the running ones. Blocking (store reads).
+    fn install_stored(&self) -> anyhow::Result<bool> {
+        // One read-and-install at a time, so an older read is never
+        // installed over a newer one.
+        let _syncing = self.admin.syncing.lock().unwrap_or_else(|p| p.into_inner());
+        let stored = Admin::load(self.storage(), &AlertsConfig::default())?;
+        let (rules, channels) = stored.api.into_inner().unwrap_or_else(|p| p.into_inner());
+        let (known_rules, known_channels) = self.api_lists();
+        if serde_json::to_value(&rules)? == serde_json::to_value(&known_rules)?
+            && serde_json::to_value(&channels)? == serde_json::to_value(&known_channels)?
+        {
+            return Ok(false);
+        }
+        self.install(rules, channels)?;
+        Ok(true)
     }
 
     fn api_lists(&self) -> (Vec<Rule>, Vec<Channel>) {
         self.admin.api.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
+}
 
-    async fn save<T: serde::Serialize>(&self, key: &str, value: &T) -> Result<(), AdminError> {
-        let bytes = serde_json::to_vec(value).map_err(|e| AdminError::Storage(e.to_string()))?;
-        let answer = self.storage().put_state(key, bytes).map_err(|e| AdminError::Storage(e.to_string()))?;
-        answer
-            .await
-            .map_err(|e| AdminError::Storage(e.to_string()))?
-            .map_err(|e| AdminError::Storage(e.to_string()))
-    }
+/// The stored API lists (rules, channels) after `change`, checked against
+/// the config's, as the bytes to save.
+fn changed_lists(
+    alerting: &Alerting,
+    stored: &[Option<Vec<u8>>],
+    config_rules: &[Rule],
+    config_channels: &[Channel],
+    change: Change,
+) -> Result<Vec<Vec<u8>>, AdminError> {
+    let corrupt = |e: serde_json::Error| AdminError::Storage(format!("stored rules or channels: {e}"));
+    let decode = |i: usize| stored.get(i).cloned().flatten();
+    let mut rules: Vec<Rule> =
+        decode(0).map(|b| serde_json::from_slice(&b)).transpose().map_err(corrupt)?.unwrap_or_default();
+    let mut channels: Vec<Channel> =
+        decode(1).map(|b| serde_json::from_slice(&b)).transpose().map_err(corrupt)?.unwrap_or_default();
+    let admin = &alerting.admin;
+    let current: Vec<Rule> = config_rules
+        .iter()
+        .cloned()
+        .chain(rules.iter().filter(|r| admin.rule_source(r.id()) == "api").cloned())
+        .collect();
+    let all_channels: Vec<Channel> = config_channels
+        .iter()
+        .cloned()
+        .chain(channels.iter().filter(|c| admin.channel_source(&c.id) == "api").cloned())
+        .collect();
+    apply(admin, &mut rules, &mut channels, &current, &all_channels, change)?;
+    let config = AlertsConfig {
+        rules: config_rules.iter().cloned().chain(rules.iter().cloned()).collect(),
+        channels: config_channels.iter().cloned().chain(channels.iter().cloned()).collect(),
+        ..Default::default()
+    };
+    config.validate().map_err(|e| AdminError::Invalid(format!("{e:#}")))?;
+    let encode = |e: serde_json::Error| AdminError::Storage(e.to_string());
+    Ok(vec![serde_json::to_vec(&rules).map_err(encode)?, serde_json::to_vec(&channels).map_err(encode)?])
 }
 
 fn apply(

@@ -30,8 +30,9 @@
 //! unless a node stalls for longer than that; even then the fence and the
 //! claims keep notifications single.
 //!
-//! Silences and snoozes made on any node are saved whole (`MUTES_KEY`)
-//! and taken by the leader at its next tick.
+//! Silences and snoozes made on any node are applied to one saved list
+//! (`MUTES_KEY`, read-modify-written by `update_states`, so changes on two
+//! nodes at once are all kept) and taken by the leader at its next tick.
 //!
 //! The other nodes keep the engine's saved state, the rules, channels and
 //! checks created through any node's API and the checks' stored runs
@@ -46,7 +47,7 @@ use std::time::{Duration, Instant};
 
 use faultline_alert::engine::{Engine, EngineState, Fact, Input, Silence, Snooze};
 use faultline_alert::Notification;
-use faultline_model::{now_nanos, UnixNanos};
+use faultline_model::now_nanos;
 use faultline_store::{
     AlertFact, AlertFactKind, AlertRound, NotificationState, OutgoingNotification, Storage,
 };
@@ -71,15 +72,63 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// Where any node saves its silences and snoozes after a change to them.
 pub const MUTES_KEY: &str = "alert-mutes-shared";
 
-/// Silences and snoozes as the node that changed them last had them.
+/// Silences and snoozes as the nodes changed them.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SharedMutes {
     pub silences: Vec<Silence>,
     pub snoozes: Vec<Snooze>,
 }
 
-/// Makes the engine's silences and snoozes those last saved by any node
-/// (of two changes at the same moment on two nodes, the later save wins).
+/// One change to the shared silences and snoozes.
+pub enum MuteChange {
+    AddSilence(Silence),
+    RemoveSilence(String),
+    Snooze(Snooze),
+}
+
+/// Applies `change` to the saved silences and snoozes (`mine`, this
+/// node's, when none are saved yet), rerun on the newer list when another
+/// node saved in between. Blocking.
+pub fn share_mute_change(storage: &Storage, mine: SharedMutes, change: MuteChange) -> anyhow::Result<()> {
+    let mut failure = None;
+    storage.update_states(&[MUTES_KEY], &mut |stored| {
+        let mut mutes = match stored.first().cloned().flatten() {
+            Some(bytes) => match serde_json::from_slice::<SharedMutes>(&bytes) {
+                Ok(mutes) => mutes,
+                Err(e) => {
+                    failure = Some(anyhow::anyhow!("stored silences unreadable: {e}"));
+                    return None;
+                }
+            },
+            None => SharedMutes { silences: mine.silences.clone(), snoozes: mine.snoozes.clone() },
+        };
+        // Ended ones go, as the engine drops them.
+        let now = now_nanos();
+        mutes.silences.retain(|s| s.ends_at > now);
+        mutes.snoozes.retain(|s| s.until > now);
+        match &change {
+            MuteChange::AddSilence(silence) => {
+                mutes.silences.retain(|s| s.id != silence.id);
+                mutes.silences.push(silence.clone());
+            }
+            MuteChange::RemoveSilence(id) => mutes.silences.retain(|s| &s.id != id),
+            MuteChange::Snooze(snooze) => {
+                mutes.snoozes.retain(|s| s.group_id != snooze.group_id);
+                mutes.snoozes.push(*snooze);
+            }
+        }
+        match serde_json::to_vec(&mutes) {
+            Ok(bytes) => Some(vec![bytes]),
+            Err(e) => {
+                failure = Some(e.into());
+                None
+            }
+        }
+    })?;
+    failure.map_or(Ok(()), Err)
+}
+
+/// Makes the engine's silences and snoozes those saved by the nodes.
 fn apply_shared_mutes(alerting: &Alerting) -> anyhow::Result<()> {
     let Some(bytes) = alerting.storage.state(MUTES_KEY)? else { return Ok(()) };
     let shared: SharedMutes = serde_json::from_slice(&bytes)?;
@@ -188,20 +237,6 @@ pub async fn shutdown(alerting: &Alerting) {
     let stopped = cluster.stopped.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(stopped) = stopped {
         let _ = tokio::task::spawn_blocking(move || stopped.recv_timeout(Duration::from_secs(5))).await;
-    }
-}
-
-/// Queues "group resolved" for whichever node leads.
-pub fn queue_group_resolved(storage: &Arc<Storage>, group_id: u64, at: UnixNanos) {
-    match storage.queue_group_resolved(group_id, at) {
-        Ok(answer) => {
-            tokio::spawn(async move {
-                if let Ok(Err(e)) = answer.await {
-                    tracing::error!(group = group_id, error = %e, "status change not queued for alerting");
-                }
-            });
-        }
-        Err(e) => tracing::error!(group = group_id, error = %e, "status change not queued for alerting"),
     }
 }
 

@@ -200,14 +200,12 @@ impl Alerting {
         if status == GroupStatus::Unresolved {
             return;
         }
-        let now = now_nanos();
         if self.cluster.is_some() {
-            // Queued after the status change committed (not in its
-            // transaction): a node dying in between loses this resolve
-            // for alerting; the alert then resolves when it goes quiet.
-            leader::queue_group_resolved(&self.storage, group_id, now);
+            // A shared store queued "group resolved" for the leader in the
+            // transaction of the status change or merge itself.
             return;
         }
+        let now = now_nanos();
         self.enqueue(Facts { inputs: vec![Input::from(Fact::GroupResolved { group_id, at: now })], now });
     }
 
@@ -314,14 +312,14 @@ impl Alerting {
 
     /// Silences mute matching alerts until they end; snoozes mute one issue.
     pub fn add_silence(&self, silence: Silence) -> Result<(), SilenceError> {
-        self.engine().add_silence(silence)?;
-        self.share_mutes();
+        self.engine().add_silence(silence.clone())?;
+        self.share_mutes(leader::MuteChange::AddSilence(silence));
         Ok(())
     }
 
     pub fn remove_silence(&self, id: &str) -> Option<Silence> {
         let removed = self.engine().remove_silence(id);
-        self.share_mutes();
+        self.share_mutes(leader::MuteChange::RemoveSilence(id.to_string()));
         removed
     }
 
@@ -330,28 +328,33 @@ impl Alerting {
     }
 
     pub fn snooze(&self, group_id: u64, until: UnixNanos) {
-        self.engine().snooze(Snooze { group_id, until });
-        self.share_mutes();
+        let snooze = Snooze { group_id, until };
+        self.engine().snooze(snooze);
+        self.share_mutes(leader::MuteChange::Snooze(snooze));
     }
 
-    /// With several nodes: saves this node's silences and snoozes whole
-    /// for the leader to take (`leader::apply_shared_mutes`), wherever the
-    /// change was made. Not awaited, as the engine state is not.
-    fn share_mutes(&self) {
+    /// With several nodes: applies the change to the silences and snoozes
+    /// saved for the leader to take (`leader::apply_shared_mutes`),
+    /// wherever the change was made. The saved list is changed where it
+    /// is stored (`update_states`), not replaced by this node's, so
+    /// changes made at the same moment on two nodes are all kept.
+    fn share_mutes(&self, change: leader::MuteChange) {
         if self.cluster.is_none() {
             return;
         }
-        let mutes = {
+        let (silences, snoozes) = {
             let engine = self.engine();
-            leader::SharedMutes { silences: engine.silences(), snoozes: engine.snoozes() }
+            (engine.silences(), engine.snoozes())
         };
-        match serde_json::to_vec(&mutes) {
-            Ok(bytes) => {
-                if let Err(e) = self.storage.put_state(leader::MUTES_KEY, bytes) {
-                    tracing::warn!(error = %e, "silences not shared with the other nodes");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "silences not shared with the other nodes"),
+        let mine = leader::SharedMutes { silences, snoozes };
+        let share = || leader::share_mute_change(&self.storage, mine, change);
+        // A store round trip: off the async workers when called on one.
+        let shared = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(share),
+            _ => share(),
+        };
+        if let Err(e) = shared {
+            tracing::warn!(error = %e, "silences not shared with the other nodes");
         }
     }
 

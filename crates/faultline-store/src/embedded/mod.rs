@@ -56,6 +56,8 @@ pub(crate) struct Embedded {
     health_buffer: Arc<HealthBuffer>,
     /// Distinguishes delivery records written in the same nanosecond.
     deliveries_written: AtomicU64,
+    /// Held by `swap_states` from its comparison to its commit.
+    state_swaps: Mutex<()>,
     /// Retention deleted every event below this sequence number.
     deleted_below: Arc<Watermark>,
     /// Why the last commit failed, until one succeeds.
@@ -189,6 +191,7 @@ impl Embedded {
             overflowed,
             health_buffer,
             deliveries_written: AtomicU64::new(0),
+            state_swaps: Mutex::new(()),
             deleted_below,
             write_failure,
             retention: Mutex::new(Some(retention)),

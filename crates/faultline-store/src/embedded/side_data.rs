@@ -98,6 +98,20 @@ impl AlertStore for Embedded {
         self.backend.get(&keys::state(name))
     }
 
+    /// One process holds the data directory, so a lock of this process
+    /// held from the comparison to the commit makes the swap atomic.
+    fn swap_states(&self, swaps: &[crate::StateSwap]) -> Result<bool> {
+        let _swapping = self.state_swaps.lock().unwrap_or_else(|p| p.into_inner());
+        for swap in swaps {
+            if self.backend.get(&keys::state(&swap.name))? != swap.expected {
+                return Ok(false);
+            }
+        }
+        let ops = swaps.iter().map(|s| Op::Put(keys::state(&s.name), s.new.clone())).collect();
+        self.write(ops)?.blocking_recv().map_err(|_| crate::Error::ShuttingDown)??;
+        Ok(true)
+    }
+
     fn record_delivery(&self, at: UnixNanos, json: Vec<u8>) -> Result<Ack<()>> {
         let n = self.deliveries_written.fetch_add(1, Ordering::Relaxed);
         self.write(vec![Op::Put(keys::delivery(at, n), json)])

@@ -69,6 +69,7 @@ macro_rules! core_tests {
             side_data::health_buckets_merge_roll_up_expire_and_cap_endpoints,
             side_data::check_runs_and_definitions_are_stored_and_expire,
             side_data::alert_state_round_trips,
+            side_data::state_updates_at_once_all_apply,
             side_data::deliveries_come_newest_first,
             side_data::tokens_are_stored_listed_and_deleted,
         );

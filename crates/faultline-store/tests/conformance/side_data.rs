@@ -125,6 +125,64 @@ pub fn alert_state_round_trips(storage: &dyn Store) {
     assert_eq!(storage.state("alert-rules").unwrap().as_deref(), Some(&b"[]"[..]));
 }
 
+/// Read-modify-writes from threads at once: each appends its own entry to
+/// one list and a count to a second; none is lost, and the two documents
+/// change together.
+pub fn state_updates_at_once_all_apply(storage: &dyn Store) {
+    const THREADS: usize = 8;
+    const EACH: usize = 5;
+    let barrier = std::sync::Barrier::new(THREADS);
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let barrier = &barrier;
+            scope.spawn(move || {
+                barrier.wait();
+                for i in 0..EACH {
+                    let saved = storage
+                        .update_states(&["list", "count"], &mut |stored| {
+                            let mut list: Vec<String> = stored[0]
+                                .as_ref()
+                                .map(|b| serde_json::from_slice(b).unwrap())
+                                .unwrap_or_default();
+                            let count: usize =
+                                stored[1].as_ref().map(|b| serde_json::from_slice(b).unwrap()).unwrap_or(0);
+                            list.push(format!("{t}-{i}"));
+                            Some(vec![
+                                serde_json::to_vec(&list).unwrap(),
+                                serde_json::to_vec(&(count + 1)).unwrap(),
+                            ])
+                        })
+                        .unwrap();
+                    assert!(saved);
+                }
+            });
+        }
+    });
+    let list: Vec<String> = serde_json::from_slice(&storage.state("list").unwrap().unwrap()).unwrap();
+    let count: usize = serde_json::from_slice(&storage.state("count").unwrap().unwrap()).unwrap();
+    assert_eq!(list.len(), THREADS * EACH, "{list:?}");
+    assert_eq!(list.iter().collect::<std::collections::HashSet<_>>().len(), THREADS * EACH);
+    assert_eq!(count, THREADS * EACH);
+    // A change that answers nothing saves nothing.
+    assert!(!storage.update_states(&["list"], &mut |_| None).unwrap());
+    // A swap whose expected bytes are stale saves nothing, in either document.
+    let stale = faultline_store::StateSwap {
+        name: "count".into(),
+        expected: Some(b"0".to_vec()),
+        new: b"9".to_vec(),
+    };
+    let fresh = faultline_store::StateSwap {
+        name: "list".into(),
+        expected: storage.state("list").unwrap(),
+        new: b"[]".to_vec(),
+    };
+    assert!(!storage.swap_states(&[fresh, stale]).unwrap());
+    assert_eq!(
+        serde_json::from_slice::<Vec<String>>(&storage.state("list").unwrap().unwrap()).unwrap().len(),
+        THREADS * EACH
+    );
+}
+
 pub fn deliveries_come_newest_first(storage: &dyn Store) {
     let now = faultline_store::health::minute_start(faultline_store::health::minute_of(
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64,
