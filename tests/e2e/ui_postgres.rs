@@ -6,7 +6,9 @@
 //! health, service and endpoint pages and the alerts pages with the same
 //! content, and so does a node on a data directory fed the same data: a
 //! figure, count or panel PostgreSQL alone lost would show as a difference.
-//! A resolve clicked on one node is shown by the other. Screenshots (a tall
+//! A resolve clicked on one node is shown by the other, and so are a merge,
+//! an unmerge, a resolve in the next release with the regression a newer
+//! release brings, and a bulk ignore. Screenshots (a tall
 //! window, so whole pages) go to target/screenshots/<test>/.
 #![allow(clippy::unwrap_used)]
 
@@ -15,6 +17,7 @@ use std::collections::BTreeMap;
 use faultline_tests::api::encode;
 use faultline_tests::browser::Browser;
 use faultline_tests::otlp::post_protobuf;
+use faultline_tests::rust_sdk::{Failure, RustService};
 use faultline_tests::web::Web;
 use faultline_tests::{sdk_app, Server, TempDir};
 use serde_json::Value;
@@ -273,4 +276,128 @@ fn ui_browser_two_postgres_nodes_show_what_a_data_directory_shows() {
     assert_eq!(open.len(), 8, "{open:?}");
     let link = format!("/issues/{id}");
     assert!(!open.iter().any(|href| href.split('?').next() == Some(&link)), "B still lists it: {open:?}");
+}
+
+fn failure<'a>(exception_type: &'a str, function: &'a str, user: &'a str) -> Failure<'a> {
+    Failure { route: "/cart", method: "POST", exception_type, message: "it failed", user, function }
+}
+
+/// `(title, events)` of each row of the unresolved stream, as shown.
+fn stream_rows(browser: &Browser, node: &Server, query: &str) -> Vec<(String, String)> {
+    browser.goto(&node.api_url(&format!("/?{query}")));
+    let rows = browser.execute_script(
+        "return [...document.querySelectorAll('table.stream tbody tr')].map(r => \
+         [r.querySelector('a.issue-title').innerText, r.querySelector('td.num').innerText])",
+        vec![],
+    );
+    serde_json::from_value(rows).unwrap()
+}
+
+/// What an engineer does on one node of a PostgreSQL cluster, seen on the
+/// other: merge two issues and split them again, resolve in the next
+/// release and see the regression a newer release brings, ignore from the
+/// stream in bulk.
+#[test]
+fn ui_browser_actions_on_one_postgres_node_show_on_the_other() {
+    let db = faultline_pg_testing::database();
+    let a = Server::start_with(&["--store", &db.url()]);
+    let b = Server::start_with(&["--store", &db.url()]);
+    let old = RustService::start(&a, "checkout", "1.4.0", "production");
+    for user in ["u-1", "u-2", "u-3"] {
+        old.fail(&failure("KeyError", "add_item", user));
+    }
+    old.flush();
+    let other = RustService::start(&b, "checkout", "1.4.0", "production");
+    other.fail(&failure("ValueError", "set_quantity", "u-1"));
+    other.fail(&failure("ValueError", "set_quantity", "u-2"));
+    other.fail(&failure("ZeroDivisionError", "apply_discount", "u-4"));
+    other.flush();
+    for node in [&a, &b] {
+        node.wait_for("/api/v1/groups", |g| g["groups"].as_array().is_some_and(|g| g.len() == 3));
+    }
+    let (key, value, zero) = (
+        group_id(&a, "checkout", "KeyError"),
+        group_id(&a, "checkout", "ValueError"),
+        group_id(&a, "checkout", "ZeroDivisionError"),
+    );
+    let browser = Browser::start();
+    browser.cdp(
+        "Emulation.setDeviceMetricsOverride",
+        serde_json::json!({"width": 1366, "height": 1600, "deviceScaleFactor": 1, "mobile": false}),
+    );
+
+    // Merged on A: B shows one issue of 5 events with both fingerprints.
+    browser.goto(&a.api_url(&format!("/issues/{key}")));
+    browser.find(&format!("#merge input[name=ids][value='{value}']")).click();
+    browser.find("#merge button[value=merge]").click();
+    browser.wait_until("merged on A", || browser.text_of("#matching-events").as_deref() == Some("5"));
+    let rows = stream_rows(&browser, &b, "");
+    assert_eq!(rows.len(), 2, "B's stream after the merge: {rows:?}");
+    assert!(rows.iter().any(|(t, n)| t.starts_with("KeyError") && n == "5"), "{rows:?}");
+    browser.goto(&b.api_url(&format!("/issues/{key}")));
+    assert_eq!(browser.find_all_now("#grouping code").len(), 2, "both fingerprints on B");
+    browser.screenshot("merged-pg-b");
+
+    // Split again on B: A shows the ValueError's two events apart again.
+    let value_fingerprint = b.get(&format!("/api/v1/groups/{key}"))["fingerprints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .find(|f| *f != a.get(&format!("/api/v1/groups/{key}"))["fingerprints"][0])
+        .unwrap();
+    browser.execute_script("window.confirm = () => true", vec![]);
+    let form = browser.find(&format!("#grouping form:has(input[value='{value_fingerprint}'])"));
+    form.find("button[value=unmerge]").click();
+    // The split-off events open as their own issue.
+    browser.wait_until("unmerged on B", || {
+        browser.current_url().contains("done=") && browser.text_of("#matching-events").as_deref() == Some("2")
+    });
+    let mut rows = stream_rows(&browser, &a, "sort=count");
+    rows.sort();
+    let counts: Vec<&str> = rows.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(counts, ["3", "2", "1"], "A's stream after the split: {rows:?}");
+    browser.screenshot("unmerged-pg-a");
+
+    // Resolved in the next release on B; a 1.5.0 event through A reopens it on both.
+    browser.goto(&b.api_url(&format!("/issues/{zero}")));
+    browser.find("button[value=resolved_next_release]").click();
+    browser.wait_until("resolved in the next release", || {
+        browser.text_of("#status-note").is_some_and(|t| t.contains("after 1.4.0"))
+    });
+    let newer = RustService::start(&a, "checkout", "1.5.0", "production");
+    newer.fail(&failure("ZeroDivisionError", "apply_discount", "u-5"));
+    newer.flush();
+    for (label, node) in [("pg-a", &a), ("pg-b", &b)] {
+        node.wait_for(&format!("/api/v1/groups/{zero}"), |g| g["count"] == 2);
+        // The chart and tags count from the node's index, which catches up within its interval.
+        node.wait_for("/api/v1/search?q=type:ZeroDivisionError&limit=1", |p| p["total"] == 2);
+        browser.goto(&node.api_url(&format!("/issues/{zero}")));
+        assert_eq!(browser.text_of("#issue-status").as_deref(), Some("unresolved"), "{label}");
+        assert_eq!(browser.find_all_now(".badge.regressed").len(), 1, "{label}: marked regressed");
+        assert_eq!(browser.text_of("#matching-events").as_deref(), Some("2"), "{label}");
+        let tags = browser.find("#tags").text();
+        assert!(
+            tags.contains("1.5.0") && tags.contains("1 · 50%"),
+            "{label}: the new release's event: {tags}"
+        );
+        browser.screenshot(&format!("regressed-{label}"));
+    }
+
+    // Ignored in bulk from A's stream: B lists it among the ignored.
+    browser.goto(&a.api_url("/"));
+    browser.find(&format!("input[name=ids][value='{zero}']")).click();
+    browser.find("button[type=submit][value=ignored]").click();
+    browser.wait_until("it left A's stream", || {
+        browser.find_all_now(&format!("input[name=ids][value='{zero}']")).is_empty()
+    });
+    let ignored = stream_rows(&browser, &b, "status=ignored");
+    assert_eq!(ignored.len(), 1, "{ignored:?}");
+    assert!(ignored[0].0.starts_with("ZeroDivisionError"), "{ignored:?}");
+    assert_no_script_errors(&browser);
+}
+
+fn assert_no_script_errors(browser: &Browser) {
+    let errors = browser.js_errors();
+    assert!(errors.is_empty(), "script errors: {errors:?}");
 }
