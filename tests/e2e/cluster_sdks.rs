@@ -1,12 +1,13 @@
-//! Three Faultline nodes on one PostgreSQL database fed at the same time by
-//! the real Python, Node and Rust OpenTelemetry SDKs: the Python shop
-//! (tests/sdk/python/app.py) exports to nodes A and B, the Node shop
-//! (tests/sdk/node/app.js) to B and C, the Rust SDK to C and A, so every
-//! bug reaches two nodes at once, plus one bug each that only A or only C
-//! receives. Every node must then show one group per fingerprint with
-//! exact counts, answer the README's searches alike, show a resolve made
-//! on another node, and show the regression when the bug comes back
-//! through a third node.
+//! Three, and two, Faultline nodes on one PostgreSQL database fed at the
+//! same time by the real Python, Node and Rust OpenTelemetry SDKs: with
+//! three, the Python shop (tests/sdk/python/app.py) exports to nodes A and
+//! B, the Node shop (tests/sdk/node/app.js) to B and C, the Rust SDK to C
+//! and A, so every bug reaches two nodes at once, plus one bug only A and
+//! one only C receives; with two, the Node shop exports to B and A and the
+//! Rust SDK's C is B. Every node must then show one group per fingerprint
+//! with exact counts, answer the README's searches alike, show a resolve
+//! made on another node, and show the regression when the bug comes back
+//! (with three, through the node that never received it).
 //!
 //! A fingerprint is scoped by service and made of the stack's frames, so
 //! a Python and a JavaScript error are never one issue; the "same bug"
@@ -49,9 +50,10 @@ const RUNS: u64 = 2;
 /// The Rust SDK's bugs, sent to C and A alike, `RUST_PER_NODE` times each.
 const RUST_SHARED: [(&str, &str); 2] = [("KeyError", "load_cart"), ("TimeoutError", "pay")];
 const RUST_PER_NODE: u64 = 25;
-/// Bugs only one node receives: (node index, type, function, events).
-const RUST_UNIQUE: [(usize, &str, &str, u64); 2] =
-    [(0, "OnlyOnA", "audit_a", 3), (2, "OnlyOnC", "audit_c", 4)];
+/// Bugs only one node receives: (the last node rather than the first,
+/// type, function, events).
+const RUST_UNIQUE: [(bool, &str, &str, u64); 2] =
+    [(false, "OnlyOnFirst", "audit_first", 3), (true, "OnlyOnLast", "audit_last", 4)];
 
 fn rust_failure<'a>(exception_type: &'a str, function: &'a str, message: &'a str) -> Failure<'a> {
     Failure { route: "/cart", method: "POST", exception_type, message, user: "u-1", function }
@@ -136,7 +138,7 @@ fn searches(py_runs: u64) -> Vec<(String, u64)> {
         ("route:\"/users/{id}\" method:GET".into(), 2 * py_runs),
         (format!("service:{NODE}"), node_events),
         ("lookup_user".into(), 3 * py_runs),
-        ("type:OnlyOnC".into(), 4),
+        ("type:OnlyOnLast".into(), 4),
     ]
 }
 
@@ -159,29 +161,33 @@ fn assert_all_nodes_agree(nodes: &[Server], py_runs: u64) {
     }
 }
 
-#[test]
-fn three_nodes_fed_by_python_node_and_rust_sdks_at_once_agree_on_everything() {
+/// `n` nodes (2 or 3) on one database: each SDK exports to two of them at
+/// once (Python to the first and second, Node to the second and third,
+/// Rust to the last and first), then every node must agree.
+fn nodes_fed_by_python_node_and_rust_sdks_at_once_agree(n: usize) {
     let db = faultline_pg_testing::database();
-    let nodes: Vec<Server> = (0..3).map(|_| Server::start_with(&["--store", &db.url()])).collect();
-    let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
+    let nodes: Vec<Server> = (0..n).map(|_| Server::start_with(&["--store", &db.url()])).collect();
+    let node = |i: usize| &nodes[i % n];
+    let host = |runtime: &str, i: usize| format!("{runtime}-{}", ["a", "b", "c"][i % n]);
 
     std::thread::scope(|s| {
-        s.spawn(|| (0..RUNS).for_each(|_| run_python(a, "grpc", "py-a")));
-        s.spawn(|| (0..RUNS).for_each(|_| run_python(b, "http/protobuf", "py-b")));
-        s.spawn(|| (0..RUNS).for_each(|_| run_node(b, "grpc", "node-b")));
-        s.spawn(|| (0..RUNS).for_each(|_| run_node(c, "http/protobuf", "node-c")));
-        s.spawn(|| rust_sdk(c, &RUST_SHARED, RUST_PER_NODE));
-        s.spawn(|| rust_sdk(a, &RUST_SHARED, RUST_PER_NODE));
-        for (node, ty, function, n) in RUST_UNIQUE {
-            let node = &nodes[node];
-            s.spawn(move || rust_sdk(node, &[(ty, function)], n));
+        let (py_a, py_b, node_b, node_c) = (host("py", 0), host("py", 1), host("node", 1), host("node", 2));
+        s.spawn(move || (0..RUNS).for_each(|_| run_python(node(0), "grpc", &py_a)));
+        s.spawn(move || (0..RUNS).for_each(|_| run_python(node(1), "http/protobuf", &py_b)));
+        s.spawn(move || (0..RUNS).for_each(|_| run_node(node(1), "grpc", &node_b)));
+        s.spawn(move || (0..RUNS).for_each(|_| run_node(node(2), "http/protobuf", &node_c)));
+        s.spawn(move || rust_sdk(node(n - 1), &RUST_SHARED, RUST_PER_NODE));
+        s.spawn(move || rust_sdk(node(0), &RUST_SHARED, RUST_PER_NODE));
+        for (last, ty, function, events) in RUST_UNIQUE {
+            let to = node(if last { n - 1 } else { 0 });
+            s.spawn(move || rust_sdk(to, &[(ty, function)], events));
         }
     });
     assert_all_nodes_agree(&nodes, 2 * RUNS);
 
     // Every node shows the same group, by id, with the hosts of both nodes' senders.
     let culprit = PY_RUN[0].0;
-    let key_error = group_of(a, PY, culprit);
+    let key_error = group_of(node(0), PY, culprit);
     let id = key_error["id"].as_u64().unwrap();
     for node in &nodes {
         let group = node.get(&format!("/api/v1/groups/{id}"));
@@ -194,10 +200,11 @@ fn three_nodes_fed_by_python_node_and_rust_sdks_at_once_agree_on_everything() {
         assert_eq!(hosts, ["py-a", "py-b"], "node {}", node.api_port);
     }
 
-    // Resolved on B: resolved on A and C.
-    let resp = b
+    // Resolved on the second node: resolved on every node.
+    let on = node(1);
+    let resp = on
         .client()
-        .patch(b.api_url(&format!("/api/v1/groups/{id}")))
+        .patch(on.api_url(&format!("/api/v1/groups/{id}")))
         .json(&serde_json::json!({"status": "resolved"}))
         .send()
         .unwrap();
@@ -211,8 +218,10 @@ fn three_nodes_fed_by_python_node_and_rust_sdks_at_once_agree_on_everything() {
         assert_eq!(ids, [id], "node {} lists the resolved issue", node.api_port);
     }
 
-    // The bug comes back through C, which never received it: a regression on every node.
-    run_python(c, "grpc", "py-c");
+    // The bug comes back through another node (with three, one that never
+    // received it): a regression on every node.
+    let back = if n > 2 { 2 } else { 0 };
+    run_python(node(back), "grpc", "py-back");
     assert_all_nodes_agree(&nodes, 2 * RUNS + 1);
     for node in &nodes {
         let group = node.get(&format!("/api/v1/groups/{id}"));
@@ -223,4 +232,14 @@ fn three_nodes_fed_by_python_node_and_rust_sdks_at_once_agree_on_everything() {
             node.api_port
         );
     }
+}
+
+#[test]
+fn three_nodes_fed_by_python_node_and_rust_sdks_at_once_agree_on_everything() {
+    nodes_fed_by_python_node_and_rust_sdks_at_once_agree(3);
+}
+
+#[test]
+fn two_nodes_fed_by_python_node_and_rust_sdks_at_once_agree_on_everything() {
+    nodes_fed_by_python_node_and_rust_sdks_at_once_agree(2);
 }
