@@ -9,11 +9,8 @@
 //! skip.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use faultline_tests::api::{encode, group_events, titles, total};
-use faultline_tests::sdk_app::{self, App};
+use faultline_tests::sdk_app;
 use faultline_tests::Server;
 use serde_json::{json, Value};
 
@@ -33,48 +30,10 @@ const ENOENT_TITLE_PREFIX: &str = "";
 /// successful requests produce none).
 const EVENTS: u64 = 8;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn app_dir() -> PathBuf {
-    workspace().join("tests/sdk/node")
-}
-
-/// Fails (never skips) when Node or the app's dependencies are missing.
-fn check_node() {
-    let version = Command::new("node").arg("--version").output();
-    assert!(
-        version.as_ref().is_ok_and(|o| o.status.success()),
-        "`node --version` failed ({version:?}): these tests need Node.js on PATH; install it, \
-         then run scripts/test, which also runs `npm ci` in tests/sdk/node"
-    );
-    let sdk = app_dir().join("node_modules/@opentelemetry/sdk-trace-node/package.json");
-    assert!(
-        sdk.exists(),
-        "{} does not exist: run scripts/test, which runs `npm ci` in tests/sdk/node \
-         (the OpenTelemetry JS SDK these tests drive)",
-        sdk.display()
-    );
-}
-
 /// Runs app.js against `server`; fails with its output unless it exported
 /// everything and exited 0.
 fn run_app(server: &Server, protocol: &str) {
-    check_node();
-    let app = App {
-        label: "app.js",
-        program: "node".into(),
-        args: &["app.js"],
-        dir: app_dir(),
-        clear_env: &["NODE_OPTIONS"],
-        extra_env: &[],
-        missing_sdk: (
-            "Cannot find module",
-            "the JS SDK is not installed in tests/sdk/node/node_modules: run scripts/test",
-        ),
-    };
-    sdk_app::run(&app, server, protocol, SERVICE, RESOURCE);
+    sdk_app::run(&sdk_app::node_shop(), server, protocol, SERVICE, RESOURCE);
 }
 
 /// The one group whose culprit is exactly `culprit`.

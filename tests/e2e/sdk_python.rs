@@ -9,10 +9,8 @@
 //! say so: they never skip.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-
 use faultline_tests::api::{encode, group_events, one_titled, titled, titles, total};
-use faultline_tests::sdk_app::{self, App};
+use faultline_tests::sdk_app;
 use faultline_tests::Server;
 use serde_json::json;
 
@@ -28,35 +26,10 @@ const KEY_ERROR_GROUPS: usize = 1;
 /// spans and the warning log produce none).
 const EVENTS: u64 = 10;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-/// The venv's interpreter; fails (never skips) when it is not installed.
-fn python() -> PathBuf {
-    let python = workspace().join("target/sdk-venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} does not exist: run scripts/test, which creates the venv and installs \
-         tests/sdk/python/requirements.txt (the OpenTelemetry Python SDK these tests drive)",
-        python.display()
-    );
-    python
-}
-
 /// Runs app.py against `server`; fails with its output unless it exported
 /// everything and exited 0.
 fn run_app(server: &Server, protocol: &str) {
-    let app = App {
-        label: "app.py",
-        program: python(),
-        args: &["-B", "app.py"],
-        dir: workspace().join("tests/sdk/python"),
-        clear_env: &["PYTHONPATH"],
-        extra_env: &[("PYTHONDONTWRITEBYTECODE", "1")],
-        missing_sdk: ("ModuleNotFoundError", "the SDK is not installed in target/sdk-venv: run scripts/test"),
-    };
-    sdk_app::run(&app, server, protocol, SERVICE, RESOURCE);
+    sdk_app::run(&sdk_app::python_shop(), server, protocol, SERVICE, RESOURCE);
 }
 
 fn run_scenario(protocol: &str) {

@@ -168,3 +168,60 @@ pub fn python_error_spans(
     let (out, _) = run_output(&app, server, protocol, "checkout", "deployment.environment.name=prod");
     out.trim().to_string()
 }
+
+/// The Python interpreter of target/sdk-venv; fails (never skips) when it
+/// is not installed.
+pub fn python() -> PathBuf {
+    let python = crate::workspace().join("target/sdk-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} does not exist: run scripts/test, which creates the venv and installs \
+         tests/sdk/python/requirements.txt (the OpenTelemetry Python SDK these tests drive)",
+        python.display()
+    );
+    python
+}
+
+/// tests/sdk/python/app.py, the shop on the OpenTelemetry Python SDK.
+pub fn python_shop() -> App<'static> {
+    App {
+        label: "app.py",
+        program: python(),
+        args: &["-B", "app.py"],
+        dir: crate::workspace().join("tests/sdk/python"),
+        clear_env: &["PYTHONPATH"],
+        extra_env: &[("PYTHONDONTWRITEBYTECODE", "1")],
+        missing_sdk: ("ModuleNotFoundError", "the SDK is not installed in target/sdk-venv: run scripts/test"),
+    }
+}
+
+/// tests/sdk/node/app.js, the shop on the OpenTelemetry JS SDK; fails
+/// (never skips) when Node or the app's dependencies are missing.
+pub fn node_shop() -> App<'static> {
+    let version = Command::new("node").arg("--version").output();
+    assert!(
+        version.as_ref().is_ok_and(|o| o.status.success()),
+        "`node --version` failed ({version:?}): these tests need Node.js on PATH; install it, \
+         then run scripts/test, which also runs `npm ci` in tests/sdk/node"
+    );
+    let dir = crate::workspace().join("tests/sdk/node");
+    let sdk = dir.join("node_modules/@opentelemetry/sdk-trace-node/package.json");
+    assert!(
+        sdk.exists(),
+        "{} does not exist: run scripts/test, which runs `npm ci` in tests/sdk/node \
+         (the OpenTelemetry JS SDK these tests drive)",
+        sdk.display()
+    );
+    App {
+        label: "app.js",
+        program: "node".into(),
+        args: &["app.js"],
+        dir,
+        clear_env: &["NODE_OPTIONS"],
+        extra_env: &[],
+        missing_sdk: (
+            "Cannot find module",
+            "the JS SDK is not installed in tests/sdk/node/node_modules: run scripts/test",
+        ),
+    }
+}

@@ -17,6 +17,21 @@ use tantivy::Term;
 use super::SearchIndex;
 use crate::{Error, Result};
 
+/// Values of a tag each index segment hands to the merge (tantivy keeps
+/// ten times the size asked for by default). A segment cuts its list among
+/// equally frequent values in no set order, and the merge breaks ties by
+/// the smallest value only among those it got: with more tied values than
+/// this, two indexes holding the same events in other segments (two nodes
+/// on one PostgreSQL database) could name different top values.
+const TERMS_PER_SEGMENT: u64 = 1000;
+
+/// A terms aggregation of `column`'s `size` most frequent values; among
+/// equally frequent ones the smallest first (see [`TERMS_PER_SEGMENT`]).
+fn top_terms(column: &str, size: usize) -> Value {
+    let size = size.max(1) as u64;
+    json!({"terms": {"field": column, "size": size, "segment_size": TERMS_PER_SEGMENT.max(size * 10)}})
+}
+
 /// The top values of one tag among matching events.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facet {
@@ -134,7 +149,7 @@ impl SearchIndex {
     ) -> Result<Facet> {
         let column = facet_column(name)?;
         let query = self.matching(text, from, to)?;
-        let request = json!({"t": {"terms": {"field": column, "size": limit.max(1)}}});
+        let request = json!({ "t": top_terms(&column, limit) });
         let (total, result) = self.run_aggs(&query, request)?;
         let values: Vec<(String, u64)> = result["t"]["buckets"]
             .as_array()
@@ -181,7 +196,7 @@ impl SearchIndex {
         ]);
         let mut per_fingerprint = json!({"h": date_histogram(step), "u": {"cardinality": {"field": "user"}}});
         for (i, tag) in tags.iter().enumerate() {
-            per_fingerprint[format!("t{i}")] = json!({"terms": {"field": facet_column(tag)?, "size": 1}});
+            per_fingerprint[format!("t{i}")] = top_terms(&facet_column(tag)?, 1);
         }
         let request = json!({"fp": {
             "terms": {"field": "fingerprint", "size": fingerprints.len()},

@@ -98,6 +98,37 @@ pub fn group_activity_counts_users_and_steps_per_group(storage: &dyn Store) {
         .is_err());
 }
 
+/// Users of a group tied for the most events, more of them than tantivy
+/// keeps per segment by default: the top value (a stream column) and the
+/// breakdown (the issue page's tags) take the smallest of the tied values, so every node (each with its own index,
+/// its segments laid out differently) shows the same one.
+pub fn group_activity_breaks_a_tie_for_the_top_value_by_the_smallest_value(storage: &dyn Store) {
+    for (users, each) in [(12i64, 2i64), (20, 2), (31, 3), (64, 2), (151, 3)] {
+        let fingerprint = format!("tie-{users}-{each}");
+        let mut batch = Vec::new();
+        for round in 0..each {
+            for i in 0..users {
+                // Spread the order, so the smallest value is not the first one indexed.
+                let user = (i * 7 + round * 3) % users;
+                let mut e = event("api", "KeyError", "missing key", T0 + 5);
+                e.attributes.insert("user.id".into(), serde_json::json!(format!("u{user:02}")));
+                batch.push((e, grouping(&fingerprint)));
+            }
+        }
+        let committed = storage.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
+        assert!(storage.wait_indexed(Duration::from_secs(10)));
+        let id = committed[0].group_id;
+        let activity =
+            storage.group_activity(&[id], "", T0, T0 + MINUTE, Duration::from_secs(60), &["user"]).unwrap();
+        let top = activity[&id].top_values.get("user");
+        assert_eq!(top, Some(&("u00".to_string(), each as u64)), "{users} users with {each} events each");
+        // The issue page's breakdown lists the smallest tied values too.
+        let facet = storage.facet(&format!("group:{id}"), T0, T0 + MINUTE, "user", 5).unwrap();
+        let listed: Vec<&str> = facet.values.iter().map(|(value, _)| value.as_str()).collect();
+        assert_eq!(listed, ["u00", "u01", "u02", "u03", "u04"], "{users} users with {each} events each");
+    }
+}
+
 pub fn group_terms_match_the_groups_events(storage: &dyn Store) {
     let (keys, timeouts) = seed(storage);
     let total = |q: &str| {

@@ -83,6 +83,7 @@ macro_rules! search_tests {
             aggregates::histograms_count_matching_events_per_step,
             aggregates::facets_count_values_missing_and_other,
             aggregates::group_activity_counts_users_and_steps_per_group,
+            aggregates::group_activity_breaks_a_tie_for_the_top_value_by_the_smallest_value,
             aggregates::group_terms_match_the_groups_events,
             events::closed_vocabulary_fields_match_whatever_the_case,
             events::merge_moves_events_and_future_events_then_unmerge_splits_them_back,
