@@ -14,14 +14,17 @@ fn migrations_run_once_and_a_newer_schema_is_refused() {
     let db = faultline_pg_testing::database();
     let open = || PgStore::open(&db.url(), StorageOptions::default(), PgOptions::default());
     drop(open().unwrap());
-    assert_eq!(psql(&db, "SELECT string_agg(version::text, ',') FROM schema_version"), "1");
+    assert_eq!(
+        psql(&db, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"),
+        "1,3"
+    );
     let tables = psql(
         &db,
         "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'events\\_2%'",
     );
     assert_eq!(tables, "18", "the 17 tables of migration 1 and schema_version");
     drop(open().unwrap());
-    assert_eq!(psql(&db, "SELECT count(*) FROM schema_version"), "1", "the second start applies nothing");
+    assert_eq!(psql(&db, "SELECT count(*) FROM schema_version"), "2", "the second start applies nothing");
 
     psql(&db, "INSERT INTO schema_version (version) VALUES (99)");
     let err = open().err().unwrap().to_string();
@@ -43,7 +46,7 @@ fn nodes_starting_at_once_migrate_once() {
     for start in starts {
         start.join().unwrap().unwrap();
     }
-    assert_eq!(psql(&db, "SELECT count(*) FROM schema_version"), "1");
+    assert_eq!(psql(&db, "SELECT count(*) FROM schema_version"), "2", "migrations 1 and 3, once each");
 }
 
 #[test]
@@ -57,4 +60,90 @@ fn an_unreachable_database_is_a_clear_error() {
     .unwrap()
     .to_string();
     assert!(err.contains("PostgreSQL"), "{err}");
+}
+
+#[test]
+fn a_schema_1_database_keeps_its_health_figures_through_the_shard_migration() {
+    use faultline_model::{HealthBucket, HealthKey, HealthSample, Outcome};
+    use faultline_store::HealthBatch;
+    let db = faultline_pg_testing::database();
+    // Schema 1 as a build that knew only migration 1 left it.
+    psql(&db, "CREATE TABLE schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+    psql(&db, include_str!("../src/migrations/0001_initial.sql"));
+    psql(&db, "INSERT INTO schema_version (version) VALUES (1)");
+    let key = |route: &str| HealthKey {
+        service: "api".into(),
+        environment: "prod".into(),
+        route: route.into(),
+        method: "GET".into(),
+    };
+    let bucket = |n: usize| {
+        let mut b = HealthBucket::default();
+        for i in 0..n {
+            let outcome = if i % 4 == 0 { Outcome::ServerError } else { Outcome::Ok };
+            b.add(&HealthSample { key: key("/"), at: 0, duration_ms: (i * 37 % 900 + 1) as f64, outcome });
+        }
+        b
+    };
+    let at = faultline_model::now_nanos();
+    let minute = faultline_store::health::minute_of(at);
+    let hour = minute / 60 - 3;
+    let (in_minute, in_hour) = (bucket(50), bucket(80));
+    let hex = |b: &HealthBucket| {
+        faultline_store::rules::encode_bucket(b).iter().map(|x| format!("{x:02x}")).collect::<String>()
+    };
+    psql(
+        &db,
+        &format!(
+            "INSERT INTO health_minutes VALUES ({minute}, 'api', 'prod', '/m', 'GET', {}, {}, {}, '\\x{}'); \
+             INSERT INTO health_hours VALUES ({hour}, 'api', 'prod', '/h', 'GET', {}, {}, {}, '\\x{}')",
+            in_minute.requests,
+            in_minute.errors,
+            in_minute.client_errors,
+            hex(&in_minute),
+            in_hour.requests,
+            in_hour.errors,
+            in_hour.client_errors,
+            hex(&in_hour),
+        ),
+    );
+
+    let storage = faultline_store_postgres::open_storage(
+        &db.url(),
+        StorageOptions::default(),
+        PgOptions { background: false, ..Default::default() },
+    )
+    .unwrap();
+    assert_eq!(
+        psql(&db, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"),
+        "1,3"
+    );
+    let from = (hour * 60 * 60_000_000_000) as i64;
+    let read = storage.health(from, at + 60_000_000_000, &Default::default()).unwrap();
+    same(&read[&key("/m")], &in_minute, "the minute row, now shard 0");
+    same(&read[&key("/h")], &in_hour, "the hour row, now shard 0");
+
+    // New figures for the same minute go to a writer's shard and add up.
+    let more = bucket(10);
+    let mut batch = HealthBatch::new();
+    batch.insert((key("/m"), minute), more.clone());
+    storage.submit(Vec::new(), batch).unwrap().blocking_recv().unwrap().unwrap();
+    let shards = psql(&db, "SELECT count(*) || ',' || min(shard) || ',' || max(shard) FROM health_minutes");
+    assert!(shards.starts_with("2,0,") && !shards.ends_with(",0"), "the old row and a writer's: {shards}");
+    let read = storage.health(from, at + 60_000_000_000, &Default::default()).unwrap();
+    let mut expected = in_minute.clone();
+    expected.merge(&more);
+    same(&read[&key("/m")], &expected, "the old row and the new one");
+}
+
+/// Counts, and the sketch's count and percentiles, equal.
+fn same(found: &faultline_model::HealthBucket, expected: &faultline_model::HealthBucket, what: &str) {
+    assert_eq!(
+        (found.requests, found.errors, found.client_errors, found.latency.count()),
+        (expected.requests, expected.errors, expected.client_errors, expected.latency.count()),
+        "{what}"
+    );
+    for q in [0.0, 0.5, 0.9, 0.99, 1.0] {
+        assert_eq!(found.latency.quantile(q), expected.latency.quantile(q), "{what}: p{}", q * 100.0);
+    }
 }
