@@ -279,7 +279,10 @@ fn check_stored(n: usize, stored: u64, report: &Report) {
     if gave_up {
         assert!(stored >= report.error_events_acked, "{n} nodes: acknowledged events are missing");
     } else {
-        assert_eq!(stored, report.error_events_acked, "{n} nodes: stored events differ from acknowledged ones");
+        assert_eq!(
+            stored, report.error_events_acked,
+            "{n} nodes: stored events differ from acknowledged ones"
+        );
     }
 }
 

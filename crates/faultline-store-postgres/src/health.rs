@@ -2,13 +2,16 @@
 //! up into hours (`health_hours`) and expired by maintenance.
 //!
 //! An export's figures are folded into their buckets in the export's own
-//! transaction. Counts are added by the UPDATE (`requests = requests +
-//! n`); the latency sketch is a DDSketch that only Rust can merge, so the
-//! rows are locked (`FOR UPDATE`, in key order) while their sketches are
-//! merged: a row lock per endpoint-minute touched, held for one commit,
-//! which is what makes concurrent nodes' sketches add up rather than
-//! overwrite each other. Missing rows are first inserted empty (ON
-//! CONFLICT DO NOTHING), so there is always a row to lock.
+//! transaction. The latency sketch is a DDSketch that only Rust can merge,
+//! so a bucket row is read under its row lock (`FOR UPDATE`), merged and
+//! written back, the lock held until COMMIT. For those locks not to queue
+//! every writer of every node behind the same endpoint-minute, each bucket
+//! is stored as several rows, one per `shard`: each writer task folds into
+//! its own shard (`SHARD`, taken from the sequence `health_shards` when the
+//! writer starts; see migration 3), so the only transaction that ever waits
+//! on a writer's health rows is maintenance rolling them up. Reads add all
+//! shards of a bucket up; maintenance merges a minute's shards into shard 0
+//! of its hour.
 
 use std::collections::BTreeMap;
 
@@ -16,7 +19,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use faultline_model::{HealthBucket, HealthKey, UnixNanos};
 use faultline_store::{rules, HealthBatch, HealthFilter, OVERFLOW_ROUTE};
 
-use crate::error::PgResult;
+use crate::error::{PgError, PgResult};
 use crate::shared::{big, unsigned, Shared};
 
 /// Minute or hour buckets.
@@ -44,6 +47,31 @@ impl Table {
 
 type Buckets = BTreeMap<(Table, u64, HealthKey), HealthBucket>;
 
+/// The shard rows of maintenance's rollup (and of rows imported or written
+/// before shards existed); writers' shards start at 1.
+const ROLLUP_SHARD: i32 = 0;
+
+tokio::task_local! {
+    /// The health shard of the writer task running this code (set by
+    /// `writer::run` around its loop).
+    pub(crate) static SHARD: i32;
+}
+
+/// Rounds of lock / update / insert before giving up on a transaction
+/// whose rows keep appearing and disappearing under it (see `merge_into`).
+const MERGE_ROUNDS: usize = 4;
+
+/// New shard ids for `n` writers starting now.
+pub(crate) async fn take_shards(client: &impl GenericClient, n: usize) -> PgResult<Vec<i32>> {
+    let rows = client
+        .query(
+            "SELECT nextval('health_shards')::integer FROM generate_series(1, $1::bigint)",
+            &[&big(n as u64)],
+        )
+        .await?;
+    rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
+}
+
 /// Folds the exports' figures into their buckets.
 pub(crate) async fn add(shared: &Shared, txn: &Transaction<'_>, batches: &[&HealthBatch]) -> PgResult<()> {
     if batches.iter().all(|b| b.is_empty()) {
@@ -63,7 +91,10 @@ pub(crate) async fn add(shared: &Shared, txn: &Transaction<'_>, batches: &[&Heal
             buckets.entry((slot.0, slot.1, key)).or_default().merge(bucket);
         }
     }
-    merge_into(txn, buckets).await
+    // Outside a writer task (nothing calls it so today) shard 0 is still
+    // exact: it only shares its rows with maintenance, which it waits for.
+    let shard = SHARD.try_with(|shard| *shard).unwrap_or(ROLLUP_SHARD);
+    merge_into(txn, buckets, shard).await
 }
 
 /// The key to count under: the endpoint, or route `other` when its
@@ -120,87 +151,139 @@ async fn admit(shared: &Shared, txn: &Transaction<'_>, key: HealthKey, requests:
     Ok(HealthKey { route: OVERFLOW_ROUTE.to_string(), method: String::new(), ..key })
 }
 
-/// Adds buckets to the stored ones (see the module comment for the locking).
-pub(crate) async fn merge_into(txn: &Transaction<'_>, buckets: Buckets) -> PgResult<()> {
+/// Adds buckets to shard `shard`'s stored rows: the rows that exist are
+/// locked, merged and updated, the missing ones inserted whole. A row can
+/// vanish between statements (maintenance rolled it up) or appear (another
+/// transaction on the same shard, only possible for shard 0 or a reused
+/// id): an insert that meets a row made meanwhile (`ON CONFLICT DO
+/// NOTHING` returns no key) goes round again, now finding it to lock.
+pub(crate) async fn merge_into(txn: &Transaction<'_>, buckets: Buckets, shard: i32) -> PgResult<()> {
     for table in [Table::Minutes, Table::Hours] {
-        let part: Vec<(&(Table, u64, HealthKey), &HealthBucket)> =
-            buckets.iter().filter(|((t, _, _), _)| *t == table).collect();
-        if part.is_empty() {
-            continue;
+        let mut part: BTreeMap<(u64, HealthKey), HealthBucket> = buckets
+            .iter()
+            .filter(|((t, _, _), _)| *t == table)
+            .map(|((_, slot, key), bucket)| ((*slot, key.clone()), bucket.clone()))
+            .collect();
+        for _ in 0..MERGE_ROUNDS {
+            if part.is_empty() {
+                break;
+            }
+            let stored = lock_rows(txn, table, shard, &part).await?;
+            let (found, missing): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut part).into_iter().partition(|(at, _)| stored.contains_key(at));
+            let updates = found
+                .into_iter()
+                .map(|(at, bucket)| {
+                    let mut merged = stored.get(&at).cloned().unwrap_or_default();
+                    merged.merge(&bucket);
+                    (at, bucket, merged)
+                })
+                .collect::<Vec<_>>();
+            update_rows(txn, table, shard, &updates).await?;
+            let inserted = insert_rows(txn, table, shard, &missing).await?;
+            part = missing.into_iter().filter(|(at, _)| !inserted.contains(at)).collect();
         }
-        let mut cols = Columns::default();
-        for ((_, slot, key), _) in &part {
-            cols.push_key(*slot, key);
+        if !part.is_empty() {
+            return Err(PgError::Retry("health rows kept changing under the transaction"));
         }
-        let empty = rules::encode_bucket(&HealthBucket::default());
-        let (name, slot) = (table.name(), table.slot());
-        let keys = "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(slot, service, environment, route, method)";
-        let insert = txn
-            .prepare_cached(&format!(
-                "INSERT INTO {name} ({slot}, service, environment, route, method, requests, errors, client_errors, latency) \
-                 SELECT u.slot, u.service, u.environment, u.route, u.method, 0, 0, 0, $6 FROM {keys} \
-                 ORDER BY 1, 2, 3, 4, 5 ON CONFLICT DO NOTHING"
-            ))
-            .await?;
-        txn.execute(
-            &insert,
-            &[&cols.slots, &cols.services, &cols.environments, &cols.routes, &cols.methods, &empty],
-        )
-        .await?;
-        let lock = txn
-            .prepare_cached(&format!(
-                "SELECT h.{slot}, h.service, h.environment, h.route, h.method, h.latency FROM {name} h JOIN {keys} \
-                 ON h.{slot} = u.slot AND h.service = u.service AND h.environment = u.environment \
-                 AND h.route = u.route AND h.method = u.method \
-                 ORDER BY 1, 2, 3, 4, 5 FOR UPDATE OF h"
-            ))
-            .await?;
-        let mut stored = BTreeMap::new();
-        for row in txn
-            .query(&lock, &[&cols.slots, &cols.services, &cols.environments, &cols.routes, &cols.methods])
-            .await?
-        {
-            let key = key_of(&row)?;
-            let latency: Vec<u8> = row.try_get(5)?;
-            stored.insert((unsigned(row.try_get(0)?), key), rules::decode_bucket(&latency)?);
-        }
-        let mut update = Columns::default();
-        for ((_, slot, key), bucket) in part {
-            let mut merged = stored.remove(&(*slot, key.clone())).unwrap_or_default();
-            merged.merge(bucket);
-            update.push_key(*slot, key);
-            update.requests.push(big(bucket.requests));
-            update.errors.push(big(bucket.errors));
-            update.client_errors.push(big(bucket.client_errors));
-            update.latency.push(rules::encode_bucket(&merged));
-        }
-        let statement = txn
-            .prepare_cached(&format!(
-                "UPDATE {name} h SET requests = h.requests + u.requests, errors = h.errors + u.errors, \
-                 client_errors = h.client_errors + u.client_errors, latency = u.latency \
-                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bytea[]) \
-                 AS u(slot, service, environment, route, method, requests, errors, client_errors, latency) \
-                 WHERE h.{slot} = u.slot AND h.service = u.service AND h.environment = u.environment \
-                 AND h.route = u.route AND h.method = u.method"
-            ))
-            .await?;
-        txn.execute(
-            &statement,
-            &[
-                &update.slots,
-                &update.services,
-                &update.environments,
-                &update.routes,
-                &update.methods,
-                &update.requests,
-                &update.errors,
-                &update.client_errors,
-                &update.latency,
-            ],
-        )
-        .await?;
     }
     Ok(())
+}
+
+const KEYS: &str = "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+                    AS u(slot, service, environment, route, method)";
+
+/// Locks the shard's existing rows for `part`'s buckets, in key order;
+/// returns their stored sketches.
+async fn lock_rows(
+    txn: &Transaction<'_>,
+    table: Table,
+    shard: i32,
+    part: &BTreeMap<(u64, HealthKey), HealthBucket>,
+) -> PgResult<BTreeMap<(u64, HealthKey), HealthBucket>> {
+    let mut cols = Columns::default();
+    part.keys().for_each(|(slot, key)| cols.push_key(*slot, key));
+    let (name, slot) = (table.name(), table.slot());
+    let lock = txn
+        .prepare_cached(&format!(
+            "SELECT h.{slot}, h.service, h.environment, h.route, h.method, h.latency FROM {name} h JOIN {KEYS} \
+             ON h.{slot} = u.slot AND h.service = u.service AND h.environment = u.environment \
+             AND h.route = u.route AND h.method = u.method AND h.shard = $6 \
+             ORDER BY 1, 2, 3, 4, 5 FOR UPDATE OF h"
+        ))
+        .await?;
+    let mut stored = BTreeMap::new();
+    for row in txn
+        .query(&lock, &[&cols.slots, &cols.services, &cols.environments, &cols.routes, &cols.methods, &shard])
+        .await?
+    {
+        let key = key_of(&row)?;
+        let latency: Vec<u8> = row.try_get(5)?;
+        stored.insert((unsigned(row.try_get(0)?), key), rules::decode_bucket(&latency)?);
+    }
+    Ok(stored)
+}
+
+/// Adds the counts of locked rows and stores their merged sketches:
+/// (slot and key, what is added, the sketch after merging).
+async fn update_rows(
+    txn: &Transaction<'_>,
+    table: Table,
+    shard: i32,
+    updates: &[((u64, HealthKey), HealthBucket, HealthBucket)],
+) -> PgResult<()> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let mut cols = Columns::default();
+    for ((slot, key), added, merged) in updates {
+        cols.push_bucket(*slot, key, added, merged);
+    }
+    let (name, slot) = (table.name(), table.slot());
+    let statement = txn
+        .prepare_cached(&format!(
+            "UPDATE {name} h SET requests = h.requests + u.requests, errors = h.errors + u.errors, \
+             client_errors = h.client_errors + u.client_errors, latency = u.latency \
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bytea[]) \
+             AS u(slot, service, environment, route, method, requests, errors, client_errors, latency) \
+             WHERE h.{slot} = u.slot AND h.service = u.service AND h.environment = u.environment \
+             AND h.route = u.route AND h.method = u.method AND h.shard = $10"
+        ))
+        .await?;
+    txn.execute(&statement, &cols.params_with(&shard)).await?;
+    Ok(())
+}
+
+/// Inserts rows for buckets the shard has no row for yet; returns the
+/// ones inserted (a row another transaction made meanwhile is left alone).
+async fn insert_rows(
+    txn: &Transaction<'_>,
+    table: Table,
+    shard: i32,
+    missing: &[((u64, HealthKey), HealthBucket)],
+) -> PgResult<std::collections::BTreeSet<(u64, HealthKey)>> {
+    if missing.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut cols = Columns::default();
+    for ((slot, key), bucket) in missing {
+        cols.push_bucket(*slot, key, bucket, bucket);
+    }
+    let (name, slot) = (table.name(), table.slot());
+    let statement = txn
+        .prepare_cached(&format!(
+            "INSERT INTO {name} ({slot}, service, environment, route, method, requests, errors, client_errors, latency, shard) \
+             SELECT u.*, $10 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bytea[]) \
+             AS u(slot, service, environment, route, method, requests, errors, client_errors, latency) \
+             ORDER BY 1, 2, 3, 4, 5 ON CONFLICT DO NOTHING \
+             RETURNING {slot}, service, environment, route, method"
+        ))
+        .await?;
+    let mut inserted = std::collections::BTreeSet::new();
+    for row in txn.query(&statement, &cols.params_with(&shard)).await? {
+        inserted.insert((unsigned(row.try_get(0)?), key_of(&row)?));
+    }
+    Ok(inserted)
 }
 
 #[derive(Default)]
@@ -224,12 +307,39 @@ impl Columns {
         self.routes.push(key.route.clone());
         self.methods.push(key.method.clone());
     }
+
+    /// A row's key, the counts `added` and the sketch to store.
+    fn push_bucket(&mut self, slot: u64, key: &HealthKey, added: &HealthBucket, stored: &HealthBucket) {
+        self.push_key(slot, key);
+        self.requests.push(big(added.requests));
+        self.errors.push(big(added.errors));
+        self.client_errors.push(big(added.client_errors));
+        self.latency.push(rules::encode_bucket(stored));
+    }
+
+    /// The nine columns as statement parameters $1-$9, and `shard` as $10.
+    fn params_with<'a>(&'a self, shard: &'a i32) -> [&'a (dyn tokio_postgres::types::ToSql + Sync); 10] {
+        [
+            &self.slots,
+            &self.services,
+            &self.environments,
+            &self.routes,
+            &self.methods,
+            &self.requests,
+            &self.errors,
+            &self.client_errors,
+            &self.latency,
+            shard,
+        ]
+    }
 }
 
 const NANOS_PER_MINUTE: i64 = 60_000_000_000;
 
-/// Every bucket overlapping `[from, to)` the filter accepts, with its
-/// slot's start time; hourly buckets are included whole.
+/// Every bucket row overlapping `[from, to)` the filter accepts, with its
+/// slot's start time; hourly buckets are included whole. A bucket comes
+/// as one row per shard that holds part of it: callers merge by key and
+/// time, which adds the shards up.
 pub(crate) async fn scan(
     client: &impl GenericClient,
     from: UnixNanos,
@@ -278,7 +388,12 @@ pub(crate) async fn scan(
 
 /// Rolls minutes older than `rollup_after` into hours, drops hours past the
 /// retention, and with them old deliveries and check runs. Nodes take
-/// turns (an advisory lock): the rollup must not count a minute twice.
+/// turns (an advisory lock), so shard 0 of the hours has one writer at a
+/// time. A minute's rows of every shard are deleted and returned with the
+/// figures they hold when deleted: a writer still folding into one (a
+/// late export at the cutoff) holds its lock, the DELETE waits for that
+/// commit and takes the row as committed; a row a writer makes after the
+/// DELETE is rolled up by the next pass.
 pub(crate) async fn maintain(shared: &Shared, txn: &Transaction<'_>, now: UnixNanos) -> PgResult<()> {
     const MAX_ROWS_PER_PASS: i64 = 20_000;
     txn.execute("SELECT pg_advisory_xact_lock(7270761357)", &[]).await?;
@@ -286,8 +401,8 @@ pub(crate) async fn maintain(shared: &Shared, txn: &Transaction<'_>, now: UnixNa
     let cutoff = big(rules::rollup_cutoff(now, options));
     let rows = txn
         .query(
-            "DELETE FROM health_minutes WHERE (minute, service, environment, route, method) IN \
-             (SELECT minute, service, environment, route, method FROM health_minutes WHERE minute < $1 LIMIT $2) \
+            "DELETE FROM health_minutes WHERE (minute, service, environment, route, method, shard) IN \
+             (SELECT minute, service, environment, route, method, shard FROM health_minutes WHERE minute < $1 LIMIT $2) \
              RETURNING minute, service, environment, route, method, requests, errors, client_errors, latency",
             &[&cutoff, &MAX_ROWS_PER_PASS],
         )
@@ -298,7 +413,7 @@ pub(crate) async fn maintain(shared: &Shared, txn: &Transaction<'_>, now: UnixNa
         let hour = rules::hour_of_minute(unsigned(row.try_get(0)?));
         hours.entry((Table::Hours, hour, key)).or_default().merge(&bucket);
     }
-    merge_into(txn, hours).await?;
+    merge_into(txn, hours, ROLLUP_SHARD).await?;
     let first_kept_hour = rules::retention_cutoff_hour(now, options);
     txn.execute("DELETE FROM health_hours WHERE hour < $1", &[&big(first_kept_hour)]).await?;
     // Delivery attempts and check runs are kept as long as health figures.

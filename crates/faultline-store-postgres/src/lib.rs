@@ -104,19 +104,21 @@ impl PgStore {
         let db = pool::Db::connect(target, pg.max_connections.max(writer::WRITERS + 2))?;
         let shared = Arc::new(Shared::new(db.pool.clone(), options));
         let (pool, setup) = (db.pool.clone(), shared.clone());
-        let found = db.block(async move {
+        let (found, shards) = db.block(async move {
             let mut client = pool.get().await?;
             let found = schema::migrate(&mut client).await?;
             partitions::create_ahead(&setup, &client).await?;
             tail::name_database(&client).await?;
             tail::repair_future_xids(&client).await?;
-            Ok(found)
+            let shards = health::take_shards(&client, writer::WRITERS).await?;
+            Ok((found, shards))
         })?;
         let (sender, receiver) = mpsc::channel(shared.options.queue_depth.max(1));
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
         let handle = db.handle().ok_or_else(|| PgError::Pool("the engine's runtime stopped".into()))?;
-        let mut tasks: Vec<_> = (0..writer::WRITERS)
-            .map(|_| handle.spawn(writer::run(shared.clone(), receiver.clone())))
+        let mut tasks: Vec<_> = shards
+            .into_iter()
+            .map(|shard| handle.spawn(writer::run(shared.clone(), receiver.clone(), shard)))
             .collect();
         if pg.background {
             tasks.push(handle.spawn(admin::background(shared.clone())));

@@ -8,13 +8,16 @@ use tokio_postgres::Client;
 use crate::error::{PgError, PgResult};
 
 /// (version, SQL), in order. Append only: a released migration never changes.
+/// Numbers need not be consecutive: each one not yet recorded in
+/// `schema_version` is applied, in this order.
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_group_counters.sql")),
+    (3, include_str!("migrations/0003_health_shards.sql")),
 ];
 
-/// The schema version this build writes.
-pub const LATEST: i32 = 2;
+/// The schema version this build writes (the highest of [`MIGRATIONS`]).
+pub const LATEST: i32 = 3;
 
 /// Key of the advisory lock migrations run under ("faultlin" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6661_756c_746c_696e;
@@ -34,7 +37,16 @@ pub async fn migrate(client: &mut Client) -> PgResult<i32> {
     if found > LATEST {
         return Err(PgError::NewerSchema { found, supported: LATEST });
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+    // Every migration not applied yet, not only those above the highest
+    // applied: branches that added migrations side by side (a database
+    // that got 3 before 2 existed) still get each one exactly once.
+    let applied: Vec<i32> = txn
+        .query("SELECT version FROM schema_version", &[])
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
         tracing::info!(version, "applying schema migration");
         txn.batch_execute(sql).await?;
         txn.execute("INSERT INTO schema_version (version) VALUES ($1)", &[version]).await?;

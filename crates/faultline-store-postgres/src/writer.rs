@@ -26,8 +26,13 @@ pub(crate) struct Export {
     pub ticket: u64,
 }
 
-/// Runs one writer until the queue is closed and drained.
-pub(crate) async fn run(shared: Arc<Shared>, queue: Arc<Mutex<mpsc::Receiver<Export>>>) {
+/// Runs one writer until the queue is closed and drained; its commits
+/// fold health figures into rows of `shard` (see health.rs).
+pub(crate) async fn run(shared: Arc<Shared>, queue: Arc<Mutex<mpsc::Receiver<Export>>>, shard: i32) {
+    crate::health::SHARD.scope(shard, take_and_commit(shared, queue)).await
+}
+
+async fn take_and_commit(shared: Arc<Shared>, queue: Arc<Mutex<mpsc::Receiver<Export>>>) {
     loop {
         let batch = {
             let mut receiver = queue.lock().await;
