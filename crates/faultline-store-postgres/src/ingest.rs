@@ -22,7 +22,7 @@ use faultline_store::rules;
 use faultline_store::{Committed, EventBatch, HealthBatch};
 
 use crate::error::{PgError, PgResult};
-use crate::group_counts::{missing, Assigned, BodyChange, Pending};
+use crate::group_counts::{missing, Assigned, Pending};
 use crate::shared::{big, Shared};
 
 const NANOS_PER_HOUR: i64 = 3_600 * 1_000_000_000;
@@ -185,7 +185,7 @@ async fn join(
     };
     by_fingerprint.insert(grouping.fingerprint.clone(), id);
     if inserted.is_some() {
-        let change = pending.changes.entry(id).or_insert_with(BodyChange::default);
+        let change = pending.changes.entry(id).or_default();
         match joins {
             Joins::Listed => change.fingerprints.push(grouping.fingerprint.clone()),
             Joins::Collapsed => change.collapsed += 1,
