@@ -416,18 +416,6 @@ fn every_sh_example_runs_against_a_server() {
     assert_eq!(json["groups"].as_array().unwrap().len(), 3, "{json}");
 }
 
-/// The venv's interpreter; fails (never skips) when it is not installed.
-fn python() -> PathBuf {
-    let python = workspace().join("target/sdk-venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} does not exist: run scripts/test, which creates the venv and installs \
-         tests/sdk/python/requirements.txt (the OpenTelemetry Python SDK these tests drive)",
-        python.display()
-    );
-    python
-}
-
 /// Fails (never skips) when Node or the JS SDK is missing.
 fn node_modules() -> PathBuf {
     let modules = workspace().join("tests/sdk/node/node_modules");
@@ -485,7 +473,7 @@ fn assert_span_and_log_events(server: &Server, service: &str, exception_type: &s
 fn python_app<'a>(dir: &'a TempDir, label: &'a str) -> App<'a> {
     App {
         label,
-        program: python(),
+        program: sdk_app::python(),
         args: &["-B", "snippet.py"],
         dir: dir.path().to_path_buf(),
         clear_env: &["PYTHONPATH", "PYTHONWARNINGS"],
