@@ -78,18 +78,24 @@ pub(crate) async fn add(shared: &Shared, txn: &Transaction<'_>, batches: &[&Heal
         return Ok(());
     }
     let cutoff = rules::rollup_cutoff(faultline_model::now_nanos(), &shared.options.health);
-    let mut buckets = Buckets::new();
+    let mut incoming: BTreeMap<(HealthKey, u64), HealthBucket> = BTreeMap::new();
     for batch in batches {
         for ((key, minute), bucket) in batch.iter() {
-            let key = admit(shared, txn, key.clone(), bucket.requests).await?;
-            // Minutes already rolled up go straight into their hour.
-            let slot = if *minute < cutoff {
-                (Table::Hours, rules::hour_of_minute(*minute))
-            } else {
-                (Table::Minutes, *minute)
-            };
-            buckets.entry((slot.0, slot.1, key)).or_default().merge(bucket);
+            incoming.entry((key.clone(), *minute)).or_default().merge(bucket);
         }
+    }
+    // Admitted in key order, so commits admitting the same new endpoints
+    // take their services' locks in one order and do not deadlock.
+    let mut buckets = Buckets::new();
+    for ((key, minute), bucket) in incoming {
+        let key = admit(shared, txn, key, bucket.requests).await?;
+        // Minutes already rolled up go straight into their hour.
+        let slot = if minute < cutoff {
+            (Table::Hours, rules::hour_of_minute(minute))
+        } else {
+            (Table::Minutes, minute)
+        };
+        buckets.entry((slot.0, slot.1, key)).or_default().merge(&bucket);
     }
     // Outside a writer task (nothing calls it so today) shard 0 is still
     // exact: it only shares its rows with maintenance, which it waits for.

@@ -13,7 +13,7 @@
 //! - a merge or unmerge that moved a fingerprint between the lookup and
 //!   the lock is seen by looking the fingerprints up again once locked.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::SystemTime;
 
 use deadpool_postgres::Transaction;
@@ -90,13 +90,17 @@ async fn add_events(
         .await?;
     let mut numbers = numbers.iter().map(|row| row.try_get::<_, i64>(0));
 
+    let mut makers = claim_new(shared, txn, exports, &mut by_fingerprint, &mut pending).await?;
     let mut rows = EventRows::default();
     for (export, (events, _)) in exports.iter().enumerate() {
         for (event, grouping) in events.iter() {
             let seq =
                 numbers.next().ok_or_else(|| PgError::Corrupt("the sequence gave too few ids".into()))??;
-            let (group_id, new_group) =
+            let (group_id, _) =
                 group_of(shared, txn, &mut by_fingerprint, &mut pending, event, grouping).await?;
+            // The first event of a fingerprint that made a group is the one
+            // that made it.
+            let new_group = makers.remove(&grouping.fingerprint);
             let mut event = event.clone();
             event.seq = crate::shared::unsigned(seq);
             event.group_id = crate::shared::unsigned(group_id);
@@ -106,6 +110,37 @@ async fn add_events(
     }
     rows.insert(txn, stored_at).await?;
     Ok(pending)
+}
+
+/// Finds or makes the group of every fingerprint not stored yet, before
+/// the events are counted, in (service, fingerprint) order: commits
+/// claiming the same new fingerprints (and their services' new-group
+/// slots) then take those locks in one order and do not deadlock. Returns
+/// the fingerprints whose claim made a group.
+async fn claim_new(
+    shared: &Shared,
+    txn: &Transaction<'_>,
+    exports: &[(&EventBatch, &HealthBatch)],
+    by_fingerprint: &mut HashMap<String, i64>,
+    pending: &mut Pending,
+) -> PgResult<HashSet<String>> {
+    let mut new: BTreeMap<(&str, &str), (&ErrorEvent, &Grouping)> = BTreeMap::new();
+    for (event, grouping) in exports.iter().flat_map(|(events, _)| events.iter()) {
+        if !by_fingerprint.contains_key(&grouping.fingerprint) {
+            new.entry((event.service.as_str(), grouping.fingerprint.as_str())).or_insert((event, grouping));
+        }
+    }
+    let mut makers = HashSet::new();
+    for (event, grouping) in new.into_values() {
+        if by_fingerprint.contains_key(&grouping.fingerprint) {
+            continue; // one fingerprint sent by two services: claimed once
+        }
+        let (_, made) = group_of(shared, txn, by_fingerprint, pending, event, grouping).await?;
+        if made {
+            makers.insert(grouping.fingerprint.clone());
+        }
+    }
+    Ok(makers)
 }
 
 /// Fingerprint -> group id of those stored.
