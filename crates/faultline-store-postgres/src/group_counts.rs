@@ -49,6 +49,10 @@ pub(crate) struct Pending {
     /// Fingerprint -> group as found before any lock, to see a merge or
     /// unmerge that moved one meanwhile.
     pub found: HashMap<String, i64>,
+    /// Group ids taken for the new fingerprints in the order they first
+    /// appear, so new issues are numbered in arrival order although they
+    /// are claimed in another (see `ingest::claim_new`).
+    pub reserved: HashMap<String, i64>,
 }
 
 /// Counts the events into their groups; returns each export's events as

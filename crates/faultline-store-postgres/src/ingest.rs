@@ -76,6 +76,7 @@ async fn add_events(
         made: HashMap::new(),
         changes: HashMap::new(),
         found: found.clone(),
+        reserved: HashMap::new(),
     };
     // Fingerprint -> group id, as stored or decided in this transaction.
     let mut by_fingerprint = found;
@@ -125,9 +126,23 @@ async fn claim_new(
     pending: &mut Pending,
 ) -> PgResult<HashSet<String>> {
     let mut new: BTreeMap<(&str, &str), (&ErrorEvent, &Grouping)> = BTreeMap::new();
+    let mut arrival: Vec<&str> = Vec::new();
     for (event, grouping) in exports.iter().flat_map(|(events, _)| events.iter()) {
         if !by_fingerprint.contains_key(&grouping.fingerprint) {
-            new.entry((event.service.as_str(), grouping.fingerprint.as_str())).or_insert((event, grouping));
+            let key = (event.service.as_str(), grouping.fingerprint.as_str());
+            if let std::collections::btree_map::Entry::Vacant(slot) = new.entry(key) {
+                arrival.push(grouping.fingerprint.as_str());
+                slot.insert((event, grouping));
+            }
+        }
+    }
+    if !arrival.is_empty() {
+        let statement = txn
+            .prepare_cached("SELECT nextval('group_ids') FROM generate_series(1, $1::bigint) ORDER BY 1")
+            .await?;
+        let ids = txn.query(&statement, &[&big(arrival.len() as u64)]).await?;
+        for (fingerprint, row) in arrival.iter().zip(&ids) {
+            pending.reserved.entry((*fingerprint).to_string()).or_insert(row.try_get(0)?);
         }
     }
     let mut makers = HashSet::new();
@@ -241,17 +256,27 @@ async fn claim(
     if let Some(&id) = by_fingerprint.get(&grouping.fingerprint) {
         return Ok((id, false));
     }
+    // COALESCE evaluates nextval only when no id was reserved.
     let statement = txn
         .prepare_cached(
             "INSERT INTO fingerprints (fingerprint, group_id, grouping_version, title, culprit, method) \
-             VALUES ($1, nextval('group_ids'), $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING group_id",
+             VALUES ($1, coalesce($6::bigint, nextval('group_ids')), $2, $3, $4, $5) \
+             ON CONFLICT DO NOTHING RETURNING group_id",
         )
         .await?;
     let version = i32::try_from(grouping.version).unwrap_or(i32::MAX);
+    let reserved = pending.reserved.remove(&grouping.fingerprint);
     let row = txn
         .query_opt(
             &statement,
-            &[&grouping.fingerprint, &version, &grouping.title, &grouping.culprit, &grouping.method],
+            &[
+                &grouping.fingerprint,
+                &version,
+                &grouping.title,
+                &grouping.culprit,
+                &grouping.method,
+                &reserved,
+            ],
         )
         .await?;
     let (id, made) = match row {

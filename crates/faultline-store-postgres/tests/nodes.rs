@@ -263,3 +263,17 @@ fn a_group_resolved_while_another_node_adds_to_it_regresses_exactly_once() {
         assert_eq!(regressions, 0);
     }
 }
+
+#[test]
+fn new_issues_of_one_export_are_numbered_in_the_order_they_arrived() {
+    let db = faultline_pg_testing::database();
+    let store = node(&db.url());
+    // Claimed in (service, fingerprint) order, numbered in arrival order.
+    let batch = ["zz", "aa", "mm", "aa"].iter().map(|fp| (event(1), grouping(fp))).collect();
+    let committed = store.submit(batch, HealthBatch::new()).unwrap().blocking_recv().unwrap().unwrap();
+    let ids: Vec<u64> = committed.iter().map(|c| c.group_id).collect();
+    assert!(ids[0] < ids[1] && ids[1] < ids[2], "{ids:?}");
+    assert_eq!(ids[3], ids[1]);
+    let made: Vec<bool> = committed.iter().map(|c| c.new_group).collect();
+    assert_eq!(made, [true, true, true, false]);
+}
