@@ -6,22 +6,15 @@
 use std::sync::{Arc, Barrier};
 
 use faultline_model::{HealthBucket, HealthKey, HealthSample, Outcome};
-use faultline_store::{HealthBatch, Storage, StorageOptions};
-use faultline_store_postgres::{open_storage, PgOptions};
+use faultline_store::{HealthBatch, Storage};
+
+mod support;
+use support::{node, psql};
 
 const MINUTE: i64 = 60_000_000_000;
 const NODES: usize = 2;
 const THREADS_PER_NODE: usize = 3;
 const EXPORTS: usize = 30;
-
-fn node(url: &str) -> Storage {
-    open_storage(url, StorageOptions::default(), PgOptions { background: false, ..Default::default() })
-        .unwrap()
-}
-
-fn psql(db: &faultline_pg_testing::Database, sql: &str) -> String {
-    faultline_pg_testing::server().query(&db.name, sql).unwrap()
-}
 
 fn key() -> HealthKey {
     HealthKey {

@@ -4,27 +4,11 @@
 
 use std::time::Duration;
 
-use faultline_model::{ErrorEvent, EventSource, GroupStatus, Grouping};
-use faultline_store::{
-    AlertFactKind, AlertRound, HealthBatch, NotificationState, OutgoingNotification, Storage, StorageOptions,
-};
-use faultline_store_postgres::{open_storage, PgOptions};
+use faultline_model::{ErrorEvent, EventSource, GroupStatus};
+use faultline_store::{AlertFactKind, AlertRound, HealthBatch, NotificationState, OutgoingNotification};
 
-fn node(url: &str) -> Storage {
-    open_storage(url, StorageOptions::default(), PgOptions { background: false, ..Default::default() })
-        .unwrap()
-}
-
-fn grouping(fp: &str) -> Grouping {
-    Grouping {
-        fingerprint: fp.into(),
-        title: format!("title {fp}"),
-        culprit: "culprit".into(),
-        method: "message".into(),
-        version: 1,
-        previous_fingerprints: Vec::new(),
-    }
-}
+mod support;
+use support::{grouping, node};
 
 fn event() -> ErrorEvent {
     let mut e = ErrorEvent::blank("api", EventSource::SpanException, 1_700_000_000_000_000_000);

@@ -5,25 +5,11 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 
-use faultline_model::{ErrorEvent, EventSource, GroupStatus, Grouping};
-use faultline_store::{HealthBatch, Storage, StorageOptions};
-use faultline_store_postgres::{open_storage, PgOptions};
+use faultline_model::{ErrorEvent, EventSource, GroupStatus};
+use faultline_store::{HealthBatch, Storage};
 
-fn node(url: &str) -> Storage {
-    open_storage(url, StorageOptions::default(), PgOptions { background: false, ..Default::default() })
-        .unwrap()
-}
-
-fn grouping(fp: &str) -> Grouping {
-    Grouping {
-        fingerprint: fp.into(),
-        title: format!("title {fp}"),
-        culprit: "culprit".into(),
-        method: "message".into(),
-        version: 1,
-        previous_fingerprints: Vec::new(),
-    }
-}
+mod support;
+use support::{grouping, node};
 
 fn event(ts: i64) -> ErrorEvent {
     let mut e = ErrorEvent::blank("api", EventSource::SpanException, ts);

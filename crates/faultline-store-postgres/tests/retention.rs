@@ -6,9 +6,8 @@ use faultline_model::{ErrorEvent, EventSource, Grouping};
 use faultline_store::{HealthBatch, StorageOptions};
 use faultline_store_postgres::{open_storage, PgOptions};
 
-fn psql(db: &faultline_pg_testing::Database, sql: &str) -> String {
-    faultline_pg_testing::server().query(&db.name, sql).unwrap()
-}
+mod support;
+use support::psql;
 
 #[test]
 fn expired_days_are_dropped_whole_and_the_days_ahead_exist() {

@@ -5,9 +5,8 @@
 use faultline_store::StorageOptions;
 use faultline_store_postgres::{PgOptions, PgStore};
 
-fn psql(db: &faultline_pg_testing::Database, sql: &str) -> String {
-    faultline_pg_testing::server().query(&db.name, sql).unwrap()
-}
+mod support;
+use support::psql;
 
 #[test]
 fn migrations_run_once_and_a_newer_schema_is_refused() {
@@ -59,32 +58,18 @@ fn nodes_starting_at_once_migrate_once() {
 /// schema 2 (figures in columns) with every group reading as before.
 #[test]
 fn schema_one_groups_keep_their_figures_through_migration_two() {
-    use faultline_model::{ErrorEvent, EventSource, Grouping};
+    use faultline_model::{ErrorEvent, EventSource};
     use faultline_store::HealthBatch;
 
     let db = faultline_pg_testing::database();
-    let open = || {
-        faultline_store_postgres::open_storage(
-            &db.url(),
-            StorageOptions::default(),
-            PgOptions { background: false, ..Default::default() },
-        )
-        .unwrap()
-    };
+    let open = || support::node(&db.url());
     let before = {
         let store = open();
         let mut event = ErrorEvent::blank("api", EventSource::SpanException, 1_700_000_000_000_000_000);
         event.message = Some("cart 17 is locked".into());
         event.service_version = Some("2.1.0".into());
         event.environment = Some("prod".into());
-        let grouping = Grouping {
-            fingerprint: "f1".into(),
-            title: "cart <num> is locked".into(),
-            culprit: "cart.py".into(),
-            method: "message".into(),
-            version: 1,
-            previous_fingerprints: Vec::new(),
-        };
+        let grouping = support::grouping("f1");
         let committed = store
             .submit(vec![(event, grouping)], HealthBatch::new())
             .unwrap()
