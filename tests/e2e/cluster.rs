@@ -109,6 +109,16 @@ fn export_new_issue(server: &Server, ty: &str) -> u16 {
         .unwrap_or(0)
 }
 
+/// Two nodes with the test's alerting config (a webhook to the returned
+/// receiver), once one of them leads: (config dir, receiver, nodes, leader).
+fn two_nodes_with_a_leader(url: &str) -> (TempDir, Receiver, Vec<Option<Server>>, usize) {
+    let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
+    let config = config(&tmp, &hooks);
+    let nodes: Vec<Option<Server>> = nodes(2, url, &config).into_iter().map(Some).collect();
+    let leader = wait_for_one_leader(&nodes, Duration::from_secs(10));
+    (tmp, hooks, nodes, leader)
+}
+
 #[test]
 fn three_nodes_fed_by_sdks_make_one_group_per_fingerprint_and_see_each_others_changes() {
     let db = faultline_pg_testing::database();
@@ -364,10 +374,7 @@ fn a_check_created_on_any_node_runs_on_the_leader_alone_and_moves_with_it() {
 #[test]
 fn a_rule_and_channel_created_on_a_node_that_does_not_lead_are_used_by_the_leader() {
     let db = faultline_pg_testing::database();
-    let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
-    let config = config(&tmp, &hooks);
-    let nodes: Vec<Option<Server>> = nodes(2, &db.url(), &config).into_iter().map(Some).collect();
-    let leader = wait_for_one_leader(&nodes, Duration::from_secs(10));
+    let (_tmp, hooks, nodes, leader) = two_nodes_with_a_leader(&db.url());
     let on = nodes[1 - leader].as_ref().unwrap();
     let post = |path: &str, body: serde_json::Value| {
         let r = on.client().post(on.api_url(path)).json(&body).send().unwrap();
@@ -403,10 +410,7 @@ fn a_rule_and_channel_created_on_a_node_that_does_not_lead_are_used_by_the_leade
 #[test]
 fn a_silence_made_on_a_node_that_does_not_lead_mutes_the_leaders_notifications() {
     let db = faultline_pg_testing::database();
-    let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
-    let config = config(&tmp, &hooks);
-    let nodes: Vec<Option<Server>> = nodes(2, &db.url(), &config).into_iter().map(Some).collect();
-    let leader = wait_for_one_leader(&nodes, Duration::from_secs(10));
+    let (_tmp, hooks, nodes, leader) = two_nodes_with_a_leader(&db.url());
     let (leading, on) = (nodes[leader].as_ref().unwrap(), nodes[1 - leader].as_ref().unwrap());
     let silence =
         serde_json::json!({"matchers": {"rule": "new-issues"}, "duration": "1h", "comment": "deploying"});
@@ -506,10 +510,7 @@ fn rules_channels_and_silences_created_at_once_on_two_nodes_are_all_kept() {
 #[test]
 fn an_issue_resolved_on_a_node_that_does_not_lead_resolves_the_leaders_alert() {
     let db = faultline_pg_testing::database();
-    let (tmp, hooks) = (TempDir::new("faultline-cluster"), Receiver::start());
-    let config = config(&tmp, &hooks);
-    let nodes: Vec<Option<Server>> = nodes(2, &db.url(), &config).into_iter().map(Some).collect();
-    let leader = wait_for_one_leader(&nodes, Duration::from_secs(10));
+    let (_tmp, hooks, nodes, leader) = two_nodes_with_a_leader(&db.url());
     let on = nodes[1 - leader].as_ref().unwrap();
     assert_eq!(export_new_issue(on, "ResolvedElsewhere"), 200);
     hooks.wait("/hook", 1, Duration::from_secs(15));
